@@ -1,0 +1,167 @@
+//! Pure mutation engine of `agent-inject`: pod + injector settings → decision (skip, deny, or a JSON Patch).
+//!
+//! Owns: annotation parsing (all `vault.hashicorp.com/*` keys), defaults, validation and deny messages,
+//! the Vault Agent config JSON (`VAULT_CONFIG`), the injected containers/volumes, and the RFC 6902 patch.
+//! Must never: perform I/O (files, sockets, clocks, environment), depend on tokio/hyper/axum/rustls/kube.
+//!
+//! API CONTRACT (fixed; the webhook and CLI code against it). Internals are free.
+
+use serde::Serialize;
+
+/// Injector-wide defaults, i.e. the validated `agent-inject` flags that feed annotation defaults.
+/// Field docs name the flag each comes from. Values are the raw strings upstream keeps
+/// (validation of e.g. quantities happens per pod, as upstream does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectorSettings {
+    /// `-vault-address` → default of `service`.
+    pub vault_address: String,
+    /// `-vault-image` → default of `agent-image` (empty → [`DEFAULT_AGENT_IMAGE`]).
+    pub vault_image: String,
+    /// `-proxy-address` → default of `proxy-address`.
+    pub proxy_address: String,
+    /// `-vault-auth-type` → default of `auth-type` (empty → `kubernetes`).
+    pub vault_auth_type: String,
+    /// `-vault-auth-path` → default of `auth-path`.
+    pub vault_auth_path: String,
+    /// `-vault-namespace` → default of `namespace`.
+    pub vault_namespace: String,
+    /// `-vault-cacert-bytes` → env `VAULT_CACERT_BYTES` on the agents.
+    pub vault_cacert_bytes: String,
+    /// `-revoke-on-shutdown`.
+    pub revoke_on_shutdown: bool,
+    /// `-run-as-user` (empty → `100`).
+    pub run_as_user: String,
+    /// `-run-as-group` (empty → `1000`).
+    pub run_as_group: String,
+    /// `-run-as-same-user`.
+    pub run_as_same_user: bool,
+    /// `-set-security-context`.
+    pub set_security_context: bool,
+    /// `-default-template` (`map` or `json`).
+    pub default_template: String,
+    /// `-cpu-request`, `-memory-request`, `-ephemeral-storage-request`.
+    pub cpu_request: String,
+    pub memory_request: String,
+    pub ephemeral_request: String,
+    /// `-cpu-limit`, `-memory-limit`, `-ephemeral-storage-limit`.
+    pub cpu_limit: String,
+    pub memory_limit: String,
+    pub ephemeral_limit: String,
+    /// `-auth-min-backoff`, `-auth-max-backoff` (already validated as Go durations when non-empty).
+    pub auth_min_backoff: String,
+    pub auth_max_backoff: String,
+    /// `-disable-idle-connections`, `-disable-keep-alives`.
+    pub disable_idle_connections: String,
+    pub disable_keep_alives: String,
+    /// `-template-config-exit-on-retry-failure`.
+    pub exit_on_retry_failure: bool,
+    /// `-template-static-secret-render-interval`.
+    pub static_secret_render_interval: String,
+    /// env `AGENT_INJECT_TEMPLATE_MAX_CONNECTIONS_PER_HOST`.
+    pub max_connections_per_host: i64,
+}
+
+/// Upstream's default agent image.
+pub const DEFAULT_AGENT_IMAGE: &str = "hashicorp/vault:2.0.4";
+
+impl Default for InjectorSettings {
+    /// The CLI defaults of upstream `agent-inject` (spec §1.4), with an empty Vault address.
+    fn default() -> Self {
+        Self {
+            vault_address: String::new(),
+            vault_image: DEFAULT_AGENT_IMAGE.to_owned(),
+            proxy_address: String::new(),
+            vault_auth_type: "kubernetes".to_owned(),
+            vault_auth_path: "auth/kubernetes".to_owned(),
+            vault_namespace: String::new(),
+            vault_cacert_bytes: String::new(),
+            revoke_on_shutdown: false,
+            run_as_user: "100".to_owned(),
+            run_as_group: "1000".to_owned(),
+            run_as_same_user: false,
+            set_security_context: true,
+            default_template: "map".to_owned(),
+            cpu_request: "250m".to_owned(),
+            memory_request: "64Mi".to_owned(),
+            ephemeral_request: String::new(),
+            cpu_limit: "500m".to_owned(),
+            memory_limit: "128Mi".to_owned(),
+            ephemeral_limit: String::new(),
+            auth_min_backoff: String::new(),
+            auth_max_backoff: String::new(),
+            disable_idle_connections: String::new(),
+            disable_keep_alives: String::new(),
+            exit_on_retry_failure: true,
+            static_secret_render_interval: String::new(),
+            max_connections_per_host: 0,
+        }
+    }
+}
+
+/// One RFC 6902 operation; serialises with keys in the order `op`, `path`, `value` (no `value` for remove).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatchOp {
+    pub op: PatchOpKind,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchOpKind {
+    Add,
+    Remove,
+}
+
+/// Which agents a successful mutation added (the `injection_type` metric label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectionType {
+    InitAndSidecar,
+    InitOnly,
+    SidecarOnly,
+    /// Pre-populate off and pre-populate-only on: a patch without any agent (not counted upstream).
+    Nothing,
+}
+
+impl InjectionType {
+    /// The metric label value, or `None` when nothing was injected.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Self::InitAndSidecar => Some("init_and_sidecar"),
+            Self::InitOnly => Some("init_only"),
+            Self::SidecarOnly => Some("sidecar_only"),
+            Self::Nothing => None,
+        }
+    }
+}
+
+/// The outcome of running the webhook's logic on one pod.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Allowed without a patch (not annotated, disabled, already injected, not Pending).
+    Skip,
+    /// Allowed with this patch.
+    Inject { patch: Vec<PatchOp>, injection: InjectionType },
+    /// Denied; the message is upstream's full `status.message` (stage prefix included).
+    Deny(DenyReason),
+}
+
+/// Why a pod was denied. `Display` is exactly upstream's message (spec §2.6).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct DenyReason {
+    pub message: String,
+}
+
+/// Decide what to do with `pod` (the AdmissionRequest `object`, as JSON) created in `namespace`.
+/// Pure and deterministic: same input, same output (secrets are ordered by raw name).
+pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
+    let _ = (pod, namespace, settings);
+    unimplemented!("vk-inject engine is being written")
+}
+
+/// Serialise a patch the way upstream does (compact JSON array; Go escaping of `<`, `>`, `&`).
+pub fn patch_to_json(patch: &[PatchOp]) -> Vec<u8> {
+    serde_json::to_vec(patch).unwrap_or_default()
+}

@@ -1,0 +1,1 @@
+//! vk-injector (being built).

@@ -1,0 +1,1 @@
+//! vk-server (being built).

@@ -1,0 +1,1 @@
+//! vk-telemetry (being built).

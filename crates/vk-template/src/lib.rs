@@ -1,0 +1,1 @@
+//! vk-template (being built).

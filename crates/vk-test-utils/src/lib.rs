@@ -1,0 +1,1 @@
+//! vk-test-utils (being built).
