@@ -1,1 +1,79 @@
-//! vk-template (being built).
+//! Template engine: Go `text/template` + consul-template functions, rendering byte for byte what Vault Agent renders.
+//!
+//! Owns: parsing, execution, value printing, the function library, error positions, guard rails.
+//! Must never: perform I/O. Secrets, lists, certificates, environment, files and the clock come in
+//! through [`DataSource`], which the agent (and tests) implement.
+//!
+//! API CONTRACT (fixed; the agent and the differential test code against it). Internals are free,
+//! items may be added, these signatures must not change.
+
+/// How to parse one template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Name used in error messages (the template's `source` path, or empty for inline contents).
+    pub name: String,
+    /// Left delimiter (`{{` when empty).
+    pub left_delim: String,
+    /// Right delimiter (`}}` when empty).
+    pub right_delim: String,
+}
+
+/// How to execute one template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// `error_on_missing_key`: Go's `missingkey=error` instead of `missingkey=zero`.
+    pub error_on_missing_key: bool,
+    /// The template's destination path (`pkiCert` uses it as its cache key).
+    pub destination: String,
+    /// Output larger than this fails the render (guard rail against hostile templates).
+    pub max_output_bytes: usize,
+}
+
+/// One piece of data a template asked for. Two equal dependencies are fetched once and shared.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dependency {
+    /// `secret "path"` (path trimmed of spaces and surrounding `/`; a `?query` stays in `path`).
+    Read { path: String },
+    /// `secret "path" "k=v" …`: a write; `data` keeps the argument order, keys/values trimmed.
+    Write { path: String, data: Vec<(String, String)> },
+    /// `secrets "path"`: a list.
+    List { path: String },
+    /// `pkiCert "path" "k=v" …`: a PKI issue, cached in the template's destination file.
+    PkiCert { path: String, data: Vec<(String, String)>, destination: String },
+}
+
+/// What a [`DataSource`] says about one dependency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Not fetched yet: the engine records the dependency as missing and renders an empty value.
+    Missing,
+    /// The raw JSON body of Vault's response (numbers are kept exactly as written in it).
+    /// For `PkiCert` served from the destination-file cache: a JSON object whose `data` holds
+    /// `certificate`, `private_key`, `issuing_ca` (and `ca_chain`) strings.
+    Ready(String),
+    /// The fetch failed for good (e.g. `no secret exists at secret/data/x`); the render fails with this text.
+    Failed(String),
+}
+
+/// Everything outside the engine that a template can observe.
+pub trait DataSource {
+    /// Data for a dependency (see [`Lookup`]).
+    fn lookup(&mut self, dependency: &Dependency) -> Lookup;
+    /// An environment variable (`env`, `envOrDefault`, `mustEnv`); `None` when unset.
+    fn env(&self, name: &str) -> Option<String>;
+    /// Current time as (seconds, nanoseconds) since the Unix epoch, UTC (`timestamp`).
+    fn now(&self) -> (i64, u32);
+    /// Contents of a local file (`file`); `Err` carries the reason.
+    fn read_file(&self, path: &str) -> Result<String, String>;
+}
+
+/// The result of one execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The rendered bytes; meaningful only when `missing` is empty.
+    pub output: String,
+    /// Every dependency this execution used, in first-use order, deduplicated.
+    pub dependencies: Vec<Dependency>,
+    /// Those that were [`Lookup::Missing`]: the file must not be written yet.
+    pub missing: Vec<Dependency>,
+}
