@@ -1,9 +1,11 @@
-//! `cargo xtask`: the project's automation (tools, CI, dependency checks, benchmarks, images, chart, release).
+//! `cargo xtask`: the project's automation (demo, tools, CI, dependency checks, benchmarks, images, chart,
+//! release).
 //! Each subcommand lives in its own module and parses its own arguments.
 
 mod bench;
 mod chart;
 mod ci;
+mod demo;
 mod image;
 mod release;
 mod tidy;
@@ -23,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build the binary and preview what the webhook does to a sample pod (offline).
+    Demo(RawArgs),
     /// Install what builds and tests need (OpenBao, helm, Debian packages) into `.tools/`.
     Tools(RawArgs),
     /// Run the whole CI: fmt check, clippy -D warnings, tidy, all tests.
@@ -48,6 +52,7 @@ struct RawArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => demo::run(&a.args),
         Command::Tools(a) => tools::run(&a.args),
         Command::Ci(a) => ci::run(&a.args),
         Command::Tidy(a) => tidy::run(&a.args),

@@ -1,10 +1,31 @@
 //! Pure mutation engine of `agent-inject`: pod + injector settings → decision (skip, deny, or a JSON Patch).
 //!
 //! Owns: annotation parsing (all `vault.hashicorp.com/*` keys), defaults, validation and deny messages,
-//! the Vault Agent config JSON (`VAULT_CONFIG`), the injected containers/volumes, and the RFC 6902 patch.
-//! Must never: perform I/O (files, sockets, clocks, environment), depend on tokio/hyper/axum/rustls/kube.
+//! the Vault Agent config JSON (`VAULT_CONFIG`), the injected containers/volumes, and the RFC 6902 patch,
+//! all byte-compatible with upstream `vault-k8s` (Go JSON escaping, Kubernetes quantity canonical forms,
+//! Go parser error texts). Must never: perform I/O (files, sockets, clocks, environment), or depend on
+//! tokio/hyper/axum/rustls/kube; dependencies stay pure (serde, serde_json, thiserror, base64).
+//!
+//! Pipeline (spec §0.2): decode → should-inject → namespace check → Init (defaults, in memory only)
+//! → New (parse) → Validate → Patch. Each stage's failure becomes a [`Decision::Deny`] whose message
+//! carries upstream's stage prefix.
 //!
 //! API CONTRACT (fixed; the webhook and CLI code against it). Internals are free.
+
+mod agent;
+pub mod annotations;
+mod config;
+mod containers;
+pub mod gojson;
+mod goscan;
+mod jsonpatch;
+mod patch;
+pub mod paths;
+mod pod;
+pub mod primitives;
+pub mod quantity;
+mod secrets;
+mod telemetry;
 
 use serde::Serialize;
 
@@ -157,11 +178,47 @@ pub struct DenyReason {
 /// Decide what to do with `pod` (the AdmissionRequest `object`, as JSON) created in `namespace`.
 /// Pure and deterministic: same input, same output (secrets are ordered by raw name).
 pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
-    let _ = (pod, namespace, settings);
-    unimplemented!("vk-inject engine is being written")
+    match run(pod, namespace, settings) {
+        Ok(Some((patch, injection))) => Decision::Inject { patch, injection },
+        Ok(None) => Decision::Skip,
+        Err(message) => Decision::Deny(DenyReason { message }),
+    }
+}
+
+/// The pipeline; `Ok(None)` is a skip, `Err` the full deny message.
+fn run(
+    raw: &serde_json::Value,
+    namespace: &str,
+    settings: &InjectorSettings,
+) -> Result<Option<(Vec<PatchOp>, InjectionType)>, String> {
+    let pod = pod::Pod::decode(raw)?;
+    let Some(inject) = pod.annotations.get(annotations::AGENT_INJECT) else {
+        return Ok(None);
+    };
+    let inject = primitives::parse_bool(inject).map_err(|e| format!("error checking if should inject agent: {e}"))?;
+    if !inject || (!pod.phase.is_empty() && pod.phase != "Pending") {
+        return Ok(None);
+    }
+    if pod.annotations.get(annotations::AGENT_INJECT_STATUS).is_some_and(|s| s == "injected") {
+        return Ok(None);
+    }
+    if namespace == "kube-system" || namespace == "kube-public" {
+        return Err(format!("error with request namespace: cannot inject into system namespaces: {namespace}"));
+    }
+    let init = annotations::init(&pod, namespace, settings).map_err(|e| format!("error adding default annotations: {e}"))?;
+    let agent = agent::new(&pod, init).map_err(|e| format!("error creating new agent sidecar: {e}"))?;
+    agent::validate(&agent).map_err(|e| format!("error validating agent configuration: {e}"))?;
+    let ops = patch::build(&agent, settings).map_err(|e| format!("error creating patch for agent: {e}"))?;
+    let injection = match (agent.pre_populate, agent.pre_populate_only) {
+        (true, false) => InjectionType::InitAndSidecar,
+        (true, true) => InjectionType::InitOnly,
+        (false, false) => InjectionType::SidecarOnly,
+        (false, true) => InjectionType::Nothing,
+    };
+    Ok(Some((ops, injection)))
 }
 
 /// Serialise a patch the way upstream does (compact JSON array; Go escaping of `<`, `>`, `&`).
 pub fn patch_to_json(patch: &[PatchOp]) -> Vec<u8> {
-    serde_json::to_vec(patch).unwrap_or_default()
+    gojson::to_vec(patch)
 }

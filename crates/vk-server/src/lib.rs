@@ -1,1 +1,16 @@
-//! vk-server (being built).
+//! Generic HTTPS serving for the project's services: TLS settings from Go-style flag values,
+//! a certificate/key pair reloaded from disk without a restart, binding, serving an axum router
+//! over HTTP/1.1 and HTTP/2, and a graceful drain on SIGTERM/SIGINT.
+//!
+//! Owns: everything between a TCP socket and an axum `Router`. Must never: know about admission
+//! reviews, pods or Vault; install a global crypto provider (the binary does that once).
+
+mod cert;
+mod serve;
+mod signal;
+mod tls;
+
+pub use cert::{CertError, CertFiles, CertWatcher, ReloadingCert};
+pub use serve::{Bound, ServeError, bind};
+pub use signal::{ShutdownSignal, shutdown_signal};
+pub use tls::{TlsConfigError, TlsMinVersion, TlsSettings, parse_cipher_suites, supported_cipher_names};

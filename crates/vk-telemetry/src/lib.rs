@@ -1,1 +1,12 @@
-//! vk-telemetry (being built).
+//! Process-wide telemetry plumbing: the `tracing` subscriber (standard text or JSON on stderr)
+//! and the Prometheus text exposition of an explicitly passed registry.
+//!
+//! Owns: log-level parsing with upstream's accepted spellings, subscriber installation, metric
+//! encoding. Must never: create or use the global Prometheus registry, name domain types
+//! (pods, annotations), or decide which metrics exist (services register their own).
+
+mod logging;
+mod metrics;
+
+pub use logging::{LogFormat, LogLevel, TelemetryError, UnknownLogLevel, init_logging};
+pub use metrics::{EncodeError, TEXT_CONTENT_TYPE, encode_text};

@@ -6,6 +6,13 @@
 //!
 //! API CONTRACT (fixed; the agent and the differential test code against it). Internals are free,
 //! items may be added, these signatures must not change.
+//!
+//! Entry points: [`parse`] turns template text into a [`Template`]; [`Template::render`] executes it
+//! against a [`DataSource`]. Errors are [`TemplateError`]s whose `Display` is Go's message shape.
+
+mod error;
+
+pub use error::TemplateError;
 
 /// How to parse one template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,4 +83,36 @@ pub struct Rendered {
     pub dependencies: Vec<Dependency>,
     /// Those that were [`Lookup::Missing`]: the file must not be written yet.
     pub missing: Vec<Dependency>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { error_on_missing_key: false, destination: String::new(), max_output_bytes: 16 << 20 }
+    }
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions { name: String::new(), left_delim: String::new(), right_delim: String::new() }
+    }
+}
+
+/// A parsed template (the main body plus every `define`d / `block` template).
+#[derive(Debug, Clone)]
+pub struct Template {
+    text: String,
+}
+
+/// Parse template text with the given delimiters.
+pub fn parse(text: &str, opts: &ParseOptions) -> Result<Template, TemplateError> {
+    let _ = opts;
+    Ok(Template { text: text.to_string() })
+}
+
+impl Template {
+    /// Execute the template once (Go's `Execute` with nil data).
+    pub fn render(&self, source: &mut dyn DataSource, opts: &RenderOptions) -> Result<Rendered, TemplateError> {
+        let _ = (source, opts);
+        Ok(Rendered { output: self.text.clone(), dependencies: Vec::new(), missing: Vec::new() })
+    }
 }

@@ -1,1 +1,25 @@
-//! vk-test-utils (being built).
+//! Test fixtures for vault-k8s (dev-only: use it from `[dev-dependencies]`).
+//!
+//! Every fixture is a real component: [`bao::DevServer`] runs OpenBao's `bao server -dev`,
+//! [`kube_api::KubeApi`] answers Kubernetes TokenReview calls with real signature checks,
+//! [`certs`] makes a real PKI, and [`pod_sandbox`] runs one container of a pod the way a kubelet
+//! would (command, env, volume mounts at their real paths) in a private mount namespace.
+//! Everything listens on 127.0.0.1 and is stopped on drop.
+
+pub mod admission;
+pub mod bao;
+pub mod certs;
+pub mod http;
+pub mod kube_api;
+pub mod pod_sandbox;
+pub mod util;
+
+pub use bao::{DevServer, bao_binary};
+pub use certs::{Leaf, TestCa, TlsFiles};
+pub use kube_api::{KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth};
+pub use pod_sandbox::{PodSandbox, SandboxRun};
+
+pub use util::{
+    ChildGuard, TimedOutput, eventually, fixture, fixtures_dir, free_port, shared_dir,
+    workspace_root,
+};

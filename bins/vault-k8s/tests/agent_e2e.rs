@@ -1,0 +1,267 @@
+//! End to end, "works with the real agent": the real `vault-k8s agent-inject` webhook mutates
+//! the guide's `webapp` pod, and the injected `vault-agent-init` container then runs (in the
+//! kubelet-like pod sandbox) OpenBao's agent, which logs in with kubernetes auth — OpenBao
+//! asking our TokenReview server about a real signed service-account token — and renders the
+//! guide's template into `/vault/secrets/database-config`.
+//!
+//! Needs root (mount namespaces) and OpenBao at `.tools/bin/bao` (`cargo xtask tools`).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vk_test_utils::admission::{mutate_with_response, pod_create_review};
+use vk_test_utils::{
+    ChildGuard, DevServer, KubeApi, PodSandbox, TestCa, configure_kubernetes_auth, fixture,
+};
+
+const POLICY: &str = "path \"secret/data/database/config\" {\n  capabilities = [\"read\"]\n}\n";
+const SECRET_FILE: &str = "/vault/secrets/database-config";
+
+/// OpenBao + TokenReview server configured as in the guide, plus the running webhook.
+struct Cluster {
+    kube: KubeApi,
+    dev: DevServer,
+    webhook: ChildGuard,
+    webhook_url: String,
+    ca_pem: String,
+    _tls_dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let kube = KubeApi::start().expect("start the TokenReview server");
+        let dev = DevServer::start().expect("start the OpenBao dev server");
+        configure_kubernetes_auth(&dev, &kube, "webapp", "webapp", "default", "webapp", POLICY)
+            .expect("configure kubernetes auth, policy and role");
+        dev.cli_ok(&[
+            "kv",
+            "put",
+            "secret/database/config",
+            "username=db-user",
+            "password=db-password",
+        ])
+        .expect("write the guide's secret");
+
+        let ca = TestCa::new().expect("test CA");
+        let leaf = ca.leaf().expect("webhook serving certificate");
+        let tls_dir = tempfile::tempdir().expect("temp dir");
+        let files = ca
+            .write_tls_dir(tls_dir.path(), &leaf)
+            .expect("write TLS files");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault-k8s"));
+        cmd.args([
+            "agent-inject".to_string(),
+            "-listen=127.0.0.1:0".to_string(),
+            format!("-tls-cert-file={}", files.cert.display()),
+            format!("-tls-key-file={}", files.key.display()),
+            format!("-vault-address={}", dev.addr()),
+        ]);
+        let mut webhook =
+            ChildGuard::spawn("vault-k8s agent-inject", &mut cmd).expect("spawn webhook");
+        // `Listening on "<addr>"...` carries the address actually bound (port 0 resolved).
+        let addr = webhook
+            .wait_for_stdout_line(Duration::from_secs(30), |line| {
+                let rest = line.trim().strip_prefix("Listening on \"")?;
+                Some(rest.split('"').next()?.to_string())
+            })
+            .expect("webhook prints its listen address");
+        assert!(
+            !addr.ends_with(":0"),
+            "webhook printed the unresolved address {addr:?}"
+        );
+        Cluster {
+            kube,
+            dev,
+            webhook,
+            webhook_url: format!("https://{addr}"),
+            ca_pem: ca.ca_pem(),
+            _tls_dir: tls_dir,
+        }
+    }
+
+    /// Sends `pod` to `/mutate` as the API server would (HTTPS verified against our CA) and
+    /// returns the pod with the answered JSON Patch applied.
+    fn mutate(&mut self, pod: &Value) -> Value {
+        assert!(self.webhook.is_running(), "webhook exited");
+        let uid = "0f3a0cf4-3b1e-4c55-9a61-6b7d1d2c9e01";
+        let review = pod_create_review(pod, uid);
+        let resp = vk_test_utils::http::post_json(
+            &format!("{}/mutate?timeout=10s", self.webhook_url),
+            Some(&self.ca_pem),
+            &review,
+        )
+        .expect("POST /mutate");
+        assert_eq!(
+            resp.status,
+            200,
+            "/mutate answered {}: {}",
+            resp.status,
+            resp.text()
+        );
+        let answer = resp.json().expect("AdmissionReview JSON");
+        mutate_with_response(pod, &answer, uid).expect("apply the webhook's patch")
+    }
+
+    fn sandbox(&self, mutated: &Value, token: &str) -> PodSandbox {
+        let mut sandbox = PodSandbox::new(mutated).expect("pod sandbox");
+        sandbox
+            .set_service_account_token(token)
+            .expect("write the projected SA token");
+        // The kube-root-ca.crt config map item of the projected volume.
+        sandbox
+            .set_file(
+                "kube-api-access-7xk2p",
+                "ca.crt",
+                self.kube.ca_pem().as_bytes(),
+            )
+            .expect("write ca.crt");
+        sandbox
+    }
+}
+
+fn webapp_pod() -> Value {
+    serde_json::from_str(&fixture("webapp-pod-admitted.json").expect("fixture"))
+        .expect("fixture JSON")
+}
+
+#[test]
+fn works_with_the_real_agent() {
+    let mut cluster = Cluster::start();
+    let mutated = cluster.mutate(&webapp_pod());
+    let init = mutated["spec"]["initContainers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "vault-agent-init"))
+        .unwrap_or_else(|| panic!("no vault-agent-init in the mutated pod: {mutated:#}"));
+    assert_eq!(init["command"], serde_json::json!(["/bin/sh", "-ec"]));
+
+    let token = cluster
+        .kube
+        .mint("default", "webapp", Duration::from_secs(3607))
+        .expect("mint");
+    let mut sandbox = cluster.sandbox(&mutated, &token);
+    sandbox.set_timeout(Duration::from_secs(60));
+    let run = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(
+        run.success(),
+        "vault-agent-init failed: {}\nOpenBao log:\n{}",
+        run.describe(),
+        cluster.dev.log_tail(30)
+    );
+
+    let host_file = sandbox
+        .host_path("vault-agent-init", SECRET_FILE)
+        .expect("secret on a volume");
+    let rendered = std::fs::read(&host_file).expect("rendered secret file");
+    // The annotation's template is
+    //   {{- with secret "secret/data/database/config" -}}\n
+    //   postgresql://…@postgres:5432/mydb\n
+    //   {{- end }}\n
+    // `-}}` trims the newline after `with`, `{{-` trims the one before `end`, and the final
+    // newline (the YAML `|` block keeps it) follows `end` untrimmed: exactly one trailing "\n".
+    assert_eq!(
+        String::from_utf8_lossy(&rendered),
+        "postgresql://db-user:db-password@postgres:5432/mydb\n"
+    );
+    assert!(
+        cluster
+            .kube
+            .reviews()
+            .iter()
+            .any(|r| r.caller_authorized && r.authenticated),
+        "OpenBao never had the token reviewed: {:?}",
+        cluster.kube.reviews()
+    );
+
+    // `kubectl exec webapp -c webapp -- cat /vault/secrets/database-config` equivalent.
+    let app = sandbox
+        .run_with_command("webapp", &["cat", SECRET_FILE])
+        .expect("run webapp");
+    assert!(app.success(), "{}", app.describe());
+    assert_eq!(app.output.stdout, rendered);
+}
+
+#[test]
+fn a_token_from_another_signer_is_refused() {
+    let mut cluster = Cluster::start();
+    let foreign = cluster
+        .kube
+        .mint_foreign("default", "webapp", Duration::from_secs(3607))
+        .expect("mint");
+
+    // Default annotations: auto-auth retries with backoff (1 s, 1.8 s, 3.3 s, …) forever —
+    // `exit_on_retry_failure` only covers template rendering — so the pod would stay in Init.
+    // Bound the run and kill it.
+    let mutated = cluster.mutate(&webapp_pod());
+    let mut sandbox = cluster.sandbox(&mutated, &foreign);
+    sandbox.set_timeout(Duration::from_secs(4));
+    let run = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(
+        !run.success(),
+        "init container succeeded with a forged token: {}",
+        run.describe()
+    );
+    assert!(
+        run.output.timed_out,
+        "expected the agent to keep retrying: {}",
+        run.describe()
+    );
+    assert!(
+        run.output.stderr_str().contains("permission denied"),
+        "{}",
+        run.describe()
+    );
+    assert_no_secret(&sandbox);
+
+    // With `agent-auto-auth-exit-on-err: "true"` the agent exits non-zero at the first refusal.
+    let mut pod = webapp_pod();
+    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-auto-auth-exit-on-err"] =
+        "true".into();
+    let mutated = cluster.mutate(&pod);
+    let mut sandbox = cluster.sandbox(&mutated, &foreign);
+    sandbox.set_timeout(Duration::from_secs(20));
+    let start = Instant::now();
+    let run = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(
+        !run.output.timed_out,
+        "agent did not exit on the auth error: {}",
+        run.describe()
+    );
+    assert!(
+        run.output.code().is_some_and(|c| c != 0),
+        "{}",
+        run.describe()
+    );
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_no_secret(&sandbox);
+
+    // Every refusal came from the TokenReview (signature check), not from a wiring problem.
+    let reviews = cluster.kube.reviews();
+    assert!(
+        !reviews.is_empty(),
+        "OpenBao never called the TokenReview API"
+    );
+    assert!(
+        reviews
+            .iter()
+            .all(|r| r.caller_authorized && !r.authenticated),
+        "{reviews:?}"
+    );
+}
+
+fn assert_no_secret(sandbox: &PodSandbox) {
+    let path = sandbox
+        .host_path("vault-agent-init", SECRET_FILE)
+        .expect("secret on a volume");
+    assert!(
+        !Path::new(&path).exists(),
+        "{SECRET_FILE} was rendered despite the refused login"
+    );
+}

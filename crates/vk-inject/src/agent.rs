@@ -1,0 +1,259 @@
+//! The agent model: New (parse every annotation, spec §2.6 order) and Validate.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::annotations::{self as k, Initialized};
+use crate::jsonpatch::Operation;
+use crate::pod::{self, Pod};
+use crate::primitives::{parse_bool, parse_float, parse_int, parse_uint};
+use crate::secrets::{self, Secret};
+
+/// Where the agents find the service-account token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccount {
+    pub name: String,
+    pub mount_path: String,
+    pub token_path: String,
+}
+
+/// Default template style of `agent-inject-default-template`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultTemplate {
+    Map,
+    Json,
+}
+
+/// Everything New derives from the pod and its (post-Init) annotations.
+#[derive(Debug)]
+pub struct Agent<'p> {
+    pub pod: &'p Pod<'p>,
+    pub annotations: BTreeMap<String, String>,
+    pub sidecar_patch: Option<Vec<Operation>>,
+    pub init_patch: Option<Vec<Operation>>,
+    pub service_account: ServiceAccount,
+    /// IRSA token mount (name, path), only for auth type `aws`.
+    pub irsa: Option<(String, String)>,
+    pub secrets: Vec<Secret>,
+    pub init_first: bool,
+    pub pre_populate: bool,
+    pub pre_populate_only: bool,
+    pub revoke_on_shutdown: bool,
+    pub revoke_grace: u64,
+    pub tls_skip_verify: bool,
+    pub run_as_user: i64,
+    pub run_as_group: i64,
+    pub share_process_namespace: Option<bool>,
+    pub set_security_context: bool,
+    pub cache_enable: bool,
+    pub cache_exit_on_err: bool,
+    pub default_template: DefaultTemplate,
+    pub inject_token: bool,
+    pub exit_on_retry_failure: bool,
+    pub max_connections_per_host: i64,
+    pub lease_renewal_threshold: f64,
+    pub enable_quit: bool,
+    pub auto_auth_exit_on_err: bool,
+}
+
+impl Agent<'_> {
+    /// The post-Init value of an annotation (`""` when absent).
+    pub fn get(&self, key: &str) -> &str {
+        self.annotations.get(key).map_or("", String::as_str)
+    }
+
+    /// Whether an annotation is present at all.
+    pub fn has(&self, key: &str) -> bool {
+        self.annotations.contains_key(key)
+    }
+
+    /// Config-map mode (`agent-configmap` non-empty).
+    pub fn configmap(&self) -> &str {
+        self.get(k::AGENT_CONFIGMAP)
+    }
+
+    /// Cache persistence: cache on, init agent present, sidecar present.
+    pub fn cache_persist(&self) -> bool {
+        self.cache_enable && self.pre_populate && !self.pre_populate_only
+    }
+
+    pub fn is_aws(&self) -> bool {
+        self.get(k::AUTH_TYPE) == "aws"
+    }
+}
+
+fn bool_of(ann: &BTreeMap<String, String>, key: &str) -> Result<bool, String> {
+    parse_bool(ann.get(key).map_or("", String::as_str)).map_err(|e| e.to_string())
+}
+
+/// New: the error is the inner message of `error creating new agent sidecar: …`.
+pub fn new<'p>(pod: &'p Pod<'p>, init: Initialized) -> Result<Agent<'p>, String> {
+    let Initialized { annotations: ann, sidecar_patch, init_patch } = init;
+    let s = |key: &str| ann.get(key).map_or("", String::as_str);
+
+    let service_account = service_account(pod, s(k::AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME))?;
+    let irsa = if s(k::AUTH_TYPE) == "aws" {
+        pod.containers
+            .iter()
+            .flat_map(|c| c.mounts.iter())
+            .find(|m| m.mount_path.contains("eks.amazonaws.com"))
+            .map(|m| (m.name.to_owned(), m.mount_path.to_owned()))
+    } else {
+        None
+    };
+    let secrets = secrets::discover(&ann)?;
+    // `agent-inject` is parsed again here, as upstream does; ShouldInject already accepted it.
+    bool_of(&ann, k::AGENT_INJECT)?;
+    let init_first = bool_of(&ann, k::AGENT_INIT_FIRST)?;
+    let pre_populate = match ann.get(k::AGENT_PRE_POPULATE) {
+        Some(v) => parse_bool(v).map_err(|e| e.to_string())?,
+        None => true,
+    };
+    let pre_populate_only = bool_of(&ann, k::AGENT_PRE_POPULATE_ONLY)?;
+    let revoke_on_shutdown = bool_of(&ann, k::AGENT_REVOKE_ON_SHUTDOWN)?;
+    let revoke_grace = parse_uint(s(k::AGENT_REVOKE_GRACE)).map_err(|e| e.to_string())?;
+    let tls_skip_verify = bool_of(&ann, k::TLS_SKIP_VERIFY)?;
+    let mut run_as_user = parse_int(s(k::AGENT_RUN_AS_USER)).map_err(|e| e.to_string())?;
+    let run_as_group = parse_int(s(k::AGENT_RUN_AS_GROUP)).map_err(|e| e.to_string())?;
+    if bool_of(&ann, k::AGENT_RUN_AS_SAME_USER)? {
+        let first = pod.containers.first().ok_or("No containers found in Pod Spec")?;
+        let uid = first
+            .run_as_user()
+            .ok_or("No SecurityContext found for Container 0")?
+            .ok_or("RunAsUser is nil for Container 0's SecurityContext")?;
+        if uid == 0 {
+            return Err("container not allowed to run as root".to_owned());
+        }
+        run_as_user = uid;
+    }
+    let share_process_namespace = match ann.get(k::AGENT_SHARE_PROCESS_NAMESPACE) {
+        None => None,
+        Some(raw) => {
+            let v = parse_bool(raw).map_err(|e| {
+                format!("invalid value {raw} for annotation \"{}\", err={e}", k::AGENT_SHARE_PROCESS_NAMESPACE)
+            })?;
+            if v && pod.share_process_namespace == Some(false) {
+                return Err("shareProcessNamespace explicitly disabled on the pod, refusing to enable it".to_owned());
+            }
+            Some(v)
+        }
+    };
+    let set_security_context = bool_of(&ann, k::AGENT_SET_SECURITY_CONTEXT)?;
+    let cache_enable = bool_of(&ann, k::AGENT_CACHE_ENABLE)?;
+    let cache_exit_on_err = bool_of(&ann, k::AGENT_CACHE_EXIT_ON_ERR)?;
+    let default_template = match s(k::AGENT_INJECT_DEFAULT_TEMPLATE).to_lowercase().as_str() {
+        "map" => DefaultTemplate::Map,
+        "json" => DefaultTemplate::Json,
+        other => return Err(format!("invalid default template type: {other}")),
+    };
+    let inject_token = bool_of(&ann, k::AGENT_INJECT_TOKEN)?;
+    let exit_on_retry_failure = bool_of(&ann, k::TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE)?;
+    let max_connections_per_host = parse_int(s(k::TEMPLATE_MAX_CONNECTIONS_PER_HOST)).map_err(|e| e.to_string())?;
+    let lease_renewal_threshold = match ann.get(k::TEMPLATE_LEASE_RENEWAL_THRESHOLD) {
+        Some(v) => parse_float(v).map_err(|e| e.to_string())?,
+        None => 0.0,
+    };
+    let enable_quit = bool_of(&ann, k::AGENT_ENABLE_QUIT)?;
+    let auto_auth_exit_on_err = bool_of(&ann, k::AGENT_AUTO_AUTH_EXIT_ON_ERR)?;
+
+    Ok(Agent {
+        pod,
+        annotations: ann,
+        sidecar_patch,
+        init_patch,
+        service_account,
+        irsa,
+        secrets,
+        init_first,
+        pre_populate,
+        pre_populate_only,
+        revoke_on_shutdown,
+        revoke_grace,
+        tls_skip_verify,
+        run_as_user,
+        run_as_group,
+        share_process_namespace,
+        set_security_context,
+        cache_enable,
+        cache_exit_on_err,
+        default_template,
+        inject_token,
+        exit_on_retry_failure,
+        max_connections_per_host,
+        lease_renewal_threshold,
+        enable_quit,
+        auto_auth_exit_on_err,
+    })
+}
+
+/// Spec §3.2: the token volume named by the annotation, else the first `serviceaccount` mount.
+fn service_account(pod: &Pod<'_>, volume_name: &str) -> Result<ServiceAccount, String> {
+    if volume_name.is_empty() {
+        let m = pod
+            .containers
+            .iter()
+            .flat_map(|c| c.mounts.iter())
+            .find(|m| m.mount_path.contains("serviceaccount"))
+            .ok_or("failed to find service account volume mount")?;
+        return Ok(ServiceAccount {
+            name: m.name.to_owned(),
+            mount_path: m.mount_path.to_owned(),
+            token_path: "token".to_owned(),
+        });
+    }
+    let mount = pod.containers.iter().flat_map(|c| c.mounts.iter()).find(|m| m.name == volume_name);
+    let mount_path = match (mount, pod.volume(volume_name)) {
+        (Some(m), Some(_)) => m.mount_path.to_owned(),
+        (Some(_), None) => {
+            return Err(format!("failed to find volume \"{volume_name}\" in Pod \"{}\" volumes", pod.name));
+        }
+        (None, Some(_)) => "/var/run/secrets/vault.hashicorp.com/serviceaccount".to_owned(),
+        (None, None) => return Err(format!("failed to find service account volume \"{volume_name}\"")),
+    };
+    let token_path = pod
+        .volume(volume_name)
+        .and_then(|v| pod::field(v, "projected"))
+        .and_then(|p| pod::field(p, "sources"))
+        .and_then(Value::as_array)
+        .and_then(|sources| {
+            sources
+                .iter()
+                .filter_map(|s| pod::field(s, "serviceAccountToken"))
+                .map(|t| pod::str_field(t, "path"))
+                .find(|p| !p.is_empty())
+        })
+        .ok_or_else(|| format!("failed to find tokenPath for projected volume \"{volume_name}\""))?;
+    Ok(ServiceAccount { name: volume_name.to_owned(), mount_path, token_path: token_path.to_owned() })
+}
+
+/// Validate: the error is the inner message of `error validating agent configuration: …`.
+pub fn validate(agent: &Agent<'_>) -> Result<(), &'static str> {
+    if agent.get(k::AGENT_REQUEST_NAMESPACE).is_empty() {
+        return Err("namespace missing from request");
+    }
+    let sa = &agent.service_account;
+    if sa.name.is_empty() || sa.mount_path.is_empty() || sa.token_path.is_empty() {
+        return Err("no service account token volume name, mount path or token path found");
+    }
+    if agent.get(k::AGENT_IMAGE).is_empty() {
+        return Err("no Vault image found");
+    }
+    if agent.configmap().is_empty() {
+        let auth_type = agent.get(k::AUTH_TYPE);
+        if auth_type.is_empty() {
+            return Err("no Vault Auth Type found");
+        }
+        let config_role = agent.get(&format!("{}role", k::AUTH_CONFIG_PREFIX));
+        if auth_type == "kubernetes" && agent.get(k::ROLE).is_empty() && config_role.is_empty() {
+            return Err("no Vault role found");
+        }
+        if agent.get(k::AUTH_PATH).is_empty() {
+            return Err("no Vault Auth Path found");
+        }
+        if agent.get(k::SERVICE).is_empty() {
+            return Err("no Vault address found");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! A read-only view of the parts of the admitted pod the engine needs, decoded with Go
+//! `encoding/json` leniency: field names match case-insensitively (exact match preferred),
+//! `null` means absent, unknown fields are ignored.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// Looks up an object field the way Go's decoder does.
+pub fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let obj = v.as_object()?;
+    let found = obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))?;
+    (!found.is_null()).then_some(found)
+}
+
+pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+    field(v, key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn array_field<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    field(v, key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// JSON type names as Go's `UnmarshalTypeError` spells them.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A volume mount as seen in the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Mount<'a> {
+    pub name: &'a str,
+    pub mount_path: &'a str,
+    pub raw: &'a Value,
+}
+
+/// A container of the request pod.
+#[derive(Debug, Clone)]
+pub struct Container<'a> {
+    pub name: &'a str,
+    pub mounts: Vec<Mount<'a>>,
+    pub raw: &'a Value,
+}
+
+impl<'a> Container<'a> {
+    fn new(raw: &'a Value) -> Self {
+        let mounts = array_field(raw, "volumeMounts")
+            .iter()
+            .map(|m| Mount { name: str_field(m, "name"), mount_path: str_field(m, "mountPath"), raw: m })
+            .collect();
+        Self { name: str_field(raw, "name"), mounts, raw }
+    }
+
+    /// `env` entries as (name, literal value).
+    pub fn env(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        array_field(self.raw, "env").iter().map(|e| (str_field(e, "name"), str_field(e, "value")))
+    }
+
+    /// `securityContext.runAsUser`: `None` when there is no security context, `Some(None)` when it
+    /// has no `runAsUser`.
+    pub fn run_as_user(&self) -> Option<Option<i64>> {
+        let sc = field(self.raw, "securityContext")?;
+        Some(field(sc, "runAsUser").and_then(Value::as_i64))
+    }
+}
+
+/// The decoded pod.
+#[derive(Debug)]
+pub struct Pod<'a> {
+    pub name: &'a str,
+    pub annotations: BTreeMap<String, String>,
+    pub phase: &'a str,
+    pub containers: Vec<Container<'a>>,
+    pub init_containers: Vec<Container<'a>>,
+    pub volumes: &'a [Value],
+    pub share_process_namespace: Option<bool>,
+}
+
+impl<'a> Pod<'a> {
+    /// Decodes the AdmissionRequest object; errors read like Go's `json.Unmarshal` into a `v1.Pod`.
+    pub fn decode(v: &'a Value) -> Result<Self, String> {
+        if !v.is_object() {
+            return Err(format!("json: cannot unmarshal {} into Go value of type v1.Pod", json_kind(v)));
+        }
+        let empty = Value::Object(Map::new());
+        let meta = field(v, "metadata");
+        let mut annotations = BTreeMap::new();
+        if let Some(meta) = meta {
+            if !meta.is_object() {
+                return Err(type_err(meta, "Pod.metadata", "v1.ObjectMeta"));
+            }
+            if let Some(ann) = field(meta, "annotations") {
+                let Some(obj) = ann.as_object() else {
+                    return Err(type_err(ann, "ObjectMeta.metadata.annotations", "map[string]string"));
+                };
+                for (k, val) in obj {
+                    match val {
+                        Value::String(s) => {
+                            annotations.insert(k.clone(), s.clone());
+                        }
+                        // Go stores a null map value as the empty string.
+                        Value::Null => {
+                            annotations.insert(k.clone(), String::new());
+                        }
+                        other => return Err(type_err(other, "ObjectMeta.metadata.annotations", "string")),
+                    }
+                }
+            }
+        }
+        let spec = field(v, "spec").unwrap_or(&empty);
+        let status = field(v, "status");
+        let containers: Vec<Container<'a>> = match field(v, "spec") {
+            Some(spec) => array_field(spec, "containers").iter().map(Container::new).collect(),
+            None => Vec::new(),
+        };
+        let init_containers = match field(v, "spec") {
+            Some(spec) => array_field(spec, "initContainers").iter().map(Container::new).collect(),
+            None => Vec::new(),
+        };
+        let share_process_namespace = field(spec, "shareProcessNamespace").and_then(Value::as_bool);
+        let volumes = match field(v, "spec") {
+            Some(spec) => array_field(spec, "volumes"),
+            None => &[],
+        };
+        Ok(Self {
+            name: meta.map_or("", |m| str_field(m, "name")),
+            annotations,
+            phase: status.map_or("", |s| str_field(s, "phase")),
+            containers,
+            init_containers,
+            volumes,
+            share_process_namespace,
+        })
+    }
+
+    pub fn volume(&self, name: &str) -> Option<&'a Value> {
+        self.volumes.iter().find(|v| str_field(v, "name") == name)
+    }
+}
+
+fn type_err(v: &Value, field: &str, go_type: &str) -> String {
+    format!("json: cannot unmarshal {} into Go struct field {field} of type {go_type}", json_kind(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_case_insensitively_and_rejects_bad_annotations() {
+        let v = json!({"Metadata": {"name": "p", "annotations": {"a": "b"}}, "spec": {"Containers": [{"name": "c"}]}});
+        let pod = Pod::decode(&v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pod.name, "p");
+        assert_eq!(pod.containers.len(), 1);
+        assert_eq!(pod.annotations.get("a").map(String::as_str), Some("b"));
+
+        let bad = json!({"metadata": {"annotations": {"a": 1}}});
+        assert_eq!(
+            Pod::decode(&bad).err().as_deref(),
+            Some("json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of type string")
+        );
+        assert_eq!(
+            Pod::decode(&json!("x")).err().as_deref(),
+            Some("json: cannot unmarshal string into Go value of type v1.Pod")
+        );
+    }
+}

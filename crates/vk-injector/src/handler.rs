@@ -1,0 +1,242 @@
+//! HTTP routes of the webhook (spec §5.1–5.3): `/mutate`, `/health/ready`, the optional
+//! telemetry path and Go `ServeMux`-style 404s. Exact path match, any method, query ignored.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use prometheus::Registry;
+use tracing::Instrument as _;
+use vk_inject::{Decision, InjectorSettings};
+
+use crate::admission::{ReviewIn, ReviewOut, Status};
+use crate::metrics::InjectorMetrics;
+
+/// Upper bound on an AdmissionReview body. The API server caps objects far below this (about
+/// 3 MiB); the bound only stops a misbehaving client from exhausting memory.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Everything the routes need; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    settings: Arc<InjectorSettings>,
+    metrics: InjectorMetrics,
+    telemetry: Option<(Arc<str>, Registry)>,
+}
+
+impl AppState {
+    /// `telemetry` is the path and registry to expose, if `-telemetry-path` is set.
+    pub fn new(settings: InjectorSettings, metrics: InjectorMetrics, telemetry: Option<(String, Registry)>) -> Self {
+        Self { settings: Arc::new(settings), metrics, telemetry: telemetry.map(|(p, r)| (Arc::from(p), r)) }
+    }
+}
+
+/// The webhook application.
+pub fn router(state: AppState) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
+    match request.uri().path() {
+        "/mutate" => mutate(state, request).await,
+        "/health/ready" => StatusCode::NO_CONTENT.into_response(),
+        path if state.telemetry.as_ref().is_some_and(|(p, _)| **p == *path) => metrics_page(&state),
+        _ => http_error(StatusCode::NOT_FOUND, "404 page not found".to_owned()),
+    }
+}
+
+fn metrics_page(state: &AppState) -> Response {
+    let Some((_, registry)) = &state.telemetry else {
+        return http_error(StatusCode::NOT_FOUND, "404 page not found".to_owned());
+    };
+    match vk_telemetry::encode_text(registry) {
+        Ok(body) => ([(header::CONTENT_TYPE, vk_telemetry::TEXT_CONTENT_TYPE)], body).into_response(),
+        Err(err) => http_error(StatusCode::INTERNAL_SERVER_ERROR, format!("{}", Chain(&err))),
+    }
+}
+
+/// Counts the request as queued while alive; observes its duration when dropped, so requests
+/// whose client goes away mid-way are still accounted for.
+struct InFlight<'a> {
+    metrics: &'a InjectorMetrics,
+    start: Instant,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(metrics: &'a InjectorMetrics) -> Self {
+        metrics.queue_length.inc();
+        Self { metrics, start: Instant::now() }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        // Whole milliseconds, truncated, as upstream.
+        self.metrics.processing_ms.observe(self.start.elapsed().as_millis() as f64);
+        self.metrics.queue_length.dec();
+    }
+}
+
+async fn mutate(state: AppState, request: Request) -> Response {
+    let span = tracing::info_span!(
+        "admission",
+        uid = tracing::field::Empty,
+        namespace = tracing::field::Empty,
+        kind = tracing::field::Empty,
+        operation = tracing::field::Empty,
+    );
+    async move {
+        let _in_flight = InFlight::enter(&state.metrics);
+        tracing::debug!(method = %request.method(), uri = %request.uri(), "Request received");
+        let (parts, body) = request.into_parts();
+        if let Err(resp) = check_content_type(&parts.headers) {
+            return resp;
+        }
+        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(err) => return http_error(StatusCode::BAD_REQUEST, format!("error reading request body: {}", Chain(&err))),
+        };
+        if body.is_empty() {
+            return http_error(StatusCode::BAD_REQUEST, "Empty request body".to_owned());
+        }
+        let review: ReviewIn = match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(err) => {
+                return http_error(StatusCode::INTERNAL_SERVER_ERROR, format!("error decoding admission request: {err}"));
+            }
+        };
+        let Some(req) = &review.request else {
+            return http_error(StatusCode::BAD_REQUEST, "error decoding admission request: missing request".to_owned());
+        };
+        let span = tracing::Span::current();
+        span.record("uid", req.uid.as_str());
+        span.record("namespace", req.namespace.as_str());
+        span.record("kind", req.kind.kind.as_str());
+        span.record("operation", req.operation.as_str());
+
+        let decision = vk_inject::mutate(&req.object, &req.namespace, &state.settings);
+        let (response, outcome) = respond(&req.uid, decision);
+        let out = ReviewOut::new(&review, response);
+        let bytes = match serde_json::to_vec(&out) {
+            Ok(b) => b,
+            Err(err) => {
+                state.metrics.failures.with_label_values(&[&req.namespace]).inc();
+                return http_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("error marshalling admission response: {err}"),
+                );
+            }
+        };
+        match outcome {
+            Outcome::Injected(Some(label)) => {
+                state.metrics.injections.with_label_values(&[req.namespace.as_str(), label]).inc();
+            }
+            Outcome::Injected(None) | Outcome::Skipped => {}
+            Outcome::Denied => state.metrics.failures.with_label_values(&[&req.namespace]).inc(),
+        }
+        ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+    }
+    .instrument(span)
+    .await
+}
+
+enum Outcome {
+    Skipped,
+    Injected(Option<&'static str>),
+    Denied,
+}
+
+fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcome) {
+    let mut response =
+        crate::admission::Response { uid: uid.to_owned(), allowed: true, patch: None, patch_type: None, status: None };
+    let outcome = match decision {
+        Decision::Skip => {
+            tracing::debug!("Not injecting");
+            Outcome::Skipped
+        }
+        Decision::Inject { patch, injection } => {
+            let json = vk_inject::patch_to_json(&patch);
+            response.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
+            response.patch_type = Some("JSONPatch");
+            tracing::debug!(injection = injection.label().unwrap_or("nothing"), "Injected");
+            Outcome::Injected(injection.label())
+        }
+        Decision::Deny(reason) => {
+            tracing::warn!(message = %reason, "Denied");
+            response.allowed = false;
+            response.status = Some(Status { metadata: serde_json::Map::new(), message: reason.message });
+            Outcome::Denied
+        }
+    };
+    (response, outcome)
+}
+
+#[allow(clippy::result_large_err)]
+fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
+    let value = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes).unwrap_or_default();
+    if value == b"application/json" {
+        return Ok(());
+    }
+    Err(http_error(StatusCode::BAD_REQUEST, format!("Invalid content-type: {}", go_quote(value))))
+}
+
+/// Go `http.Error`: plain text, `nosniff`, message plus newline.
+fn http_error(status: StatusCode, message: String) -> Response {
+    let mut resp = Response::new(Body::from(message + "\n"));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp
+}
+
+/// Go's `%q` for a byte string: printable text kept, quotes/backslashes/control bytes escaped.
+pub(crate) fn go_quote(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\x07' => out.push_str("\\a"),
+                '\x08' => out.push_str("\\b"),
+                '\x0c' => out.push_str("\\f"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\x0b' => out.push_str("\\v"),
+                c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Displays an error with its causes (`a: b`), for messages sent to clients.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(err) = source {
+            write!(f, ": {err}")?;
+            source = err.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

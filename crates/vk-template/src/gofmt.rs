@@ -1,0 +1,171 @@
+//! Go `strconv` string helpers: `Quote`, `Unquote`, `%#U`, and `unicode.IsPrint` (approximated).
+
+use std::fmt::Write as _;
+
+/// Approximation of Go's `unicode.IsPrint`: graphic characters and ASCII space.
+pub(crate) fn is_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let u = c as u32;
+    !matches!(u,
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
+        | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF
+        | 0xF0000..=0x10FFFF | 0xE0000..=0xE007F)
+}
+
+/// `strconv.Quote` (`ascii_only`: `QuoteToASCII`, used by `%+q`).
+pub(crate) fn quote_with(s: &str, ascii_only: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_print(c) && (!ascii_only || c.is_ascii()) => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub(crate) fn go_quote(s: &str) -> String {
+    quote_with(s, false)
+}
+
+/// `fmt`'s `%#U`: `U+002F '/'`.
+pub(crate) fn go_unicode(c: char) -> String {
+    if is_print(c) {
+        format!("U+{:04X} '{c}'", c as u32)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
+/// One escape sequence after a backslash (`strconv.UnquoteChar`); returns the char and the rest.
+fn unquote_escape(s: &str, quote: char) -> Result<(char, &str), ()> {
+    let mut it = s.chars();
+    let c = it.next().ok_or(())?;
+    let rest = it.as_str();
+    let simple = match c {
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'f' => Some('\u{c}'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\u{b}'),
+        '\\' => Some('\\'),
+        '\'' | '"' if c == quote => Some(c),
+        _ => None,
+    };
+    if let Some(ch) = simple {
+        return Ok((ch, rest));
+    }
+    let (len, radix) = match c {
+        'x' => (2, 16),
+        'u' => (4, 16),
+        'U' => (8, 16),
+        '0'..='7' => (3, 8),
+        _ => return Err(()),
+    };
+    let digits = if radix == 8 { s } else { rest };
+    let body = digits.get(..len).ok_or(())?;
+    let v = u32::from_str_radix(body, radix).map_err(|_| ())?;
+    let rest = &digits[len..];
+    if radix == 8 && v > 255 {
+        return Err(());
+    }
+    // `\x` and octal escapes are bytes in Go; bytes ≥ 0x80 cannot live in a Rust string alone.
+    let ch = if (c == 'x' || radix == 8) && v >= 0x80 { '\u{FFFD}' } else { char::from_u32(v).ok_or(())? };
+    Ok((ch, rest))
+}
+
+/// `strconv.Unquote` for `"…"` and `` `…` `` literals. Error text is Go's `invalid syntax`.
+pub(crate) fn unquote(lit: &str) -> Result<String, String> {
+    const BAD: &str = "invalid syntax";
+    if lit.len() >= 2 && lit.starts_with('`') && lit.ends_with('`') {
+        return Ok(lit[1..lit.len() - 1].replace('\r', ""));
+    }
+    if lit.len() < 2 || !lit.starts_with('"') || !lit.ends_with('"') {
+        return Err(BAD.into());
+    }
+    let mut s = &lit[1..lit.len() - 1];
+    let mut out = String::with_capacity(s.len());
+    while let Some(c) = s.chars().next() {
+        s = &s[c.len_utf8()..];
+        match c {
+            '\\' => {
+                let (ch, rest) = unquote_escape(s, '"').map_err(|_| BAD.to_string())?;
+                out.push(ch);
+                s = rest;
+            }
+            '"' | '\n' => return Err(BAD.into()),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// A character constant `'x'` → its code point.
+pub(crate) fn unquote_char(lit: &str) -> Result<char, String> {
+    let bad = || format!("malformed character constant: {lit}");
+    let body = lit.strip_prefix('\'').ok_or_else(bad)?;
+    let mut it = body.chars();
+    let c = it.next().ok_or_else(bad)?;
+    let (ch, rest) = if c == '\\' {
+        unquote_escape(it.as_str(), '\'').map_err(|_| "invalid syntax".to_string())?
+    } else if c == '\'' {
+        return Err("invalid syntax".into());
+    } else {
+        (c, it.as_str())
+    };
+    if rest != "'" {
+        return Err(bad());
+    }
+    Ok(ch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_like_go() {
+        assert_eq!(go_quote("a\u{1}b"), "\"a\\x01b\"");
+        assert_eq!(go_quote("é\u{a0}"), "\"é\\u00a0\"");
+        assert_eq!(go_quote("x\ty"), "\"x\\ty\"");
+        assert_eq!(go_quote("héllo ✓ 日本"), "\"héllo ✓ 日本\"");
+        assert_eq!(quote_with("é", true), "\"\\u00e9\"");
+    }
+
+    #[test]
+    fn unquote_like_go() {
+        assert_eq!(unquote("\"a\\n\\u00e9\\\"\"").unwrap(), "a\né\"");
+        assert_eq!(unquote("`a\\n`").unwrap(), "a\\n");
+        assert!(unquote("\"\\q\"").is_err());
+        assert!(unquote("\"\\'\"").is_err());
+        assert_eq!(unquote_char("'a'").unwrap(), 'a');
+        assert_eq!(unquote_char("'\\n'").unwrap(), '\n');
+        assert!(unquote_char("'ab'").is_err());
+    }
+}

@@ -1,0 +1,385 @@
+//! Differential test: every template of `tests/corpus/` is rendered by the real `bao agent`
+//! (OpenBao 2.7.2, `.tools/bin/bao`) against a seeded `bao server -dev`, and by `vk-template`
+//! over the same live server; the bytes must be identical. Error cases must fail on both sides
+//! with the same reason.
+//!
+//! Run: `cargo test -p vk-template --test differential -- --nocapture`
+//! Env: `VK_BAO=<path>` overrides the bao binary; `VK_DIFF_ONLY=<substring>` restricts the corpus;
+//! `VK_DIFF_KEEP=1` keeps the work directory (configs, logs, both outputs).
+//! A full report is written to `<target>/tmp/differential-report.txt`.
+
+#[path = "differential/bao.rs"]
+mod bao;
+#[path = "differential/corpus.rs"]
+mod corpus;
+#[path = "differential/http.rs"]
+mod http;
+#[path = "differential/json.rs"]
+mod json;
+#[path = "differential/source.rs"]
+mod source;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use vk_template::{ParseOptions, RenderOptions};
+
+use bao::{AgentTemplate, DevServer};
+use corpus::Case;
+use source::{CaseSource, Fetcher};
+
+/// Outcome of one side for one case.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Rendered(Vec<u8>),
+    Failed(String),
+}
+
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if std::env::var_os("VK_DIFF_KEEP").is_none() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn bao_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("VK_BAO") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/bao");
+    assert!(
+        p.is_file(),
+        "the differential test needs the OpenBao binary at {}: run `cargo xtask tools` (or set VK_BAO)",
+        p.display()
+    );
+    p
+}
+
+/// Files the `file` function reads (`@FIXTURES@/<name>`).
+const FIXTURES: &[(&str, &str)] = &[
+    ("plain.txt", "hello file\n"),
+    ("noeol.txt", "no newline at end"),
+    ("config.json", "{\"name\":\"svc\",\"port\":8080,\"tags\":[\"a\",\"b\"],\"ratio\":1e6}"),
+    ("unicode.txt", "Grüße ✓ 日本\n"),
+    ("empty.txt", ""),
+];
+
+fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// Runs the reference side for all cases. Success cases share one agent per distinct env;
+/// if such a batch fails, each of its cases is re-run alone to attribute the failure.
+fn reference(
+    bao_bin: &Path,
+    work: &Path,
+    server: &DevServer,
+    token_file: &Path,
+    cases: &[(Case, PathBuf)],
+) -> BTreeMap<String, Outcome> {
+    let mut results = BTreeMap::new();
+    let template_for = |case: &Case, src: &Path, dest: PathBuf| AgentTemplate {
+        source: src.to_path_buf(),
+        destination: dest,
+        error_on_missing_key: case.error_on_missing_key,
+        left_delim: case.left_delim.clone(),
+        right_delim: case.right_delim.clone(),
+    };
+    let single = |idx: usize, case: &Case, src: &Path| -> Outcome {
+        let dir = work.join(format!("agent-single-{idx}-{}", sanitize(&case.name)));
+        let dest = dir.join("out");
+        let run = bao::run_agent(
+            bao_bin,
+            &dir,
+            server.addr(),
+            token_file,
+            &[template_for(case, src, dest.clone())],
+            &case.env,
+        );
+        outcome_of(&run, &dest)
+    };
+
+    // Group the success cases by environment.
+    let mut groups: BTreeMap<Vec<(String, String)>, Vec<usize>> = BTreeMap::new();
+    for (i, (case, _)) in cases.iter().enumerate() {
+        if !case.expect_error {
+            groups.entry(case.env.clone().into_iter().collect()).or_default().push(i);
+        }
+    }
+    for (g, (env, idxs)) in groups.iter().enumerate() {
+        let dir = work.join(format!("agent-batch-{g}"));
+        let templates: Vec<AgentTemplate> = idxs
+            .iter()
+            .map(|&i| template_for(&cases[i].0, &cases[i].1, dir.join("out").join(sanitize(&cases[i].0.name))))
+            .collect();
+        let env: BTreeMap<String, String> = env.iter().cloned().collect();
+        let run = bao::run_agent(bao_bin, &dir, server.addr(), token_file, &templates, &env);
+        if run.success {
+            for (&i, t) in idxs.iter().zip(&templates) {
+                let out = fs::read(&t.destination).unwrap_or_else(|e| {
+                    panic!("bao agent exited 0 but {} was not written: {e}", t.destination.display())
+                });
+                results.insert(cases[i].0.name.clone(), Outcome::Rendered(out));
+            }
+        } else {
+            assert!(
+                !run.log.contains("error loading configuration"),
+                "harness bug: bao agent rejected the generated config:\n{}",
+                run.log
+            );
+            eprintln!(
+                "differential: batch agent {g} failed ({}): {}; re-running its {} cases one by one",
+                run.status,
+                bao::agent_error(&run.log).unwrap_or_default(),
+                idxs.len()
+            );
+            for &i in idxs {
+                results.insert(cases[i].0.name.clone(), single(i, &cases[i].0, &cases[i].1));
+            }
+        }
+    }
+
+    // Error cases: one short-lived agent each, three at a time.
+    let err_idx: Vec<usize> = (0..cases.len()).filter(|&i| cases[i].0.expect_error).collect();
+    for chunk in err_idx.chunks(3) {
+        let outs: Vec<(usize, Outcome)> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&i| {
+                    let single = &single;
+                    s.spawn(move || (i, single(i, &cases[i].0, &cases[i].1)))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("agent thread")).collect()
+        });
+        for (i, o) in outs {
+            results.insert(cases[i].0.name.clone(), o);
+        }
+    }
+    results
+}
+
+fn outcome_of(run: &bao::AgentRun, dest: &Path) -> Outcome {
+    if run.success {
+        match fs::read(dest) {
+            Ok(b) => Outcome::Rendered(b),
+            Err(e) => Outcome::Failed(format!("agent exited 0 without writing the file: {e}")),
+        }
+    } else {
+        let mut msg = bao::agent_error(&run.log).unwrap_or_else(|| format!("agent {}", run.status));
+        if dest.exists() {
+            msg.push_str(" [agent failed but wrote the destination file]");
+        }
+        Outcome::Failed(msg)
+    }
+}
+
+/// Renders one case with the engine: re-executes until no dependency is missing, fetching the
+/// missing ones between passes (agent spec §3.1).
+fn engine(fetcher: &mut Fetcher, case: &Case, source_path: &Path, dest: &Path) -> Outcome {
+    let popts = ParseOptions {
+        name: source_path.display().to_string(),
+        left_delim: case.left_delim.clone(),
+        right_delim: case.right_delim.clone(),
+    };
+    let text = fs::read_to_string(source_path).expect("read substituted template");
+    let template = match vk_template::parse(&text, &popts) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Failed(e.agent_message()),
+    };
+    let ropts = RenderOptions {
+        error_on_missing_key: case.error_on_missing_key,
+        destination: dest.display().to_string(),
+        max_output_bytes: 16 << 20,
+    };
+    for _pass in 0..25 {
+        let mut ds = CaseSource { fetcher, env: &case.env };
+        let rendered = match template.render(&mut ds, &ropts) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(e.agent_message()),
+        };
+        if rendered.missing.is_empty() {
+            return Outcome::Rendered(rendered.output.into_bytes());
+        }
+        for dep in &rendered.missing {
+            fetcher.fetch(dep);
+        }
+    }
+    Outcome::Failed("engine harness: still missing dependencies after 25 passes".into())
+}
+
+/// The part of an error message that should be the same on both sides: everything after the
+/// template source path (which both sides are given) — or the whole message.
+fn reason(msg: &str, source_path: &Path) -> String {
+    let prefix = format!("{}: ", source_path.display());
+    msg.strip_prefix(&prefix).unwrap_or(msg).trim().to_string()
+}
+
+/// Shortest stable tail of a reason: after the last `>: ` (execute errors) or `:N: ` (parse).
+fn core_reason(reason: &str) -> &str {
+    if let Some(p) = reason.rfind(">: ") {
+        return &reason[p + 3..];
+    }
+    reason
+}
+
+fn show(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+#[test]
+fn differential_against_bao_agent() {
+    let started = Instant::now();
+    let bao_bin = bao_binary();
+    let corpus_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut cases = corpus::load(&corpus_dir);
+    assert!(cases.len() >= 150, "corpus too small: {} templates", cases.len());
+    if let Ok(only) = std::env::var("VK_DIFF_ONLY") {
+        cases.retain(|c| c.name.contains(&only));
+        assert!(!cases.is_empty(), "VK_DIFF_ONLY={only} matches no case");
+    }
+
+    let tmp_root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let work = WorkDir(tmp_root.join(format!("differential-{}-{nanos}", std::process::id())));
+    fs::create_dir_all(&work.0).expect("work dir");
+    let fixtures = work.0.join("fixtures");
+    fs::create_dir_all(&fixtures).expect("fixtures dir");
+    for (name, body) in FIXTURES {
+        fs::write(fixtures.join(name), body).expect("fixture");
+    }
+    let token_file = work.0.join("token");
+    fs::write(&token_file, bao::ROOT_TOKEN).expect("token file");
+
+    // Template sources with @FIXTURES@ substituted; both sides read these same files.
+    let src_dir = work.0.join("src");
+    fs::create_dir_all(&src_dir).expect("src dir");
+    let fixtures_text = fixtures.display().to_string();
+    let cases: Vec<(Case, PathBuf)> = cases
+        .into_iter()
+        .map(|c| {
+            let p = src_dir.join(format!("{}.tmpl", sanitize(&c.name)));
+            fs::write(&p, c.template.replace("@FIXTURES@", &fixtures_text)).expect("write source");
+            (c, p)
+        })
+        .collect();
+
+    let server = DevServer::start(&bao_bin, &work.0);
+    server.seed();
+    let t_seed = started.elapsed();
+
+    let expected = reference(&bao_bin, &work.0, &server, &token_file, &cases);
+    let t_ref = started.elapsed();
+
+    let mut fetcher = Fetcher::new(server.addr(), bao::ROOT_TOKEN);
+    let engine_dest = work.0.join("engine-out");
+    fs::create_dir_all(&engine_dest).expect("engine out dir");
+    let mut actual = BTreeMap::new();
+    for (case, src) in &cases {
+        let dest = engine_dest.join(sanitize(&case.name));
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine(&mut fetcher, case, src, &dest)
+        }))
+        .unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Outcome::Failed(format!("ENGINE PANICKED: {msg}"))
+        });
+        if let Outcome::Rendered(b) = &out {
+            let _ = fs::write(&dest, b);
+        }
+        actual.insert(case.name.clone(), out);
+    }
+    let t_engine = started.elapsed();
+    drop(server);
+
+    // Compare.
+    let mut identical = 0usize;
+    let mut corpus_problems = Vec::new();
+    let mut mismatches = Vec::new();
+    let mut report = String::new();
+    for (case, src) in &cases {
+        let exp = &expected[&case.name];
+        let act = &actual[&case.name];
+        let kind = if case.expect_error { "error" } else { "render" };
+        let verdict: Result<(), String> = match (case.expect_error, exp, act) {
+            (false, Outcome::Rendered(e), Outcome::Rendered(a)) if e == a => Ok(()),
+            (false, Outcome::Rendered(e), Outcome::Rendered(a)) => {
+                Err(format!("  expected: {}\n  actual:   {}", show(e), show(a)))
+            }
+            (false, Outcome::Rendered(e), Outcome::Failed(a)) => {
+                Err(format!("  expected: {}\n  engine error: {a}", show(e)))
+            }
+            (false, Outcome::Failed(e), _) => {
+                corpus_problems.push(format!("{}: bao agent failed on a render case: {e}", case.name));
+                Err(format!("  CORPUS: bao failed: {e}"))
+            }
+            (true, Outcome::Rendered(e), _) => {
+                corpus_problems
+                    .push(format!("{}: bao agent rendered an error case: {}", case.name, show(e)));
+                Err(format!("  CORPUS: bao rendered {}", show(e)))
+            }
+            (true, Outcome::Failed(e), Outcome::Rendered(a)) => Err(format!(
+                "  expected error: {e}\n  engine rendered: {}",
+                show(a)
+            )),
+            (true, Outcome::Failed(e), Outcome::Failed(a)) => {
+                let er = reason(e, src);
+                let ar = reason(a, src);
+                if case.loose_reason || ar.contains(core_reason(&er)) {
+                    Ok(())
+                } else {
+                    Err(format!("  expected error: {er}\n  engine error:   {ar}"))
+                }
+            }
+        };
+        match verdict {
+            Ok(()) => {
+                identical += 1;
+                let _ = writeln!(report, "ok   {} [{kind}]", case.name);
+            }
+            Err(detail) => {
+                let entry = format!(
+                    "--- {} [{kind}]{}\n  template: {:?}\n{detail}",
+                    case.name,
+                    if case.note.is_empty() { String::new() } else { format!(" ({})", case.note) },
+                    case.template
+                );
+                let _ = writeln!(report, "FAIL {} [{kind}]", case.name);
+                mismatches.push(entry);
+            }
+        }
+    }
+    let summary = format!("differential: {identical}/{} templates identical", cases.len());
+    let timing = format!(
+        "differential: timing seed {:.1}s, bao {:.1}s, engine {:.1}s ({} engine requests)",
+        t_seed.as_secs_f64(),
+        (t_ref - t_seed).as_secs_f64(),
+        (t_engine - t_ref).as_secs_f64(),
+        fetcher.requests
+    );
+    let full = format!("{summary}\n{timing}\n\n{report}\n{}\n", mismatches.join("\n"));
+    let report_path = tmp_root.join("differential-report.txt");
+    let _ = fs::write(&report_path, &full);
+    println!("{summary}");
+    println!("{timing}");
+    println!("differential: full report in {}", report_path.display());
+    assert!(
+        corpus_problems.is_empty(),
+        "{summary}\ncorpus problems (bao disagrees with the case's `expect`):\n{}",
+        corpus_problems.join("\n")
+    );
+    assert!(mismatches.is_empty(), "{summary}\n\n{}", mismatches.join("\n"));
+}

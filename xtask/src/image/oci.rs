@@ -1,0 +1,152 @@
+//! OCI image assembly: one gzip layer, config, manifest, index; written as an OCI layout
+//! directory, an oci-archive and a docker-archive. No daemon, no registry.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use flate2::{Compression, GzBuilder};
+use serde_json::{Value, json};
+
+use super::meta::{self, sha256_hex};
+use super::tar::{self, Entry};
+
+pub(crate) const MT_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const MT_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const MT_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const MT_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// The image-level settings recorded in the config.
+pub(crate) struct ImageConfig {
+    pub(crate) user: String,
+    pub(crate) entrypoint: Vec<String>,
+    pub(crate) cmd: Vec<String>,
+    pub(crate) env: Vec<String>,
+    pub(crate) workdir: String,
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) created: String,
+    pub(crate) created_by: String,
+}
+
+/// A finished image held in memory.
+pub(crate) struct Image {
+    pub(crate) layer_tar: Vec<u8>,
+    pub(crate) layer_diff_id: String,
+    pub(crate) layer_gz: Vec<u8>,
+    pub(crate) config: Vec<u8>,
+    pub(crate) manifest: Vec<u8>,
+    /// `sha256:<hex>` of the manifest: the image digest a registry would show.
+    pub(crate) digest: String,
+    /// Full name, e.g. `localhost/vault-k8s:0.1.0`.
+    pub(crate) reference: String,
+}
+
+pub(crate) fn build(entries: &[Entry], epoch: u64, gzip_level: u32, cfg: &ImageConfig, reference: &str) -> Result<Image> {
+    let layer_tar = tar::write(entries, epoch)?;
+    let layer_diff_id = format!("sha256:{}", sha256_hex(&layer_tar));
+    let layer_gz = gzip(&layer_tar, gzip_level)?;
+    let labels: serde_json::Map<String, Value> = cfg.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut c = serde_json::Map::new();
+    c.insert("User".into(), json!(cfg.user));
+    c.insert("Env".into(), json!(cfg.env));
+    c.insert("Entrypoint".into(), json!(cfg.entrypoint));
+    if !cfg.cmd.is_empty() {
+        c.insert("Cmd".into(), json!(cfg.cmd));
+    }
+    c.insert("WorkingDir".into(), json!(cfg.workdir));
+    c.insert("Labels".into(), Value::Object(labels.clone()));
+    let config = json!({
+        "created": cfg.created,
+        "architecture": "amd64",
+        "os": "linux",
+        "config": Value::Object(c),
+        "rootfs": {"type": "layers", "diff_ids": [layer_diff_id]},
+        "history": [{"created": cfg.created, "created_by": cfg.created_by}],
+    });
+    let config = serde_json::to_vec(&config)?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MT_MANIFEST,
+        "config": {"mediaType": MT_CONFIG, "digest": format!("sha256:{}", sha256_hex(&config)), "size": config.len()},
+        "layers": [{"mediaType": MT_LAYER, "digest": format!("sha256:{}", sha256_hex(&layer_gz)), "size": layer_gz.len()}],
+        "annotations": Value::Object(labels),
+    });
+    let manifest = serde_json::to_vec(&manifest)?;
+    let digest = format!("sha256:{}", sha256_hex(&manifest));
+    Ok(Image { layer_tar, layer_diff_id, layer_gz, config, manifest, digest, reference: reference.to_string() })
+}
+
+/// gzip with a fixed level, no file name and mtime 0, so the bytes depend only on the input.
+pub(crate) fn gzip(data: &[u8], level: u32) -> Result<Vec<u8>> {
+    let mut enc = GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), Compression::new(level));
+    enc.write_all(data)?;
+    Ok(enc.finish()?)
+}
+
+fn blob_name(bytes: &[u8]) -> String {
+    format!("blobs/sha256/{}", sha256_hex(bytes))
+}
+
+/// The files of an OCI image layout, in archive order.
+fn layout_entries(img: &Image) -> Result<Vec<Entry>> {
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": MT_INDEX,
+        "manifests": [{
+            "mediaType": MT_MANIFEST,
+            "digest": img.digest,
+            "size": img.manifest.len(),
+            "platform": {"architecture": "amd64", "os": "linux"},
+            // podman names an image loaded from an oci-archive after this annotation, so it
+            // carries the full name (a bare tag would load as `localhost/<tag>:latest`).
+            "annotations": {"org.opencontainers.image.ref.name": img.reference},
+        }],
+    });
+    let mut e = vec![
+        Entry::file("oci-layout", 0o644, br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+        Entry::file("index.json", 0o644, serde_json::to_vec(&index)?),
+        Entry::file(&blob_name(&img.config), 0o644, img.config.clone()),
+        Entry::file(&blob_name(&img.manifest), 0o644, img.manifest.clone()),
+        Entry::file(&blob_name(&img.layer_gz), 0o644, img.layer_gz.clone()),
+    ];
+    tar::add_parent_dirs(&mut e);
+    tar::sort_tree_order(&mut e);
+    Ok(e)
+}
+
+/// Writes the layout directory (replacing an old one) and returns nothing else.
+pub(crate) fn write_layout(img: &Image, dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing old layout {}", dir.display()))?;
+    }
+    for e in layout_entries(img)? {
+        if let tar::Kind::File(data) = &e.kind {
+            meta::write(&dir.join(&e.path), data)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn oci_archive(img: &Image, epoch: u64) -> Result<Vec<u8>> {
+    tar::write(&layout_entries(img)?, epoch)
+}
+
+/// `docker load` format: manifest.json + config + an uncompressed layer tar (the classic
+/// `docker save` shape, which every docker and podman version loads).
+pub(crate) fn docker_archive(img: &Image, epoch: u64) -> Result<Vec<u8>> {
+    let config_name = format!("{}.json", sha256_hex(&img.config));
+    let layer_dir = img.layer_diff_id.trim_start_matches("sha256:").to_string();
+    let layer_name = format!("{layer_dir}/layer.tar");
+    let manifest = json!([{"Config": config_name, "RepoTags": [img.reference], "Layers": [layer_name]}]);
+    let (repo, tag) = img.reference.rsplit_once(':').unwrap_or((&img.reference, "latest"));
+    let repositories = json!({repo: {tag: layer_dir}});
+    let mut e = vec![
+        Entry::file(&config_name, 0o644, img.config.clone()),
+        Entry::file(&layer_name, 0o644, img.layer_tar.clone()),
+        Entry::file("manifest.json", 0o644, serde_json::to_vec(&manifest)?),
+        Entry::file("repositories", 0o644, serde_json::to_vec(&repositories)?),
+    ];
+    tar::add_parent_dirs(&mut e);
+    tar::sort_tree_order(&mut e);
+    tar::write(&e, epoch)
+}
