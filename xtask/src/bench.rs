@@ -38,7 +38,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             ensure_args_empty("template", &args[1..])?;
             cargo_bench("vk-template", "render", "the template engine (issue [2])")
         }
-        Some("agent") => bail!("`bench agent` is not built yet: it arrives with issue [3] (the agent)"),
+        Some("agent") => {
+            bail!("`bench agent` is not built yet: it arrives with issue [3] (the agent)")
+        }
         Some(other) => bail!("unknown benchmark `{other}`; choose inject, template or agent"),
         None => bail!("which benchmark? `cargo xtask bench inject|template|agent`"),
     }
@@ -68,7 +70,8 @@ impl InjectOpts {
         while let Some(arg) = it.next() {
             let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
             let number = |name: &str, v: &String| {
-                v.parse::<u64>().with_context(|| format!("{name} takes a whole number, got `{v}`"))
+                v.parse::<u64>()
+                    .with_context(|| format!("{name} takes a whole number, got `{v}`"))
             };
             match arg.as_str() {
                 "--duration" => opts.duration = Duration::from_secs(number(arg, value(arg)?)?),
@@ -83,8 +86,14 @@ impl InjectOpts {
                 ),
             }
         }
-        ensure!(opts.duration >= Duration::from_secs(1), "--duration must be at least 1 second");
-        ensure!(opts.rounds >= 1 && opts.connections >= 1, "--rounds and --connections must be at least 1");
+        ensure!(
+            opts.duration >= Duration::from_secs(1),
+            "--duration must be at least 1 second"
+        );
+        ensure!(
+            opts.rounds >= 1 && opts.connections >= 1,
+            "--rounds and --connections must be at least 1"
+        );
         Ok(opts)
     }
 }
@@ -98,9 +107,16 @@ fn ensure_args_empty(bench: &str, args: &[String]) -> anyhow::Result<()> {
 
 /// Runs a library crate's `cargo bench` target and lets its output through.
 fn cargo_bench(package: &str, bench: &str, what: &str) -> anyhow::Result<()> {
-    let file = util::workspace_root().join("crates").join(package).join("benches").join(format!("{bench}.rs"));
+    let file = util::workspace_root()
+        .join("crates")
+        .join(package)
+        .join("benches")
+        .join(format!("{bench}.rs"));
     if !file.is_file() {
-        bail!("the benchmark {} for {what} does not exist yet; it comes with that crate's work", file.display());
+        bail!(
+            "the benchmark {} for {what} does not exist yet; it comes with that crate's work",
+            file.display()
+        );
     }
     util::run(util::cargo().args(["bench", "-p", package, "--bench", bench]))
 }
@@ -113,7 +129,10 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
         cargo_bench("vk-inject", "mutate", "the mutation engine")?;
     }
 
-    ensure!(util::which("wrk").is_some(), "wrk is not installed; run `cargo xtask tools`");
+    ensure!(
+        util::which("wrk").is_some(),
+        "wrk is not installed; run `cargo xtask tools`"
+    );
     let release = util::target_dir().join("release");
     let vk_bin = match &opts.vault_k8s_bin {
         Some(path) => path.clone(),
@@ -127,7 +146,14 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
         Some(path) => path.clone(),
         None => {
             eprintln!("\n==> bench inject: building the bare TLS server (release)");
-            util::run(util::cargo().args(["build", "--release", "-p", "vk-injector", "--example", "bench_bare_server"]))?;
+            util::run(util::cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "vk-injector",
+                "--example",
+                "bench_bare_server",
+            ]))?;
             release.join("examples").join("bench_bare_server")
         }
     };
@@ -148,14 +174,30 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
         "-vault-address=http://127.0.0.1:8200",
     ]);
     let mut bare = Command::new(&bare_bin);
-    bare.args(["--listen", "127.0.0.1:0", "--cert", &cert_arg, "--key", &key_arg]);
+    bare.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--cert",
+        &cert_arg,
+        "--key",
+        &key_arg,
+    ]);
 
     // Servers are dropped (killed) when this function returns, on success and on error alike.
-    let mut servers =
-        [Server::start("vault-k8s", vk, &scratch.0.join("vault-k8s.log"))?, Server::start("bare", bare, &scratch.0.join("bare.log"))?];
+    let mut servers = [
+        Server::start("vault-k8s", vk, &scratch.0.join("vault-k8s.log"))?,
+        Server::start("bare", bare, &scratch.0.join("bare.log"))?,
+    ];
 
-    let load = Load { connections: opts.connections, duration: opts.duration, script: &script };
-    let warmup = Load { duration: Duration::from_secs(1), ..load };
+    let load = Load {
+        connections: opts.connections,
+        duration: opts.duration,
+        script: &script,
+    };
+    let warmup = Load {
+        duration: Duration::from_secs(1),
+        ..load
+    };
     for s in &servers {
         wrk::run(&warmup, &mutate_url(&s.addr))?;
     }
@@ -166,7 +208,11 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
         let order: [usize; 2] = if round % 2 == 1 { [0, 1] } else { [1, 0] };
         for i in order {
             let s = &mut servers[i];
-            eprintln!("bench: round {round}: {} for {}s", s.label, opts.duration.as_secs());
+            eprintln!(
+                "bench: round {round}: {} for {}s",
+                s.label,
+                opts.duration.as_secs()
+            );
             let result = wrk::run(&load, &mutate_url(&s.addr))?;
             s.ensure_alive()?;
             rows.push((s.label, round, result));
@@ -174,8 +220,14 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
     }
     print_table(&rows, opts);
 
-    let failures: u64 = rows.iter().map(|(_, _, r)| r.non_2xx + r.socket_errors).sum();
-    ensure!(failures == 0, "{failures} requests failed (non-2xx or socket errors); see the table above");
+    let failures: u64 = rows
+        .iter()
+        .map(|(_, _, r)| r.non_2xx + r.socket_errors)
+        .sum();
+    ensure!(
+        failures == 0,
+        "{failures} requests failed (non-2xx or socket errors); see the table above"
+    );
     Ok(())
 }
 
@@ -186,9 +238,14 @@ fn mutate_url(addr: &str) -> String {
 /// An AdmissionReview v1 for creating the fixture pod, compact, as the API server sends it.
 fn admission_review_body() -> anyhow::Result<String> {
     let path = util::workspace_root().join(POD_FIXTURE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let pod: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let pod: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let namespace = pod["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_owned();
     let gvk = json!({"group": "", "version": "v1", "kind": "Pod"});
     let gvr = json!({"group": "", "version": "v1", "resource": "pods"});
     let review = json!({
@@ -211,17 +268,67 @@ fn admission_review_body() -> anyhow::Result<String> {
 
 /// A CA and a leaf for 127.0.0.1 signed by it, made with the openssl CLI (P-256 keys).
 fn make_certificates(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let openssl = |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(dir)).map(drop);
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    openssl(&[&["req", "-x509"], &ec[..], &["-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=vk-bench-ca"]].concat())?;
-    openssl(&[&["req"], &ec[..], &["-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=127.0.0.1"]].concat())?;
+    let openssl =
+        |args: &[&str]| util::output(Command::new("openssl").args(args).current_dir(dir)).map(drop);
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=vk-bench-ca",
+            ],
+        ]
+        .concat(),
+    )?;
+    openssl(
+        &[
+            &["req"],
+            &ec[..],
+            &[
+                "-keyout",
+                "tls.key",
+                "-out",
+                "tls.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    )?;
     std::fs::write(
         dir.join("leaf.ext"),
         "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n",
     )?;
     openssl(&[
-        "x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tls.crt",
-        "-days", "1", "-extfile", "leaf.ext",
+        "x509",
+        "-req",
+        "-in",
+        "tls.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "tls.crt",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
     ])
     .context("openssl could not sign the bench certificate")?;
     Ok((dir.join("tls.crt"), dir.join("tls.key")))
@@ -234,7 +341,10 @@ fn print_table(rows: &[(&str, u32, WrkResult)], opts: &InjectOpts) {
         opts.connections,
         opts.duration.as_secs()
     );
-    println!("{:<10} {:>5} {:>11} {:>10} {:>10} {:>8} {:>8}", "server", "round", "req/s", "p50", "p99", "non-2xx", "sockerr");
+    println!(
+        "{:<10} {:>5} {:>11} {:>10} {:>10} {:>8} {:>8}",
+        "server", "round", "req/s", "p50", "p99", "non-2xx", "sockerr"
+    );
     for (label, round, r) in rows {
         println!(
             "{label:<10} {round:>5} {:>11.1} {:>10} {:>10} {:>8} {:>8}",
@@ -246,7 +356,11 @@ fn print_table(rows: &[(&str, u32, WrkResult)], opts: &InjectOpts) {
         );
     }
     let mean = |label: &str, f: fn(&WrkResult) -> f64| {
-        let xs: Vec<f64> = rows.iter().filter(|(l, _, _)| *l == label).map(|(_, _, r)| f(r)).collect();
+        let xs: Vec<f64> = rows
+            .iter()
+            .filter(|(l, _, _)| *l == label)
+            .map(|(_, _, r)| f(r))
+            .collect();
         xs.iter().sum::<f64>() / xs.len().max(1) as f64
     };
     let vk = mean("vault-k8s", |r| r.requests_per_sec);
@@ -257,11 +371,19 @@ fn print_table(rows: &[(&str, u32, WrkResult)], opts: &InjectOpts) {
             "{label:<10} {:>5} {:>11.1} {:>10} {:>10}",
             "mean",
             mean(label, |r| r.requests_per_sec),
-            ms(Duration::from_secs_f64(mean(label, |r| r.p50.as_secs_f64()))),
-            ms(Duration::from_secs_f64(mean(label, |r| r.p99.as_secs_f64()))),
+            ms(Duration::from_secs_f64(mean(label, |r| r
+                .p50
+                .as_secs_f64()))),
+            ms(Duration::from_secs_f64(mean(label, |r| r
+                .p99
+                .as_secs_f64()))),
         );
     }
-    let verdict = if ratio >= GOAL_RATIO { "meets the goal" } else { "BELOW the goal" };
+    let verdict = if ratio >= GOAL_RATIO {
+        "meets the goal"
+    } else {
+        "BELOW the goal"
+    };
     println!("throughput ratio vault-k8s/bare: {ratio:.2} ({verdict} of >= {GOAL_RATIO:.2})");
     println!("note: wrk and the server share 2 cores; compare ratios, not absolute numbers");
 }
@@ -272,7 +394,8 @@ struct Scratch(PathBuf);
 impl Scratch {
     fn new() -> anyhow::Result<Scratch> {
         let dir = std::env::temp_dir().join(format!("vk-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Scratch(dir))
     }
 }
@@ -299,7 +422,10 @@ mod tests {
     fn options_parse_and_reject_unknowns() {
         let args = |s: &[&str]| s.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
         let o = InjectOpts::parse(&args(&["--duration", "2", "--no-micro"])).unwrap();
-        assert_eq!((o.duration, o.rounds, o.micro), (Duration::from_secs(2), 2, false));
+        assert_eq!(
+            (o.duration, o.rounds, o.micro),
+            (Duration::from_secs(2), 2, false)
+        );
         assert!(InjectOpts::parse(&args(&["--fast"])).is_err());
         assert!(InjectOpts::parse(&args(&["--duration", "0"])).is_err());
     }

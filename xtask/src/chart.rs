@@ -1,5 +1,466 @@
-//! `cargo xtask chart` (being built).
+//! `cargo xtask chart`: keeps `charts/vault-k8s` in step with the workspace and checks it.
+//!
+//! ```text
+//! cargo xtask chart sync                  # Chart.yaml version/appVersion = workspace version
+//! cargo xtask chart check [--binary PATH] [--skip-checkov]
+//! cargo xtask chart package [--out DIR]   # deterministic dist/vault-k8s-<version>.tgz
+//! ```
+//!
+//! `check` runs: helm lint --strict (default, production and ci/ values), the expected
+//! template failures (no TLS mode, two TLS modes), helm template for Kubernetes 1.29 and 1.35
+//! validated by kubernetes-validate --strict, checkov (kubernetes on the rendered YAML, helm on
+//! the chart), and, when a vault-k8s binary is built, starts it with the rendered container
+//! args and env to prove the binary accepts them.
 
-pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("xtask chart is not built yet (args: {args:?})")
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::image::{check as icheck, meta, oci, tar};
+
+const KUBE_VERSIONS: [&str; 2] = ["1.29.0", "1.35.0"];
+const USAGE: &str =
+    "usage: cargo xtask chart sync | check [--binary PATH] [--skip-checkov] | package [--out DIR]";
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("sync") => sync().map(|_| ()),
+        Some("check") => check(&args[1..]),
+        Some("package") => {
+            let out = match args.get(1..) {
+                Some([flag, dir]) if flag == "--out" => PathBuf::from(dir),
+                Some([]) | None => meta::root().join("dist"),
+                _ => bail!("{USAGE}"),
+            };
+            let p = package(&out)?;
+            println!("{}", p.display());
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+pub(crate) fn chart_dir() -> PathBuf {
+    meta::root().join("charts").join("vault-k8s")
+}
+
+/// Rewrites `version:` and `appVersion:` in Chart.yaml to the workspace version.
+/// Returns the version.
+pub(crate) fn sync() -> Result<String> {
+    let version = meta::build_meta()?.version;
+    let path = chart_dir().join("Chart.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with("version:") {
+            out.push_str(&format!("version: {version}\n"));
+        } else if line.starts_with("appVersion:") {
+            out.push_str(&format!("appVersion: \"{version}\"\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if out != text {
+        std::fs::write(&path, &out)?;
+        eprintln!("chart: Chart.yaml version/appVersion set to {version}");
+    }
+    Ok(version)
+}
+
+fn helm() -> Result<Command> {
+    let bin = meta::need_tool(
+        "helm",
+        "run `cargo xtask tools` (installs helm into .tools/bin)",
+    )?;
+    let mut c = Command::new(bin);
+    // Keep helm's caches out of $HOME.
+    let home = meta::scratch("helm-home")?;
+    c.env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"));
+    Ok(c)
+}
+
+/// Python tool from a venv under .tools, installed on first use.
+fn venv_tool(venv: &str, package: &str, exe: &str) -> Result<PathBuf> {
+    let dir = meta::root().join(".tools").join(venv);
+    let bin = dir.join("bin").join(exe);
+    if !bin.is_file() {
+        eprintln!("chart: installing {package} into .tools/{venv}");
+        meta::output(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+        meta::output(Command::new(dir.join("bin/pip")).args(["install", "-q", package]))
+            .with_context(|| format!("pip install {package} failed (PyPI must be reachable)"))?;
+    }
+    Ok(bin)
+}
+
+/// The values sets every check runs with: (label, values files).
+fn value_sets() -> Result<Vec<(String, Vec<PathBuf>)>> {
+    let dir = chart_dir();
+    let mut sets = vec![(
+        "production".to_string(),
+        vec![dir.join("values-production.yaml")],
+    )];
+    let mut ci: Vec<PathBuf> = std::fs::read_dir(dir.join("ci"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    ci.sort();
+    for p in ci {
+        let name = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("ci")
+            .to_string();
+        sets.push((format!("ci/{name}"), vec![p]));
+    }
+    Ok(sets)
+}
+
+fn ok(what: &str) {
+    println!("  ok  {what}");
+}
+
+fn check(args: &[String]) -> Result<()> {
+    let mut binary: Option<PathBuf> = None;
+    let mut checkov = true;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--binary" => binary = Some(PathBuf::from(it.next().context("--binary needs a path")?)),
+            "--skip-checkov" => checkov = false,
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    sync()?;
+    let dir = chart_dir();
+    let work = meta::scratch("chart")?;
+    println!("chart check: {}", dir.display());
+
+    // 1. lint (helm lint turns `fail` into a no-op, so the default values lint cleanly too).
+    let mut lint_sets: Vec<(String, Vec<PathBuf>)> = vec![("default".into(), vec![])];
+    lint_sets.extend(value_sets()?);
+    for (label, files) in &lint_sets {
+        let mut c = helm()?;
+        c.args(["lint", "--strict"]).arg(&dir);
+        for f in files {
+            c.arg("-f").arg(f);
+        }
+        meta::output(&mut c).with_context(|| format!("helm lint --strict with {label} values"))?;
+        ok(&format!("helm lint --strict ({label} values)"));
+    }
+
+    // 2. the settings that must be refused, with the message users will see.
+    for (label, sets, want) in [
+        ("no TLS mode", vec![], "no TLS mode chosen"),
+        (
+            "two TLS modes",
+            vec![
+                "injector.certs.secretName=x",
+                "injector.certManager.enabled=true",
+            ],
+            "choose ONE TLS mode",
+        ),
+        (
+            "Secret without CA bundle",
+            vec!["injector.certs.secretName=x"],
+            "caBundle is empty",
+        ),
+        (
+            "bad enum",
+            vec![
+                "injector.certManager.enabled=true",
+                "injector.webhook.failurePolicy=Sometimes",
+            ],
+            "failurePolicy",
+        ),
+    ] {
+        let mut c = helm()?;
+        c.args(["template", "t"]).arg(&dir);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let o = c.stdin(Stdio::null()).output()?;
+        let err = String::from_utf8_lossy(&o.stderr);
+        ensure!(
+            !o.status.success() && err.contains(want),
+            "helm template with {label} should fail mentioning {want:?}; got {}: {err}",
+            o.status
+        );
+        ok(&format!("helm template refuses {label}"));
+    }
+
+    // 3. render for each Kubernetes version and validate strictly.
+    let kv = venv_tool(
+        "venv-kv",
+        "kubernetes-validate==1.37.0",
+        "kubernetes-validate",
+    )?;
+    let mut rendered = Vec::new();
+    for (label, files) in value_sets()? {
+        for k in KUBE_VERSIONS {
+            let mut c = helm()?;
+            c.args(["template", "vault"]).arg(&dir).args([
+                "--namespace",
+                "vault",
+                "--kube-version",
+                k,
+            ]);
+            for f in &files {
+                c.arg("-f").arg(f);
+            }
+            let yaml = meta::output(&mut c)
+                .with_context(|| format!("helm template ({label}, Kubernetes {k})"))?;
+            let file = work.join(format!("{}-{k}.yaml", label.replace('/', "-")));
+            std::fs::write(&file, format!("{yaml}\n"))?;
+            let out = meta::output(Command::new(&kv).args(["-k", k, "--strict"]).arg(&file))
+                .with_context(|| format!("kubernetes-validate {k} --strict on {label}"))?;
+            let passed = out.lines().filter(|l| l.contains("passed")).count();
+            ok(&format!(
+                "helm template ({label}) validates against Kubernetes {k} --strict ({passed} objects; CRD objects have no schema)"
+            ));
+            rendered.push((label.clone(), k, file));
+        }
+    }
+
+    // 4. checkov: no failed check; every accepted finding is annotated in the chart.
+    if checkov {
+        let ck = venv_tool("venv-checkov", "checkov", "checkov")?;
+        let mut c = Command::new(&ck);
+        c.args([
+            "--framework",
+            "kubernetes",
+            "--compact",
+            "--quiet",
+            "--skip-download",
+        ]);
+        for (_, _, f) in &rendered {
+            c.arg("-f").arg(f);
+        }
+        let out =
+            meta::output(&mut c).context("checkov --framework kubernetes found failed checks")?;
+        ok(&format!("checkov kubernetes: {}", summary_line(&out)));
+        for vf in ["ci/secret-values.yaml", "ci/full-values.yaml"] {
+            let mut c = Command::new(&ck);
+            // checkov's helm runner calls `helm` from PATH.
+            let path = format!(
+                "{}:{}",
+                crate::util::tools_bin().display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            c.env("PATH", path)
+                .args([
+                    "--framework",
+                    "helm",
+                    "--compact",
+                    "--quiet",
+                    "--skip-download",
+                    "-d",
+                ])
+                .arg(&dir)
+                .arg("--var-file")
+                .arg(dir.join(vf));
+            let out = meta::output(&mut c)
+                .with_context(|| format!("checkov --framework helm ({vf}) found failed checks"))?;
+            ensure!(
+                out.contains("Passed checks"),
+                "checkov --framework helm ({vf}) scanned nothing:\n{out}"
+            );
+            ok(&format!("checkov helm ({vf}): {}", summary_line(&out)));
+        }
+    }
+
+    // 5. the binary accepts the rendered container args and env.
+    let bin = binary.or_else(find_binary);
+    match bin {
+        Some(b) => {
+            for (label, k, f) in &rendered {
+                if *k == KUBE_VERSIONS[1] {
+                    run_rendered(&b, f)
+                        .with_context(|| format!("the binary rejected the container of {label}"))?;
+                    ok(&format!(
+                        "{} agent-inject accepts the args/env rendered with {label}",
+                        b.display()
+                    ));
+                }
+            }
+        }
+        None => println!(
+            "  skip binary check: no vault-k8s binary built (cargo build -p vault-k8s, or --binary PATH)"
+        ),
+    }
+    println!("chart check: all checks passed");
+    Ok(())
+}
+
+fn summary_line(out: &str) -> String {
+    out.lines()
+        .find(|l| l.contains("Passed checks"))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn find_binary() -> Option<PathBuf> {
+    let t = meta::target_dir();
+    let main_target = meta::root().join("target");
+    [
+        t.join(crate::image::MUSL).join("release/vault-k8s"),
+        t.join("release/vault-k8s"),
+        t.join("debug/vault-k8s"),
+        main_target
+            .join(crate::image::MUSL)
+            .join("release/vault-k8s"),
+        main_target.join("release/vault-k8s"),
+        main_target.join("debug/vault-k8s"),
+    ]
+    .into_iter()
+    .filter(|p| p.is_file())
+    .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+}
+
+/// Starts the binary with the container's args and env from a rendered manifest (certificate
+/// paths pointed at a generated fixture, listening on a free loopback port), waits for
+/// `Listening on` and a healthy /health/ready, then stops it.
+fn run_rendered(bin: &Path, manifest: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(manifest)?;
+    let mut container = None;
+    for doc in text.split("\n---") {
+        let v: serde_yaml::Value =
+            serde_yaml::from_str(doc).with_context(|| format!("parsing {}", manifest.display()))?;
+        if v["kind"].as_str() == Some("Deployment") {
+            container = Some(v["spec"]["template"]["spec"]["containers"][0].clone());
+        }
+    }
+    let c = container.context("no Deployment in the rendered chart")?;
+    let args: Vec<String> = c["args"]
+        .as_sequence()
+        .context("container has no args")?
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let tls = meta::scratch("chart")?.join("tls");
+    icheck::tls_fixture(&tls)?;
+    let port = icheck::free_port()?;
+    let mut cmd = Command::new(bin);
+    cmd.env_clear().env("PATH", "/usr/bin:/bin").args(&args);
+    for e in c["env"].as_sequence().context("container has no env")? {
+        let name = e["name"].as_str().context("env entry without name")?;
+        let value = match (e["value"].as_str(), name) {
+            (_, "AGENT_INJECT_LISTEN") => format!("127.0.0.1:{port}"),
+            (Some(v), _) if v.starts_with("/etc/webhook/certs/") => tls
+                .join(v.trim_start_matches("/etc/webhook/certs/"))
+                .display()
+                .to_string(),
+            (Some(v), _) => v.to_string(),
+            // Downward-API values (namespace, pod name) exist only in a cluster.
+            (None, _) => format!("xtask-{}", name.to_lowercase()),
+        };
+        cmd.env(name, value);
+    }
+    let log = meta::scratch("chart")?.join("binary.log");
+    let f = std::fs::File::create(&log)?;
+    cmd.stdin(Stdio::null()).stdout(f.try_clone()?).stderr(f);
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let start = Instant::now();
+    let result = loop {
+        let out = std::fs::read_to_string(&log).unwrap_or_default();
+        if out.contains("Listening on") {
+            break icheck::wait_https(
+                &format!("https://localhost:{port}/health/ready"),
+                &tls.join("ca.crt"),
+                Duration::from_secs(10),
+            )
+            .map(|_| ());
+        }
+        if let Some(st) = child.try_wait()? {
+            break Err(anyhow::anyhow!("it exited ({st}) before listening:\n{out}"));
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            break Err(anyhow::anyhow!("no `Listening on` within 15 s:\n{out}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+/// Packages the chart as `<out>/vault-k8s-<version>.tgz`. Written with the project's own
+/// deterministic tar+gzip (helm package stamps the current time), then read back with helm.
+pub(crate) fn package(out: &Path) -> Result<PathBuf> {
+    let version = sync()?;
+    let m = meta::build_meta()?;
+    let dir = chart_dir();
+    let ignore = std::fs::read_to_string(dir.join(".helmignore")).unwrap_or_default();
+    let patterns: Vec<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let mut entries = Vec::new();
+    collect(&dir, "", &patterns, &mut entries)?;
+    let mut entries: Vec<tar::Entry> = entries
+        .into_iter()
+        .map(|(rel, data)| tar::Entry::file(&format!("vault-k8s/{rel}"), 0o644, data))
+        .collect();
+    tar::add_parent_dirs(&mut entries);
+    tar::sort_tree_order(&mut entries);
+    let tgz = oci::gzip(&tar::write(&entries, m.epoch)?, 9)?;
+    let path = out.join(format!("vault-k8s-{version}.tgz"));
+    meta::write(&path, &tgz)?;
+    let shown = meta::output(helm()?.arg("show").arg("chart").arg(&path))?;
+    let app = shown.contains(&format!("appVersion: {version}"))
+        || shown.contains(&format!("appVersion: \"{version}\""));
+    ensure!(
+        shown.contains(&format!("version: {version}")) && app,
+        "packaged Chart.yaml does not carry version {version}:\n{shown}"
+    );
+    Ok(path)
+}
+
+fn ignored(rel: &str, name: &str, patterns: &[&str]) -> bool {
+    patterns.iter().any(|p| {
+        let p = p.trim_end_matches('/');
+        if let Some(suffix) = p.strip_prefix('*') {
+            name.ends_with(suffix)
+        } else {
+            name == p || rel == p
+        }
+    })
+}
+
+fn collect(
+    dir: &Path,
+    rel: &str,
+    patterns: &[&str],
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    for n in names {
+        let r = if rel.is_empty() {
+            n.clone()
+        } else {
+            format!("{rel}/{n}")
+        };
+        if ignored(&r, &n, patterns) {
+            continue;
+        }
+        let p = dir.join(&n);
+        if p.is_dir() {
+            collect(&p, &r, patterns, out)?;
+        } else {
+            out.push((r, std::fs::read(&p)?));
+        }
+    }
+    Ok(())
 }

@@ -3,12 +3,20 @@
 //! Steps run in order and stop at the first failure, which is named with a hint to fix it, followed by a
 //! summary of the steps with their durations. The test step runs last because it takes longest.
 
-use std::process::Command;
+mod counts;
+
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail, ensure};
 
 use crate::util;
+use counts::Counts;
+
+/// Filled by the test step, printed as CI's very last line.
+static TEST_COUNTS: OnceLock<Counts> = OnceLock::new();
 
 /// Set this to skip the chart check (for machines without helm).
 const SKIP_CHART_ENV: &str = "VK_CI_SKIP_CHART";
@@ -25,15 +33,39 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("`cargo xtask ci` takes no arguments (got `{arg}`)");
     }
     let mut steps = vec![
-        Step { name: "tools", hint: "see the installer's message above", run: || crate::tools::run(&[]) },
-        Step { name: "fmt", hint: "run `cargo fmt --all`", run: fmt },
-        Step { name: "clippy", hint: "fix the warnings above (they are errors in CI)", run: clippy },
-        Step { name: "tidy", hint: "see docs/ARCHITECTURE.md, section Invariants", run: || crate::tidy::run(&[]) },
+        Step {
+            name: "tools",
+            hint: "see the installer's message above",
+            run: || crate::tools::run(&[]),
+        },
+        Step {
+            name: "fmt",
+            hint: "run `cargo fmt --all`",
+            run: fmt,
+        },
+        Step {
+            name: "clippy",
+            hint: "fix the warnings above (they are errors in CI)",
+            run: clippy,
+        },
+        Step {
+            name: "tidy",
+            hint: "see docs/ARCHITECTURE.md, section Invariants",
+            run: || crate::tidy::run(&[]),
+        },
     ];
     if chart_check_enabled() {
-        steps.push(Step { name: "chart", hint: "run `cargo xtask chart check` for details", run: chart_check });
+        steps.push(Step {
+            name: "chart",
+            hint: "run `cargo xtask chart check` for details",
+            run: chart_check,
+        });
     }
-    steps.push(Step { name: "test", hint: "see the failing tests above", run: test });
+    steps.push(Step {
+        name: "test",
+        hint: "see the failing tests above",
+        run: test,
+    });
 
     let started = Instant::now();
     let mut done: Vec<(&str, Duration)> = Vec::new();
@@ -49,6 +81,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         done.push((step.name, took));
     }
     print_summary(&done, None, started.elapsed());
+    // Last, alone on its line: the plain `N passed, N failed` line CI reads.
+    if let Some(counts) = TEST_COUNTS.get() {
+        println!("{}", counts.closing_line());
+    }
     Ok(())
 }
 
@@ -68,26 +104,91 @@ fn fmt() -> anyhow::Result<()> {
 }
 
 fn clippy() -> anyhow::Result<()> {
-    util::run(util::cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))
+    util::run(util::cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))
 }
 
 fn test() -> anyhow::Result<()> {
-    // Tests that start OpenBao look for `bao` on PATH; `.tools/bin` holds the pinned one.
-    let with_tools = |cmd: &mut Command| {
-        cmd.env("PATH", util::path_with_tools());
-    };
+    let mut cmd = util::cargo();
     if nextest_available() {
-        let mut cmd = util::cargo();
-        cmd.args(["nextest", "run", "--workspace", "--locked", "--no-fail-fast"]);
-        with_tools(&mut cmd);
-        util::run(&mut cmd)
+        cmd.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ]);
     } else {
         eprintln!("ci: cargo-nextest is not installed; falling back to `cargo test`");
-        let mut cmd = util::cargo();
         cmd.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
-        with_tools(&mut cmd);
-        util::run(&mut cmd)
     }
+    // Tests that start OpenBao look for `bao` on PATH; `.tools/bin` holds the pinned one.
+    cmd.env("PATH", util::path_with_tools());
+    let (status, counts) = run_counting(&mut cmd, std::io::stdout(), std::io::stderr())?;
+    let _ = TEST_COUNTS.set(counts);
+    ensure!(
+        status.success(),
+        "`{}` failed ({status}): {}",
+        util::display_cmd(&cmd),
+        counts.closing_line()
+    );
+    if counts.passed == 0 {
+        // Not fatal: the runner succeeded, only its summary line was not understood.
+        eprintln!("ci: warning: no `N passed` summary found in the test output");
+    }
+    Ok(())
+}
+
+/// Runs the test command with its output passed through to `out`/`err`, reading the summary lines
+/// on the way.
+fn run_counting(
+    cmd: &mut Command,
+    out: impl Write + Send + 'static,
+    err: impl Write + Send + 'static,
+) -> anyhow::Result<(ExitStatus, Counts)> {
+    eprintln!("$ {}", util::display_cmd(cmd));
+    // Keep the runner's colours when a person is watching; they are stripped before parsing.
+    if std::io::stderr().is_terminal() {
+        cmd.env("CARGO_TERM_COLOR", "always");
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start `{}`", util::display_cmd(cmd)))?;
+    let counts = Arc::new(Mutex::new(Counts::default()));
+    let out = tee(child.stdout.take(), out, Arc::clone(&counts));
+    let err = tee(child.stderr.take(), err, Arc::clone(&counts));
+    let status = child.wait()?;
+    for t in [out, err] {
+        let _ = t.join();
+    }
+    let counts = *counts.lock().unwrap_or_else(|e| e.into_inner());
+    Ok((status, counts))
+}
+
+fn tee(
+    from: Option<impl Read + Send + 'static>,
+    mut to: impl Write + Send + 'static,
+    counts: Arc<Mutex<Counts>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let Some(from) = from else { return };
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let _ = writeln!(to, "{line}");
+            counts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add_line(&line);
+        }
+    })
 }
 
 fn nextest_available() -> bool {
@@ -104,4 +205,27 @@ fn print_summary(done: &[(&str, Duration)], failed: Option<(&str, Duration)>, to
     }
     let verdict = if failed.is_some() { "failed" } else { "passed" };
     eprintln!("  ci {verdict} in {:.1}s", total.as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counting_run_reads_both_streams_and_keeps_the_status() {
+        let script = "echo 'test result: ok. 2 passed; 0 failed; 1 ignored;'; \
+                      echo 'test result: ok. 3 passed; 0 failed; 0 ignored;' >&2; exit 3";
+        // Sinks: printing those lines here would feed fake summaries to the runner running this test.
+        let (status, counts) = run_counting(
+            Command::new("sh").args(["-c", script]),
+            std::io::sink(),
+            std::io::sink(),
+        )
+        .unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert_eq!(
+            counts.closing_line(),
+            "tests: 5 passed, 0 failed, 1 skipped"
+        );
+    }
 }

@@ -31,8 +31,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let binary = util::target_dir().join("debug").join("vault-k8s");
     let render = |output: &str| {
         let mut cmd = Command::new(&binary);
-        cmd.current_dir(util::workspace_root())
-            .args(["agent-inject", "render", "-f", MANIFEST, VAULT_ADDRESS, &format!("-o={output}")]);
+        cmd.current_dir(util::workspace_root()).args([
+            "agent-inject",
+            "render",
+            "-f",
+            MANIFEST,
+            VAULT_ADDRESS,
+            &format!("-o={output}"),
+        ]);
         util::output(&mut cmd)
     };
 
@@ -40,18 +46,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     println!("\n--- mutated pod (vault-k8s agent-inject render -f {MANIFEST} {VAULT_ADDRESS}) ---");
     println!("{}", pod.trim_end());
 
-    let patch: Value = serde_json::from_str(&render("patch")?).context("`render -o=patch` did not print JSON")?;
+    let patch: Value =
+        serde_json::from_str(&render("patch")?).context("`render -o=patch` did not print JSON")?;
     let config = init_agent_config(&patch)?;
     println!("\n--- Vault Agent config of {INIT_CONTAINER} (VAULT_CONFIG, base64-decoded) ---");
     println!("{}", serde_json::to_string_pretty(&config)?);
-    println!("\nNext: run the webhook (README.md, \"Run the webhook\") or the tests (`cargo xtask ci`).");
+    println!(
+        "\nNext: run the webhook (README.md, \"Run the webhook\") or the tests (`cargo xtask ci`)."
+    );
     Ok(())
 }
 
 /// Finds the init container anywhere in the JSON Patch and decodes its `VAULT_CONFIG`.
 fn init_agent_config(patch: &Value) -> anyhow::Result<Value> {
-    let container = find_container(patch, INIT_CONTAINER)
-        .with_context(|| format!("the patch adds no `{INIT_CONTAINER}` container; was the pod injected?"))?;
+    let container = find_container(patch, INIT_CONTAINER).with_context(|| {
+        format!("the patch adds no `{INIT_CONTAINER}` container; was the pod injected?")
+    })?;
     let encoded = container["env"]
         .as_array()
         .into_iter()
@@ -68,7 +78,9 @@ fn init_agent_config(patch: &Value) -> anyhow::Result<Value> {
 /// Depth-first search for an object named `name` that has an `env` list (a container).
 fn find_container<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     match value {
-        Value::Object(map) if map.get("name").and_then(Value::as_str) == Some(name) && map.contains_key("env") => {
+        Value::Object(map)
+            if map.get("name").and_then(Value::as_str) == Some(name) && map.contains_key("env") =>
+        {
             Some(value)
         }
         Value::Object(map) => map.values().find_map(|v| find_container(v, name)),
@@ -84,13 +96,17 @@ mod tests {
     #[test]
     fn decodes_the_init_containers_config_whatever_the_patch_shape() {
         let cfg = base64::engine::general_purpose::STANDARD.encode(r#"{"exit_after_auth":true}"#);
-        let sidecar = base64::engine::general_purpose::STANDARD.encode(r#"{"exit_after_auth":false}"#);
+        let sidecar =
+            base64::engine::general_purpose::STANDARD.encode(r#"{"exit_after_auth":false}"#);
         let env = |v: &str| serde_json::json!([{"name": "VAULT_CONFIG", "value": v}]);
         let patch = serde_json::json!([
             {"op": "add", "path": "/spec/containers/-", "value": {"name": "vault-agent", "env": env(&sidecar)}},
             {"op": "add", "path": "/spec/initContainers", "value": [{"name": "vault-agent-init", "env": env(&cfg)}]}
         ]);
-        assert_eq!(init_agent_config(&patch).unwrap(), serde_json::json!({"exit_after_auth": true}));
+        assert_eq!(
+            init_agent_config(&patch).unwrap(),
+            serde_json::json!({"exit_after_auth": true})
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if args.first().map(String::as_str) == Some("check") {
         return check::run(&args[1..]);
     }
-    let args = if args.first().map(String::as_str) == Some("build") { &args[1..] } else { args };
+    let args = if args.first().map(String::as_str) == Some("build") {
+        &args[1..]
+    } else {
+        args
+    };
     let opts = parse(args)?;
     build(&opts).map(|_| ())
 }
@@ -48,10 +52,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 const USAGE: &str = "usage: cargo xtask image [build] [--dev | --dev-only] [--binary PATH] [--out DIR] [--opt-level LEVEL] [--refresh-rootfs]\n       cargo xtask image check [--dev] [--out DIR]";
 
 fn parse(args: &[String]) -> Result<Opts> {
-    let mut o = Opts { runtime: true, ..Opts::default() };
+    let mut o = Opts {
+        runtime: true,
+        ..Opts::default()
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut val = |name: &str| it.next().cloned().with_context(|| format!("{name} needs a value\n{USAGE}"));
+        let mut val = |name: &str| {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{name} needs a value\n{USAGE}"))
+        };
         match a.as_str() {
             "--dev" => o.dev = true,
             "--dev-only" => {
@@ -82,18 +93,34 @@ pub(crate) fn binary(given: Option<&Path>, opt_level: Option<&str>) -> Result<Pa
         Some(p) => p.to_path_buf(),
         None => {
             let mut cmd = Command::new(meta::cargo());
-            cmd.current_dir(meta::root()).args(["build", "--release", "--locked", "--target", MUSL, "-p", "vault-k8s"]);
+            cmd.current_dir(meta::root()).args([
+                "build",
+                "--release",
+                "--locked",
+                "--target",
+                MUSL,
+                "-p",
+                "vault-k8s",
+            ]);
             if let Some(l) = opt_level {
                 // Quoted as a TOML string when it is not a number ("z", "s").
-                let v = if l.parse::<u8>().is_ok() { l.to_string() } else { format!("\"{l}\"") };
-                cmd.arg("--config").arg(format!("profile.release.opt-level={v}"));
+                let v = if l.parse::<u8>().is_ok() {
+                    l.to_string()
+                } else {
+                    format!("\"{l}\"")
+                };
+                cmd.arg("--config")
+                    .arg(format!("profile.release.opt-level={v}"));
             }
             eprintln!("image: {}", meta::show(&cmd));
             meta::status(&mut cmd).context(
                 "building the static binary failed; it needs the musl target (`rustup target add x86_64-unknown-linux-musl`) \
                  and musl-tools (`apt-get install -y musl-tools`)",
             )?;
-            meta::target_dir().join(MUSL).join("release").join("vault-k8s")
+            meta::target_dir()
+                .join(MUSL)
+                .join("release")
+                .join("vault-k8s")
         }
     };
     meta::check_static_elf(&path)?;
@@ -120,36 +147,61 @@ pub(crate) fn build(o: &Opts) -> Result<Vec<Built>> {
         defs.push("dev.json");
     }
     for d in defs {
-        built.push(build_one(&meta::root().join("images").join(d), &bin, &out, &m, o.refresh_rootfs)?);
+        built.push(build_one(
+            &meta::root().join("images").join(d),
+            &bin,
+            &out,
+            &m,
+            o.refresh_rootfs,
+        )?);
     }
     Ok(built)
 }
 
 pub(crate) fn load_def(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading image definition {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading image definition {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
 fn strs(v: &Value, key: &str, def: &Path) -> Result<Vec<String>> {
     match &v[key] {
         Value::Null => Ok(Vec::new()),
-        Value::Array(a) => a.iter().map(|s| s.as_str().map(str::to_string).with_context(|| format!("{}: {key} must hold strings", def.display()))).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_string)
+                    .with_context(|| format!("{}: {key} must hold strings", def.display()))
+            })
+            .collect(),
         _ => bail!("{}: {key} must be a list of strings", def.display()),
     }
 }
 
 fn field<'a>(v: &'a Value, key: &str, def: &Path) -> Result<&'a str> {
-    v[key].as_str().with_context(|| format!("{}: `{key}` (a string) is required", def.display()))
+    v[key]
+        .as_str()
+        .with_context(|| format!("{}: `{key}` (a string) is required", def.display()))
 }
 
 /// `repository:tag` of an image definition for this version.
 pub(crate) fn reference(def: &Value, version: &str) -> String {
     let repo = def["repository"].as_str().unwrap_or("localhost/vault-k8s");
-    let tag = def["tag"].as_str().unwrap_or("{version}").replace("{version}", version);
+    let tag = def["tag"]
+        .as_str()
+        .unwrap_or("{version}")
+        .replace("{version}", version);
     format!("{repo}:{tag}")
 }
 
-fn build_one(def_path: &Path, bin: &Path, out: &Path, m: &BuildMeta, refresh: bool) -> Result<Built> {
+fn build_one(
+    def_path: &Path,
+    bin: &Path,
+    out: &Path,
+    m: &BuildMeta,
+    refresh: bool,
+) -> Result<Built> {
     let def = load_def(def_path)?;
     let name = field(&def, "name", def_path)?.to_string();
     let bin_path = field(&def, "binary", def_path)?;
@@ -164,26 +216,38 @@ fn build_one(def_path: &Path, bin: &Path, out: &Path, m: &BuildMeta, refresh: bo
             e.retain(|x| x.path != bin_path.trim_start_matches('/'));
             e
         }
-        other => bail!("{}: base.kind must be \"scratch\" or \"debootstrap\", not {other:?}", def_path.display()),
+        other => bail!(
+            "{}: base.kind must be \"scratch\" or \"debootstrap\", not {other:?}",
+            def_path.display()
+        ),
     };
     let bin_data = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
     let bin_sha = meta::sha256_hex(&bin_data);
     entries.push(Entry::file(bin_path, 0o755, bin_data));
     for f in def["files"].as_array().into_iter().flatten() {
         let path = field(f, "path", def_path)?;
-        let mode = u32::from_str_radix(f["mode"].as_str().unwrap_or("0644"), 8).with_context(|| format!("{}: bad mode for {path}", def_path.display()))?;
+        let mode = u32::from_str_radix(f["mode"].as_str().unwrap_or("0644"), 8)
+            .with_context(|| format!("{}: bad mode for {path}", def_path.display()))?;
         if f["dir"].as_bool() == Some(true) {
             entries.push(Entry::dir(path, mode));
         } else if let Some(t) = f["text"].as_str() {
             entries.push(Entry::file(path, mode, t.as_bytes().to_vec()));
         } else if let Some(h) = f["host_file"].as_str() {
             let data = std::fs::read(h).with_context(|| {
-                let pkg = f["debian_package"].as_str().unwrap_or("the package that provides it");
-                format!("{}: {path} is copied from {h}, which is missing: `apt-get install -y {pkg}`", def_path.display())
+                let pkg = f["debian_package"]
+                    .as_str()
+                    .unwrap_or("the package that provides it");
+                format!(
+                    "{}: {path} is copied from {h}, which is missing: `apt-get install -y {pkg}`",
+                    def_path.display()
+                )
             })?;
             entries.push(Entry::file(path, mode, data));
         } else {
-            bail!("{}: file {path} needs one of `text`, `host_file` or `dir`", def_path.display());
+            bail!(
+                "{}: file {path} needs one of `text`, `host_file` or `dir`",
+                def_path.display()
+            );
         }
         if let Some(p) = f["debian_package"].as_str() {
             debs_wanted.push(p.to_string());
@@ -194,14 +258,38 @@ fn build_one(def_path: &Path, bin: &Path, out: &Path, m: &BuildMeta, refresh: bo
     check_unique(&entries)?;
 
     let labels = vec![
-        ("org.opencontainers.image.title".to_string(), def["title"].as_str().unwrap_or(&name).to_string()),
-        ("org.opencontainers.image.description".to_string(), def["description"].as_str().unwrap_or("").to_string()),
-        ("org.opencontainers.image.version".to_string(), m.version.clone()),
-        ("org.opencontainers.image.revision".to_string(), m.revision.clone()),
-        ("org.opencontainers.image.source".to_string(), m.source.clone()),
-        ("org.opencontainers.image.licenses".to_string(), m.license.clone()),
-        ("org.opencontainers.image.created".to_string(), m.created.clone()),
-        ("org.opencontainers.image.ref.name".to_string(), reference.clone()),
+        (
+            "org.opencontainers.image.title".to_string(),
+            def["title"].as_str().unwrap_or(&name).to_string(),
+        ),
+        (
+            "org.opencontainers.image.description".to_string(),
+            def["description"].as_str().unwrap_or("").to_string(),
+        ),
+        (
+            "org.opencontainers.image.version".to_string(),
+            m.version.clone(),
+        ),
+        (
+            "org.opencontainers.image.revision".to_string(),
+            m.revision.clone(),
+        ),
+        (
+            "org.opencontainers.image.source".to_string(),
+            m.source.clone(),
+        ),
+        (
+            "org.opencontainers.image.licenses".to_string(),
+            m.license.clone(),
+        ),
+        (
+            "org.opencontainers.image.created".to_string(),
+            m.created.clone(),
+        ),
+        (
+            "org.opencontainers.image.ref.name".to_string(),
+            reference.clone(),
+        ),
     ];
     let cfg = oci::ImageConfig {
         user: field(&def, "user", def_path)?.to_string(),
@@ -211,10 +299,16 @@ fn build_one(def_path: &Path, bin: &Path, out: &Path, m: &BuildMeta, refresh: bo
         workdir: def["workdir"].as_str().unwrap_or("/").to_string(),
         labels,
         created: m.created.clone(),
-        created_by: format!("cargo xtask image ({})", def_path.file_name().and_then(|s| s.to_str()).unwrap_or("")),
+        created_by: format!(
+            "cargo xtask image ({})",
+            def_path.file_name().and_then(|s| s.to_str()).unwrap_or("")
+        ),
     };
     let level = def["gzip_level"].as_u64().unwrap_or(9) as u32;
-    eprintln!("image: assembling {name} ({} entries, gzip level {level})", entries.len());
+    eprintln!(
+        "image: assembling {name} ({} entries, gzip level {level})",
+        entries.len()
+    );
     let img = oci::build(&entries, m.epoch, level, &cfg, &reference)?;
 
     let layout = out.join(&name);
@@ -233,9 +327,21 @@ fn build_one(def_path: &Path, bin: &Path, out: &Path, m: &BuildMeta, refresh: bo
         _ => sbom::dpkg_packages(None, &debs_wanted)?,
     };
     let spdx = out.join(format!("{name}.spdx.json"));
-    meta::write(&spdx, &sbom::spdx(&name, &reference, &img.digest, &bin_sha, &debs, m)?)?;
+    meta::write(
+        &spdx,
+        &sbom::spdx(&name, &reference, &img.digest, &bin_sha, &debs, m)?,
+    )?;
 
-    let files: Vec<String> = entries.iter().map(|e| format!("/{}{}", e.path, if matches!(e.kind, Kind::Dir) { "/" } else { "" })).collect();
+    let files: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "/{}{}",
+                e.path,
+                if matches!(e.kind, Kind::Dir) { "/" } else { "" }
+            )
+        })
+        .collect();
     let summary = json!({
         "name": name,
         "reference": reference,
@@ -262,13 +368,19 @@ fn build_one(def_path: &Path, bin: &Path, out: &Path, m: &BuildMeta, refresh: bo
         docker_tar.display(),
         spdx.display()
     );
-    Ok(Built { name, files: vec![oci_tar, docker_tar, spdx, summary_path] })
+    Ok(Built {
+        name,
+        files: vec![oci_tar, docker_tar, spdx, summary_path],
+    })
 }
 
 fn check_unique(entries: &[Entry]) -> Result<()> {
     for w in entries.windows(2) {
         if w[0].path == w[1].path {
-            bail!("the image would hold /{} twice; fix the image definition", w[0].path);
+            bail!(
+                "the image would hold /{} twice; fix the image definition",
+                w[0].path
+            );
         }
     }
     Ok(())

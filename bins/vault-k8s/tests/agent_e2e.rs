@@ -135,6 +135,13 @@ fn works_with_the_real_agent() {
         .and_then(|a| a.iter().find(|c| c["name"] == "vault-agent-init"))
         .unwrap_or_else(|| panic!("no vault-agent-init in the mutated pod: {mutated:#}"));
     assert_eq!(init["command"], serde_json::json!(["/bin/sh", "-ec"]));
+    assert_eq!(
+        init["args"],
+        serde_json::json!([
+            "echo ${VAULT_CONFIG?} | base64 -d > /home/vault/config.json && vault agent -config=/home/vault/config.json"
+        ])
+    );
+    let host_had_vault_dir = Path::new("/vault").exists();
 
     let token = cluster
         .kube
@@ -182,6 +189,36 @@ fn works_with_the_real_agent() {
         .expect("run webapp");
     assert!(app.success(), "{}", app.describe());
     assert_eq!(app.output.stdout, rendered);
+
+    // The long-running sidecar, alone in a fresh pod: it renders the same file and keeps
+    // running (exit_after_auth is false), so the bounded run ends by being killed.
+    let mut sidecar_pod = cluster.sandbox(&mutated, &token);
+    sidecar_pod.set_timeout(Duration::from_secs(5));
+    let sidecar_file = sidecar_pod
+        .host_path("vault-agent", SECRET_FILE)
+        .expect("secret on a volume");
+    let run = sidecar_pod.run("vault-agent").expect("run vault-agent");
+    assert!(
+        run.output.timed_out,
+        "the sidecar should keep running: {}",
+        run.describe()
+    );
+    assert_eq!(
+        std::fs::read(&sidecar_file).expect("sidecar rendered the secret"),
+        rendered
+    );
+    let sink = sidecar_pod
+        .host_path("vault-agent", "/home/vault/.vault-token")
+        .expect("home volume");
+    assert!(
+        std::fs::metadata(&sink).is_ok_and(|m| m.len() > 0),
+        "no token in the sidecar's sink"
+    );
+
+    // The container paths existed only inside the sandbox's mount namespace.
+    if !host_had_vault_dir {
+        assert!(!Path::new("/vault").exists(), "/vault leaked onto the host");
+    }
 }
 
 #[test]

@@ -1,1 +1,77 @@
-fn main() {}
+//! Per-call cost of `mutate` on the admitted `webapp` pod and on a 20-secret variant.
+//! Plain std::time loop (no criterion); prints `mutate <scenario>: <µs>/call (<N> calls)`.
+//!
+//! The figure is on-CPU time of the benchmark thread (Linux `/proc/thread-self/schedstat`), so a
+//! busy shared machine does not inflate it; where that file is missing, wall-clock time is used.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vk_inject::{Decision, InjectorSettings, mutate};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../vk-test-utils/fixtures/webapp-pod-admitted.json"
+);
+
+/// Nanoseconds this thread has spent running on a CPU, if the kernel exposes it.
+fn cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn bench(name: &str, pod: &Value, settings: &InjectorSettings) {
+    // Sanity: the scenario must really inject, otherwise we would time a skip.
+    assert!(
+        matches!(mutate(pod, "default", settings), Decision::Inject { .. }),
+        "{name} did not inject"
+    );
+    for _ in 0..200 {
+        black_box(mutate(black_box(pod), "default", settings));
+    }
+    let budget = Duration::from_secs(2);
+    let start = Instant::now();
+    let cpu_start = cpu_ns();
+    let mut calls: u32 = 0;
+    while start.elapsed() < budget {
+        for _ in 0..100 {
+            black_box(mutate(black_box(pod), "default", settings));
+        }
+        calls += 100;
+    }
+    let elapsed_ns = match (cpu_start, cpu_ns()) {
+        (Some(a), Some(b)) => (b - a) as f64,
+        _ => start.elapsed().as_nanos() as f64,
+    };
+    let per_call = elapsed_ns / 1e3 / f64::from(calls);
+    println!("mutate {name}: {per_call:.1} µs/call ({calls} calls)");
+}
+
+fn main() {
+    let text = std::fs::read_to_string(FIXTURE).unwrap_or_else(|e| panic!("{FIXTURE}: {e}"));
+    let webapp: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{FIXTURE}: {e}"));
+    let settings = InjectorSettings {
+        vault_address: "https://vault.vault.svc:8200".to_owned(),
+        ..InjectorSettings::default()
+    };
+    bench("webapp", &webapp, &settings);
+
+    let mut many = webapp.clone();
+    if let Some(ann) = many
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        for i in 0..20 {
+            ann.insert(
+                format!("vault.hashicorp.com/agent-inject-secret-s{i}"),
+                Value::String(format!("secret/data/app/s{i}")),
+            );
+            ann.insert(
+                format!("vault.hashicorp.com/agent-inject-template-s{i}"),
+                Value::String(format!("{{{{- with secret \"secret/data/app/s{i}\" -}}}}{{{{ .Data.data.value }}}}{{{{- end }}}}")),
+            );
+        }
+    }
+    bench("20-secrets", &many, &settings);
+}

@@ -12,73 +12,68 @@ use crate::secrets::{self, Secret};
 
 /// Where the agents find the service-account token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceAccount {
-    pub name: String,
-    pub mount_path: String,
-    pub token_path: String,
+pub(crate) struct ServiceAccount {
+    pub(crate) name: String,
+    pub(crate) mount_path: String,
+    pub(crate) token_path: String,
 }
 
 /// Default template style of `agent-inject-default-template`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DefaultTemplate {
+pub(crate) enum DefaultTemplate {
     Map,
     Json,
 }
 
 /// Everything New derives from the pod and its (post-Init) annotations.
 #[derive(Debug)]
-pub struct Agent<'p> {
-    pub pod: &'p Pod<'p>,
-    pub annotations: BTreeMap<String, String>,
-    pub sidecar_patch: Option<Vec<Operation>>,
-    pub init_patch: Option<Vec<Operation>>,
-    pub service_account: ServiceAccount,
+pub(crate) struct Agent<'p> {
+    pub(crate) pod: &'p Pod<'p>,
+    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) sidecar_patch: Option<Vec<Operation>>,
+    pub(crate) init_patch: Option<Vec<Operation>>,
+    pub(crate) service_account: ServiceAccount,
     /// IRSA token mount (name, path), only for auth type `aws`.
-    pub irsa: Option<(String, String)>,
-    pub secrets: Vec<Secret>,
-    pub init_first: bool,
-    pub pre_populate: bool,
-    pub pre_populate_only: bool,
-    pub revoke_on_shutdown: bool,
-    pub revoke_grace: u64,
-    pub tls_skip_verify: bool,
-    pub run_as_user: i64,
-    pub run_as_group: i64,
-    pub share_process_namespace: Option<bool>,
-    pub set_security_context: bool,
-    pub cache_enable: bool,
-    pub cache_exit_on_err: bool,
-    pub default_template: DefaultTemplate,
-    pub inject_token: bool,
-    pub exit_on_retry_failure: bool,
-    pub max_connections_per_host: i64,
-    pub lease_renewal_threshold: f64,
-    pub enable_quit: bool,
-    pub auto_auth_exit_on_err: bool,
+    pub(crate) irsa: Option<(String, String)>,
+    pub(crate) secrets: Vec<Secret>,
+    pub(crate) init_first: bool,
+    pub(crate) pre_populate: bool,
+    pub(crate) pre_populate_only: bool,
+    pub(crate) revoke_on_shutdown: bool,
+    pub(crate) revoke_grace: u64,
+    pub(crate) tls_skip_verify: bool,
+    pub(crate) run_as_user: i64,
+    pub(crate) run_as_group: i64,
+    pub(crate) share_process_namespace: Option<bool>,
+    pub(crate) set_security_context: bool,
+    pub(crate) cache_enable: bool,
+    pub(crate) cache_exit_on_err: bool,
+    pub(crate) default_template: DefaultTemplate,
+    pub(crate) inject_token: bool,
+    pub(crate) exit_on_retry_failure: bool,
+    pub(crate) max_connections_per_host: i64,
+    pub(crate) lease_renewal_threshold: f64,
+    pub(crate) enable_quit: bool,
+    pub(crate) auto_auth_exit_on_err: bool,
 }
 
 impl Agent<'_> {
     /// The post-Init value of an annotation (`""` when absent).
-    pub fn get(&self, key: &str) -> &str {
+    pub(crate) fn get(&self, key: &str) -> &str {
         self.annotations.get(key).map_or("", String::as_str)
     }
 
-    /// Whether an annotation is present at all.
-    pub fn has(&self, key: &str) -> bool {
-        self.annotations.contains_key(key)
-    }
-
     /// Config-map mode (`agent-configmap` non-empty).
-    pub fn configmap(&self) -> &str {
+    pub(crate) fn configmap(&self) -> &str {
         self.get(k::AGENT_CONFIGMAP)
     }
 
     /// Cache persistence: cache on, init agent present, sidecar present.
-    pub fn cache_persist(&self) -> bool {
+    pub(crate) fn cache_persist(&self) -> bool {
         self.cache_enable && self.pre_populate && !self.pre_populate_only
     }
 
-    pub fn is_aws(&self) -> bool {
+    pub(crate) fn is_aws(&self) -> bool {
         self.get(k::AUTH_TYPE) == "aws"
     }
 }
@@ -88,8 +83,12 @@ fn bool_of(ann: &BTreeMap<String, String>, key: &str) -> Result<bool, String> {
 }
 
 /// New: the error is the inner message of `error creating new agent sidecar: …`.
-pub fn new<'p>(pod: &'p Pod<'p>, init: Initialized) -> Result<Agent<'p>, String> {
-    let Initialized { annotations: ann, sidecar_patch, init_patch } = init;
+pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized) -> Result<Agent<'p>, String> {
+    let Initialized {
+        annotations: ann,
+        sidecar_patch,
+        init_patch,
+    } = init;
     let s = |key: &str| ann.get(key).map_or("", String::as_str);
 
     let service_account = service_account(pod, s(k::AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME))?;
@@ -117,7 +116,10 @@ pub fn new<'p>(pod: &'p Pod<'p>, init: Initialized) -> Result<Agent<'p>, String>
     let mut run_as_user = parse_int(s(k::AGENT_RUN_AS_USER)).map_err(|e| e.to_string())?;
     let run_as_group = parse_int(s(k::AGENT_RUN_AS_GROUP)).map_err(|e| e.to_string())?;
     if bool_of(&ann, k::AGENT_RUN_AS_SAME_USER)? {
-        let first = pod.containers.first().ok_or("No containers found in Pod Spec")?;
+        let first = pod
+            .containers
+            .first()
+            .ok_or("No containers found in Pod Spec")?;
         let uid = first
             .run_as_user()
             .ok_or("No SecurityContext found for Container 0")?
@@ -131,10 +133,16 @@ pub fn new<'p>(pod: &'p Pod<'p>, init: Initialized) -> Result<Agent<'p>, String>
         None => None,
         Some(raw) => {
             let v = parse_bool(raw).map_err(|e| {
-                format!("invalid value {raw} for annotation \"{}\", err={e}", k::AGENT_SHARE_PROCESS_NAMESPACE)
+                format!(
+                    "invalid value {raw} for annotation \"{}\", err={e}",
+                    k::AGENT_SHARE_PROCESS_NAMESPACE
+                )
             })?;
             if v && pod.share_process_namespace == Some(false) {
-                return Err("shareProcessNamespace explicitly disabled on the pod, refusing to enable it".to_owned());
+                return Err(
+                    "shareProcessNamespace explicitly disabled on the pod, refusing to enable it"
+                        .to_owned(),
+                );
             }
             Some(v)
         }
@@ -149,7 +157,8 @@ pub fn new<'p>(pod: &'p Pod<'p>, init: Initialized) -> Result<Agent<'p>, String>
     };
     let inject_token = bool_of(&ann, k::AGENT_INJECT_TOKEN)?;
     let exit_on_retry_failure = bool_of(&ann, k::TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE)?;
-    let max_connections_per_host = parse_int(s(k::TEMPLATE_MAX_CONNECTIONS_PER_HOST)).map_err(|e| e.to_string())?;
+    let max_connections_per_host =
+        parse_int(s(k::TEMPLATE_MAX_CONNECTIONS_PER_HOST)).map_err(|e| e.to_string())?;
     let lease_renewal_threshold = match ann.get(k::TEMPLATE_LEASE_RENEWAL_THRESHOLD) {
         Some(v) => parse_float(v).map_err(|e| e.to_string())?,
         None => 0.0,
@@ -202,14 +211,25 @@ fn service_account(pod: &Pod<'_>, volume_name: &str) -> Result<ServiceAccount, S
             token_path: "token".to_owned(),
         });
     }
-    let mount = pod.containers.iter().flat_map(|c| c.mounts.iter()).find(|m| m.name == volume_name);
+    let mount = pod
+        .containers
+        .iter()
+        .flat_map(|c| c.mounts.iter())
+        .find(|m| m.name == volume_name);
     let mount_path = match (mount, pod.volume(volume_name)) {
         (Some(m), Some(_)) => m.mount_path.to_owned(),
         (Some(_), None) => {
-            return Err(format!("failed to find volume \"{volume_name}\" in Pod \"{}\" volumes", pod.name));
+            return Err(format!(
+                "failed to find volume \"{volume_name}\" in Pod \"{}\" volumes",
+                pod.name
+            ));
         }
         (None, Some(_)) => "/var/run/secrets/vault.hashicorp.com/serviceaccount".to_owned(),
-        (None, None) => return Err(format!("failed to find service account volume \"{volume_name}\"")),
+        (None, None) => {
+            return Err(format!(
+                "failed to find service account volume \"{volume_name}\""
+            ));
+        }
     };
     let token_path = pod
         .volume(volume_name)
@@ -223,12 +243,18 @@ fn service_account(pod: &Pod<'_>, volume_name: &str) -> Result<ServiceAccount, S
                 .map(|t| pod::str_field(t, "path"))
                 .find(|p| !p.is_empty())
         })
-        .ok_or_else(|| format!("failed to find tokenPath for projected volume \"{volume_name}\""))?;
-    Ok(ServiceAccount { name: volume_name.to_owned(), mount_path, token_path: token_path.to_owned() })
+        .ok_or_else(|| {
+            format!("failed to find tokenPath for projected volume \"{volume_name}\"")
+        })?;
+    Ok(ServiceAccount {
+        name: volume_name.to_owned(),
+        mount_path,
+        token_path: token_path.to_owned(),
+    })
 }
 
 /// Validate: the error is the inner message of `error validating agent configuration: …`.
-pub fn validate(agent: &Agent<'_>) -> Result<(), &'static str> {
+pub(crate) fn validate(agent: &Agent<'_>) -> Result<(), &'static str> {
     if agent.get(k::AGENT_REQUEST_NAMESPACE).is_empty() {
         return Err("namespace missing from request");
     }

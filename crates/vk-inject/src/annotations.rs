@@ -103,10 +103,10 @@ pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
 
 /// The annotation map after Init plus the JSON patches it decoded.
 #[derive(Debug)]
-pub struct Initialized {
-    pub annotations: BTreeMap<String, String>,
-    pub sidecar_patch: Option<Vec<Operation>>,
-    pub init_patch: Option<Vec<Operation>>,
+pub(crate) struct Initialized {
+    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) sidecar_patch: Option<Vec<Operation>>,
+    pub(crate) init_patch: Option<Vec<Operation>>,
 }
 
 fn go_bool(b: bool) -> &'static str {
@@ -114,7 +114,11 @@ fn go_bool(b: bool) -> &'static str {
 }
 
 /// Init: returns the inner message of `error adding default annotations: …` on failure.
-pub fn init(pod: &Pod<'_>, namespace: &str, settings: &InjectorSettings) -> Result<Initialized, String> {
+pub(crate) fn init(
+    pod: &Pod<'_>,
+    namespace: &str,
+    settings: &InjectorSettings,
+) -> Result<Initialized, String> {
     if settings.vault_address.is_empty() {
         return Err("address for Vault required".to_owned());
     }
@@ -130,10 +134,19 @@ pub fn init(pod: &Pod<'_>, namespace: &str, settings: &InjectorSettings) -> Resu
             ann.insert(key.to_owned(), value.to_owned());
         }
     };
-    let or = |v: &str, fallback: &'static str| -> String { if v.is_empty() { fallback.to_owned() } else { v.to_owned() } };
+    let or = |v: &str, fallback: &'static str| -> String {
+        if v.is_empty() {
+            fallback.to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
 
     default(SERVICE, &settings.vault_address);
-    default(AGENT_IMAGE, &or(&settings.vault_image, crate::DEFAULT_AGENT_IMAGE));
+    default(
+        AGENT_IMAGE,
+        &or(&settings.vault_image, crate::DEFAULT_AGENT_IMAGE),
+    );
     default(AGENT_REQUEST_NAMESPACE, namespace);
     default(PROXY_ADDRESS, &settings.proxy_address);
     default(AUTH_TYPE, &or(&settings.vault_auth_type, "kubernetes"));
@@ -148,34 +161,56 @@ pub fn init(pod: &Pod<'_>, namespace: &str, settings: &InjectorSettings) -> Resu
     default(AGENT_REQUESTS_MEM, &settings.memory_request);
     default(AGENT_REQUESTS_EPHEMERAL, &settings.ephemeral_request);
     default(SECRET_VOLUME_PATH, DEFAULT_SECRET_VOLUME_PATH);
-    default(AGENT_REVOKE_ON_SHUTDOWN, go_bool(settings.revoke_on_shutdown));
+    default(
+        AGENT_REVOKE_ON_SHUTDOWN,
+        go_bool(settings.revoke_on_shutdown),
+    );
     default(AGENT_REVOKE_GRACE, "5");
     default(LOG_LEVEL, "info");
     default(LOG_FORMAT, "standard");
     default(AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME, "");
     // The security-context default flips to true when the user asked for any run-as setting.
-    let run_as_given = [AGENT_RUN_AS_USER, AGENT_RUN_AS_SAME_USER, AGENT_RUN_AS_GROUP]
-        .iter()
-        .any(|k| pod.annotations.contains_key(*k));
+    let run_as_given = [
+        AGENT_RUN_AS_USER,
+        AGENT_RUN_AS_SAME_USER,
+        AGENT_RUN_AS_GROUP,
+    ]
+    .iter()
+    .any(|k| pod.annotations.contains_key(*k));
     default(AGENT_RUN_AS_USER, &or(&settings.run_as_user, "100"));
     default(AGENT_RUN_AS_GROUP, &or(&settings.run_as_group, "1000"));
     default(AGENT_RUN_AS_SAME_USER, go_bool(settings.run_as_same_user));
-    default(AGENT_SET_SECURITY_CONTEXT, go_bool(settings.set_security_context || run_as_given));
+    default(
+        AGENT_SET_SECURITY_CONTEXT,
+        go_bool(settings.set_security_context || run_as_given),
+    );
     default(AGENT_CACHE_ENABLE, "false");
     default(AGENT_CACHE_USE_AUTO_AUTH_TOKEN, "true");
     default(AGENT_CACHE_LISTENER_PORT, "8200");
     default(AGENT_CACHE_EXIT_ON_ERR, "false");
     default(AGENT_INJECT_DEFAULT_TEMPLATE, &settings.default_template);
-    default(TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE, go_bool(settings.exit_on_retry_failure));
-    default(TEMPLATE_STATIC_SECRET_RENDER_INTERVAL, &settings.static_secret_render_interval);
-    default(TEMPLATE_MAX_CONNECTIONS_PER_HOST, &settings.max_connections_per_host.to_string());
+    default(
+        TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE,
+        go_bool(settings.exit_on_retry_failure),
+    );
+    default(
+        TEMPLATE_STATIC_SECRET_RENDER_INTERVAL,
+        &settings.static_secret_render_interval,
+    );
+    default(
+        TEMPLATE_MAX_CONNECTIONS_PER_HOST,
+        &settings.max_connections_per_host.to_string(),
+    );
     if !settings.auth_min_backoff.is_empty() {
         default(AUTH_MIN_BACKOFF, &settings.auth_min_backoff);
     }
     if !settings.auth_max_backoff.is_empty() {
         default(AUTH_MAX_BACKOFF, &settings.auth_max_backoff);
     }
-    default(AGENT_DISABLE_IDLE_CONNECTIONS, &settings.disable_idle_connections);
+    default(
+        AGENT_DISABLE_IDLE_CONNECTIONS,
+        &settings.disable_idle_connections,
+    );
     default(AGENT_DISABLE_KEEP_ALIVES, &settings.disable_keep_alives);
 
     for (key, what) in [(AUTH_MIN_BACKOFF, "min"), (AUTH_MAX_BACKOFF, "max")] {
@@ -186,11 +221,18 @@ pub fn init(pod: &Pod<'_>, namespace: &str, settings: &InjectorSettings) -> Resu
     }
     let sidecar_patch = take_patch(&mut ann, AGENT_JSON_PATCH)?;
     let init_patch = take_patch(&mut ann, AGENT_INIT_JSON_PATCH)?;
-    Ok(Initialized { annotations: ann, sidecar_patch, init_patch })
+    Ok(Initialized {
+        annotations: ann,
+        sidecar_patch,
+        init_patch,
+    })
 }
 
 /// A present-but-empty patch annotation is deleted; a non-empty one must decode.
-fn take_patch(ann: &mut BTreeMap<String, String>, key: &str) -> Result<Option<Vec<Operation>>, String> {
+fn take_patch(
+    ann: &mut BTreeMap<String, String>,
+    key: &str,
+) -> Result<Option<Vec<Operation>>, String> {
     match ann.get(key) {
         None => Ok(None),
         Some(v) if v.is_empty() => {

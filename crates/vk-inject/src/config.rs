@@ -19,9 +19,13 @@ fn put_str(m: &mut Map<String, Value>, key: &str, v: &str) {
 fn default_template(kind: DefaultTemplate, path: &str) -> String {
     match kind {
         DefaultTemplate::Map => {
-            format!("{{{{ with secret \"{path}\" }}}}{{{{ range $k, $v := .Data }}}}{{{{ $k }}}}: {{{{ $v }}}}\n{{{{ end }}}}{{{{ end }}}}")
+            format!(
+                "{{{{ with secret \"{path}\" }}}}{{{{ range $k, $v := .Data }}}}{{{{ $k }}}}: {{{{ $v }}}}\n{{{{ end }}}}{{{{ end }}}}"
+            )
         }
-        DefaultTemplate::Json => format!("{{{{ with secret \"{path}\" }}}}{{{{ .Data | toJSON }}}}\n{{{{ end }}}}"),
+        DefaultTemplate::Json => {
+            format!("{{{{ with secret \"{path}\" }}}}{{{{ .Data | toJSON }}}}\n{{{{ end }}}}")
+        }
     }
 }
 
@@ -41,9 +45,13 @@ fn template(agent: &Agent<'_>, s: &Secret) -> Value {
         default_template(agent.default_template, &s.path)
     };
     put_str(&mut t, "contents", &contents);
-    let delim = |v: &str, fallback: &str| Value::String(if v.is_empty() { fallback } else { v }.to_owned());
+    let delim =
+        |v: &str, fallback: &str| Value::String(if v.is_empty() { fallback } else { v }.to_owned());
     t.insert("left_delimiter".to_owned(), delim(&s.left_delimiter, "{{"));
-    t.insert("right_delimiter".to_owned(), delim(&s.right_delimiter, "}}"));
+    t.insert(
+        "right_delimiter".to_owned(),
+        delim(&s.right_delimiter, "}}"),
+    );
     put_str(&mut t, "command", &s.command);
     put_str(&mut t, "source", &s.template_file);
     put_str(&mut t, "perms", &s.file_permission);
@@ -56,7 +64,10 @@ fn template(agent: &Agent<'_>, s: &Secret) -> Value {
 fn auth_config(agent: &Agent<'_>) -> Map<String, Value> {
     let sa = &agent.service_account;
     let mut config = std::collections::BTreeMap::new();
-    config.insert("token_path".to_owned(), paths::join(&[&sa.mount_path, &sa.token_path]));
+    config.insert(
+        "token_path".to_owned(),
+        paths::join(&[&sa.mount_path, &sa.token_path]),
+    );
     for (key, value) in &agent.annotations {
         if let Some(param) = key.strip_prefix(k::AUTH_CONFIG_PREFIX) {
             config.insert(param.replace('-', "_"), value.clone());
@@ -66,18 +77,42 @@ fn auth_config(agent: &Agent<'_>) -> Map<String, Value> {
     if !role.is_empty() {
         config.insert("role".to_owned(), role.to_owned());
     }
-    config.into_iter().map(|(k, v)| (k, Value::String(v))).collect()
+    config
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect()
 }
 
 fn listener(port: &str) -> Value {
     json!({"type": "tcp", "address": format!("127.0.0.1:{port}"), "tls_disable": true})
 }
 
-/// Renders the config JSON (Go bytes) for the init (`init = true`) or sidecar agent.
+/// The base64 `VAULT_CONFIG` values of both agents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub(crate) init: String,
+    pub(crate) sidecar: String,
+}
+
+/// Renders both configs. They differ only in `exit_after_auth`: the cache/listener variant that
+/// is sidecar-only applies when there is no init agent, so one tree serves both.
 /// The error is Go's marshalling failure for non-finite floats.
-pub fn render(agent: &Agent<'_>, init: bool) -> Result<Vec<u8>, String> {
+pub(crate) fn render(agent: &Agent<'_>) -> Result<Rendered, String> {
+    use base64::Engine as _;
+    let mut root = build(agent)?;
+    let init = base64::engine::general_purpose::STANDARD.encode(crate::gojson::to_vec(&root));
+    root.insert("exit_after_auth".to_owned(), Value::Bool(false));
+    let sidecar = base64::engine::general_purpose::STANDARD.encode(crate::gojson::to_vec(&root));
+    Ok(Rendered { init, sidecar })
+}
+
+/// The init agent's config tree (`exit_after_auth: true`).
+fn build(agent: &Agent<'_>) -> Result<Map<String, Value>, String> {
     let mut method = Map::new();
-    method.insert("type".to_owned(), Value::String(agent.get(k::AUTH_TYPE).to_owned()));
+    method.insert(
+        "type".to_owned(),
+        Value::String(agent.get(k::AUTH_TYPE).to_owned()),
+    );
     put_str(&mut method, "mount_path", agent.get(k::AUTH_PATH));
     put_str(&mut method, "min_backoff", agent.get(k::AUTH_MIN_BACKOFF));
     put_str(&mut method, "max_backoff", agent.get(k::AUTH_MAX_BACKOFF));
@@ -96,12 +131,21 @@ pub fn render(agent: &Agent<'_>, init: bool) -> Result<Vec<u8>, String> {
     }
 
     let mut root = Map::new();
-    root.insert("auto_auth".to_owned(), json!({"method": Value::Object(method), "sink": sinks}));
-    root.insert("exit_after_auth".to_owned(), Value::Bool(init));
-    root.insert("pid_file".to_owned(), Value::String("/home/vault/.pid".to_owned()));
+    root.insert(
+        "auto_auth".to_owned(),
+        json!({"method": Value::Object(method), "sink": sinks}),
+    );
+    root.insert("exit_after_auth".to_owned(), Value::Bool(true));
+    root.insert(
+        "pid_file".to_owned(),
+        Value::String("/home/vault/.pid".to_owned()),
+    );
 
     let mut vault = Map::new();
-    vault.insert("address".to_owned(), Value::String(agent.get(k::SERVICE).to_owned()));
+    vault.insert(
+        "address".to_owned(),
+        Value::String(agent.get(k::SERVICE).to_owned()),
+    );
     put_str(&mut vault, "ca_cert", agent.get(k::CA_CERT));
     put_str(&mut vault, "ca_path", agent.get(k::CA_KEY));
     if agent.tls_skip_verify {
@@ -122,7 +166,11 @@ pub fn render(agent: &Agent<'_>, init: bool) -> Result<Vec<u8>, String> {
     let mut cache: Option<Map<String, Value>> = None;
     let cache_base = || {
         let mut c = Map::new();
-        put_str(&mut c, "use_auto_auth_token", agent.get(k::AGENT_CACHE_USE_AUTO_AUTH_TOKEN));
+        put_str(
+            &mut c,
+            "use_auto_auth_token",
+            agent.get(k::AGENT_CACHE_USE_AUTO_AUTH_TOKEN),
+        );
         c
     };
     if agent.cache_persist() {
@@ -130,13 +178,16 @@ pub fn render(agent: &Agent<'_>, init: bool) -> Result<Vec<u8>, String> {
         let mut c = cache_base();
         let mut persist = Map::new();
         persist.insert("type".to_owned(), Value::String("kubernetes".to_owned()));
-        persist.insert("path".to_owned(), Value::String("/vault/agent-cache".to_owned()));
+        persist.insert(
+            "path".to_owned(),
+            Value::String("/vault/agent-cache".to_owned()),
+        );
         if agent.cache_exit_on_err {
             persist.insert("exit_on_err".to_owned(), Value::Bool(true));
         }
         c.insert("persist".to_owned(), Value::Object(persist));
         cache = Some(c);
-    } else if agent.cache_enable && !agent.pre_populate_only && !agent.pre_populate && !init {
+    } else if agent.cache_enable && !agent.pre_populate_only && !agent.pre_populate {
         listeners.push(listener(port));
         cache = Some(cache_base());
     }
@@ -157,10 +208,20 @@ pub fn render(agent: &Agent<'_>, init: bool) -> Result<Vec<u8>, String> {
     }
 
     let mut tc = Map::new();
-    tc.insert("exit_on_retry_failure".to_owned(), Value::Bool(agent.exit_on_retry_failure));
-    put_str(&mut tc, "static_secret_render_interval", agent.get(k::TEMPLATE_STATIC_SECRET_RENDER_INTERVAL));
+    tc.insert(
+        "exit_on_retry_failure".to_owned(),
+        Value::Bool(agent.exit_on_retry_failure),
+    );
+    put_str(
+        &mut tc,
+        "static_secret_render_interval",
+        agent.get(k::TEMPLATE_STATIC_SECRET_RENDER_INTERVAL),
+    );
     if agent.max_connections_per_host != 0 {
-        tc.insert("max_connections_per_host".to_owned(), Value::from(agent.max_connections_per_host));
+        tc.insert(
+            "max_connections_per_host".to_owned(),
+            Value::from(agent.max_connections_per_host),
+        );
     }
     let threshold = agent.lease_renewal_threshold;
     if threshold != 0.0 {
@@ -176,7 +237,13 @@ pub fn render(agent: &Agent<'_>, init: bool) -> Result<Vec<u8>, String> {
     }
     root.insert("template_config".to_owned(), Value::Object(tc));
 
-    for (key, ann) in [("disable_idle_connections", k::AGENT_DISABLE_IDLE_CONNECTIONS), ("disable_keep_alives", k::AGENT_DISABLE_KEEP_ALIVES)] {
+    for (key, ann) in [
+        (
+            "disable_idle_connections",
+            k::AGENT_DISABLE_IDLE_CONNECTIONS,
+        ),
+        ("disable_keep_alives", k::AGENT_DISABLE_KEEP_ALIVES),
+    ] {
         let v = agent.get(ann);
         if !v.is_empty() {
             root.insert(key.to_owned(), json!(split_comma(v)));
@@ -185,5 +252,5 @@ pub fn render(agent: &Agent<'_>, init: bool) -> Result<Vec<u8>, String> {
     if let Some(t) = telemetry::stanza(&telemetry::collect(&agent.annotations)) {
         root.insert("telemetry".to_owned(), t);
     }
-    Ok(crate::gojson::to_vec(&Value::Object(root)))
+    Ok(root)
 }

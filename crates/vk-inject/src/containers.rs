@@ -2,7 +2,6 @@
 //! objects in Go's `core/v1` field order.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use crate::InjectorSettings;
@@ -12,25 +11,26 @@ use crate::pod::{self, Mount};
 use crate::quantity::canonical_quantity;
 use crate::{config, jsonpatch};
 
-pub const INIT_NAME: &str = "vault-agent-init";
-pub const SIDECAR_NAME: &str = "vault-agent";
+pub(crate) const INIT_NAME: &str = "vault-agent-init";
+pub(crate) const SIDECAR_NAME: &str = "vault-agent";
 
-const ARG_NORMAL: &str =
-    "echo ${VAULT_CONFIG?} | base64 -d > /home/vault/config.json && vault agent -config=/home/vault/config.json";
-const ARG_CM_INIT: &str = "touch /home/vault/.vault-token && vault agent -config=/vault/configs/config-init.hcl";
-const ARG_CM_SIDE: &str = "touch /home/vault/.vault-token && vault agent -config=/vault/configs/config.hcl";
+const ARG_NORMAL: &str = "echo ${VAULT_CONFIG?} | base64 -d > /home/vault/config.json && vault agent -config=/home/vault/config.json";
+const ARG_CM_INIT: &str =
+    "touch /home/vault/.vault-token && vault agent -config=/vault/configs/config-init.hcl";
+const ARG_CM_SIDE: &str =
+    "touch /home/vault/.vault-token && vault agent -config=/vault/configs/config.hcl";
 
 /// Names of the volumes the patch adds.
-pub const VOL_HOME_INIT: &str = "home-init";
-pub const VOL_HOME_SIDECAR: &str = "home-sidecar";
-pub const VOL_SECRETS: &str = "vault-secrets";
-pub const VOL_CONFIG: &str = "vault-config";
-pub const VOL_EXTRA: &str = "extra-secrets";
-pub const VOL_TLS: &str = "vault-tls-secrets";
-pub const VOL_CACHE: &str = "vault-agent-cache";
+pub(crate) const VOL_HOME_INIT: &str = "home-init";
+pub(crate) const VOL_HOME_SIDECAR: &str = "home-sidecar";
+pub(crate) const VOL_SECRETS: &str = "vault-secrets";
+pub(crate) const VOL_CONFIG: &str = "vault-config";
+pub(crate) const VOL_EXTRA: &str = "extra-secrets";
+pub(crate) const VOL_TLS: &str = "vault-tls-secrets";
+pub(crate) const VOL_CACHE: &str = "vault-agent-cache";
 
 /// Go's `VolumeMount` JSON (`name`, `readOnly`, `mountPath`).
-pub fn mount(name: &str, mount_path: &str, read_only: bool) -> Value {
+pub(crate) fn mount(name: &str, mount_path: &str, read_only: bool) -> Value {
     let mut m = Map::new();
     m.insert("name".to_owned(), Value::String(name.to_owned()));
     if read_only {
@@ -41,7 +41,7 @@ pub fn mount(name: &str, mount_path: &str, read_only: bool) -> Value {
 }
 
 /// The secrets mounts M (§3.4): the main secrets volume, then one per distinct custom path.
-pub fn secrets_mounts(agent: &Agent<'_>) -> Vec<Value> {
+pub(crate) fn secrets_mounts(agent: &Agent<'_>) -> Vec<Value> {
     let global = agent.get(k::SECRET_VOLUME_PATH);
     let mut out = vec![mount(VOL_SECRETS, global, false)];
     for (i, path) in custom_paths(agent).iter().enumerate() {
@@ -51,7 +51,7 @@ pub fn secrets_mounts(agent: &Agent<'_>) -> Vec<Value> {
 }
 
 /// Distinct per-secret mount paths that differ from the global one, first occurrence wins.
-pub fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
+pub(crate) fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
     let global = agent.get(k::SECRET_VOLUME_PATH);
     let mut out: Vec<&str> = Vec::new();
     for s in &agent.secrets {
@@ -72,7 +72,10 @@ fn copy_mount(m: &Mount<'_>) -> Value {
     if let Some(v) = pod::field(m.raw, "recursiveReadOnly") {
         out.insert("recursiveReadOnly".to_owned(), v.clone());
     }
-    out.insert("mountPath".to_owned(), Value::String(m.mount_path.to_owned()));
+    out.insert(
+        "mountPath".to_owned(),
+        Value::String(m.mount_path.to_owned()),
+    );
     for key in ["subPath", "mountPropagation", "subPathExpr"] {
         let v = pod::str_field(m.raw, key);
         if !v.is_empty() {
@@ -94,7 +97,11 @@ fn shared_mounts(agent: &Agent<'_>, out: &mut Vec<Value>) {
     let copy_from = agent.get(k::AGENT_COPY_VOLUME_MOUNTS);
     if !copy_from.is_empty() {
         let pod = agent.pod;
-        let source = pod.containers.iter().chain(pod.init_containers.iter()).find(|c| c.name == copy_from);
+        let source = pod
+            .containers
+            .iter()
+            .chain(pod.init_containers.iter())
+            .find(|c| c.name == copy_from);
         if let Some(c) = source {
             for m in &c.mounts {
                 if !m.mount_path.to_lowercase().contains("serviceaccount") {
@@ -141,7 +148,7 @@ fn cacert_bytes(raw: &str) -> String {
     }
 }
 
-fn env(agent: &Agent<'_>, settings: &InjectorSettings, init: bool) -> Result<Vec<Value>, String> {
+fn env(agent: &Agent<'_>, settings: &InjectorSettings, config: &str) -> Vec<Value> {
     let mut env = vec![
         env_field_ref("NAMESPACE", "metadata.namespace"),
         env_field_ref("HOST_IP", "status.hostIP"),
@@ -160,24 +167,43 @@ fn env(agent: &Agent<'_>, settings: &InjectorSettings, init: bool) -> Result<Vec
     opt(&mut env, "VAULT_LOG_FORMAT", k::LOG_FORMAT);
     opt(&mut env, "HTTPS_PROXY", k::PROXY_ADDRESS);
     if agent.configmap().is_empty() {
-        let cfg = config::render(agent, init)?;
-        env.push(env_value("VAULT_CONFIG", &STANDARD.encode(cfg)));
+        env.push(env_value("VAULT_CONFIG", config));
     } else {
         opt(&mut env, "VAULT_ADDR", k::SERVICE);
         opt(&mut env, "VAULT_CACERT", k::CA_CERT);
         opt(&mut env, "VAULT_CAPATH", k::CA_KEY);
         opt(&mut env, "VAULT_CLIENT_CERT", k::CLIENT_CERT);
         opt(&mut env, "VAULT_CLIENT_KEY", k::CLIENT_KEY);
-        env.push(env_value("VAULT_SKIP_VERIFY", if agent.tls_skip_verify { "true" } else { "false" }));
+        env.push(env_value(
+            "VAULT_SKIP_VERIFY",
+            if agent.tls_skip_verify {
+                "true"
+            } else {
+                "false"
+            },
+        ));
         opt(&mut env, "VAULT_TLS_SERVER_NAME", k::TLS_SERVER_NAME);
     }
     if !settings.vault_cacert_bytes.is_empty() {
-        env.push(env_value("VAULT_CACERT_BYTES", &cacert_bytes(&settings.vault_cacert_bytes)));
+        env.push(env_value(
+            "VAULT_CACERT_BYTES",
+            &cacert_bytes(&settings.vault_cacert_bytes),
+        ));
     }
     if agent.is_aws() {
         // Upstream's order is random (map iteration); ours is alphabetical.
-        for name in ["AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"] {
-            let found = agent.pod.containers.iter().flat_map(|c| c.env()).find(|(n, _)| *n == name);
+        for name in [
+            "AWS_DEFAULT_REGION",
+            "AWS_REGION",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ] {
+            let found = agent
+                .pod
+                .containers
+                .iter()
+                .flat_map(|c| c.env())
+                .find(|(n, _)| *n == name);
             if let Some((_, value)) = found {
                 env.push(env_value(name, value));
             }
@@ -187,15 +213,29 @@ fn env(agent: &Agent<'_>, settings: &InjectorSettings, init: bool) -> Result<Vec
             env.push(env_value("AWS_REGION", region));
         }
     }
-    Ok(env)
+    env
 }
 
 /// `resources` (§3.9): quantities checked in upstream's order, maps in sorted key order.
 fn resources(agent: &Agent<'_>) -> Result<Value, String> {
     let mut out = Map::new();
     for (group, keys) in [
-        ("limits", [k::AGENT_LIMITS_CPU, k::AGENT_LIMITS_MEM, k::AGENT_LIMITS_EPHEMERAL]),
-        ("requests", [k::AGENT_REQUESTS_CPU, k::AGENT_REQUESTS_MEM, k::AGENT_REQUESTS_EPHEMERAL]),
+        (
+            "limits",
+            [
+                k::AGENT_LIMITS_CPU,
+                k::AGENT_LIMITS_MEM,
+                k::AGENT_LIMITS_EPHEMERAL,
+            ],
+        ),
+        (
+            "requests",
+            [
+                k::AGENT_REQUESTS_CPU,
+                k::AGENT_REQUESTS_MEM,
+                k::AGENT_REQUESTS_EPHEMERAL,
+            ],
+        ),
     ] {
         let mut parsed: [Option<String>; 3] = [None, None, None];
         for (slot, key) in parsed.iter_mut().zip(keys) {
@@ -234,8 +274,16 @@ fn lifecycle(agent: &Agent<'_>) -> Value {
     if !agent.revoke_on_shutdown {
         return json!({});
     }
-    let mut cmd = format!("/bin/sleep {} && /bin/vault token revoke -address={}", agent.revoke_grace, agent.get(k::SERVICE));
-    for (flag, key) in [("ca-cert", k::CA_CERT), ("client-cert", k::CLIENT_CERT), ("client-key", k::CLIENT_KEY)] {
+    let mut cmd = format!(
+        "/bin/sleep {} && /bin/vault token revoke -address={}",
+        agent.revoke_grace,
+        agent.get(k::SERVICE)
+    );
+    for (flag, key) in [
+        ("ca-cert", k::CA_CERT),
+        ("client-cert", k::CLIENT_CERT),
+        ("client-key", k::CLIENT_KEY),
+    ] {
         let v = agent.get(key);
         if !v.is_empty() {
             cmd.push_str(&format!(" -{flag}={v}"));
@@ -246,8 +294,21 @@ fn lifecycle(agent: &Agent<'_>) -> Value {
 }
 
 /// Builds one agent container; `init` selects `vault-agent-init`.
-pub fn build(agent: &Agent<'_>, settings: &InjectorSettings, init: bool) -> Result<Value, String> {
-    let env = env(agent, settings, init)?;
+pub(crate) fn build(
+    agent: &Agent<'_>,
+    settings: &InjectorSettings,
+    configs: &config::Rendered,
+    init: bool,
+) -> Result<Value, String> {
+    let env = env(
+        agent,
+        settings,
+        if init {
+            &configs.init
+        } else {
+            &configs.sidecar
+        },
+    );
     let resources = resources(agent)?;
     let sa = &agent.service_account;
     let mut mounts = Vec::with_capacity(8);
@@ -265,8 +326,14 @@ pub fn build(agent: &Agent<'_>, settings: &InjectorSettings, init: bool) -> Resu
         (false, false) => ARG_CM_SIDE,
     };
     let mut c = Map::new();
-    c.insert("name".to_owned(), Value::String(if init { INIT_NAME } else { SIDECAR_NAME }.to_owned()));
-    c.insert("image".to_owned(), Value::String(agent.get(k::AGENT_IMAGE).to_owned()));
+    c.insert(
+        "name".to_owned(),
+        Value::String(if init { INIT_NAME } else { SIDECAR_NAME }.to_owned()),
+    );
+    c.insert(
+        "image".to_owned(),
+        Value::String(agent.get(k::AGENT_IMAGE).to_owned()),
+    );
     c.insert("command".to_owned(), json!(["/bin/sh", "-ec"]));
     c.insert("args".to_owned(), json!([arg]));
     c.insert("env".to_owned(), Value::Array(env));
@@ -279,9 +346,14 @@ pub fn build(agent: &Agent<'_>, settings: &InjectorSettings, init: bool) -> Resu
         c.insert("securityContext".to_owned(), security_context(agent));
     }
     let mut container = Value::Object(c);
-    let patch = if init { &agent.init_patch } else { &agent.sidecar_patch };
+    let patch = if init {
+        &agent.init_patch
+    } else {
+        &agent.sidecar_patch
+    };
     if let Some(ops) = patch {
-        jsonpatch::apply(&mut container, ops).map_err(|e| format!("failed to apply JSON patch: {e}"))?;
+        jsonpatch::apply(&mut container, ops)
+            .map_err(|e| format!("failed to apply JSON patch: {e}"))?;
         container = normalize(container);
     }
     Ok(container)
@@ -325,7 +397,11 @@ fn normalize(v: Value) -> Value {
     };
     let mut out = Map::new();
     for (name, always) in CONTAINER_FIELDS {
-        let found = obj.get(*name).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v));
+        let found = obj.get(*name).or_else(|| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        });
         let zero = match found {
             None | Some(Value::Null) => true,
             Some(Value::String(s)) => s.is_empty(),
@@ -338,7 +414,11 @@ fn normalize(v: Value) -> Value {
                 out.insert((*name).to_owned(), v.clone());
             }
             _ if *always => {
-                let empty = if *name == "name" { Value::String(String::new()) } else { Value::Object(Map::new()) };
+                let empty = if *name == "name" {
+                    Value::String(String::new())
+                } else {
+                    Value::Object(Map::new())
+                };
                 out.insert((*name).to_owned(), empty);
             }
             _ => {}
@@ -350,6 +430,7 @@ fn normalize(v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
 
     #[test]
     fn cacert_bytes_decodes_only_valid_base64() {
@@ -360,7 +441,11 @@ mod tests {
         assert_eq!(cacert_bytes(&wrapped), pem);
         assert_eq!(cacert_bytes(pem), pem);
         assert_eq!(cacert_bytes("Zm9v"), "foo");
-        assert_eq!(cacert_bytes("Zm9"), "Zm9", "unpadded is not valid standard base64");
+        assert_eq!(
+            cacert_bytes("Zm9"),
+            "Zm9",
+            "unpadded is not valid standard base64"
+        );
     }
 
     #[test]

@@ -12,8 +12,19 @@ use serde::Serialize;
 pub struct GoFormatter;
 
 impl serde_json::ser::Formatter for GoFormatter {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let bytes = fragment.as_bytes();
+        // Fast path: most fragments need no Go-specific escaping (0xE2 leads U+2028/U+2029).
+        if !bytes
+            .iter()
+            .any(|&b| matches!(b, b'<' | b'>' | b'&' | 0xE2))
+        {
+            return writer.write_all(bytes);
+        }
         let mut start = 0;
         let mut i = 0;
         while i < bytes.len() {
@@ -22,15 +33,25 @@ impl serde_json::ser::Formatter for GoFormatter {
                 b'>' => Some(b"\\u003e"),
                 b'&' => Some(b"\\u0026"),
                 // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
-                0xE2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)) => {
-                    Some(if bytes.get(i + 2) == Some(&0xA8) { b"\\u2028" } else { b"\\u2029" })
+                0xE2 if bytes.get(i + 1) == Some(&0x80)
+                    && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)) =>
+                {
+                    Some(if bytes.get(i + 2) == Some(&0xA8) {
+                        b"\\u2028"
+                    } else {
+                        b"\\u2029"
+                    })
                 }
                 _ => None,
             };
             if let Some(esc) = escape {
                 writer.write_all(&bytes[start..i])?;
                 writer.write_all(esc)?;
-                i += if esc.len() == 6 && bytes[i] == 0xE2 { 3 } else { 1 };
+                i += if esc.len() == 6 && bytes[i] == 0xE2 {
+                    3
+                } else {
+                    1
+                };
                 start = i;
             } else {
                 i += 1;
@@ -51,7 +72,7 @@ impl serde_json::ser::Formatter for GoFormatter {
 /// Go's `encoding/json` float text: plain decimal unless |v| < 1e-6 or |v| >= 1e21.
 pub fn go_float(v: f64) -> String {
     let abs = v.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let s = format!("{v:e}");
         match s.split_once('e') {
             Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
@@ -97,6 +118,9 @@ mod tests {
         assert_eq!(go_float(1.5e-7), "1.5e-7");
         assert_eq!(go_float(0.000001), "0.000001");
         assert_eq!(go_float(-2.5e22), "-2.5e+22");
-        assert_eq!(String::from_utf8(to_vec(&json!([0.1, 1, -3]))).unwrap_or_default(), "[0.1,1,-3]");
+        assert_eq!(
+            String::from_utf8(to_vec(&json!([0.1, 1, -3]))).unwrap_or_default(),
+            "[0.1,1,-3]"
+        );
     }
 }

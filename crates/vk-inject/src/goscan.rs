@@ -47,7 +47,7 @@ fn is_space(c: u8) -> bool {
 }
 
 /// Returns Go's syntax error message for `data`, or `None` when it is valid JSON.
-pub fn syntax_error(data: &[u8]) -> Option<String> {
+pub(crate) fn syntax_error(data: &[u8]) -> Option<String> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut state = State::BeginValue;
     let err = |c: u8, ctx: &str| Some(format!("invalid character {} {ctx}", quote_char(c)));
@@ -146,7 +146,9 @@ pub fn syntax_error(data: &[u8]) -> Option<String> {
                     _ => {}
                 },
                 State::InStringEsc => match c {
-                    b'b' | b'f' | b'n' | b'r' | b't' | b'\\' | b'/' | b'"' => state = State::InString,
+                    b'b' | b'f' | b'n' | b'r' | b't' | b'\\' | b'/' | b'"' => {
+                        state = State::InString
+                    }
                     b'u' => state = State::InStringEscU(0),
                     _ => return err(c, "in string escape code"),
                 },
@@ -154,7 +156,11 @@ pub fn syntax_error(data: &[u8]) -> Option<String> {
                     if !c.is_ascii_hexdigit() {
                         return err(c, "in \\u hexadecimal character escape");
                     }
-                    state = if n == 3 { State::InString } else { State::InStringEscU(n + 1) };
+                    state = if n == 3 {
+                        State::InString
+                    } else {
+                        State::InStringEscU(n + 1)
+                    };
                 }
                 State::Neg => match c {
                     b'0' => state = State::Zero,
@@ -215,16 +221,30 @@ pub fn syntax_error(data: &[u8]) -> Option<String> {
                         continue;
                     };
                     if c != want {
-                        return err(c, &format!("in literal {name} (expecting {})", quote_char(want)));
+                        return err(
+                            c,
+                            &format!("in literal {name} (expecting {})", quote_char(want)),
+                        );
                     }
-                    state = if tail.is_empty() { State::EndValue } else { State::Literal(tail, name) };
+                    state = if tail.is_empty() {
+                        State::EndValue
+                    } else {
+                        State::Literal(tail, name)
+                    };
                 }
             }
         }
     }
     let complete = stack.is_empty()
-        && matches!(state, State::EndValue | State::EndTop | State::One | State::Zero | State::Dot0 | State::E0);
-    if complete { None } else { Some("unexpected end of JSON input".to_owned()) }
+        && matches!(
+            state,
+            State::EndValue | State::EndTop | State::One | State::Zero | State::Dot0 | State::E0
+        );
+    if complete {
+        None
+    } else {
+        Some("unexpected end of JSON input".to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -234,23 +254,50 @@ mod tests {
     #[test]
     fn go_messages() {
         let cases = [
-            ("abc", Some("invalid character 'a' looking for beginning of value")),
+            (
+                "abc",
+                Some("invalid character 'a' looking for beginning of value"),
+            ),
             ("", Some("unexpected end of JSON input")),
             ("[", Some("unexpected end of JSON input")),
             ("[1 2]", Some("invalid character '2' after array element")),
             ("{\"a\" 1}", Some("invalid character '1' after object key")),
-            ("{\"a\":1 x}", Some("invalid character 'x' after object key:value pair")),
-            ("{1}", Some("invalid character '1' looking for beginning of object key string")),
+            (
+                "{\"a\":1 x}",
+                Some("invalid character 'x' after object key:value pair"),
+            ),
+            (
+                "{1}",
+                Some("invalid character '1' looking for beginning of object key string"),
+            ),
             ("1 2", Some("invalid character '2' after top-level value")),
             ("tru", Some("unexpected end of JSON input")),
-            ("trx", Some("invalid character 'x' in literal true (expecting 'u')")),
+            (
+                "trx",
+                Some("invalid character 'x' in literal true (expecting 'u')"),
+            ),
             ("-x", Some("invalid character 'x' in numeric literal")),
-            ("1.x", Some("invalid character 'x' after decimal point in numeric literal")),
-            ("1ex", Some("invalid character 'x' in exponent of numeric literal")),
-            ("\"\\x\"", Some("invalid character 'x' in string escape code")),
-            ("'a'", Some("invalid character '\\'' looking for beginning of value")),
+            (
+                "1.x",
+                Some("invalid character 'x' after decimal point in numeric literal"),
+            ),
+            (
+                "1ex",
+                Some("invalid character 'x' in exponent of numeric literal"),
+            ),
+            (
+                "\"\\x\"",
+                Some("invalid character 'x' in string escape code"),
+            ),
+            (
+                "'a'",
+                Some("invalid character '\\'' looking for beginning of value"),
+            ),
             ("null", None),
-            ("[{\"op\":\"add\",\"path\":\"/a\",\"value\":[1,-2.5e3,true,{}]}]", None),
+            (
+                "[{\"op\":\"add\",\"path\":\"/a\",\"value\":[1,-2.5e3,true,{}]}]",
+                None,
+            ),
             (" 12 ", None),
             ("0", None),
         ];

@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 use crate::goscan;
 
 /// One decoded operation; `None` stands for a `null` array element.
-pub type Operation = Option<Map<String, Value>>;
+pub(crate) type Operation = Option<Map<String, Value>>;
 
 /// `jsonpatch.DecodePatch`: `null` gives an empty patch; errors read like Go's decoder.
-pub fn decode(raw: &str) -> Result<Vec<Operation>, String> {
+pub(crate) fn decode(raw: &str) -> Result<Vec<Operation>, String> {
     if let Some(e) = goscan::syntax_error(raw.as_bytes()) {
         return Err(e);
     }
@@ -25,10 +25,16 @@ pub fn decode(raw: &str) -> Result<Vec<Operation>, String> {
             .map(|item| match item {
                 Value::Null => Ok(None),
                 Value::Object(m) => Ok(Some(m)),
-                other => Err(format!("json: cannot unmarshal {} into Go value of type jsonpatch.Operation", kind(&other))),
+                other => Err(format!(
+                    "json: cannot unmarshal {} into Go value of type jsonpatch.Operation",
+                    kind(&other)
+                )),
             })
             .collect(),
-        other => Err(format!("json: cannot unmarshal {} into Go value of type jsonpatch.Patch", kind(&other))),
+        other => Err(format!(
+            "json: cannot unmarshal {} into Go value of type jsonpatch.Patch",
+            kind(&other)
+        )),
     }
 }
 
@@ -58,7 +64,12 @@ fn atoi(key: &str) -> Result<i64, String> {
     crate::primitives::parse_int(key)
         .ok()
         .filter(|_| !key.is_empty())
-        .ok_or_else(|| format!("strconv.Atoi: parsing {}: invalid syntax", crate::primitives::go_quote(key)))
+        .ok_or_else(|| {
+            format!(
+                "strconv.Atoi: parsing {}: invalid syntax",
+                crate::primitives::go_quote(key)
+            )
+        })
 }
 
 /// Walks to the parent container of `path`; returns it and the final (decoded) key.
@@ -117,7 +128,8 @@ fn add_at(con: &mut Value, key: &str, val: Value) -> Result<(), String> {
                 a.push(val);
                 return Ok(());
             }
-            let idx = atoi(key).map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
+            let idx = atoi(key)
+                .map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
             let idx = array_index(&idx.to_string(), a.len() + 1)?;
             a.insert(idx, val);
             Ok(())
@@ -142,7 +154,9 @@ fn remove_at(con: &mut Value, key: &str) -> Result<(), String> {
     match con {
         Value::Object(m) => match m.shift_remove(key) {
             Some(_) => Ok(()),
-            None => Err(format!("Unable to remove nonexistent key: {key}: {MISSING}")),
+            None => Err(format!(
+                "Unable to remove nonexistent key: {key}: {MISSING}"
+            )),
         },
         Value::Array(a) => {
             let idx = array_index(key, a.len())?;
@@ -171,41 +185,61 @@ fn set_at(con: &mut Value, key: &str, val: Value) -> Result<(), String> {
 }
 
 /// Applies `ops` to `doc` in place; the error is evanphx's message.
-pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), String> {
+pub(crate) fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), String> {
     for op in ops {
         let empty = Map::new();
         let op = op.as_ref().unwrap_or(&empty);
         let kind = str_of(op, "op").unwrap_or("unknown");
         let path = str_of(op, "path");
         let value = op.get("value").cloned().unwrap_or(Value::Null);
-        let need_path = |name: &str| path.ok_or_else(|| format!("{name} operation failed to decode path: {MISSING}"));
+        let need_path = |name: &str| {
+            path.ok_or_else(|| format!("{name} operation failed to decode path: {MISSING}"))
+        };
         match kind {
             "add" => {
                 let path = need_path("add")?;
-                let (con, key) = find(doc, path)
-                    .ok_or_else(|| format!("add operation does not apply: doc is missing path: \"{path}\": {MISSING}"))?;
-                add_at(con, &key, value).map_err(|e| format!("error in add for path: '{path}': {e}"))?;
+                let (con, key) = find(doc, path).ok_or_else(|| {
+                    format!(
+                        "add operation does not apply: doc is missing path: \"{path}\": {MISSING}"
+                    )
+                })?;
+                add_at(con, &key, value)
+                    .map_err(|e| format!("error in add for path: '{path}': {e}"))?;
             }
             "remove" => {
                 let path = need_path("remove")?;
                 let (con, key) = find(doc, path)
                     .ok_or_else(|| format!("remove operation does not apply: doc is missing path: \"{path}\": {MISSING}"))?;
-                remove_at(con, &key).map_err(|e| format!("error in remove for path: '{path}': {e}"))?;
+                remove_at(con, &key)
+                    .map_err(|e| format!("error in remove for path: '{path}': {e}"))?;
             }
             "replace" => {
                 let path = need_path("replace")?;
-                let (con, key) = find(doc, path)
-                    .ok_or_else(|| format!("replace operation does not apply: doc is missing path: {path}: {MISSING}"))?;
-                get_at(con, &key)
-                    .map_err(|_| format!("replace operation does not apply: doc is missing key: {path}: {MISSING}"))?;
-                set_at(con, &key, value).map_err(|e| format!("error in remove for path: '{path}': {e}"))?;
+                let (con, key) = find(doc, path).ok_or_else(|| {
+                    format!(
+                        "replace operation does not apply: doc is missing path: {path}: {MISSING}"
+                    )
+                })?;
+                get_at(con, &key).map_err(|_| {
+                    format!(
+                        "replace operation does not apply: doc is missing key: {path}: {MISSING}"
+                    )
+                })?;
+                set_at(con, &key, value)
+                    .map_err(|e| format!("error in remove for path: '{path}': {e}"))?;
             }
             "move" => {
-                let from = str_of(op, "from").ok_or_else(|| format!("move operation failed to decode from: {MISSING}"))?;
-                let (con, key) = find(doc, from)
-                    .ok_or_else(|| format!("move operation does not apply: doc is missing from path: {from}: {MISSING}"))?;
-                let val = get_at(con, &key).map_err(|e| format!("error in move for path: '{key}': {e}"))?;
-                remove_at(con, &key).map_err(|e| format!("error in move for path: '{key}': {e}"))?;
+                let from = str_of(op, "from")
+                    .ok_or_else(|| format!("move operation failed to decode from: {MISSING}"))?;
+                let (con, key) = find(doc, from).ok_or_else(|| {
+                    format!(
+                        "move operation does not apply: doc is missing from path: {from}: {MISSING}"
+                    )
+                })?;
+                let val = get_at(con, &key)
+                    .map_err(|e| format!("error in move for path: '{key}': {e}"))?;
+                remove_at(con, &key)
+                    .map_err(|e| format!("error in move for path: '{key}': {e}"))?;
                 let path = need_path("move")?;
                 let (con, key) = find(doc, path).ok_or_else(|| {
                     format!("move operation does not apply: doc is missing destination path: {path}: {MISSING}")
@@ -214,10 +248,15 @@ pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), String> {
                     .map_err(|e| format!("error in move for path: '{path}': {e}"))?;
             }
             "copy" => {
-                let from = str_of(op, "from").ok_or_else(|| format!("copy operation failed to decode from: {MISSING}"))?;
-                let (con, key) = find(doc, from)
-                    .ok_or_else(|| format!("copy operation does not apply: doc is missing from path: {from}: {MISSING}"))?;
-                let val = get_at(con, &key).map_err(|e| format!("error in copy for from: '{from}': {e}"))?;
+                let from = str_of(op, "from")
+                    .ok_or_else(|| format!("copy operation failed to decode from: {MISSING}"))?;
+                let (con, key) = find(doc, from).ok_or_else(|| {
+                    format!(
+                        "copy operation does not apply: doc is missing from path: {from}: {MISSING}"
+                    )
+                })?;
+                let val = get_at(con, &key)
+                    .map_err(|e| format!("error in copy for from: '{from}': {e}"))?;
                 let path = need_path("copy")?;
                 let (con, key) = find(doc, path).ok_or_else(|| {
                     format!("copy operation does not apply: doc is missing destination path: {path}: {MISSING}")
@@ -234,9 +273,11 @@ pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), String> {
                     }
                     return Err(failed());
                 }
-                let (con, key) = find(doc, path)
-                    .ok_or_else(|| format!("test operation does not apply: is missing path: {path}: {MISSING}"))?;
-                let val = get_at(con, &key).map_err(|e| format!("error in test for path: '{path}': {e}"))?;
+                let (con, key) = find(doc, path).ok_or_else(|| {
+                    format!("test operation does not apply: is missing path: {path}: {MISSING}")
+                })?;
+                let val = get_at(con, &key)
+                    .map_err(|e| format!("error in test for path: '{path}': {e}"))?;
                 if val.unwrap_or(Value::Null) != value {
                     return Err(failed());
                 }
@@ -263,7 +304,10 @@ mod tests {
     fn decode_edge_cases() {
         assert_eq!(decode("null"), Ok(vec![]));
         assert_eq!(decode("[]"), Ok(vec![]));
-        assert_eq!(decode("abc").err().as_deref(), Some("invalid character 'a' looking for beginning of value"));
+        assert_eq!(
+            decode("abc").err().as_deref(),
+            Some("invalid character 'a' looking for beginning of value")
+        );
         assert_eq!(
             decode("{}").err().as_deref(),
             Some("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
@@ -277,47 +321,93 @@ mod tests {
     #[test]
     fn operations() {
         let doc = json!({"name": "a", "env": [{"name": "X"}], "obj": {"k": 1}});
-        assert_eq!(run(doc.clone(), r#"[{"op":"replace","path":"/name","value":"b"}]"#).map(|d| d["name"].clone()), Ok(json!("b")));
         assert_eq!(
-            run(doc.clone(), r#"[{"op":"add","path":"/env/-","value":{"name":"Y"}}]"#).map(|d| d["env"].clone()),
+            run(
+                doc.clone(),
+                r#"[{"op":"replace","path":"/name","value":"b"}]"#
+            )
+            .map(|d| d["name"].clone()),
+            Ok(json!("b"))
+        );
+        assert_eq!(
+            run(
+                doc.clone(),
+                r#"[{"op":"add","path":"/env/-","value":{"name":"Y"}}]"#
+            )
+            .map(|d| d["env"].clone()),
             Ok(json!([{"name": "X"}, {"name": "Y"}]))
         );
         assert_eq!(
-            run(doc.clone(), r#"[{"op":"add","path":"/env/-1","value":1}]"#).map(|d| d["env"].clone()),
+            run(doc.clone(), r#"[{"op":"add","path":"/env/-1","value":1}]"#)
+                .map(|d| d["env"].clone()),
             Ok(json!([{"name": "X"}, 1]))
         );
         assert_eq!(
             run(doc.clone(), r#"[{"op":"remove","path":"/env/-1"}]"#).map(|d| d["env"].clone()),
             Ok(json!([]))
         );
-        assert_eq!(run(doc.clone(), r#"[{"op":"replace","path":"/new","value":2}]"#).map(|d| d["new"].clone()), Ok(json!(2)));
         assert_eq!(
-            run(doc.clone(), r#"[{"op":"move","from":"/obj/k","path":"/moved"}]"#).map(|d| (d["moved"].clone(), d["obj"].clone())),
+            run(doc.clone(), r#"[{"op":"replace","path":"/new","value":2}]"#)
+                .map(|d| d["new"].clone()),
+            Ok(json!(2))
+        );
+        assert_eq!(
+            run(
+                doc.clone(),
+                r#"[{"op":"move","from":"/obj/k","path":"/moved"}]"#
+            )
+            .map(|d| (d["moved"].clone(), d["obj"].clone())),
             Ok((json!(1), json!({})))
         );
-        assert_eq!(run(doc.clone(), r#"[{"op":"copy","from":"/name","path":"/c"}]"#).map(|d| d["c"].clone()), Ok(json!("a")));
+        assert_eq!(
+            run(doc.clone(), r#"[{"op":"copy","from":"/name","path":"/c"}]"#)
+                .map(|d| d["c"].clone()),
+            Ok(json!("a"))
+        );
         assert!(run(doc.clone(), r#"[{"op":"test","path":"/name","value":"a"}]"#).is_ok());
         assert_eq!(
-            run(doc.clone(), r#"[{"op":"test","path":"/name","value":"z"}]"#).err().as_deref(),
+            run(doc.clone(), r#"[{"op":"test","path":"/name","value":"z"}]"#)
+                .err()
+                .as_deref(),
             Some("testing value /name failed: test failed")
         );
-        assert_eq!(run(doc.clone(), r#"[{"op": "invalid"}]"#).err().as_deref(), Some("Unexpected kind: invalid"));
-        assert_eq!(run(doc.clone(), r#"[{"path": "/a"}]"#).err().as_deref(), Some("Unexpected kind: unknown"));
         assert_eq!(
-            run(doc.clone(), r#"[{"op":"add","path":"/nope/x","value":1}]"#).err().as_deref(),
+            run(doc.clone(), r#"[{"op": "invalid"}]"#).err().as_deref(),
+            Some("Unexpected kind: invalid")
+        );
+        assert_eq!(
+            run(doc.clone(), r#"[{"path": "/a"}]"#).err().as_deref(),
+            Some("Unexpected kind: unknown")
+        );
+        assert_eq!(
+            run(doc.clone(), r#"[{"op":"add","path":"/nope/x","value":1}]"#)
+                .err()
+                .as_deref(),
             Some("add operation does not apply: doc is missing path: \"/nope/x\": missing value")
         );
         assert_eq!(
-            run(doc.clone(), r#"[{"op":"remove","path":"/nope"}]"#).err().as_deref(),
-            Some("error in remove for path: '/nope': Unable to remove nonexistent key: nope: missing value")
+            run(doc.clone(), r#"[{"op":"remove","path":"/nope"}]"#)
+                .err()
+                .as_deref(),
+            Some(
+                "error in remove for path: '/nope': Unable to remove nonexistent key: nope: missing value"
+            )
         );
         assert_eq!(
-            run(doc.clone(), r#"[{"op":"add","path":"/env/5","value":1}]"#).err().as_deref(),
-            Some("error in add for path: '/env/5': Unable to access invalid index: 5: invalid index referenced")
+            run(doc.clone(), r#"[{"op":"add","path":"/env/5","value":1}]"#)
+                .err()
+                .as_deref(),
+            Some(
+                "error in add for path: '/env/5': Unable to access invalid index: 5: invalid index referenced"
+            )
         );
         assert_eq!(
-            run(doc, r#"[{"op":"add","path":"/env/x","value":1}]"#).err().as_deref(),
-            Some("error in add for path: '/env/x': value was not a proper array index: 'x': strconv.Atoi: parsing \"x\": invalid syntax")
+            run(doc, r#"[{"op":"add","path":"/env/x","value":1}]"#)
+                .err()
+                .as_deref(),
+            Some(
+                "error in add for path: '/env/x': value was not a proper array index: 'x': strconv.Atoi: parsing \"x\": invalid syntax"
+            )
         );
     }
 }

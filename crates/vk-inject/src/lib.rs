@@ -163,7 +163,10 @@ pub enum Decision {
     /// Allowed without a patch (not annotated, disabled, already injected, not Pending).
     Skip,
     /// Allowed with this patch.
-    Inject { patch: Vec<PatchOp>, injection: InjectionType },
+    Inject {
+        patch: Vec<PatchOp>,
+        injection: InjectionType,
+    },
     /// Denied; the message is upstream's full `status.message` (stage prefix included).
     Deny(DenyReason),
 }
@@ -195,20 +198,30 @@ fn run(
     let Some(inject) = pod.annotations.get(annotations::AGENT_INJECT) else {
         return Ok(None);
     };
-    let inject = primitives::parse_bool(inject).map_err(|e| format!("error checking if should inject agent: {e}"))?;
+    let inject = primitives::parse_bool(inject)
+        .map_err(|e| format!("error checking if should inject agent: {e}"))?;
     if !inject || (!pod.phase.is_empty() && pod.phase != "Pending") {
         return Ok(None);
     }
-    if pod.annotations.get(annotations::AGENT_INJECT_STATUS).is_some_and(|s| s == "injected") {
+    if pod
+        .annotations
+        .get(annotations::AGENT_INJECT_STATUS)
+        .is_some_and(|s| s == "injected")
+    {
         return Ok(None);
     }
     if namespace == "kube-system" || namespace == "kube-public" {
-        return Err(format!("error with request namespace: cannot inject into system namespaces: {namespace}"));
+        return Err(format!(
+            "error with request namespace: cannot inject into system namespaces: {namespace}"
+        ));
     }
-    let init = annotations::init(&pod, namespace, settings).map_err(|e| format!("error adding default annotations: {e}"))?;
-    let agent = agent::new(&pod, init).map_err(|e| format!("error creating new agent sidecar: {e}"))?;
+    let init = annotations::init(&pod, namespace, settings)
+        .map_err(|e| format!("error adding default annotations: {e}"))?;
+    let agent =
+        agent::new(&pod, init).map_err(|e| format!("error creating new agent sidecar: {e}"))?;
     agent::validate(&agent).map_err(|e| format!("error validating agent configuration: {e}"))?;
-    let ops = patch::build(&agent, settings).map_err(|e| format!("error creating patch for agent: {e}"))?;
+    let ops = patch::build(&agent, settings)
+        .map_err(|e| format!("error creating patch for agent: {e}"))?;
     let injection = match (agent.pre_populate, agent.pre_populate_only) {
         (true, false) => InjectionType::InitAndSidecar,
         (true, true) => InjectionType::InitOnly,

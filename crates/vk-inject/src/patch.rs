@@ -10,7 +10,11 @@ use crate::primitives::split_comma;
 use crate::{InjectorSettings, PatchOp, PatchOpKind};
 
 fn add(path: String, value: Value) -> PatchOp {
-    PatchOp { op: PatchOpKind::Add, path, value: Some(value) }
+    PatchOp {
+        op: PatchOpKind::Add,
+        path,
+        value: Some(value),
+    }
 }
 
 /// Appends `items` to the array at `base`. `target_empty` describes the array in the *original*
@@ -30,16 +34,37 @@ fn memory_volume(name: &str) -> Value {
 }
 
 /// RFC 6901 escaping of one reference token.
-pub fn escape_pointer(key: &str) -> String {
+pub(crate) fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
 /// Builds the whole patch; the error is the inner message of `error creating patch for agent: …`.
-pub fn build(agent: &Agent<'_>, settings: &InjectorSettings) -> Result<Vec<PatchOp>, String> {
+pub(crate) fn build(
+    agent: &Agent<'_>,
+    settings: &InjectorSettings,
+) -> Result<Vec<PatchOp>, String> {
     let pod = agent.pod;
     // Containers first: their errors decide the deny message (init before sidecar).
-    let init = if agent.pre_populate { Some(containers::build(agent, settings, true)?) } else { None };
-    let sidecar = if agent.pre_populate_only { None } else { Some(containers::build(agent, settings, false)?) };
+    // The config render can only fail identically for both agents, and upstream renders it
+    // before checking quantities, so rendering first keeps the first-error order.
+    let configs = if agent.configmap().is_empty() {
+        crate::config::render(agent)?
+    } else {
+        crate::config::Rendered {
+            init: String::new(),
+            sidecar: String::new(),
+        }
+    };
+    let init = if agent.pre_populate {
+        Some(containers::build(agent, settings, &configs, true)?)
+    } else {
+        None
+    };
+    let sidecar = if agent.pre_populate_only {
+        None
+    } else {
+        Some(containers::build(agent, settings, &configs, false)?)
+    };
 
     let mut ops = Vec::with_capacity(16);
     let no_volumes = pod.volumes.is_empty();
@@ -55,7 +80,10 @@ pub fn build(agent: &Agent<'_>, settings: &InjectorSettings) -> Result<Vec<Patch
 
     let mut secret_volumes = vec![memory_volume(containers::VOL_SECRETS)];
     for i in 0..containers::custom_paths(agent).len() {
-        secret_volumes.push(memory_volume(&format!("{}-custom-{i}", containers::VOL_SECRETS)));
+        secret_volumes.push(memory_volume(&format!(
+            "{}-custom-{i}",
+            containers::VOL_SECRETS
+        )));
     }
     group(&mut ops, no_volumes, "/spec/volumes", secret_volumes);
 
@@ -64,7 +92,10 @@ pub fn build(agent: &Agent<'_>, settings: &InjectorSettings) -> Result<Vec<Patch
         let v = json!({"name": containers::VOL_CONFIG, "configMap": {"name": configmap}});
         group(&mut ops, no_volumes, "/spec/volumes", vec![v]);
     }
-    for (key, name) in [(k::AGENT_EXTRA_SECRET, containers::VOL_EXTRA), (k::TLS_SECRET, containers::VOL_TLS)] {
+    for (key, name) in [
+        (k::AGENT_EXTRA_SECRET, containers::VOL_EXTRA),
+        (k::TLS_SECRET, containers::VOL_TLS),
+    ] {
         let secret = agent.get(key);
         if !secret.is_empty() {
             let v = json!({"name": name, "secret": {"secretName": secret}});
@@ -72,14 +103,24 @@ pub fn build(agent: &Agent<'_>, settings: &InjectorSettings) -> Result<Vec<Patch
         }
     }
     if agent.cache_persist() {
-        group(&mut ops, no_volumes, "/spec/volumes", vec![memory_volume(containers::VOL_CACHE)]);
+        group(
+            &mut ops,
+            no_volumes,
+            "/spec/volumes",
+            vec![memory_volume(containers::VOL_CACHE)],
+        );
     }
 
     let mounts = containers::secrets_mounts(agent);
     let selected = split_comma(agent.get(k::AGENT_INJECT_CONTAINERS));
     for (i, c) in pod.containers.iter().enumerate() {
         if selected.iter().any(|s| s == c.name) {
-            group(&mut ops, c.mounts.is_empty(), &format!("/spec/containers/{i}/volumeMounts"), mounts.clone());
+            group(
+                &mut ops,
+                c.mounts.is_empty(),
+                &format!("/spec/containers/{i}/volumeMounts"),
+                mounts.clone(),
+            );
         }
     }
 
@@ -89,36 +130,70 @@ pub fn build(agent: &Agent<'_>, settings: &InjectorSettings) -> Result<Vec<Patch
         let mut layout: Vec<(String, bool)> = Vec::with_capacity(originals.len() + 1);
         if agent.init_first {
             if !originals.is_empty() {
-                ops.push(PatchOp { op: PatchOpKind::Remove, path: "/spec/initContainers".to_owned(), value: None });
+                ops.push(PatchOp {
+                    op: PatchOpKind::Remove,
+                    path: "/spec/initContainers".to_owned(),
+                    value: None,
+                });
             }
             let init_name = crate::pod::str_field(&init, "name").to_owned();
-            let init_no_mounts = crate::pod::field(&init, "volumeMounts").and_then(Value::as_array).is_none_or(Vec::is_empty);
+            let init_no_mounts = crate::pod::field(&init, "volumeMounts")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
             layout.push((init_name, init_no_mounts));
             let mut items = vec![init];
             items.extend(originals.iter().map(|c| c.raw.clone()));
             group(&mut ops, true, "/spec/initContainers", items);
         } else {
-            group(&mut ops, originals.is_empty(), "/spec/initContainers", vec![init]);
+            group(
+                &mut ops,
+                originals.is_empty(),
+                "/spec/initContainers",
+                vec![init],
+            );
         }
-        layout.extend(originals.iter().map(|c| (c.name.to_owned(), c.mounts.is_empty())));
+        layout.extend(
+            originals
+                .iter()
+                .map(|c| (c.name.to_owned(), c.mounts.is_empty())),
+        );
         for (i, (name, no_mounts)) in layout.iter().enumerate() {
             if name != INIT_NAME {
-                group(&mut ops, *no_mounts, &format!("/spec/initContainers/{i}/volumeMounts"), mounts.clone());
+                group(
+                    &mut ops,
+                    *no_mounts,
+                    &format!("/spec/initContainers/{i}/volumeMounts"),
+                    mounts.clone(),
+                );
             }
         }
         if let Some(share) = agent.share_process_namespace {
-            ops.push(add("/spec/shareProcessNamespace".to_owned(), Value::Bool(share)));
+            ops.push(add(
+                "/spec/shareProcessNamespace".to_owned(),
+                Value::Bool(share),
+            ));
         }
     }
 
     if let Some(sidecar) = sidecar {
-        group(&mut ops, pod.containers.is_empty(), "/spec/containers", vec![sidecar]);
+        group(
+            &mut ops,
+            pod.containers.is_empty(),
+            "/spec/containers",
+            vec![sidecar],
+        );
     }
 
     if agent.annotations.is_empty() {
-        ops.push(add("/metadata/annotations".to_owned(), json!({ k::AGENT_INJECT_STATUS: "injected" })));
+        ops.push(add(
+            "/metadata/annotations".to_owned(),
+            json!({ k::AGENT_INJECT_STATUS: "injected" }),
+        ));
     } else {
-        let path = format!("/metadata/annotations/{}", escape_pointer(k::AGENT_INJECT_STATUS));
+        let path = format!(
+            "/metadata/annotations/{}",
+            escape_pointer(k::AGENT_INJECT_STATUS)
+        );
         ops.push(add(path, Value::String("injected".to_owned())));
     }
     Ok(ops)
@@ -130,7 +205,10 @@ mod tests {
 
     #[test]
     fn pointer_escaping_order() {
-        assert_eq!(escape_pointer("vault.hashicorp.com/agent-inject-status"), "vault.hashicorp.com~1agent-inject-status");
+        assert_eq!(
+            escape_pointer("vault.hashicorp.com/agent-inject-status"),
+            "vault.hashicorp.com~1agent-inject-status"
+        );
         assert_eq!(escape_pointer("a~/b"), "a~0~1b");
     }
 }

@@ -52,7 +52,10 @@ mod tests {
             ("../../a", "../../a"),
             ("a//b/./c/", "a/b/c"),
             ("a/..", "."),
-            ("/vault/secrets//special/volume/foofile", "/vault/secrets/special/volume/foofile"),
+            (
+                "/vault/secrets//special/volume/foofile",
+                "/vault/secrets/special/volume/foofile",
+            ),
         ] {
             assert_eq!(clean(input), want, "{input}");
         }
@@ -60,9 +63,18 @@ mod tests {
 
     #[test]
     fn join_matches_go() {
-        assert_eq!(join(&["serviceaccount/somewhere", "token"]), "serviceaccount/somewhere/token");
-        assert_eq!(join(&["/vault/secrets", "/special/volume/foofile"]), "/vault/secrets/special/volume/foofile");
-        assert_eq!(join(&["/vault/secrets", "../etc/passwd"]), "/vault/etc/passwd");
+        assert_eq!(
+            join(&["serviceaccount/somewhere", "token"]),
+            "serviceaccount/somewhere/token"
+        );
+        assert_eq!(
+            join(&["/vault/secrets", "/special/volume/foofile"]),
+            "/vault/secrets/special/volume/foofile"
+        );
+        assert_eq!(
+            join(&["/vault/secrets", "../etc/passwd"]),
+            "/vault/etc/passwd"
+        );
         assert_eq!(join(&["", "x"]), "x");
         assert_eq!(join(&["", ""]), "");
     }

@@ -7,18 +7,24 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 /// Looks up an object field the way Go's decoder does.
-pub fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     let obj = v.as_object()?;
-    let found = obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))?;
+    let found = obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })?;
     (!found.is_null()).then_some(found)
 }
 
-pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(crate) fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
     field(v, key).and_then(Value::as_str).unwrap_or("")
 }
 
 fn array_field<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    field(v, key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    field(v, key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// JSON type names as Go's `UnmarshalTypeError` spells them.
@@ -35,37 +41,47 @@ fn json_kind(v: &Value) -> &'static str {
 
 /// A volume mount as seen in the request.
 #[derive(Debug, Clone, Copy)]
-pub struct Mount<'a> {
-    pub name: &'a str,
-    pub mount_path: &'a str,
-    pub raw: &'a Value,
+pub(crate) struct Mount<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) mount_path: &'a str,
+    pub(crate) raw: &'a Value,
 }
 
 /// A container of the request pod.
 #[derive(Debug, Clone)]
-pub struct Container<'a> {
-    pub name: &'a str,
-    pub mounts: Vec<Mount<'a>>,
-    pub raw: &'a Value,
+pub(crate) struct Container<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) mounts: Vec<Mount<'a>>,
+    pub(crate) raw: &'a Value,
 }
 
 impl<'a> Container<'a> {
     fn new(raw: &'a Value) -> Self {
         let mounts = array_field(raw, "volumeMounts")
             .iter()
-            .map(|m| Mount { name: str_field(m, "name"), mount_path: str_field(m, "mountPath"), raw: m })
+            .map(|m| Mount {
+                name: str_field(m, "name"),
+                mount_path: str_field(m, "mountPath"),
+                raw: m,
+            })
             .collect();
-        Self { name: str_field(raw, "name"), mounts, raw }
+        Self {
+            name: str_field(raw, "name"),
+            mounts,
+            raw,
+        }
     }
 
     /// `env` entries as (name, literal value).
-    pub fn env(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
-        array_field(self.raw, "env").iter().map(|e| (str_field(e, "name"), str_field(e, "value")))
+    pub(crate) fn env(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        array_field(self.raw, "env")
+            .iter()
+            .map(|e| (str_field(e, "name"), str_field(e, "value")))
     }
 
     /// `securityContext.runAsUser`: `None` when there is no security context, `Some(None)` when it
     /// has no `runAsUser`.
-    pub fn run_as_user(&self) -> Option<Option<i64>> {
+    pub(crate) fn run_as_user(&self) -> Option<Option<i64>> {
         let sc = field(self.raw, "securityContext")?;
         Some(field(sc, "runAsUser").and_then(Value::as_i64))
     }
@@ -73,21 +89,24 @@ impl<'a> Container<'a> {
 
 /// The decoded pod.
 #[derive(Debug)]
-pub struct Pod<'a> {
-    pub name: &'a str,
-    pub annotations: BTreeMap<String, String>,
-    pub phase: &'a str,
-    pub containers: Vec<Container<'a>>,
-    pub init_containers: Vec<Container<'a>>,
-    pub volumes: &'a [Value],
-    pub share_process_namespace: Option<bool>,
+pub(crate) struct Pod<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) phase: &'a str,
+    pub(crate) containers: Vec<Container<'a>>,
+    pub(crate) init_containers: Vec<Container<'a>>,
+    pub(crate) volumes: &'a [Value],
+    pub(crate) share_process_namespace: Option<bool>,
 }
 
 impl<'a> Pod<'a> {
     /// Decodes the AdmissionRequest object; errors read like Go's `json.Unmarshal` into a `v1.Pod`.
-    pub fn decode(v: &'a Value) -> Result<Self, String> {
+    pub(crate) fn decode(v: &'a Value) -> Result<Self, String> {
         if !v.is_object() {
-            return Err(format!("json: cannot unmarshal {} into Go value of type v1.Pod", json_kind(v)));
+            return Err(format!(
+                "json: cannot unmarshal {} into Go value of type v1.Pod",
+                json_kind(v)
+            ));
         }
         let empty = Value::Object(Map::new());
         let meta = field(v, "metadata");
@@ -98,7 +117,11 @@ impl<'a> Pod<'a> {
             }
             if let Some(ann) = field(meta, "annotations") {
                 let Some(obj) = ann.as_object() else {
-                    return Err(type_err(ann, "ObjectMeta.metadata.annotations", "map[string]string"));
+                    return Err(type_err(
+                        ann,
+                        "ObjectMeta.metadata.annotations",
+                        "map[string]string",
+                    ));
                 };
                 for (k, val) in obj {
                     match val {
@@ -109,7 +132,13 @@ impl<'a> Pod<'a> {
                         Value::Null => {
                             annotations.insert(k.clone(), String::new());
                         }
-                        other => return Err(type_err(other, "ObjectMeta.metadata.annotations", "string")),
+                        other => {
+                            return Err(type_err(
+                                other,
+                                "ObjectMeta.metadata.annotations",
+                                "string",
+                            ));
+                        }
                     }
                 }
             }
@@ -117,11 +146,17 @@ impl<'a> Pod<'a> {
         let spec = field(v, "spec").unwrap_or(&empty);
         let status = field(v, "status");
         let containers: Vec<Container<'a>> = match field(v, "spec") {
-            Some(spec) => array_field(spec, "containers").iter().map(Container::new).collect(),
+            Some(spec) => array_field(spec, "containers")
+                .iter()
+                .map(Container::new)
+                .collect(),
             None => Vec::new(),
         };
         let init_containers = match field(v, "spec") {
-            Some(spec) => array_field(spec, "initContainers").iter().map(Container::new).collect(),
+            Some(spec) => array_field(spec, "initContainers")
+                .iter()
+                .map(Container::new)
+                .collect(),
             None => Vec::new(),
         };
         let share_process_namespace = field(spec, "shareProcessNamespace").and_then(Value::as_bool);
@@ -140,13 +175,16 @@ impl<'a> Pod<'a> {
         })
     }
 
-    pub fn volume(&self, name: &str) -> Option<&'a Value> {
+    pub(crate) fn volume(&self, name: &str) -> Option<&'a Value> {
         self.volumes.iter().find(|v| str_field(v, "name") == name)
     }
 }
 
 fn type_err(v: &Value, field: &str, go_type: &str) -> String {
-    format!("json: cannot unmarshal {} into Go struct field {field} of type {go_type}", json_kind(v))
+    format!(
+        "json: cannot unmarshal {} into Go struct field {field} of type {go_type}",
+        json_kind(v)
+    )
 }
 
 #[cfg(test)]
@@ -165,7 +203,9 @@ mod tests {
         let bad = json!({"metadata": {"annotations": {"a": 1}}});
         assert_eq!(
             Pod::decode(&bad).err().as_deref(),
-            Some("json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of type string")
+            Some(
+                "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of type string"
+            )
         );
         assert_eq!(
             Pod::decode(&json!("x")).err().as_deref(),

@@ -24,7 +24,9 @@ pub fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x80 && c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x80 && c.is_ascii_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if c.is_control() || c == '\u{feff}' => {
                 if (c as u32) <= 0xffff {
                     out.push_str(&format!("\\u{:04x}", c as u32));
@@ -40,11 +42,17 @@ pub fn go_quote(s: &str) -> String {
 }
 
 fn syntax(func: &str, s: &str) -> ParseError {
-    ParseError(format!("strconv.{func}: parsing {}: invalid syntax", go_quote(s)))
+    ParseError(format!(
+        "strconv.{func}: parsing {}: invalid syntax",
+        go_quote(s)
+    ))
 }
 
 fn range(func: &str, s: &str) -> ParseError {
-    ParseError(format!("strconv.{func}: parsing {}: value out of range", go_quote(s)))
+    ParseError(format!(
+        "strconv.{func}: parsing {}: value out of range",
+        go_quote(s)
+    ))
 }
 
 /// Go `strconv.ParseBool` (no empty-string special case).
@@ -62,7 +70,10 @@ pub fn parse_bool(s: &str) -> Result<bool, ParseError> {
         return Ok(false);
     }
     strconv_parse_bool(s).ok_or_else(|| {
-        ParseError(format!("cannot parse '' as bool: strconv.ParseBool: parsing {}: invalid syntax", go_quote(s)))
+        ParseError(format!(
+            "cannot parse '' as bool: strconv.ParseBool: parsing {}: invalid syntax",
+            go_quote(s)
+        ))
     })
 }
 
@@ -73,7 +84,10 @@ fn parse_decimal_u64(digits: &str) -> Option<Result<u64, ()>> {
     }
     let mut v: u64 = 0;
     for b in digits.bytes() {
-        match v.checked_mul(10).and_then(|v| v.checked_add(u64::from(b - b'0'))) {
+        match v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+        {
             Some(n) => v = n,
             None => return Some(Err(())),
         }
@@ -128,11 +142,19 @@ pub fn parse_float(s: &str) -> Result<f64, ParseError> {
     };
     let lower = body.to_ascii_lowercase();
     if lower == "inf" || lower == "infinity" {
-        return Ok(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
+        return Ok(if neg {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
     }
     if lower == "nan" {
         // Go accepts NaN only without a sign.
-        return if body.len() == s.len() { Ok(f64::NAN) } else { Err(err()) };
+        return if body.len() == s.len() {
+            Ok(f64::NAN)
+        } else {
+            Err(err())
+        };
     }
     let value = if lower.starts_with("0x") {
         parse_hex_float(&body[2..]).ok_or_else(err)?
@@ -209,7 +231,9 @@ fn parse_hex_float(s: &str) -> Option<f64> {
             i += 1;
             continue;
         }
-        let Some(d) = (c as char).to_digit(16) else { break };
+        let Some(d) = (c as char).to_digit(16) else {
+            break;
+        };
         last_underscore = false;
         digits += 1;
         if mantissa >> 60 == 0 {
@@ -309,22 +333,32 @@ pub fn parse_duration(orig: &str) -> Result<(), ParseError> {
         if !pre && !post {
             return Err(invalid());
         }
-        let unit_len = s.iter().position(|&c| c == b'.' || c.is_ascii_digit()).unwrap_or(s.len());
+        let unit_len = s
+            .iter()
+            .position(|&c| c == b'.' || c.is_ascii_digit())
+            .unwrap_or(s.len());
         if unit_len == 0 {
-            return Err(ParseError(format!("time: missing unit in duration {}", go_quote(orig))));
+            return Err(ParseError(format!(
+                "time: missing unit in duration {}",
+                go_quote(orig)
+            )));
         }
         let unit_bytes = &s[..unit_len];
         s = &s[unit_len..];
         let unit: u64 = match unit_bytes {
             b"ns" => 1,
-            b"us" | "µs".as_bytes() | "μs".as_bytes() => 1_000,
+            b"us" | [0xC2, 0xB5, b's'] | [0xCE, 0xBC, b's'] => 1_000,
             b"ms" => 1_000_000,
             b"s" => 1_000_000_000,
             b"m" => 60_000_000_000,
             b"h" => 3_600_000_000_000,
             _ => {
                 let u = String::from_utf8_lossy(unit_bytes);
-                return Err(ParseError(format!("time: unknown unit {} in duration {}", go_quote(&u), go_quote(orig))));
+                return Err(ParseError(format!(
+                    "time: unknown unit {} in duration {}",
+                    go_quote(&u),
+                    go_quote(orig)
+                )));
             }
         };
         if v > (1u64 << 63) / unit {
@@ -380,7 +414,10 @@ mod tests {
         assert_eq!(parse_int(""), Ok(0));
         assert_eq!(parse_int("+7"), Ok(7));
         assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
-        assert_eq!(parse_int("root").unwrap_err().to_string(), r#"strconv.ParseInt: parsing "root": invalid syntax"#);
+        assert_eq!(
+            parse_int("root").unwrap_err().to_string(),
+            r#"strconv.ParseInt: parsing "root": invalid syntax"#
+        );
         assert_eq!(
             parse_int("9223372036854775808").unwrap_err().to_string(),
             r#"strconv.ParseInt: parsing "9223372036854775808": value out of range"#
@@ -393,10 +430,21 @@ mod tests {
     fn uint_matches_strconv() {
         assert_eq!(parse_uint("01"), Ok(1));
         assert_eq!(parse_uint("0"), Ok(0));
-        assert_eq!(parse_uint("-1").unwrap_err().to_string(), r#"strconv.ParseUint: parsing "-1": invalid syntax"#);
-        assert_eq!(parse_uint("").unwrap_err().to_string(), r#"strconv.ParseUint: parsing "": invalid syntax"#);
+        assert_eq!(
+            parse_uint("-1").unwrap_err().to_string(),
+            r#"strconv.ParseUint: parsing "-1": invalid syntax"#
+        );
+        assert_eq!(
+            parse_uint("").unwrap_err().to_string(),
+            r#"strconv.ParseUint: parsing "": invalid syntax"#
+        );
         assert!(parse_uint("+1").is_err());
-        assert!(parse_uint("18446744073709551616").unwrap_err().to_string().ends_with("value out of range"));
+        assert!(
+            parse_uint("18446744073709551616")
+                .unwrap_err()
+                .to_string()
+                .ends_with("value out of range")
+        );
     }
 
     #[test]
@@ -428,16 +476,36 @@ mod tests {
 
     #[test]
     fn duration_matches_time_parse_duration() {
-        for ok in ["0", "1s", "1m", "1.5h", "-2ms", "+3us", "1µs", "1μs", "1h2m3s", ".5s", "5.s"] {
+        for ok in [
+            "0", "1s", "1m", "1.5h", "-2ms", "+3us", "1µs", "1μs", "1h2m3s", ".5s", "5.s",
+        ] {
             assert_eq!(parse_duration(ok), Ok(()), "{ok}");
         }
-        assert_eq!(parse_duration("x").unwrap_err().to_string(), r#"time: invalid duration "x""#);
-        assert_eq!(parse_duration("").unwrap_err().to_string(), r#"time: invalid duration """#);
-        assert_eq!(parse_duration("1").unwrap_err().to_string(), r#"time: missing unit in duration "1""#);
-        assert_eq!(parse_duration("1d").unwrap_err().to_string(), r#"time: unknown unit "d" in duration "1d""#);
-        assert_eq!(parse_duration(".s").unwrap_err().to_string(), r#"time: invalid duration ".s""#);
+        assert_eq!(
+            parse_duration("x").unwrap_err().to_string(),
+            r#"time: invalid duration "x""#
+        );
+        assert_eq!(
+            parse_duration("").unwrap_err().to_string(),
+            r#"time: invalid duration """#
+        );
+        assert_eq!(
+            parse_duration("1").unwrap_err().to_string(),
+            r#"time: missing unit in duration "1""#
+        );
+        assert_eq!(
+            parse_duration("1d").unwrap_err().to_string(),
+            r#"time: unknown unit "d" in duration "1d""#
+        );
+        assert_eq!(
+            parse_duration(".s").unwrap_err().to_string(),
+            r#"time: invalid duration ".s""#
+        );
         assert!(parse_duration("9999999999999999999h").is_err());
-        assert!(parse_duration("3000000h").is_err(), "overflows int64 nanoseconds");
+        assert!(
+            parse_duration("3000000h").is_err(),
+            "overflows int64 nanoseconds"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::cmp::Ordering;
 /// Why a quantity string was rejected; `Display` is the apimachinery error text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
-    #[error("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")]
+    #[error(
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+    )]
     FormatWrong,
     #[error("unable to parse quantity's suffix")]
     Suffix,
@@ -41,26 +43,25 @@ pub fn canonical_quantity(s: &str) -> Result<String, QuantityError> {
     let p = split(s)?;
     let (base, exponent, format) = interpret_suffix(p.suffix).ok_or(QuantityError::Suffix)?;
 
-    let mut precision: i32 = 0;
-    let mut scale: i32 = 0;
+    let mut scale: i64 = 0;
     let mut mantissa: i64 = 1;
-    match format {
+    let precision: i32 = match format {
         Format::DecimalExponent | Format::DecimalSI => {
-            scale = exponent;
-            precision = 18 - (p.num.len() + p.denom.len()) as i32;
+            scale = i64::from(exponent);
+            18 - (p.num.len() + p.denom.len()) as i32
         }
         Format::BinarySI => {
             if exponent >= 0 && p.denom.is_empty() {
                 mantissa = 1i64 << exponent;
-                precision = 15 - p.num.len() as i32 - (exponent as f32 * 3.0 / 10.0) as i32 - 1;
+                15 - p.num.len() as i32 - (exponent as f32 * 3.0 / 10.0) as i32 - 1
             } else {
-                precision = -1;
+                -1
             }
         }
-    }
+    };
 
     if precision >= 0 {
-        scale -= p.denom.len() as i32;
+        scale -= p.denom.len() as i64;
         if scale >= -9 {
             let shifted = format!("{}{}", p.num, p.denom);
             let value: i64 = shifted.parse().map_err(|_| QuantityError::Numeric)?;
@@ -99,7 +100,13 @@ fn split(str: &str) -> Result<Parts<'_>, QuantityError> {
         pos += 1;
     }
     if pos >= end {
-        return Ok(Parts { positive, value: "0", num: "0", denom: "", suffix: "" });
+        return Ok(Parts {
+            positive,
+            value: "0",
+            num: "0",
+            denom: "",
+            suffix: "",
+        });
     }
     let num_start = pos;
     while pos < end && b[pos].is_ascii_digit() {
@@ -107,7 +114,13 @@ fn split(str: &str) -> Result<Parts<'_>, QuantityError> {
     }
     let mut num = &str[num_start..pos];
     if pos >= end {
-        return Ok(Parts { positive, value: str, num, denom: "", suffix: "" });
+        return Ok(Parts {
+            positive,
+            value: str,
+            num,
+            denom: "",
+            suffix: "",
+        });
     }
     if num.is_empty() {
         num = "0";
@@ -121,7 +134,13 @@ fn split(str: &str) -> Result<Parts<'_>, QuantityError> {
         }
         denom = &str[d_start..pos];
         if pos >= end {
-            return Ok(Parts { positive, value: str, num, denom, suffix: "" });
+            return Ok(Parts {
+                positive,
+                value: str,
+                num,
+                denom,
+                suffix: "",
+            });
         }
     }
     let value = &str[..pos];
@@ -138,7 +157,13 @@ fn split(str: &str) -> Result<Parts<'_>, QuantityError> {
     if pos < end {
         return Err(QuantityError::FormatWrong);
     }
-    Ok(Parts { positive, value, num, denom, suffix: &str[suffix_start..] })
+    Ok(Parts {
+        positive,
+        value,
+        num,
+        denom,
+        suffix: &str[suffix_start..],
+    })
 }
 
 fn interpret_suffix(s: &str) -> Option<(u32, i32, Format)> {
@@ -173,7 +198,7 @@ fn interpret_suffix(s: &str) -> Option<(u32, i32, Format)> {
     }
 }
 
-fn decimal_suffix(exponent: i32, format: Format) -> String {
+fn decimal_suffix(exponent: i64, format: Format) -> String {
     if format == Format::DecimalSI {
         let s = match exponent {
             -9 => Some("n"),
@@ -192,15 +217,22 @@ fn decimal_suffix(exponent: i32, format: Format) -> String {
             return s.to_owned();
         }
     }
-    if exponent == 0 { String::new() } else { format!("e{exponent}") }
+    if exponent == 0 {
+        String::new()
+    } else {
+        format!("e{exponent}")
+    }
 }
 
 fn binary_suffix(power: u32) -> &'static str {
-    ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"].get(power as usize).copied().unwrap_or("")
+    ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+        .get(power as usize)
+        .copied()
+        .unwrap_or("")
 }
 
 /// `CanonicalizeBytes` for an `int64Amount` (value × 10^scale).
-fn canonical_small(value: i128, scale: i32, format: Format) -> String {
+fn canonical_small(value: i128, scale: i64, format: Format) -> String {
     if value == 0 {
         return "0".to_owned();
     }
@@ -241,7 +273,7 @@ fn canonical_small(value: i128, scale: i32, format: Format) -> String {
 }
 
 /// The exact integer value of `value × 10^scale`, if it is an integer that fits.
-fn integer_value(value: i128, scale: i32) -> Option<i128> {
+fn integer_value(value: i128, scale: i64) -> Option<i128> {
     if scale >= 0 {
         let mut v = value;
         for _ in 0..scale {
@@ -249,7 +281,7 @@ fn integer_value(value: i128, scale: i32) -> Option<i128> {
         }
         Some(v)
     } else {
-        let div = 10i128.checked_pow(scale.unsigned_abs())?;
+        let div = 10i128.checked_pow(u32::try_from(scale.unsigned_abs()).ok()?)?;
         (value % div == 0).then_some(value / div)
     }
 }
@@ -262,7 +294,12 @@ struct Digits(Vec<u8>);
 
 impl Digits {
     fn from_str(s: &str) -> Self {
-        let mut d = Digits(s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect());
+        let mut d = Digits(
+            s.bytes()
+                .filter(u8::is_ascii_digit)
+                .map(|b| b - b'0')
+                .collect(),
+        );
         d.trim();
         d
     }
@@ -303,7 +340,10 @@ impl Digits {
     }
 
     fn cmp(&self, other: &Digits) -> Ordering {
-        self.0.len().cmp(&other.0.len()).then_with(|| self.0.cmp(&other.0))
+        self.0
+            .len()
+            .cmp(&other.0.len())
+            .then_with(|| self.0.cmp(&other.0))
     }
 
     fn trailing_zeros(&self) -> usize {
@@ -311,11 +351,17 @@ impl Digits {
     }
 
     fn to_i128(&self) -> Option<i128> {
-        self.0.iter().try_fold(0i128, |acc, &d| acc.checked_mul(10)?.checked_add(i128::from(d)))
+        self.0.iter().try_fold(0i128, |acc, &d| {
+            acc.checked_mul(10)?.checked_add(i128::from(d))
+        })
     }
 
     fn render(&self) -> String {
-        if self.0.is_empty() { "0".to_owned() } else { self.0.iter().map(|d| char::from(b'0' + d)).collect() }
+        if self.0.is_empty() {
+            "0".to_owned()
+        } else {
+            self.0.iter().map(|d| char::from(b'0' + d)).collect()
+        }
     }
 }
 
@@ -351,7 +397,9 @@ fn slow_path(p: &Parts<'_>, base: u32, exponent: i32, format: Format) -> String 
         let int_part = integer_part(&unscaled, scale);
         let max = Digits::from_str("9223372036854775807");
         let above_max = int_part.cmp(&max) == Ordering::Greater
-            || (int_part.cmp(&max) == Ordering::Equal && scale > 0 && has_fraction(&unscaled, scale));
+            || (int_part.cmp(&max) == Ordering::Equal
+                && scale > 0
+                && has_fraction(&unscaled, scale));
         if above_max {
             unscaled = max;
             scale = 0;
@@ -386,7 +434,6 @@ fn slow_path(p: &Parts<'_>, base: u32, exponent: i32, format: Format) -> String 
         unscaled.0.push(0);
         exp -= 1;
     }
-    let exp = i32::try_from(exp).unwrap_or(i32::MAX);
     format!("{sign}{}{}", unscaled.render(), decimal_suffix(exp, format))
 }
 
@@ -399,7 +446,10 @@ fn integer_part(unscaled: &Digits, scale: i64) -> Digits {
         }
         d
     } else {
-        let keep = unscaled.0.len().saturating_sub(usize::try_from(scale).unwrap_or(usize::MAX));
+        let keep = unscaled
+            .0
+            .len()
+            .saturating_sub(usize::try_from(scale).unwrap_or(usize::MAX));
         let mut d = Digits(unscaled.0[..keep].to_vec());
         d.trim();
         d
@@ -410,7 +460,9 @@ fn has_fraction(unscaled: &Digits, scale: i64) -> bool {
     if scale <= 0 {
         return false;
     }
-    let n = usize::try_from(scale).unwrap_or(usize::MAX).min(unscaled.0.len());
+    let n = usize::try_from(scale)
+        .unwrap_or(usize::MAX)
+        .min(unscaled.0.len());
     unscaled.0[unscaled.0.len() - n..].iter().any(|&d| d != 0)
 }
 
@@ -458,6 +510,8 @@ mod tests {
             ("10000Ei", "9223372036854775807"),
             (".5", "500m"),
             ("5.", "5."),
+            ("1.5e-2147483648", "1e-9"),
+            ("10e2147483647", "100e2147483646"),
         ];
         let mut failures = Vec::new();
         for (input, want) in cases {

@@ -52,12 +52,13 @@ const FIELDS: &[(&str, Kind)] = &[
 ];
 
 /// The raw map built from the annotations: key `-` → `_`, value JSON-decoded when it is JSON.
-pub fn collect(ann: &BTreeMap<String, String>) -> BTreeMap<String, Value> {
+pub(crate) fn collect(ann: &BTreeMap<String, String>) -> BTreeMap<String, Value> {
     ann.iter()
         .filter_map(|(key, value)| {
             let param = key.strip_prefix(TELEMETRY_PREFIX)?;
             let v = if crate::goscan::syntax_error(value.as_bytes()).is_none() {
-                serde_json::from_str::<Value>(value).unwrap_or_else(|_| Value::String(value.clone()))
+                serde_json::from_str::<Value>(value)
+                    .unwrap_or_else(|_| Value::String(value.clone()))
             } else {
                 Value::String(value.clone())
             };
@@ -73,13 +74,17 @@ fn convert(kind: Kind, v: &Value) -> Option<Option<Value>> {
         return Some(None);
     }
     match kind {
-        Kind::Str => v.as_str().map(|s| (!s.is_empty()).then(|| Value::String(s.to_owned()))),
+        Kind::Str => v
+            .as_str()
+            .map(|s| (!s.is_empty()).then(|| Value::String(s.to_owned()))),
         Kind::Bool => v.as_bool().map(|b| b.then_some(Value::Bool(true))),
         Kind::Int => {
             // Go decoded the annotation as float64 and re-encoded it: integral values below
             // 1e21 print without fraction or exponent and then parse as int64.
             let f = v.as_f64()?;
-            if f.fract() != 0.0 || f.abs() >= 1e21 || f < -9.223_372_036_854_776e18 || f >= 9.223_372_036_854_776e18 {
+            if f.fract() != 0.0
+                || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
+            {
                 return None;
             }
             let i = f as i64;
@@ -101,14 +106,17 @@ fn convert(kind: Kind, v: &Value) -> Option<Option<Value>> {
 }
 
 /// The stanza to emit, or `None` (no telemetry annotations, or a type mismatch).
-pub fn stanza(raw: &BTreeMap<String, Value>) -> Option<Value> {
+pub(crate) fn stanza(raw: &BTreeMap<String, Value>) -> Option<Value> {
     if raw.is_empty() {
         return None;
     }
     let mut slots: Vec<Option<Value>> = vec![None; FIELDS.len()];
     // Go's map encoding sorts keys bytewise and the decoder lets later duplicates win.
     for (key, value) in raw {
-        let Some(idx) = FIELDS.iter().position(|(name, _)| name.eq_ignore_ascii_case(key)) else {
+        let Some(idx) = FIELDS
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case(key))
+        else {
             continue;
         };
         let kind = FIELDS.get(idx)?.1;
@@ -130,7 +138,10 @@ mod tests {
     use serde_json::json;
 
     fn ann(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (format!("{TELEMETRY_PREFIX}{k}"), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("{TELEMETRY_PREFIX}{k}"), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -146,18 +157,35 @@ mod tests {
         assert_eq!(raw.get("maximum_gauge_cardinality"), Some(&json!(3)));
         assert_eq!(
             stanza(&raw),
-            Some(json!({"maximum_gauge_cardinality": 3, "disable_hostname": true,
-                "prefix_filter": ["+vault.token", "-vault.expire"], "prometheus_retention_time": "5s"}))
+            Some(
+                json!({"maximum_gauge_cardinality": 3, "disable_hostname": true,
+                "prefix_filter": ["+vault.token", "-vault.expire"], "prometheus_retention_time": "5s"})
+            )
         );
     }
 
     #[test]
     fn mismatch_drops_everything_and_unknown_keys_vanish() {
-        assert_eq!(stanza(&collect(&ann(&[("disable_hostname", "yes"), ("statsd_address", "x")]))), None);
-        assert_eq!(stanza(&collect(&ann(&[("maximum_gauge_cardinality", "1.5")]))), None);
+        assert_eq!(
+            stanza(&collect(&ann(&[
+                ("disable_hostname", "yes"),
+                ("statsd_address", "x")
+            ]))),
+            None
+        );
+        assert_eq!(
+            stanza(&collect(&ann(&[("maximum_gauge_cardinality", "1.5")]))),
+            None
+        );
         assert_eq!(stanza(&collect(&ann(&[("nope", "1")]))), Some(json!({})));
-        assert_eq!(stanza(&collect(&ann(&[("Disable_Hostname", "true")]))), Some(json!({"disable_hostname": true})));
-        assert_eq!(stanza(&collect(&ann(&[("num_lease_metrics_buckets", "5e2")]))), Some(json!({"num_lease_metrics_buckets": 500})));
+        assert_eq!(
+            stanza(&collect(&ann(&[("Disable_Hostname", "true")]))),
+            Some(json!({"disable_hostname": true}))
+        );
+        assert_eq!(
+            stanza(&collect(&ann(&[("num_lease_metrics_buckets", "5e2")]))),
+            Some(json!({"num_lease_metrics_buckets": 500}))
+        );
         assert_eq!(stanza(&BTreeMap::new()), None);
     }
 }

@@ -70,7 +70,13 @@ pub struct Status {
 impl ReviewOut {
     /// A response echoing the request's `kind`/`apiVersion` (defaults when absent).
     pub fn new(request_review: &ReviewIn, response: Response) -> Self {
-        let pick = |v: &str, default: &str| if v.is_empty() { default.to_owned() } else { v.to_owned() };
+        let pick = |v: &str, default: &str| {
+            if v.is_empty() {
+                default.to_owned()
+            } else {
+                v.to_owned()
+            }
+        };
         Self {
             kind: pick(&request_review.kind, "AdmissionReview"),
             api_version: pick(&request_review.api_version, "admission.k8s.io/v1"),

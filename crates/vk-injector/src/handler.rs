@@ -31,8 +31,16 @@ pub struct AppState {
 
 impl AppState {
     /// `telemetry` is the path and registry to expose, if `-telemetry-path` is set.
-    pub fn new(settings: InjectorSettings, metrics: InjectorMetrics, telemetry: Option<(String, Registry)>) -> Self {
-        Self { settings: Arc::new(settings), metrics, telemetry: telemetry.map(|(p, r)| (Arc::from(p), r)) }
+    pub fn new(
+        settings: InjectorSettings,
+        metrics: InjectorMetrics,
+        telemetry: Option<(String, Registry)>,
+    ) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            metrics,
+            telemetry: telemetry.map(|(p, r)| (Arc::from(p), r)),
+        }
     }
 }
 
@@ -55,8 +63,15 @@ fn metrics_page(state: &AppState) -> Response {
         return http_error(StatusCode::NOT_FOUND, "404 page not found".to_owned());
     };
     match vk_telemetry::encode_text(registry) {
-        Ok(body) => ([(header::CONTENT_TYPE, vk_telemetry::TEXT_CONTENT_TYPE)], body).into_response(),
-        Err(err) => http_error(StatusCode::INTERNAL_SERVER_ERROR, format!("{}", Chain(&err))),
+        Ok(body) => (
+            [(header::CONTENT_TYPE, vk_telemetry::TEXT_CONTENT_TYPE)],
+            body,
+        )
+            .into_response(),
+        Err(err) => http_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{}", Chain(&err)),
+        ),
     }
 }
 
@@ -70,14 +85,19 @@ struct InFlight<'a> {
 impl<'a> InFlight<'a> {
     fn enter(metrics: &'a InjectorMetrics) -> Self {
         metrics.queue_length.inc();
-        Self { metrics, start: Instant::now() }
+        Self {
+            metrics,
+            start: Instant::now(),
+        }
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         // Whole milliseconds, truncated, as upstream.
-        self.metrics.processing_ms.observe(self.start.elapsed().as_millis() as f64);
+        self.metrics
+            .processing_ms
+            .observe(self.start.elapsed().as_millis() as f64);
         self.metrics.queue_length.dec();
     }
 }
@@ -99,7 +119,12 @@ async fn mutate(state: AppState, request: Request) -> Response {
         }
         let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
             Ok(b) => b,
-            Err(err) => return http_error(StatusCode::BAD_REQUEST, format!("error reading request body: {}", Chain(&err))),
+            Err(err) => {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("error reading request body: {}", Chain(&err)),
+                );
+            }
         };
         if body.is_empty() {
             return http_error(StatusCode::BAD_REQUEST, "Empty request body".to_owned());
@@ -107,11 +132,17 @@ async fn mutate(state: AppState, request: Request) -> Response {
         let review: ReviewIn = match serde_json::from_slice(&body) {
             Ok(r) => r,
             Err(err) => {
-                return http_error(StatusCode::INTERNAL_SERVER_ERROR, format!("error decoding admission request: {err}"));
+                return http_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("error decoding admission request: {err}"),
+                );
             }
         };
         let Some(req) = &review.request else {
-            return http_error(StatusCode::BAD_REQUEST, "error decoding admission request: missing request".to_owned());
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                "error decoding admission request: missing request".to_owned(),
+            );
         };
         let span = tracing::Span::current();
         span.record("uid", req.uid.as_str());
@@ -125,7 +156,11 @@ async fn mutate(state: AppState, request: Request) -> Response {
         let bytes = match serde_json::to_vec(&out) {
             Ok(b) => b,
             Err(err) => {
-                state.metrics.failures.with_label_values(&[&req.namespace]).inc();
+                state
+                    .metrics
+                    .failures
+                    .with_label_values(&[&req.namespace])
+                    .inc();
                 return http_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("error marshalling admission response: {err}"),
@@ -134,10 +169,18 @@ async fn mutate(state: AppState, request: Request) -> Response {
         };
         match outcome {
             Outcome::Injected(Some(label)) => {
-                state.metrics.injections.with_label_values(&[req.namespace.as_str(), label]).inc();
+                state
+                    .metrics
+                    .injections
+                    .with_label_values(&[req.namespace.as_str(), label])
+                    .inc();
             }
             Outcome::Injected(None) | Outcome::Skipped => {}
-            Outcome::Denied => state.metrics.failures.with_label_values(&[&req.namespace]).inc(),
+            Outcome::Denied => state
+                .metrics
+                .failures
+                .with_label_values(&[&req.namespace])
+                .inc(),
         }
         ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
     }
@@ -152,8 +195,13 @@ enum Outcome {
 }
 
 fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcome) {
-    let mut response =
-        crate::admission::Response { uid: uid.to_owned(), allowed: true, patch: None, patch_type: None, status: None };
+    let mut response = crate::admission::Response {
+        uid: uid.to_owned(),
+        allowed: true,
+        patch: None,
+        patch_type: None,
+        status: None,
+    };
     let outcome = match decision {
         Decision::Skip => {
             tracing::debug!("Not injecting");
@@ -163,13 +211,19 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
             let json = vk_inject::patch_to_json(&patch);
             response.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
             response.patch_type = Some("JSONPatch");
-            tracing::debug!(injection = injection.label().unwrap_or("nothing"), "Injected");
+            tracing::debug!(
+                injection = injection.label().unwrap_or("nothing"),
+                "Injected"
+            );
             Outcome::Injected(injection.label())
         }
         Decision::Deny(reason) => {
             tracing::warn!(message = %reason, "Denied");
             response.allowed = false;
-            response.status = Some(Status { metadata: serde_json::Map::new(), message: reason.message });
+            response.status = Some(Status {
+                metadata: serde_json::Map::new(),
+                message: reason.message,
+            });
             Outcome::Denied
         }
     };
@@ -178,11 +232,17 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
 
 #[allow(clippy::result_large_err)]
 fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
-    let value = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes).unwrap_or_default();
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
     if value == b"application/json" {
         return Ok(());
     }
-    Err(http_error(StatusCode::BAD_REQUEST, format!("Invalid content-type: {}", go_quote(value))))
+    Err(http_error(
+        StatusCode::BAD_REQUEST,
+        format!("Invalid content-type: {}", go_quote(value)),
+    ))
 }
 
 /// Go `http.Error`: plain text, `nosniff`, message plus newline.
@@ -190,8 +250,14 @@ fn http_error(status: StatusCode, message: String) -> Response {
     let mut resp = Response::new(Body::from(message + "\n"));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     resp
 }
 
@@ -210,7 +276,9 @@ pub(crate) fn go_quote(bytes: &[u8]) -> String {
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
                 '\x0b' => out.push_str("\\v"),
-                c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c if (c as u32) < 0x20 || c == '\x7f' => {
+                    out.push_str(&format!("\\x{:02x}", c as u32))
+                }
                 c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
                 c => out.push(c),
             }

@@ -54,10 +54,16 @@ pub enum PreviewError {
 
 /// Every pod (or pod template) in a YAML/JSON text, possibly multi-document.
 /// Namespace: the document's own, else `fallback_namespace`, else `default`.
-pub fn pods_from_manifest(text: &str, fallback_namespace: &str) -> Result<Vec<ManifestPod>, PreviewError> {
+pub fn pods_from_manifest(
+    text: &str,
+    fallback_namespace: &str,
+) -> Result<Vec<ManifestPod>, PreviewError> {
     let mut pods = Vec::new();
     for (index, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(doc).map_err(|source| PreviewError::Parse { index: index + 1, source })?;
+        let value = Value::deserialize(doc).map_err(|source| PreviewError::Parse {
+            index: index + 1,
+            source,
+        })?;
         collect(&value, fallback_namespace, &mut pods);
     }
     if pods.is_empty() {
@@ -84,17 +90,26 @@ fn collect(doc: &Value, fallback_namespace: &str, out: &mut Vec<ManifestPod>) {
         "Pod" => {
             let mut pod = doc.clone();
             pod["metadata"]["namespace"] = json!(namespace);
-            out.push(ManifestPod { origin: format!("Pod/{name}"), namespace, pod });
+            out.push(ManifestPod {
+                origin: format!("Pod/{name}"),
+                namespace,
+                pod,
+            });
             return;
         }
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => &doc["spec"]["template"],
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            &doc["spec"]["template"]
+        }
         "CronJob" => &doc["spec"]["jobTemplate"]["spec"]["template"],
         _ => return,
     };
     if !template.is_object() {
         return;
     }
-    let mut metadata = template.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let mut metadata = template
+        .get("metadata")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     if !metadata.is_object() {
         metadata = json!({});
     }
@@ -105,7 +120,11 @@ fn collect(doc: &Value, fallback_namespace: &str, out: &mut Vec<ManifestPod>) {
         "metadata": metadata,
         "spec": template.get("spec").cloned().unwrap_or_else(|| json!({})),
     });
-    out.push(ManifestPod { origin: format!("{kind}/{name}"), namespace, pod });
+    out.push(ManifestPod {
+        origin: format!("{kind}/{name}"),
+        namespace,
+        pod,
+    });
 }
 
 /// The ServiceAccount admission plugin's part: default `serviceAccountName`, and unless
@@ -115,7 +134,12 @@ pub fn simulate_service_account_admission(pod: &mut Value) {
     let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
-    if spec.get("serviceAccountName").and_then(Value::as_str).unwrap_or_default().is_empty() {
+    if spec
+        .get("serviceAccountName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .is_empty()
+    {
         spec.insert("serviceAccountName".into(), json!("default"));
     }
     if spec.get("automountServiceAccountToken") == Some(&Value::Bool(false)) {
@@ -125,10 +149,19 @@ pub fn simulate_service_account_admission(pod: &mut Value) {
     let name = format!("kube-api-access-{}", suffix(&seed));
     let mut mounted = false;
     for list in ["initContainers", "containers"] {
-        for container in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
-            let Some(container) = container.as_object_mut() else { continue };
+        for container in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let Some(container) = container.as_object_mut() else {
+                continue;
+            };
             let mounts = container.entry("volumeMounts").or_insert_with(|| json!([]));
-            let Some(mounts) = mounts.as_array_mut() else { continue };
+            let Some(mounts) = mounts.as_array_mut() else {
+                continue;
+            };
             if mounts.iter().any(|m| m["mountPath"] == SA_MOUNT_PATH) {
                 continue;
             }
@@ -184,20 +217,15 @@ pub fn render(source: &ManifestPod, settings: &InjectorSettings) -> Result<Rende
         Decision::Deny(reason) => Ok(Rendered::Denied(reason.message)),
         Decision::Inject { patch, .. } => {
             let bytes = vk_inject::patch_to_json(&patch);
-            let ops: json_patch::Patch = serde_json::from_slice(&bytes).map_err(PreviewError::PatchDecode)?;
-            json_patch::patch(&mut pod, &ops.0)
-                .map_err(|source| PreviewError::PatchApply { origin: source_origin(source_ref(source)), source })?;
+            let ops: json_patch::Patch =
+                serde_json::from_slice(&bytes).map_err(PreviewError::PatchDecode)?;
+            json_patch::patch(&mut pod, &ops.0).map_err(|err| PreviewError::PatchApply {
+                origin: source.origin.clone(),
+                source: err,
+            })?;
             Ok(Rendered::Injected { pod, patch: bytes })
         }
     }
-}
-
-fn source_ref(s: &ManifestPod) -> &str {
-    &s.origin
-}
-
-fn source_origin(s: &str) -> String {
-    s.to_owned()
 }
 
 #[cfg(test)]

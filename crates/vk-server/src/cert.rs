@@ -65,13 +65,18 @@ pub struct CertWatcher {
 
 impl ReloadingCert {
     fn new(key: CertifiedKey) -> Self {
-        Self { current: RwLock::new(Arc::new(key)) }
+        Self {
+            current: RwLock::new(Arc::new(key)),
+        }
     }
 
     /// The certificate new handshakes get.
     pub fn current(&self) -> Arc<CertifiedKey> {
         // A poisoned lock still holds a complete Arc (the swap is a single assignment).
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn replace(&self, key: CertifiedKey) {
@@ -93,7 +98,11 @@ impl CertWatcher {
         let cert_pem = read(&files.cert, "certificate")?;
         let key_pem = read(&files.key, "key")?;
         let key = parse_pair(&files, &cert_pem, &key_pem)?;
-        Ok(Self { files, resolver: Arc::new(ReloadingCert::new(key)), seen: (cert_pem, key_pem) })
+        Ok(Self {
+            files,
+            resolver: Arc::new(ReloadingCert::new(key)),
+            seen: (cert_pem, key_pem),
+        })
     }
 
     /// The resolver to put into the TLS configuration.
@@ -161,25 +170,43 @@ impl std::fmt::Display for ChainDisplay<'_> {
 }
 
 fn read(path: &Path, kind: &'static str) -> Result<Vec<u8>, CertError> {
-    std::fs::read(path).map_err(|source| CertError::Read { kind, path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| CertError::Read {
+        kind,
+        path: path.to_owned(),
+        source,
+    })
 }
 
-fn parse_pair(files: &CertFiles, cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, CertError> {
+fn parse_pair(
+    files: &CertFiles,
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<CertifiedKey, CertError> {
     let chain = rustls_pemfile::certs(&mut &cert_pem[..])
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| CertError::Pem { kind: "certificate", path: files.cert.clone(), source })?;
+        .map_err(|source| CertError::Pem {
+            kind: "certificate",
+            path: files.cert.clone(),
+            source,
+        })?;
     if chain.is_empty() {
         return Err(CertError::NoCertificate(files.cert.clone()));
     }
     let key = rustls_pemfile::private_key(&mut &key_pem[..])
-        .map_err(|source| CertError::Pem { kind: "key", path: files.key.clone(), source })?
+        .map_err(|source| CertError::Pem {
+            kind: "key",
+            path: files.key.clone(),
+            source,
+        })?
         .ok_or_else(|| CertError::NoKey(files.key.clone()))?;
     // from_der also checks that the key belongs to the leaf certificate, which catches a
     // half-finished rotation (new cert, old key) before it reaches a handshake.
-    CertifiedKey::from_der(chain, key, &provider::default_provider()).map_err(|source| CertError::Unusable {
-        cert: files.cert.clone(),
-        key: files.key.clone(),
-        source,
+    CertifiedKey::from_der(chain, key, &provider::default_provider()).map_err(|source| {
+        CertError::Unusable {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            source,
+        }
     })
 }
 

@@ -12,5 +12,7 @@ mod tls;
 
 pub use cert::{CertError, CertFiles, CertWatcher, ReloadingCert};
 pub use serve::{Bound, ServeError, bind};
-pub use signal::{ShutdownSignal, shutdown_signal};
-pub use tls::{TlsConfigError, TlsMinVersion, TlsSettings, parse_cipher_suites, supported_cipher_names};
+pub use signal::{ShutdownSignal, ShutdownSignals};
+pub use tls::{
+    TlsConfigError, TlsMinVersion, TlsSettings, parse_cipher_suites, supported_cipher_names,
+};

@@ -41,11 +41,17 @@ pub async fn bind(addr: &str) -> Result<Bound, ServeError> {
     let listener = match addr.strip_prefix(':') {
         Some(port) => match TcpListener::bind(format!("[::]:{port}")).await {
             Ok(l) => l,
-            Err(_) => TcpListener::bind(format!("0.0.0.0:{port}")).await.map_err(|e| ServeError::Bind(addr.to_owned(), e))?,
+            Err(_) => TcpListener::bind(format!("0.0.0.0:{port}"))
+                .await
+                .map_err(|e| ServeError::Bind(addr.to_owned(), e))?,
         },
-        None => TcpListener::bind(addr).await.map_err(|e| ServeError::Bind(addr.to_owned(), e))?,
+        None => TcpListener::bind(addr)
+            .await
+            .map_err(|e| ServeError::Bind(addr.to_owned(), e))?,
     };
-    let addr = listener.local_addr().map_err(|e| ServeError::Bind(addr.to_owned(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Bind(addr.to_owned(), e))?;
     Ok(Bound { listener, addr })
 }
 
@@ -106,6 +112,8 @@ impl Bound {
         drop(self.listener);
         let open = graceful.count();
         tracing::info!(connections = open, "Draining connections");
-        tokio::time::timeout(grace, graceful.shutdown()).await.map_err(|_| ServeError::DrainTimeout(grace, open))
+        tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .map_err(|_| ServeError::DrainTimeout(grace, open))
     }
 }

@@ -53,17 +53,28 @@ enum Suite {
 fn lookup(name: &str) -> Option<Suite> {
     use provider::cipher_suite as cs;
     let suite = match name {
-        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" => Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
-        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" => Suite::Tls12(cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
-        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" => Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
-        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" => Suite::Tls12(cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" => {
+            Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+        }
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" => {
+            Suite::Tls12(cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+        }
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" => {
+            Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384)
+        }
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" => {
+            Suite::Tls12(cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
+        }
         "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305" | "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" => {
             Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)
         }
-        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305" | "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" => {
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"
+        | "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" => {
             Suite::Tls12(cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)
         }
-        "TLS_AES_128_GCM_SHA256" | "TLS_AES_256_GCM_SHA384" | "TLS_CHACHA20_POLY1305_SHA256" => Suite::Tls13,
+        "TLS_AES_128_GCM_SHA256" | "TLS_AES_256_GCM_SHA384" | "TLS_CHACHA20_POLY1305_SHA256" => {
+            Suite::Tls13
+        }
         "TLS_RSA_WITH_RC4_128_SHA"
         | "TLS_RSA_WITH_3DES_EDE_CBC_SHA"
         | "TLS_RSA_WITH_AES_128_CBC_SHA"
@@ -104,7 +115,9 @@ pub fn supported_cipher_names() -> &'static [&'static str] {
 
 /// Parse a `-tls-cipher-suites` value: comma-separated, items trimmed, empty list → defaults.
 /// Returns the TLS 1.2 suites to offer (`None` for the defaults).
-pub fn parse_cipher_suites(list: &str) -> Result<Option<Vec<SupportedCipherSuite>>, TlsConfigError> {
+pub fn parse_cipher_suites(
+    list: &str,
+) -> Result<Option<Vec<SupportedCipherSuite>>, TlsConfigError> {
     if list.is_empty() {
         return Ok(None);
     }
@@ -112,7 +125,12 @@ pub fn parse_cipher_suites(list: &str) -> Result<Option<Vec<SupportedCipherSuite
     for raw in list.split(',') {
         let item = raw.trim();
         match lookup(item) {
-            None => return Err(TlsConfigError::UnknownCipher { list: list.to_owned(), item: item.to_owned() }),
+            None => {
+                return Err(TlsConfigError::UnknownCipher {
+                    list: list.to_owned(),
+                    item: item.to_owned(),
+                });
+            }
             Some(Suite::Unavailable) => {
                 return Err(TlsConfigError::UnavailableCipher {
                     item: item.to_owned(),
@@ -154,12 +172,25 @@ impl TlsMinVersion {
 
 impl TlsSettings {
     /// Build the server configuration around `resolver`, offering h2 and http/1.1 via ALPN.
-    pub fn server_config(&self, resolver: Arc<dyn ResolvesServerCert>) -> Result<ServerConfig, TlsConfigError> {
+    pub fn server_config(
+        &self,
+        resolver: Arc<dyn ResolvesServerCert>,
+    ) -> Result<ServerConfig, TlsConfigError> {
         let base = provider::default_provider();
-        let tls13: Vec<_> = base.cipher_suites.iter().copied().filter(|s| s.version() == &rustls::version::TLS13).collect();
+        let tls13: Vec<_> = base
+            .cipher_suites
+            .iter()
+            .copied()
+            .filter(|s| s.version() == &rustls::version::TLS13)
+            .collect();
         let tls12: Vec<_> = match &self.tls12_suites {
             Some(chosen) => chosen.clone(),
-            None => base.cipher_suites.iter().copied().filter(|s| s.version() == &rustls::version::TLS12).collect(),
+            None => base
+                .cipher_suites
+                .iter()
+                .copied()
+                .filter(|s| s.version() == &rustls::version::TLS12)
+                .collect(),
         };
         // Go ignores the suite list for TLS 1.3; a list that names no TLS 1.2 suite therefore
         // leaves only TLS 1.3 usable.
@@ -169,7 +200,10 @@ impl TlsSettings {
             } else {
                 &[&rustls::version::TLS13, &rustls::version::TLS12]
             };
-        let provider = rustls::crypto::CryptoProvider { cipher_suites: [tls13, tls12].concat(), ..base };
+        let provider = rustls::crypto::CryptoProvider {
+            cipher_suites: [tls13, tls12].concat(),
+            ..base
+        };
         let mut config = ServerConfig::builder_with_provider(Arc::new(provider))
             .with_protocol_versions(versions)
             .map_err(TlsConfigError::Build)?

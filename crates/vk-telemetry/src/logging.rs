@@ -73,7 +73,11 @@ impl fmt::Display for LogLevel {
 impl LogFormat {
     /// `json` selects JSON; anything else is the standard format (upstream never rejects a value).
     pub fn parse(raw: &str) -> Self {
-        if raw == "json" { Self::Json } else { Self::Standard }
+        if raw == "json" {
+            Self::Json
+        } else {
+            Self::Standard
+        }
     }
 }
 
@@ -86,10 +90,19 @@ pub fn init_logging(level: LogLevel, format: LogFormat) -> Result<(), TelemetryE
         LogLevel::Error => "error",
         _ => "warn",
     };
-    let filter = EnvFilter::new(format!("{deps},vk_server={lvl},vk_injector={lvl},vk_inject={lvl},vault_k8s={lvl}", lvl = level.directive()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::new(format!(
+        "{deps},vk_server={lvl},vk_injector={lvl},vk_inject={lvl},vault_k8s={lvl}",
+        lvl = level.directive()
+    ));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Standard => builder.with_ansi(false).try_init(),
     };
     result.map_err(TelemetryError::AlreadyInstalled)

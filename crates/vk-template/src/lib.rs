@@ -10,7 +10,23 @@
 //! Entry points: [`parse`] turns template text into a [`Template`]; [`Template::render`] executes it
 //! against a [`DataSource`]. Errors are [`TemplateError`]s whose `Display` is Go's message shape.
 
+mod ast;
 mod error;
+mod exec;
+mod floatfmt;
+mod funcs;
+mod gofmt;
+mod json;
+mod lexer;
+mod objects;
+mod parser;
+mod pem;
+mod printf;
+mod timefmt;
+mod toml_emit;
+mod value;
+mod yaml_emit;
+mod yaml_parse;
 
 pub use error::TemplateError;
 
@@ -100,19 +116,32 @@ impl Default for ParseOptions {
 /// A parsed template (the main body plus every `define`d / `block` template).
 #[derive(Debug, Clone)]
 pub struct Template {
+    name: String,
     text: String,
+    trees: parser::TreeSet,
 }
 
-/// Parse template text with the given delimiters.
+/// Parse template text with the given delimiters (`{{`/`}}` when empty).
 pub fn parse(text: &str, opts: &ParseOptions) -> Result<Template, TemplateError> {
-    let _ = opts;
-    Ok(Template { text: text.to_string() })
+    let left = if opts.left_delim.is_empty() { "{{" } else { opts.left_delim.as_str() };
+    let right = if opts.right_delim.is_empty() { "}}" } else { opts.right_delim.as_str() };
+    let trees = parser::parse(text, left, right).map_err(|e| TemplateError::Parse { name: opts.name.clone(), line: e.line, reason: e.reason })?;
+    Ok(Template { name: opts.name.clone(), text: text.to_string(), trees })
 }
 
 impl Template {
     /// Execute the template once (Go's `Execute` with nil data).
+    ///
+    /// Data functions whose dependency is [`Lookup::Missing`] yield empty values and are listed in
+    /// [`Rendered::missing`]; the caller writes the output only when that list is empty.
     pub fn render(&self, source: &mut dyn DataSource, opts: &RenderOptions) -> Result<Rendered, TemplateError> {
-        let _ = (source, opts);
-        Ok(Rendered { output: self.text.clone(), dependencies: Vec::new(), missing: Vec::new() })
+        let mut state = exec::State::new(&self.text, &self.name, &self.trees, source, opts);
+        let output = state.run()?;
+        Ok(Rendered { output, dependencies: std::mem::take(&mut state.dependencies), missing: std::mem::take(&mut state.missing) })
+    }
+
+    /// Names of the templates defined with `define`/`block` (the main body is `""`).
+    pub fn defined_templates(&self) -> Vec<&str> {
+        self.trees.keys().map(String::as_str).collect()
     }
 }

@@ -137,6 +137,7 @@ pub(crate) fn field(v: &Value, name: &str) -> Option<Value> {
 /// The Go struct type behind a nil pointer type name (`*dependency.SecretAuth` → its fields).
 pub(crate) fn nil_ptr_has_field(type_name: &str, name: &str) -> bool {
     let probe = match type_name {
+        "*dependency.Secret" => Value::Secret(Rc::default()),
         "*dependency.SecretAuth" => Value::Auth(Rc::default()),
         "*dependency.SecretWrapInfo" => Value::WrapInfo(Rc::default()),
         _ => return false,

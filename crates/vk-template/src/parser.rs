@@ -58,7 +58,7 @@ struct Parser {
 
 enum Stop {
     End,
-    Else { pos: usize },
+    Else,
 }
 
 impl Parser {
@@ -146,7 +146,7 @@ impl Parser {
             match self.text_or_action()? {
                 Ok(n) => root.push(n),
                 Err(Stop::End) => return self.err("unexpected {{end}}".into()),
-                Err(Stop::Else { .. }) => return self.err("unexpected {{else}}".into()),
+                Err(Stop::Else) => return self.err("unexpected {{else}}".into()),
             }
         }
         Ok(root)
@@ -214,10 +214,10 @@ impl Parser {
             Tok::Else => {
                 let p = self.peek_non_space();
                 if p.tok == Tok::If || p.tok == Tok::With {
-                    return Ok(Err(Stop::Else { pos: p.pos }));
+                    return Ok(Err(Stop::Else));
                 }
-                let r = self.expect(Tok::RightDelim, "else")?;
-                return Ok(Err(Stop::Else { pos: r.pos }));
+                self.expect(Tok::RightDelim, "else")?;
+                return Ok(Err(Stop::Else));
             }
             Tok::End => {
                 self.expect(Tok::RightDelim, "end")?;
@@ -246,7 +246,7 @@ impl Parser {
             self.range_depth -= 1;
         }
         let mut else_list = None;
-        if let Stop::Else { .. } = stop {
+        if let Stop::Else = stop {
             let p = self.peek_non_space();
             if (context == "if" && p.tok == Tok::If) || (context == "with" && p.tok == Tok::With) {
                 self.next_non_space();

@@ -50,13 +50,6 @@ pub(crate) fn sprint_one(v: &Value) -> String {
     p.out
 }
 
-/// `%+v` of one value.
-pub(crate) fn sprint_plus(v: &Value) -> String {
-    let mut p = Printer { out: String::new(), f: Flags { plus: true, ..Flags::default() } };
-    p.print_value(v, 'v', 0);
-    p.out
-}
-
 struct Printer {
     out: String,
     f: Flags,
@@ -113,11 +106,15 @@ impl Printer {
     }
 
     fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+        if verb == 'v' && self.f.sharp {
+            let s = go_syntax(v, depth);
+            self.pad(&s);
+            return;
+        }
         match v {
-            Value::Invalid | Value::Nil => match verb {
-                'v' | 's' | 'q' | 'd' | 'x' | 'X' | 't' | 'f' | 'e' | 'g' => self.pad("<nil>"),
-                _ => self.bad_verb(verb, v),
-            },
+            // A nil argument takes only %v; a nil interface inside a container prints <nil>.
+            Value::Invalid | Value::Nil if verb != 'v' && depth == 0 => self.bad_verb(verb, v),
+            Value::Invalid | Value::Nil => self.pad("<nil>"),
             Value::Bool(b) => match verb {
                 't' | 'v' => self.pad(if *b { "true" } else { "false" }),
                 _ => self.bad_verb(verb, v),
@@ -155,7 +152,8 @@ impl Printer {
                 _ => self.bad_verb(verb, v),
             },
             Value::Chan(..) => self.pad("0xc000100000"),
-            Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Pki(_) | Value::Scratch(_) => {
+            Value::Pki(_) => self.print_struct(v, verb, depth + 1),
+            Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Scratch(_) => {
                 if depth > 0 {
                     // Go prints the address of a nested pointer: not reproducible anyway.
                     self.pad("0xc000010000");
@@ -302,6 +300,37 @@ impl Printer {
                 self.pad(&h);
             }
             _ => self.bad_verb(verb, v),
+        }
+    }
+}
+
+/// `%#v`: Go-syntax representation.
+fn go_syntax(v: &Value, depth: usize) -> String {
+    let join = |items: Vec<String>| items.join(", ");
+    match v {
+        Value::Invalid | Value::Nil if depth == 0 => "<nil>".into(),
+        Value::Invalid | Value::Nil => "interface {}(nil)".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i, _) => i.to_string(),
+        Value::Uint(u) => format!("0x{u:x}"),
+        Value::Float(f) => floatfmt::format_g_shortest(*f),
+        Value::Str(s) | Value::Number(s) => go_quote(s),
+        Value::List(l) => format!("[]interface {{}}{{{}}}", join(l.iter().map(|x| go_syntax(x, depth + 1)).collect())),
+        Value::StrList(l) => format!("[]string{{{}}}", join(l.iter().map(|x| go_quote(x)).collect())),
+        Value::Map(m) => format!("map[string]interface {{}}{{{}}}", join(m.iter().map(|(k, x)| format!("{}:{}", go_quote(k), go_syntax(x, depth + 1))).collect())),
+        Value::StrMap(m) => format!("map[string]string{{{}}}", join(m.iter().map(|(k, x)| format!("{}:{}", go_quote(k), go_quote(x))).collect())),
+        Value::NilPtr(t) => format!("({t})(nil)"),
+        Value::Chan(..) => "(<-chan int64)(0xc000100000)".into(),
+        Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Pki(_) | Value::Scratch(_) => {
+            if depth > 0 && !matches!(v, Value::Pki(_)) {
+                return format!("({})(0xc000010000)", v.type_name());
+            }
+            let fields: Vec<String> = objects::struct_fields(v).iter().map(|(n, x)| format!("{n}:{}", go_syntax(x, depth + 1))).collect();
+            let t = v.type_name();
+            match t.strip_prefix('*') {
+                Some(inner) => format!("&{inner}{{{}}}", fields.join(", ")),
+                None => format!("{t}{{{}}}", fields.join(", ")),
+            }
         }
     }
 }

@@ -140,7 +140,7 @@ impl Value {
             Value::Auth(_) => "*dependency.SecretAuth",
             Value::WrapInfo(_) => "*dependency.SecretWrapInfo",
             Value::NilPtr(t) => t,
-            Value::Pki(_) => "*template.pemEncs",
+            Value::Pki(_) => "dependency.PemEncoded",
             Value::Scratch(_) => "*template.Scratch",
             Value::Chan(..) => "<-chan int64",
         }

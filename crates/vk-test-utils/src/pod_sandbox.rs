@@ -14,8 +14,9 @@
 //!
 //! # How the paths exist without touching the host
 //!
-//! The container runs under `unshare --mount --propagation private` (a private mount
-//! namespace; nothing propagates back) and a generated `sh` script then:
+//! The container runs under `unshare --mount --propagation private --pid --fork` (private
+//! mount and PID namespaces; nothing propagates back, and every process of the container dies
+//! with it) and a generated `sh` script then:
 //!
 //! 1. mounts a fresh **tmpfs as the new root** `R` (a temp dir), and re-creates every top-level
 //!    entry of the host `/` in it: directories are `mount --rbind`-ed, symlinks copied;
@@ -91,6 +92,9 @@ impl PodSandbox {
     pub fn new(pod: &Value) -> Result<Self> {
         use std::os::unix::fs::PermissionsExt;
         let bao = crate::bao::bao_binary()?;
+        if effective_uid()? != 0 {
+            bail!("the pod sandbox needs root (it uses a mount namespace, mounts and chroot)");
+        }
         let dir = tempfile::Builder::new().prefix("vk-pod-").tempdir()?;
         let mut volumes = BTreeMap::new();
         let specs = pod["spec"]["volumes"]
@@ -382,16 +386,18 @@ impl PodSandbox {
         exec.extend(argv);
 
         let mut cmd = Command::new("unshare");
+        // A private PID namespace too: its init is the container's first process, so when it
+        // exits or is killed every leftover process in it is killed and reaped by the kernel
+        // (no orphans or zombies left on the host, whose PID 1 may not reap).
         cmd.args([
             "--mount",
             "--propagation",
             "private",
-            "--",
-            "/bin/sh",
-            "-ec",
-            &script,
-            "sh",
+            "--pid",
+            "--fork",
+            "--kill-child",
         ])
+        .args(["--", "/bin/sh", "-ec", &script, "sh"])
         .args(&exec)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
@@ -408,6 +414,18 @@ struct Mount {
     host: PathBuf,
     path: PathBuf,
     read_only: bool,
+}
+
+/// The effective uid of this process, from `/proc/self/status`.
+fn effective_uid() -> Result<u32> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .and_then(|euid| euid.parse().ok())
+        .ok_or_else(|| anyhow!("no Uid line in /proc/self/status"))
 }
 
 fn sanitize(name: &str) -> String {

@@ -115,6 +115,33 @@ pub(crate) fn kill_process_group(pgid: u32) {
         .status();
 }
 
+/// Direct children of `pid` (scanning `/proc/*/stat`).
+fn child_pids(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // Fields after the parenthesised command: state, ppid, …
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok())
+                == Some(pid)
+        })
+        .collect()
+}
+
+fn kill_pid(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 fn drain<R: Read + Send + 'static>(reader: Option<R>) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut buf = Vec::new();
@@ -143,6 +170,16 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<TimedOut
             Some(status) => break Some(status),
             None if Instant::now() >= deadline => {
                 timed_out = true;
+                // Kill the leader's children first so the leader itself reaps them (for the pod
+                // sandbox the child is a PID namespace's init: killing it ends the namespace and
+                // the kernel reaps everything inside). Only then the rest of the group.
+                for pid in child_pids(child.id()) {
+                    kill_pid(pid);
+                }
+                let grace = Instant::now() + Duration::from_secs(2);
+                while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
+                    thread::sleep(Duration::from_millis(20));
+                }
                 kill_process_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
@@ -280,5 +317,53 @@ impl Drop for ChildGuard {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eventually_polls_until_true_or_times_out() {
+        let mut n = 0;
+        eventually(Duration::from_secs(5), || {
+            n += 1;
+            n >= 3
+        })
+        .unwrap();
+        assert_eq!(n, 3);
+        assert!(eventually(Duration::from_millis(120), || false).is_err());
+    }
+
+    #[test]
+    fn paths_and_ports() {
+        assert!(workspace_root().join("Cargo.toml").is_file());
+        assert!(fixtures_dir().join("webapp-pod-admitted.json").is_file());
+        assert_ne!(free_port().unwrap(), 0);
+    }
+
+    #[test]
+    fn child_guard_reads_lines_and_kills_on_drop() {
+        let mut guard = ChildGuard::spawn(
+            "sh",
+            Command::new("sh").args([
+                "-c",
+                "echo 'Listening on \"127.0.0.1:1\"...'; exec sleep 30",
+            ]),
+        )
+        .unwrap();
+        let addr = guard
+            .wait_for_stdout_line(Duration::from_secs(5), |l| {
+                l.strip_prefix("Listening on \"")?
+                    .split('"')
+                    .next()
+                    .map(String::from)
+            })
+            .unwrap();
+        assert_eq!(addr, "127.0.0.1:1");
+        let pid = guard.id();
+        drop(guard);
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
     }
 }

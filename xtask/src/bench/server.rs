@@ -24,7 +24,11 @@ pub(crate) struct Server {
 
 impl Server {
     /// Starts `cmd`, copies its output to `log`, and waits for the listen line on stdout or stderr.
-    pub(crate) fn start(label: &'static str, mut cmd: Command, log: &Path) -> anyhow::Result<Server> {
+    pub(crate) fn start(
+        label: &'static str,
+        mut cmd: Command,
+        log: &Path,
+    ) -> anyhow::Result<Server> {
         let shown = util::display_cmd(&cmd);
         eprintln!("bench: starting {label}: {shown}");
         let mut child = cmd
@@ -54,13 +58,22 @@ impl Server {
         }
         // Only the reader threads hold senders now, so the wait below ends as soon as the child exits.
         drop(tx);
-        let mut server = Server { label, addr: String::new(), child, log: log.to_owned() };
+        let mut server = Server {
+            label,
+            addr: String::new(),
+            child,
+            log: log.to_owned(),
+        };
         match rx.recv_timeout(START_TIMEOUT) {
             Ok(addr) => server.addr = addr,
             Err(_) => {
                 let status = exit_status_soon(&mut server.child);
                 let why = status.map_or_else(
-                    || format!("printed no `Listening on \"<addr>\"...` line within {START_TIMEOUT:?}"),
+                    || {
+                        format!(
+                            "printed no `Listening on \"<addr>\"...` line within {START_TIMEOUT:?}"
+                        )
+                    },
                     |s| format!("exited ({s}) before printing its `Listening on` line"),
                 );
                 bail!("{label} {why}; its output:\n{}", server.log_tail());
@@ -73,7 +86,11 @@ impl Server {
     /// Fails with the server's last log lines if it has died.
     pub(crate) fn ensure_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited during the benchmark ({status}); its output:\n{}", self.label, self.log_tail());
+            bail!(
+                "{} exited during the benchmark ({status}); its output:\n{}",
+                self.label,
+                self.log_tail()
+            );
         }
         Ok(())
     }
@@ -122,13 +139,18 @@ mod tests {
 
     #[test]
     fn finds_the_address_in_plain_and_json_logs() {
-        assert_eq!(listen_address(r#"Listening on "127.0.0.1:40123"..."#).as_deref(), Some("127.0.0.1:40123"));
         assert_eq!(
-            listen_address(r#"2026-11-22T06:00:00Z  INFO vk_server: Listening on "[::1]:8443"..."#).as_deref(),
+            listen_address(r#"Listening on "127.0.0.1:40123"..."#).as_deref(),
+            Some("127.0.0.1:40123")
+        );
+        assert_eq!(
+            listen_address(r#"2026-11-22T06:00:00Z  INFO vk_server: Listening on "[::1]:8443"..."#)
+                .as_deref(),
             Some("[::1]:8443")
         );
         assert_eq!(
-            listen_address(r#"{"level":"INFO","msg":"Listening on \"127.0.0.1:9\"..."}"#).as_deref(),
+            listen_address(r#"{"level":"INFO","msg":"Listening on \"127.0.0.1:9\"..."}"#)
+                .as_deref(),
             Some("127.0.0.1:9")
         );
         assert_eq!(listen_address("Listening on nothing"), None);

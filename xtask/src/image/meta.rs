@@ -52,7 +52,10 @@ pub(crate) fn build_meta() -> Result<BuildMeta> {
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["name"] == "vault-k8s"))
         .context("cargo metadata has no package named vault-k8s")?;
-    let version = pkg["version"].as_str().context("vault-k8s has no version")?.to_string();
+    let version = pkg["version"]
+        .as_str()
+        .context("vault-k8s has no version")?
+        .to_string();
     let license = pkg["license"].as_str().unwrap_or("NOASSERTION").to_string();
     let source = match pkg["repository"].as_str() {
         Some(r) => r.to_string(),
@@ -63,10 +66,22 @@ pub(crate) fn build_meta() -> Result<BuildMeta> {
     let dirty = !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty();
     let revision = if dirty { format!("{sha}-dirty") } else { sha };
     let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(s) if !s.is_empty() => s.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={s:?} is not a number"))?,
-        _ => git(&["log", "-1", "--format=%ct", "HEAD"])?.parse().context("git log gave no commit time")?,
+        Ok(s) if !s.is_empty() => s
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH={s:?} is not a number"))?,
+        _ => git(&["log", "-1", "--format=%ct", "HEAD"])?
+            .parse()
+            .context("git log gave no commit time")?,
     };
-    Ok(BuildMeta { version, revision, epoch, created: rfc3339(epoch), source, license })
+    Ok(BuildMeta {
+        version,
+        revision,
+        epoch,
+        created: rfc3339(epoch),
+        source,
+        license,
+    })
 }
 
 /// A string field of `[workspace.package]` in the root Cargo.toml (simple line scan).
@@ -76,12 +91,11 @@ fn workspace_package_field(key: &str) -> Result<Option<String>> {
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
             in_section = line == "[workspace.package]";
-        } else if in_section {
-            if let Some((k, v)) = line.split_once('=') {
-                if k.trim() == key {
-                    return Ok(Some(v.trim().trim_matches('"').to_string()));
-                }
-            }
+        } else if in_section
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == key
+        {
+            return Ok(Some(v.trim().trim_matches('"').to_string()));
         }
     }
     Ok(None)
@@ -89,7 +103,8 @@ fn workspace_package_field(key: &str) -> Result<Option<String>> {
 
 pub(crate) fn cargo_metadata(no_deps: bool) -> Result<serde_json::Value> {
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(root()).args(["metadata", "--format-version", "1", "--locked"]);
+    cmd.current_dir(root())
+        .args(["metadata", "--format-version", "1", "--locked"]);
     if no_deps {
         cmd.arg("--no-deps");
     } else {
@@ -105,16 +120,27 @@ fn git(args: &[&str]) -> Result<String> {
 
 /// Runs a command, returns trimmed stdout; on failure the error names the command and its stderr.
 pub(crate) fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.stdin(Stdio::null()).output().with_context(|| format!("cannot start {}", show(cmd)))?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot start {}", show(cmd)))?;
     if !out.status.success() {
-        bail!("{} failed ({}):\n{}{}", show(cmd), out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{} failed ({}):\n{}{}",
+            show(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Runs a command with inherited stdout/stderr.
 pub(crate) fn status(cmd: &mut Command) -> Result<()> {
-    let st = cmd.status().with_context(|| format!("cannot start {}", show(cmd)))?;
+    let st = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", show(cmd)))?;
     if !st.success() {
         bail!("{} failed ({st})", show(cmd));
     }
@@ -177,7 +203,12 @@ pub(crate) fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Checks that `path` is a static x86-64 ELF executable (no program interpreter).
@@ -188,14 +219,22 @@ pub(crate) fn check_static_elf(path: &Path) -> Result<()> {
     }
     let u16_at = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]);
     if u16_at(0x12) != 0x3e {
-        bail!("{} is not an x86-64 binary (e_machine {:#x})", path.display(), u16_at(0x12));
+        bail!(
+            "{} is not an x86-64 binary (e_machine {:#x})",
+            path.display(),
+            u16_at(0x12)
+        );
     }
     let phoff = u64::from_le_bytes(data[0x20..0x28].try_into()?) as usize;
     let phentsize = usize::from(u16_at(0x36));
     let phnum = usize::from(u16_at(0x38));
     for i in 0..phnum {
         let o = phoff + i * phentsize;
-        let p_type = u32::from_le_bytes(data.get(o..o + 4).context("truncated ELF program headers")?.try_into()?);
+        let p_type = u32::from_le_bytes(
+            data.get(o..o + 4)
+                .context("truncated ELF program headers")?
+                .try_into()?,
+        );
         if p_type == 3 {
             bail!(
                 "{} is dynamically linked (it has an ELF interpreter) and cannot run in the scratch image; \

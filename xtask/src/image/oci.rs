@@ -41,11 +41,21 @@ pub(crate) struct Image {
     pub(crate) reference: String,
 }
 
-pub(crate) fn build(entries: &[Entry], epoch: u64, gzip_level: u32, cfg: &ImageConfig, reference: &str) -> Result<Image> {
+pub(crate) fn build(
+    entries: &[Entry],
+    epoch: u64,
+    gzip_level: u32,
+    cfg: &ImageConfig,
+    reference: &str,
+) -> Result<Image> {
     let layer_tar = tar::write(entries, epoch)?;
     let layer_diff_id = format!("sha256:{}", sha256_hex(&layer_tar));
     let layer_gz = gzip(&layer_tar, gzip_level)?;
-    let labels: serde_json::Map<String, Value> = cfg.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let labels: serde_json::Map<String, Value> = cfg
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     let mut c = serde_json::Map::new();
     c.insert("User".into(), json!(cfg.user));
     c.insert("Env".into(), json!(cfg.env));
@@ -73,12 +83,23 @@ pub(crate) fn build(entries: &[Entry], epoch: u64, gzip_level: u32, cfg: &ImageC
     });
     let manifest = serde_json::to_vec(&manifest)?;
     let digest = format!("sha256:{}", sha256_hex(&manifest));
-    Ok(Image { layer_tar, layer_diff_id, layer_gz, config, manifest, digest, reference: reference.to_string() })
+    Ok(Image {
+        layer_tar,
+        layer_diff_id,
+        layer_gz,
+        config,
+        manifest,
+        digest,
+        reference: reference.to_string(),
+    })
 }
 
 /// gzip with a fixed level, no file name and mtime 0, so the bytes depend only on the input.
 pub(crate) fn gzip(data: &[u8], level: u32) -> Result<Vec<u8>> {
-    let mut enc = GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), Compression::new(level));
+    let mut enc = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::new(level));
     enc.write_all(data)?;
     Ok(enc.finish()?)
 }
@@ -103,7 +124,11 @@ fn layout_entries(img: &Image) -> Result<Vec<Entry>> {
         }],
     });
     let mut e = vec![
-        Entry::file("oci-layout", 0o644, br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+        Entry::file(
+            "oci-layout",
+            0o644,
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
         Entry::file("index.json", 0o644, serde_json::to_vec(&index)?),
         Entry::file(&blob_name(&img.config), 0o644, img.config.clone()),
         Entry::file(&blob_name(&img.manifest), 0o644, img.manifest.clone()),
@@ -117,7 +142,8 @@ fn layout_entries(img: &Image) -> Result<Vec<Entry>> {
 /// Writes the layout directory (replacing an old one) and returns nothing else.
 pub(crate) fn write_layout(img: &Image, dir: &Path) -> Result<()> {
     if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing old layout {}", dir.display()))?;
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("removing old layout {}", dir.display()))?;
     }
     for e in layout_entries(img)? {
         if let tar::Kind::File(data) = &e.kind {
@@ -137,8 +163,12 @@ pub(crate) fn docker_archive(img: &Image, epoch: u64) -> Result<Vec<u8>> {
     let config_name = format!("{}.json", sha256_hex(&img.config));
     let layer_dir = img.layer_diff_id.trim_start_matches("sha256:").to_string();
     let layer_name = format!("{layer_dir}/layer.tar");
-    let manifest = json!([{"Config": config_name, "RepoTags": [img.reference], "Layers": [layer_name]}]);
-    let (repo, tag) = img.reference.rsplit_once(':').unwrap_or((&img.reference, "latest"));
+    let manifest =
+        json!([{"Config": config_name, "RepoTags": [img.reference], "Layers": [layer_name]}]);
+    let (repo, tag) = img
+        .reference
+        .rsplit_once(':')
+        .unwrap_or((&img.reference, "latest"));
     let repositories = json!({repo: {tag: layer_dir}});
     let mut e = vec![
         Entry::file(&config_name, 0o644, img.config.clone()),

@@ -37,11 +37,25 @@ fn linked_crates() -> Result<Vec<Crate>> {
         .iter()
         .filter_map(|p| Some((p["id"].as_str()?, p)))
         .collect();
-    let nodes: BTreeMap<&str, &Value> =
-        md["resolve"]["nodes"].as_array().context("cargo metadata: no resolve graph")?.iter().filter_map(|n| Some((n["id"].as_str()?, n))).collect();
-    let root = packages.iter().find(|(_, p)| p["name"] == "vault-k8s").map(|(id, _)| *id).context("no vault-k8s package")?;
+    let nodes: BTreeMap<&str, &Value> = md["resolve"]["nodes"]
+        .as_array()
+        .context("cargo metadata: no resolve graph")?
+        .iter()
+        .filter_map(|n| Some((n["id"].as_str()?, n)))
+        .collect();
+    let root = packages
+        .iter()
+        .find(|(_, p)| p["name"] == "vault-k8s")
+        .map(|(id, _)| *id)
+        .context("no vault-k8s package")?;
     let is_proc_macro = |p: &Value| {
-        p["targets"].as_array().is_some_and(|ts| ts.iter().any(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "proc-macro"))))
+        p["targets"].as_array().is_some_and(|ts| {
+            ts.iter().any(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "proc-macro"))
+            })
+        })
     };
     let mut seen = BTreeSet::new();
     let mut stack = vec![root];
@@ -51,8 +65,12 @@ fn linked_crates() -> Result<Vec<Crate>> {
         }
         let Some(node) = nodes.get(id) else { continue };
         for dep in node["deps"].as_array().into_iter().flatten() {
-            let normal = dep["dep_kinds"].as_array().is_some_and(|ks| ks.iter().any(|k| k["kind"].is_null()));
-            let Some(dep_id) = dep["pkg"].as_str() else { continue };
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .is_some_and(|ks| ks.iter().any(|k| k["kind"].is_null()));
+            let Some(dep_id) = dep["pkg"].as_str() else {
+                continue;
+            };
             if normal && packages.get(dep_id).is_some_and(|p| !is_proc_macro(p)) {
                 stack.push(dep_id);
             }
@@ -69,7 +87,9 @@ fn linked_crates() -> Result<Vec<Crate>> {
             let checksum = checksums.get(&(name.clone(), version.clone())).cloned();
             Crate {
                 license: p["license"].as_str().map(spdx_license),
-                registry: p["source"].as_str().is_some_and(|s| s.starts_with("registry+")),
+                registry: p["source"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("registry+")),
                 checksum,
                 name,
                 version,
@@ -87,11 +107,16 @@ fn spdx_license(s: &str) -> String {
 
 /// (name, version) → sha256 of the .crate file, from Cargo.lock.
 fn lock_checksums() -> Result<BTreeMap<(String, String), String>> {
-    let text = std::fs::read_to_string(meta::root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let text =
+        std::fs::read_to_string(meta::root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut out = BTreeMap::new();
     for block in text.split("[[package]]") {
         let field = |k: &str| {
-            block.lines().find_map(|l| l.strip_prefix(&format!("{k} = \"")).and_then(|r| r.strip_suffix('"')).map(str::to_string))
+            block.lines().find_map(|l| {
+                l.strip_prefix(&format!("{k} = \""))
+                    .and_then(|r| r.strip_suffix('"'))
+                    .map(str::to_string)
+            })
         };
         if let (Some(n), Some(v), Some(c)) = (field("name"), field("version"), field("checksum")) {
             out.insert((n, v), c);
@@ -101,12 +126,28 @@ fn lock_checksums() -> Result<BTreeMap<(String, String), String>> {
 }
 
 fn spdx_id(prefix: &str, i: usize, name: &str) -> String {
-    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("SPDXRef-{prefix}-{i}-{clean}")
 }
 
 /// Builds the SPDX document. `image_digest` names the image (manifest digest).
-pub(crate) fn spdx(image_name: &str, reference: &str, image_digest: &str, binary_sha256: &str, debs: &[DebPackage], m: &BuildMeta) -> Result<Vec<u8>> {
+pub(crate) fn spdx(
+    image_name: &str,
+    reference: &str,
+    image_digest: &str,
+    binary_sha256: &str,
+    debs: &[DebPackage],
+    m: &BuildMeta,
+) -> Result<Vec<u8>> {
     let crates = linked_crates()?;
     let mut packages = vec![
         json!({
@@ -192,12 +233,18 @@ pub(crate) fn spdx(image_name: &str, reference: &str, image_digest: &str, binary
 
 /// Debian packages installed in a root filesystem (its dpkg database), or on the host when
 /// `admindir` is None, restricted to `only` when given.
-pub(crate) fn dpkg_packages(admindir: Option<&std::path::Path>, only: &[String]) -> Result<Vec<DebPackage>> {
+pub(crate) fn dpkg_packages(
+    admindir: Option<&std::path::Path>,
+    only: &[String],
+) -> Result<Vec<DebPackage>> {
     let mut cmd = std::process::Command::new("dpkg-query");
     if let Some(d) = admindir {
         cmd.arg(format!("--admindir={}", d.display()));
     }
-    cmd.args(["-W", "-f=${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n"]);
+    cmd.args([
+        "-W",
+        "-f=${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n",
+    ]);
     cmd.args(only);
     let out = meta::output(&mut cmd).context("listing Debian packages with dpkg-query")?;
     let mut v: Vec<DebPackage> = out
@@ -205,7 +252,11 @@ pub(crate) fn dpkg_packages(admindir: Option<&std::path::Path>, only: &[String])
         .filter_map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
             // Only packages that are actually installed ("ii").
-            (f.len() == 4 && f[3].starts_with("ii")).then(|| DebPackage { name: f[0].into(), version: f[1].into(), arch: f[2].into() })
+            (f.len() == 4 && f[3].starts_with("ii")).then(|| DebPackage {
+                name: f[0].into(),
+                version: f[1].into(),
+                arch: f[2].into(),
+            })
         })
         .collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));

@@ -28,15 +28,29 @@ pub(crate) struct Entry {
 
 impl Entry {
     pub(crate) fn file(path: &str, mode: u32, data: Vec<u8>) -> Self {
-        Self { path: clean(path), mode, uid: 0, gid: 0, kind: Kind::File(data) }
+        Self {
+            path: clean(path),
+            mode,
+            uid: 0,
+            gid: 0,
+            kind: Kind::File(data),
+        }
     }
     pub(crate) fn dir(path: &str, mode: u32) -> Self {
-        Self { path: clean(path), mode, uid: 0, gid: 0, kind: Kind::Dir }
+        Self {
+            path: clean(path),
+            mode,
+            uid: 0,
+            gid: 0,
+            kind: Kind::Dir,
+        }
     }
 }
 
 fn clean(path: &str) -> String {
-    path.trim_start_matches('/').trim_end_matches('/').to_string()
+    path.trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// Sort entries in tree order (component by component), so a directory always precedes
@@ -88,13 +102,33 @@ pub(crate) fn write(entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
         }
         if !pax.is_empty() {
             // The PAX header's own name only needs to be stable and short.
-            let hdr = header("PaxHeaders/entry", "", 0o644, 0, 0, pax.len() as u64, mtime, b'x', "")?;
+            let hdr = header(
+                "PaxHeaders/entry",
+                "",
+                0o644,
+                0,
+                0,
+                pax.len() as u64,
+                mtime,
+                b'x',
+                "",
+            )?;
             out.extend_from_slice(&hdr);
             push_padded(&mut out, &pax);
         }
         let short_name = short.unwrap_or_else(|| truncate(&name, 100));
         let short_link = truncate(link, 100);
-        let hdr = header(&short_name, prefix.as_deref().unwrap_or(""), e.mode, e.uid, e.gid, size, mtime, typeflag, &short_link)?;
+        let hdr = header(
+            &short_name,
+            prefix.as_deref().unwrap_or(""),
+            e.mode,
+            e.uid,
+            e.gid,
+            size,
+            mtime,
+            typeflag,
+            &short_link,
+        )?;
         out.extend_from_slice(&hdr);
         if let Kind::File(d) = &e.kind {
             push_padded(&mut out, d);
@@ -152,7 +186,17 @@ fn push_padded(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn header(name: &str, prefix: &str, mode: u32, uid: u32, gid: u32, size: u64, mtime: u64, typeflag: u8, link: &str) -> Result<[u8; 512]> {
+fn header(
+    name: &str,
+    prefix: &str,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    mtime: u64,
+    typeflag: u8,
+    link: &str,
+) -> Result<[u8; 512]> {
     let mut h = [0u8; 512];
     put(&mut h[0..100], name.as_bytes());
     octal(&mut h[100..108], u64::from(mode & 0o7777))?;
@@ -184,7 +228,9 @@ fn octal(field: &mut [u8], value: u64) -> Result<()> {
     let width = field.len() - 1;
     let s = format!("{value:0width$o}");
     if s.len() > width {
-        bail!("tar header field overflow: {value} does not fit in {width} octal digits (file too large?)");
+        bail!(
+            "tar header field overflow: {value} does not fit in {width} octal digits (file too large?)"
+        );
     }
     field[..width].copy_from_slice(s.as_bytes());
     field[width] = 0;
@@ -208,7 +254,11 @@ mod tests {
 
     #[test]
     fn tree_order_puts_dirs_first() {
-        let mut e = vec![Entry::file("a.c", 0o644, vec![]), Entry::file("a/b", 0o644, vec![]), Entry::dir("a", 0o755)];
+        let mut e = vec![
+            Entry::file("a.c", 0o644, vec![]),
+            Entry::file("a/b", 0o644, vec![]),
+            Entry::dir("a", 0o755),
+        ];
         sort_tree_order(&mut e);
         let names: Vec<_> = e.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(names, ["a", "a/b", "a.c"]);

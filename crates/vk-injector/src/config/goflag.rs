@@ -64,7 +64,10 @@ impl FlagValues {
 }
 
 /// Parse `args` (everything after the subcommand) against `tables`.
-pub fn parse_go_flags(args: &[String], tables: &[&'static [Flag]]) -> Result<FlagValues, FlagError> {
+pub fn parse_go_flags(
+    args: &[String],
+    tables: &[&'static [Flag]],
+) -> Result<FlagValues, FlagError> {
     let mut values = FlagValues::defaults(tables);
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -91,11 +94,19 @@ pub fn parse_go_flags(args: &[String], tables: &[&'static [Flag]]) -> Result<Fla
             (FlagKind::Bool, Some(v)) => match parse_bool(v) {
                 // Go's flag package uses strconv.ParseBool, which rejects the empty string.
                 Ok(b) if !v.is_empty() => b.to_string(),
-                _ => return Err(FlagError::InvalidBool { name: name.to_owned(), value: v.to_owned() }),
+                _ => {
+                    return Err(FlagError::InvalidBool {
+                        name: name.to_owned(),
+                        value: v.to_owned(),
+                    });
+                }
             },
             (FlagKind::String, Some(v)) => v.to_owned(),
             // Go takes the next argument verbatim, even if it starts with a dash.
-            (FlagKind::String, None) => rest.next().cloned().ok_or_else(|| FlagError::NeedsArgument(name.to_owned()))?,
+            (FlagKind::String, None) => rest
+                .next()
+                .cloned()
+                .ok_or_else(|| FlagError::NeedsArgument(name.to_owned()))?,
         };
         values.set(name, value);
     }

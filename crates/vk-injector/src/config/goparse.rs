@@ -37,7 +37,9 @@ pub fn parse_int(s: &str) -> Result<i64, GoParseError> {
     }
     // Rust rejects a leading '+' only in older versions; strip it to be explicit.
     let normalised = s.strip_prefix('+').unwrap_or(s);
-    normalised.parse::<i64>().map_err(|_| GoParseError::IntRange(s.to_owned()))
+    normalised
+        .parse::<i64>()
+        .map_err(|_| GoParseError::IntRange(s.to_owned()))
 }
 
 /// strconv.ParseFloat for the forms people write (decimal, exponent, Inf, NaN).
@@ -45,7 +47,9 @@ pub fn parse_float(s: &str) -> Result<f64, GoParseError> {
     if s.is_empty() {
         return Ok(0.0);
     }
-    let ok_chars = s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'));
+    let ok_chars = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'));
     match s.parse::<f64>() {
         Ok(v) if ok_chars => Ok(v),
         _ => Err(GoParseError::Float(s.to_owned())),
@@ -69,14 +73,19 @@ pub fn check_duration(s: &str) -> Result<(), GoParseError> {
         let mut frac_len = 0;
         if rest[consumed..].starts_with('.') {
             consumed += 1;
-            frac_len = rest[consumed..].bytes().take_while(u8::is_ascii_digit).count();
+            frac_len = rest[consumed..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
             consumed += frac_len;
         }
         if int_len == 0 && frac_len == 0 {
             return Err(invalid());
         }
         rest = &rest[consumed..];
-        let unit_len = rest.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c == '.' || c.is_ascii_digit())
+            .unwrap_or(rest.len());
         match &rest[..unit_len] {
             "" => return Err(GoParseError::DurationUnit(s.to_owned())),
             "ns" | "us" | "µs" | "μs" | "ms" | "s" | "m" | "h" => {}
@@ -97,7 +106,10 @@ mod tests {
         assert_eq!(parse_bool("True"), Ok(true));
         assert_eq!(parse_bool("F"), Ok(false));
         let err = parse_bool("yes").expect_err("yes");
-        assert_eq!(err.to_string(), r#"cannot parse '' as bool: strconv.ParseBool: parsing "yes": invalid syntax"#);
+        assert_eq!(
+            err.to_string(),
+            r#"cannot parse '' as bool: strconv.ParseBool: parsing "yes": invalid syntax"#
+        );
         assert!(parse_bool("tRuE").is_err());
         assert!(parse_bool(" true").is_err());
     }
@@ -108,8 +120,14 @@ mod tests {
         assert_eq!(parse_int("+7"), Ok(7));
         assert_eq!(parse_int("-7"), Ok(-7));
         assert_eq!(parse_int(""), Ok(0));
-        assert_eq!(parse_int("root").expect_err("root").to_string(), r#"strconv.ParseInt: parsing "root": invalid syntax"#);
-        assert!(matches!(parse_int("99999999999999999999"), Err(GoParseError::IntRange(_))));
+        assert_eq!(
+            parse_int("root").expect_err("root").to_string(),
+            r#"strconv.ParseInt: parsing "root": invalid syntax"#
+        );
+        assert!(matches!(
+            parse_int("99999999999999999999"),
+            Err(GoParseError::IntRange(_))
+        ));
         assert!(parse_int("1_000").is_err());
         assert_eq!(parse_float("0.75"), Ok(0.75));
         assert_eq!(parse_float("1e-3"), Ok(0.001));
@@ -118,13 +136,21 @@ mod tests {
 
     #[test]
     fn durations_follow_go_grammar() {
-        for ok in ["0", "5s", "1m30s", "1.5h", "-2ms", "300us", "1µs", ".5s", "5.s"] {
+        for ok in [
+            "0", "5s", "1m30s", "1.5h", "-2ms", "300us", "1µs", ".5s", "5.s",
+        ] {
             assert_eq!(check_duration(ok), Ok(()), "{ok}");
         }
         for bad in ["", "5d", "s", "1..5s", "+", "abc"] {
             assert!(check_duration(bad).is_err(), "{bad}");
         }
-        assert_eq!(check_duration("5").expect_err("no unit").to_string(), r#"time: missing unit in duration "5""#);
-        assert_eq!(check_duration("5d").expect_err("d").to_string(), r#"time: invalid duration "5d""#);
+        assert_eq!(
+            check_duration("5").expect_err("no unit").to_string(),
+            r#"time: missing unit in duration "5""#
+        );
+        assert_eq!(
+            check_duration("5d").expect_err("d").to_string(),
+            r#"time: invalid duration "5d""#
+        );
     }
 }

@@ -11,7 +11,10 @@ use vk_inject::InjectorSettings;
 use vk_server::{CertFiles, TlsConfigError, TlsMinVersion, TlsSettings};
 use vk_telemetry::{LogFormat, LogLevel, UnknownLogLevel};
 
-pub use flags::{ENV_LEASE_RENEWAL_THRESHOLD, ENV_MAX_CONNECTIONS_PER_HOST, Flag, FlagKind, INJECT_FLAGS, RENDER_FLAGS};
+pub use flags::{
+    ENV_LEASE_RENEWAL_THRESHOLD, ENV_MAX_CONNECTIONS_PER_HOST, Flag, FlagKind, INJECT_FLAGS,
+    RENDER_FLAGS,
+};
 pub use goflag::{FlagError, FlagValues, parse_go_flags};
 pub use goparse::{GoParseError, check_duration, parse_bool, parse_float, parse_int};
 
@@ -85,11 +88,19 @@ impl InjectorConfig {
         let mut warnings = Vec::new();
         // Step 2: environment overrides; a non-empty value wins.
         for flag in INJECT_FLAGS {
-            let Some(value) = flag.env.iter().filter_map(|name| env(name)).find(|v| !v.is_empty()) else {
+            let Some(value) = flag
+                .env
+                .iter()
+                .filter_map(|name| env(name))
+                .find(|v| !v.is_empty())
+            else {
                 continue;
             };
             match flag.kind {
-                FlagKind::Bool => values.set(flag.name, parse_bool(&value).map_err(ConfigError::Env)?.to_string()),
+                FlagKind::Bool => values.set(
+                    flag.name,
+                    parse_bool(&value).map_err(ConfigError::Env)?.to_string(),
+                ),
                 FlagKind::String => values.set(flag.name, value),
             }
         }
@@ -99,7 +110,8 @@ impl InjectorConfig {
                 check_duration(v).map_err(ConfigError::Env)?;
             }
         }
-        let max_connections = parse_int(&env(ENV_MAX_CONNECTIONS_PER_HOST).unwrap_or_default()).map_err(ConfigError::Env)?;
+        let max_connections = parse_int(&env(ENV_MAX_CONNECTIONS_PER_HOST).unwrap_or_default())
+            .map_err(ConfigError::Env)?;
         let lease_threshold = env(ENV_LEASE_RENEWAL_THRESHOLD).unwrap_or_default();
         parse_float(&lease_threshold).map_err(ConfigError::Env)?;
         if !lease_threshold.is_empty() {
@@ -164,7 +176,9 @@ fn server_tls(values: &FlagValues, warnings: &mut Vec<String>) -> Result<ServerT
         warnings.push("-tls-ca-cert-file is only used with -tls-auto, which is not supported yet; ignoring it".to_owned());
     }
     if !values.get("tls-auto-hosts").is_empty() {
-        warnings.push("-tls-auto-hosts is only used for self-generated certificates; ignoring it".to_owned());
+        warnings.push(
+            "-tls-auto-hosts is only used for self-generated certificates; ignoring it".to_owned(),
+        );
     }
     if values.get_bool("use-leader-elector") {
         warnings.push(
@@ -172,17 +186,25 @@ fn server_tls(values: &FlagValues, warnings: &mut Vec<String>) -> Result<ServerT
         );
     }
     // Step 11: TLS parameters.
-    let min_version = TlsMinVersion::parse(values.get("tls-min-version")).map_err(ConfigError::Tls)?;
+    let min_version =
+        TlsMinVersion::parse(values.get("tls-min-version")).map_err(ConfigError::Tls)?;
     if min_version.is_raised_to_tls12() {
         warnings.push(format!(
             "-tls-min-version={} requested; TLS 1.0 and 1.1 are not implemented, serving TLS 1.2 and 1.3",
             values.get("tls-min-version")
         ));
     }
-    let tls12_suites = vk_server::parse_cipher_suites(values.get("tls-cipher-suites")).map_err(ConfigError::Tls)?;
+    let tls12_suites = vk_server::parse_cipher_suites(values.get("tls-cipher-suites"))
+        .map_err(ConfigError::Tls)?;
     Ok(ServerTls {
-        files: CertFiles { cert: PathBuf::from(cert), key: PathBuf::from(key) },
-        settings: TlsSettings { min_version, tls12_suites },
+        files: CertFiles {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+        },
+        settings: TlsSettings {
+            min_version,
+            tls12_suites,
+        },
     })
 }
 

@@ -6,9 +6,16 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn resolve(cli: &[&str], env: &[(&str, &str)], purpose: Purpose) -> Result<InjectorConfig, ConfigError> {
+fn resolve(
+    cli: &[&str],
+    env: &[(&str, &str)],
+    purpose: Purpose,
+) -> Result<InjectorConfig, ConfigError> {
     let values = parse_go_flags(&args(cli), &[INJECT_FLAGS]).expect("flags parse");
-    let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     InjectorConfig::resolve(values, &|name| env.get(name).cloned(), purpose)
 }
 
@@ -23,7 +30,11 @@ fn chain(err: &dyn std::error::Error) -> String {
     out
 }
 
-const SERVE: &[&str] = &["-vault-address=http://vault:8200", "-tls-cert-file=c.pem", "-tls-key-file=k.pem"];
+const SERVE: &[&str] = &[
+    "-vault-address=http://vault:8200",
+    "-tls-cert-file=c.pem",
+    "-tls-key-file=k.pem",
+];
 
 #[test]
 fn go_flag_spellings_are_all_accepted() {
@@ -49,18 +60,33 @@ fn go_flag_spellings_are_all_accepted() {
     assert!(values.get_bool("revoke-on-shutdown"));
     assert!(!values.get_bool("set-security-context"));
     assert!(values.get_bool("run-as-same-user"));
-    assert_eq!(values.get("cpu-limit"), "500m", "untouched flags keep defaults");
+    assert_eq!(
+        values.get("cpu-limit"),
+        "500m",
+        "untouched flags keep defaults"
+    );
 }
 
 #[test]
 fn go_flag_errors_use_go_messages() {
-    let err = |a: &[&str]| parse_go_flags(&args(a), &[INJECT_FLAGS]).expect_err("error").to_string();
+    let err = |a: &[&str]| {
+        parse_go_flags(&args(a), &[INJECT_FLAGS])
+            .expect_err("error")
+            .to_string()
+    };
     assert_eq!(err(&["-nope"]), "flag provided but not defined: -nope");
     assert_eq!(err(&["-listen"]), "flag needs an argument: -listen");
-    assert_eq!(err(&["-revoke-on-shutdown=yes"]), r#"invalid boolean value "yes" for -revoke-on-shutdown: parse error"#);
+    assert_eq!(
+        err(&["-revoke-on-shutdown=yes"]),
+        r#"invalid boolean value "yes" for -revoke-on-shutdown: parse error"#
+    );
     assert_eq!(err(&["---x"]), "bad flag syntax: ---x");
     // `-bool false` stops parsing at `false`; the later flag is ignored, not an error.
-    let values = parse_go_flags(&args(&["-revoke-on-shutdown", "false", "-nope"]), &[INJECT_FLAGS]).expect("ok");
+    let values = parse_go_flags(
+        &args(&["-revoke-on-shutdown", "false", "-nope"]),
+        &[INJECT_FLAGS],
+    )
+    .expect("ok");
     assert!(values.get_bool("revoke-on-shutdown"));
     // `--` ends flags.
     assert!(parse_go_flags(&args(&["--", "-nope"]), &[INJECT_FLAGS]).is_ok());
@@ -69,7 +95,13 @@ fn go_flag_errors_use_go_messages() {
 #[test]
 fn defaults_match_upstream() {
     let cfg = resolve(SERVE, &[], Purpose::Serve).expect("valid");
-    assert_eq!(cfg.settings, InjectorSettings { vault_address: "http://vault:8200".into(), ..InjectorSettings::default() });
+    assert_eq!(
+        cfg.settings,
+        InjectorSettings {
+            vault_address: "http://vault:8200".into(),
+            ..InjectorSettings::default()
+        }
+    );
     assert_eq!(cfg.listen, ":8080");
     assert_eq!(cfg.log_level, LogLevel::Info);
     assert_eq!(cfg.log_format, LogFormat::Standard);
@@ -108,19 +140,36 @@ fn environment_sets_every_setting_verbatim() {
         ("AGENT_INJECT_EPHEMERAL_LIMIT", "2Gi"),
         ("AGENT_INJECT_TEMPLATE_STATIC_SECRET_RENDER_INTERVAL", "12s"),
         ("AGENT_INJECT_TLS_MIN_VERSION", "tls13"),
-        ("AGENT_INJECT_TLS_CIPHER_SUITES", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+        (
+            "AGENT_INJECT_TLS_CIPHER_SUITES",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        ),
         ("AGENT_INJECT_AUTH_MIN_BACKOFF", "5s"),
         ("AGENT_INJECT_AUTH_MAX_BACKOFF", "5s"),
-        ("AGENT_INJECT_DISABLE_IDLE_CONNECTIONS", "auto-auth,caching,templating"),
-        ("AGENT_INJECT_DISABLE_KEEP_ALIVES", "auto-auth,caching,templating"),
+        (
+            "AGENT_INJECT_DISABLE_IDLE_CONNECTIONS",
+            "auto-auth,caching,templating",
+        ),
+        (
+            "AGENT_INJECT_DISABLE_KEEP_ALIVES",
+            "auto-auth,caching,templating",
+        ),
         ("AGENT_INJECT_REVOKE_ON_SHUTDOWN", "true"),
         ("AGENT_INJECT_RUN_AS_SAME_USER", "true"),
         ("AGENT_INJECT_SET_SECURITY_CONTEXT", "false"),
-        ("AGENT_INJECT_TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE", "false"),
+        (
+            "AGENT_INJECT_TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE",
+            "false",
+        ),
         ("AGENT_INJECT_TEMPLATE_MAX_CONNECTIONS_PER_HOST", "100"),
     ];
     // Flags are overridden by the environment.
-    let cfg = resolve(&["-listen=:1", "-vault-address=http://flag"], &env, Purpose::Serve).expect("valid");
+    let cfg = resolve(
+        &["-listen=:1", "-vault-address=http://flag"],
+        &env,
+        Purpose::Serve,
+    )
+    .expect("valid");
     let s = &cfg.settings;
     assert_eq!(cfg.listen, ":9443");
     assert_eq!(s.vault_address, "http://vault:8200");
@@ -128,13 +177,28 @@ fn environment_sets_every_setting_verbatim() {
     assert_eq!(s.proxy_address, "http://proxy:3128");
     assert_eq!(s.vault_auth_path, "auth-path-test");
     assert_eq!(s.vault_namespace, "test-namespace");
-    assert_eq!((s.run_as_user.as_str(), s.run_as_group.as_str()), ("1000", "1001"));
+    assert_eq!(
+        (s.run_as_user.as_str(), s.run_as_group.as_str()),
+        ("1000", "1001")
+    );
     assert_eq!(s.default_template, "json");
-    assert_eq!((s.cpu_request.as_str(), s.memory_request.as_str()), ("10m", "256m"));
-    assert_eq!((s.cpu_limit.as_str(), s.memory_limit.as_str()), ("1000m", "256m"));
-    assert_eq!((s.ephemeral_request.as_str(), s.ephemeral_limit.as_str()), ("1Gi", "2Gi"));
+    assert_eq!(
+        (s.cpu_request.as_str(), s.memory_request.as_str()),
+        ("10m", "256m")
+    );
+    assert_eq!(
+        (s.cpu_limit.as_str(), s.memory_limit.as_str()),
+        ("1000m", "256m")
+    );
+    assert_eq!(
+        (s.ephemeral_request.as_str(), s.ephemeral_limit.as_str()),
+        ("1Gi", "2Gi")
+    );
     assert_eq!(s.static_secret_render_interval, "12s");
-    assert_eq!((s.auth_min_backoff.as_str(), s.auth_max_backoff.as_str()), ("5s", "5s"));
+    assert_eq!(
+        (s.auth_min_backoff.as_str(), s.auth_max_backoff.as_str()),
+        ("5s", "5s")
+    );
     assert_eq!(s.disable_idle_connections, "auto-auth,caching,templating");
     assert_eq!(s.disable_keep_alives, "auto-auth,caching,templating");
     assert!(s.revoke_on_shutdown && s.run_as_same_user);
@@ -144,23 +208,48 @@ fn environment_sets_every_setting_verbatim() {
     assert_eq!(cfg.log_format, LogFormat::Json);
     assert_eq!(cfg.telemetry_path.as_deref(), Some("/metrics"));
     let tls = cfg.tls.expect("tls");
-    assert_eq!(tls.files, CertFiles { cert: "server.crt".into(), key: "server.key".into() });
+    assert_eq!(
+        tls.files,
+        CertFiles {
+            cert: "server.crt".into(),
+            key: "server.key".into()
+        }
+    );
     assert_eq!(tls.settings.min_version, TlsMinVersion::Tls13);
     assert_eq!(tls.settings.tls12_suites.as_ref().map(Vec::len), Some(2));
-    assert_eq!(cfg.warnings.len(), 1, "the CA file is ignored with a warning: {:?}", cfg.warnings);
+    assert_eq!(
+        cfg.warnings.len(),
+        1,
+        "the CA file is ignored with a warning: {:?}",
+        cfg.warnings
+    );
 }
 
 #[test]
 fn empty_env_is_unset_and_fallback_names_apply() {
-    let env = [("AGENT_INJECT_LISTEN", ""), ("AGENT_INJECT_TLS_CERT_FILE", ""), ("TLS_CERT_FILE", "fallback.crt")];
-    let cfg = resolve(&["-listen=:7", "-vault-address=x", "-tls-key-file=k"], &env, Purpose::Serve).expect("valid");
+    let env = [
+        ("AGENT_INJECT_LISTEN", ""),
+        ("AGENT_INJECT_TLS_CERT_FILE", ""),
+        ("TLS_CERT_FILE", "fallback.crt"),
+    ];
+    let cfg = resolve(
+        &["-listen=:7", "-vault-address=x", "-tls-key-file=k"],
+        &env,
+        Purpose::Serve,
+    )
+    .expect("valid");
     assert_eq!(cfg.listen, ":7");
-    assert_eq!(cfg.tls.expect("tls").files.cert, PathBuf::from("fallback.crt"));
+    assert_eq!(
+        cfg.tls.expect("tls").files.cert,
+        PathBuf::from("fallback.crt")
+    );
 }
 
 #[test]
 fn validation_order_and_messages() {
-    let msg = |cli: &[&str], env: &[(&str, &str)]| chain(&resolve(cli, env, Purpose::Serve).expect_err("invalid"));
+    let msg = |cli: &[&str], env: &[(&str, &str)]| {
+        chain(&resolve(cli, env, Purpose::Serve).expect_err("invalid"))
+    };
     // Env errors win over a missing address.
     assert_eq!(
         msg(&[], &[("AGENT_INJECT_USE_LEADER_ELECTOR", "yes")]),
@@ -171,24 +260,60 @@ fn validation_order_and_messages() {
         r#"Error parsing environment variables: time: invalid duration "5d""#
     );
     assert_eq!(
-        msg(&[], &[("AGENT_INJECT_TEMPLATE_MAX_CONNECTIONS_PER_HOST", "many")]),
+        msg(
+            &[],
+            &[("AGENT_INJECT_TEMPLATE_MAX_CONNECTIONS_PER_HOST", "many")]
+        ),
         r#"Error parsing environment variables: strconv.ParseInt: parsing "many": invalid syntax"#
     );
     assert_eq!(
-        msg(&[], &[("AGENT_INJECT_TEMPLATE_LEASE_RENEWAL_THRESHOLD", "most")]),
+        msg(
+            &[],
+            &[("AGENT_INJECT_TEMPLATE_LEASE_RENEWAL_THRESHOLD", "most")]
+        ),
         r#"Error parsing environment variables: strconv.ParseFloat: parsing "most": invalid syntax"#
     );
-    assert_eq!(msg(&["-log-level=nope"], &[]), "No Vault service configured");
-    assert_eq!(msg(&["-vault-address=x", "-default-template=JSON", "-log-level=nope"], &[]), "Invalid default flag type: JSON");
-    assert_eq!(msg(&["-vault-address=x", "-log-level=nope"], &[]), "Error setting log level: unknown log level: nope");
+    assert_eq!(
+        msg(&["-log-level=nope"], &[]),
+        "No Vault service configured"
+    );
+    assert_eq!(
+        msg(
+            &[
+                "-vault-address=x",
+                "-default-template=JSON",
+                "-log-level=nope"
+            ],
+            &[]
+        ),
+        "Invalid default flag type: JSON"
+    );
+    assert_eq!(
+        msg(&["-vault-address=x", "-log-level=nope"], &[]),
+        "Error setting log level: unknown log level: nope"
+    );
     let auto = msg(&["-vault-address=x"], &[]);
-    assert!(auto.contains("not supported yet") && auto.contains("-tls-cert-file"), "{auto}");
-    let auto = msg(&["-vault-address=x", "-tls-auto=cfg", "-tls-cert-file=c", "-tls-key-file=k"], &[]);
+    assert!(
+        auto.contains("not supported yet") && auto.contains("-tls-cert-file"),
+        "{auto}"
+    );
+    let auto = msg(
+        &[
+            "-vault-address=x",
+            "-tls-auto=cfg",
+            "-tls-cert-file=c",
+            "-tls-key-file=k",
+        ],
+        &[],
+    );
     assert!(auto.contains("-tls-auto"), "{auto}");
     assert!(msg(&["-vault-address=x", "-tls-cert-file=c"], &[]).contains("-tls-key-file"));
     let mut cli = SERVE.to_vec();
     cli.push("-tls-min-version=tls1000");
-    assert_eq!(msg(&cli, &[]), r#"Failed to configure TLS: invalid or unsupported TLS version "tls1000""#);
+    assert_eq!(
+        msg(&cli, &[]),
+        r#"Failed to configure TLS: invalid or unsupported TLS version "tls1000""#
+    );
     let mut cli = SERVE.to_vec();
     cli.push("-tls-cipher-suites=suite1,suite2,suite3");
     assert_eq!(
@@ -204,9 +329,17 @@ fn validation_order_and_messages() {
 fn accepted_but_ignored_settings_warn() {
     let mut cli = SERVE.to_vec();
     cli.extend(["-tls-min-version=tls10", "-use-leader-elector"]);
-    let cfg = resolve(&cli, &[("AGENT_INJECT_TEMPLATE_LEASE_RENEWAL_THRESHOLD", "0.75")], Purpose::Serve).expect("valid");
+    let cfg = resolve(
+        &cli,
+        &[("AGENT_INJECT_TEMPLATE_LEASE_RENEWAL_THRESHOLD", "0.75")],
+        Purpose::Serve,
+    )
+    .expect("valid");
     assert_eq!(cfg.warnings.len(), 3, "{:?}", cfg.warnings);
-    assert_eq!(cfg.tls.expect("tls").settings.min_version, TlsMinVersion::Tls10);
+    assert_eq!(
+        cfg.tls.expect("tls").settings.min_version,
+        TlsMinVersion::Tls10
+    );
 }
 
 #[test]

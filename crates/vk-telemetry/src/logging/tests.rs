@@ -3,7 +3,9 @@ use super::*;
 #[test]
 fn accepted_spellings_map_to_levels() {
     // Spec §7.10 case 83.
-    for raw in ["info", "INFO", "inFO", " info ", "notice", " NoTiCe ", "", " "] {
+    for raw in [
+        "info", "INFO", "inFO", " info ", "notice", " NoTiCe ", "", " ",
+    ] {
         assert_eq!(LogLevel::parse(raw), Ok(LogLevel::Info), "{raw:?}");
     }
     assert_eq!(LogLevel::parse("trace"), Ok(LogLevel::Trace));
@@ -16,7 +18,18 @@ fn accepted_spellings_map_to_levels() {
 
 #[test]
 fn unknown_spellings_are_rejected_with_the_raw_value() {
-    for raw in ["ofni", "inf", "notify", "tracing", "debugging", "warnn", "errors", "foobar", "0", "1"] {
+    for raw in [
+        "ofni",
+        "inf",
+        "notify",
+        "tracing",
+        "debugging",
+        "warnn",
+        "errors",
+        "foobar",
+        "0",
+        "1",
+    ] {
         let err = LogLevel::parse(raw).expect_err(raw);
         assert_eq!(err.to_string(), format!("unknown log level: {raw}"));
     }

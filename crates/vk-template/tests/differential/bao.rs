@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::http;
-use super::json::{self, Json};
+use super::json::Json;
 
 pub(crate) const ROOT_TOKEN: &str = "root";
 
@@ -31,7 +31,8 @@ impl DevServer {
             let addr = format!("127.0.0.1:{}", free_port());
             let home = dir.join("server-home");
             fs::create_dir_all(&home).expect("server home");
-            let log = fs::File::create(dir.join(format!("server-{attempt}.log"))).expect("server log");
+            let log =
+                fs::File::create(dir.join(format!("server-{attempt}.log"))).expect("server log");
             let child = Command::new(bao)
                 .args(["server", "-dev", "-dev-root-token-id=root"])
                 .arg(format!("-dev-listen-address={addr}"))
@@ -50,10 +51,10 @@ impl DevServer {
                     last_err = format!("bao server exited early with {status}");
                     break;
                 }
-                if let Ok(r) = http::request("GET", &server.addr, "/v1/sys/health", None, None) {
-                    if r.status == 200 {
-                        return server;
-                    }
+                if let Ok(r) = http::request("GET", &server.addr, "/v1/sys/health", None, None)
+                    && r.status == 200
+                {
+                    return server;
                 }
                 if Instant::now() > deadline {
                     last_err = "bao server not healthy after 20 s".into();
@@ -71,12 +72,22 @@ impl DevServer {
     }
 
     pub(crate) fn call(&self, method: &str, path: &str, body: Option<&str>) -> http::Response {
-        http::request(method, &self.addr, &format!("/v1/{path}"), Some(ROOT_TOKEN), body)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        http::request(
+            method,
+            &self.addr,
+            &format!("/v1/{path}"),
+            Some(ROOT_TOKEN),
+            body,
+        )
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     fn must(&self, method: &str, path: &str, body: &str) {
-        let r = self.call(method, path, if body.is_empty() { None } else { Some(body) });
+        let r = self.call(
+            method,
+            path,
+            if body.is_empty() { None } else { Some(body) },
+        );
         assert!(
             (200..300).contains(&r.status),
             "seeding {method} {path} failed: {} {}",
@@ -95,7 +106,6 @@ impl DevServer {
             self.must("POST", path, body);
         }
     }
-
 }
 
 impl Drop for DevServer {
@@ -107,14 +117,26 @@ impl Drop for DevServer {
 
 /// Spec §7.2, in order.
 const SEED_SPEC: &[(&str, &str)] = &[
-    ("sys/mounts/kv1", r#"{"type":"kv","options":{"version":"1"}}"#),
-    ("sys/mounts/pki", r#"{"type":"pki","config":{"max_lease_ttl":"87600h"}}"#),
-    ("pki/root/generate/internal", r#"{"common_name":"example.com","ttl":"87600h"}"#),
+    (
+        "sys/mounts/kv1",
+        r#"{"type":"kv","options":{"version":"1"}}"#,
+    ),
+    (
+        "sys/mounts/pki",
+        r#"{"type":"pki","config":{"max_lease_ttl":"87600h"}}"#,
+    ),
+    (
+        "pki/root/generate/internal",
+        r#"{"common_name":"example.com","ttl":"87600h"}"#,
+    ),
     (
         "pki/roles/example",
         r#"{"allowed_domains":"example.com","allow_subdomains":true,"max_ttl":"72h"}"#,
     ),
-    ("secret/data/simple", r#"{"data":{"foo":"bar","zip":"zap"}}"#),
+    (
+        "secret/data/simple",
+        r#"{"data":{"foo":"bar","zip":"zap"}}"#,
+    ),
     (
         "secret/data/app",
         r#"{"data":{"username":"admin","password":"s3cr3t","port":5432,"ratio":0.75,"big":12345678901234567890,"enabled":true,"nothing":null,"list":["a","b",3],"nested":{"z":1,"a":{"y":"deep"}},"unicode":"héllo ✓ 日本","html":"<a&b>","multiline":"line1\nline2\n","empty":"","sci":1e3,"neg":-0.5,"spaces":"  padded  "}}"#,
@@ -127,7 +149,10 @@ const SEED_SPEC: &[(&str, &str)] = &[
         "secret/data/jsonstr",
         r#"{"data":{"config":"{\"a\":1,\"b\":[1,2],\"c\":{\"d\":\"e\"}}","yaml":"a: 1\nb:\n  - x\n  - y\n"}}"#,
     ),
-    ("secret/data/b64", r#"{"data":{"enc":"aGVsbG8gd29ybGQ=","url":"aGk_Pz4-"}}"#),
+    (
+        "secret/data/b64",
+        r#"{"data":{"enc":"aGVsbG8gd29ybGQ=","url":"aGk_Pz4-"}}"#,
+    ),
     (
         "secret/data/nums",
         r#"{"data":{"i":42,"f":1.5,"whole":1.0,"huge":1e21,"tiny":1e-7,"small":0.000001,"neg":-3,"zero":0,"negzero":-0.0,"str":"42"}}"#,
@@ -143,7 +168,10 @@ const SEED_SPEC: &[(&str, &str)] = &[
     ("secret/data/versioned", r#"{"data":{"a":"1"}}"#),
     ("secret/data/versioned", r#"{"data":{"a":"2"}}"#),
     ("secret/data/meta", r#"{"data":{"k":"v"}}"#),
-    ("secret/metadata/meta", r#"{"custom_metadata":{"owner":"team-a","env":"prod"}}"#),
+    (
+        "secret/metadata/meta",
+        r#"{"custom_metadata":{"owner":"team-a","env":"prod"}}"#,
+    ),
     ("secret/data/deleted", r#"{"data":{"a":"1"}}"#),
     ("kv1/simple", r#"{"foo":"bar","zip":"zap"}"#),
     ("kv1/withttl", r#"{"foo":"bar","ttl":"1h"}"#),
@@ -154,9 +182,18 @@ const SEED_SPEC: &[(&str, &str)] = &[
 /// and `kv1w/` (KV v1) so they never change what the list cases (`secrets "secret/"`, `kv1`) see.
 /// Everything the templates print is stable across requests.
 const SEED_EXTRA: &[(&str, &str)] = &[
-    ("sys/mounts/kvw", r#"{"type":"kv","options":{"version":"2"}}"#),
-    ("sys/mounts/kv1w", r#"{"type":"kv","options":{"version":"1"}}"#),
-    ("sys/mounts/kv2b", r#"{"type":"kv","options":{"version":"2"}}"#),
+    (
+        "sys/mounts/kvw",
+        r#"{"type":"kv","options":{"version":"2"}}"#,
+    ),
+    (
+        "sys/mounts/kv1w",
+        r#"{"type":"kv","options":{"version":"1"}}"#,
+    ),
+    (
+        "sys/mounts/kv2b",
+        r#"{"type":"kv","options":{"version":"2"}}"#,
+    ),
     ("sys/mounts/transit", r#"{"type":"transit"}"#),
     ("transit/keys/k1", r#"{}"#),
     (
@@ -187,13 +224,25 @@ const SEED_EXTRA: &[(&str, &str)] = &[
     ("kv2b/data/order/10", r#"{"data":{"v":"10"}}"#),
     ("kv2b/data/order/9", r#"{"data":{"v":"9"}}"#),
     ("kv2b/data/order/sub/deep", r#"{"data":{"v":"deep"}}"#),
-    ("kv2b/data/yaml", r#"{"data":{"doc":"name: svc\nreplicas: 3\nenabled: yes\nratio: 0.5\nports:\n  - 80\n  - 443\nlabels:\n  tier: web\n  env: prod\nempty:\noct: 010\nhex: 0x1A\nstr: 'quoted'\n"}}"#),
+    (
+        "kv2b/data/yaml",
+        r#"{"data":{"doc":"name: svc\nreplicas: 3\nenabled: yes\nratio: 0.5\nports:\n  - 80\n  - 443\nlabels:\n  tier: web\n  env: prod\nempty:\noct: 010\nhex: 0x1A\nstr: 'quoted'\n"}}"#,
+    ),
     ("kv2b/data/cm", r#"{"data":{"x":"1"}}"#),
-    ("kv2b/metadata/cm", r#"{"custom_metadata":{"b":"2","a":"1"},"max_versions":3}"#),
-    ("kv1/nested", r#"{"outer":{"inner":{"leaf":"v"}},"list":[1,2.5,"s",false,null],"num":12.50,"ttl":"30m"}"#),
+    (
+        "kv2b/metadata/cm",
+        r#"{"custom_metadata":{"b":"2","a":"1"},"max_versions":3}"#,
+    ),
+    (
+        "kv1/nested",
+        r#"{"outer":{"inner":{"leaf":"v"}},"list":[1,2.5,"s",false,null],"num":12.50,"ttl":"30m"}"#,
+    ),
     ("kv1/dir/a", r#"{"v":"a"}"#),
     ("kv1/dir/b", r#"{"v":"b"}"#),
-    ("kv1/bools", r#"{"t":true,"f":false,"s":"false","z":0,"e":""}"#),
+    (
+        "kv1/bools",
+        r#"{"t":true,"f":false,"s":"false","z":0,"e":""}"#,
+    ),
 ];
 
 /// One `template` stanza of an agent config.
@@ -229,7 +278,10 @@ pub(crate) fn run_agent(
             let mut m = vec![
                 ("source".to_string(), s(&t.source)),
                 ("destination".to_string(), s(&t.destination)),
-                ("error_on_missing_key".to_string(), Json::Bool(t.error_on_missing_key)),
+                (
+                    "error_on_missing_key".to_string(),
+                    Json::Bool(t.error_on_missing_key),
+                ),
             ];
             if !t.left_delim.is_empty() {
                 m.push(("left_delimiter".into(), Json::Str(t.left_delim.clone())));
@@ -245,7 +297,10 @@ pub(crate) fn run_agent(
             "vault".into(),
             Json::Obj(vec![
                 ("address".into(), Json::Str(format!("http://{server_addr}"))),
-                ("retry".into(), Json::Obj(vec![("num_retries".into(), Json::Num("-1".into()))])),
+                (
+                    "retry".into(),
+                    Json::Obj(vec![("num_retries".into(), Json::Num("-1".into()))]),
+                ),
             ]),
         ),
         (
@@ -256,7 +311,10 @@ pub(crate) fn run_agent(
                 "method".into(),
                 Json::Arr(vec![Json::Obj(vec![
                     ("type".into(), Json::Str("token_file".into())),
-                    ("config".into(), Json::Obj(vec![("token_file_path".into(), s(token_file))])),
+                    (
+                        "config".into(),
+                        Json::Obj(vec![("token_file_path".into(), s(token_file))]),
+                    ),
                 ])]),
             )]),
         ),
@@ -299,16 +357,27 @@ pub(crate) fn run_agent(
     };
     let log = fs::read_to_string(&log_path).unwrap_or_default();
     match status {
-        Some(st) => AgentRun { success: st.success(), status: st.to_string(), log },
-        None => AgentRun { success: false, status: "killed after 60 s timeout".into(), log },
+        Some(st) => AgentRun {
+            success: st.success(),
+            status: st.to_string(),
+            log,
+        },
+        None => AgentRun {
+            success: false,
+            status: "killed after 60 s timeout".into(),
+            log,
+        },
     }
 }
 
 /// The error the template server reported, decoded from the agent log (hclog quotes values with
 /// Go's strconv.Quote when they fit on one line and uses `  | ` continuation lines otherwise).
 pub(crate) fn agent_error(log: &str) -> Option<String> {
-    const KEYS: [&str; 3] =
-        ["template server error:", "runtime error encountered:", "error loading configuration"];
+    const KEYS: [&str; 3] = [
+        "template server error:",
+        "runtime error encountered:",
+        "error loading configuration",
+    ];
     for key in KEYS {
         let Some(pos) = log.find(key) else { continue };
         let after = &log[pos + key.len()..];
@@ -338,7 +407,9 @@ pub(crate) fn agent_error(log: &str) -> Option<String> {
         }
         return Some(line.trim().to_string());
     }
-    log.lines().find(|l| l.contains("[ERROR]")).map(str::to_string)
+    log.lines()
+        .find(|l| l.contains("[ERROR]"))
+        .map(str::to_string)
 }
 
 /// Decodes a Go double-quoted string literal starting at `s[0] == '"'` (text after it ignored).
@@ -352,7 +423,8 @@ fn go_unquote(s: &str) -> String {
             b'\\' if i + 1 < b.len() => {
                 i += 1;
                 let hex = |from: usize, n: usize| {
-                    s.get(from..from + n).and_then(|h| u32::from_str_radix(h, 16).ok())
+                    s.get(from..from + n)
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
                 };
                 match b[i] {
                     b'n' => out.push(b'\n'),

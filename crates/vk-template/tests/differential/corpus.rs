@@ -41,10 +41,16 @@ pub(crate) fn load(dir: &Path) -> Vec<Case> {
         .collect();
     names.sort();
     // Every sidecar must belong to a template (catches typos in file names).
-    for e in fs::read_dir(dir).expect("corpus dir").filter_map(|e| e.ok()) {
+    for e in fs::read_dir(dir)
+        .expect("corpus dir")
+        .filter_map(|e| e.ok())
+    {
         let n = e.file_name().to_string_lossy().into_owned();
         if let Some(stem) = n.strip_suffix(".opts") {
-            assert!(names.iter().any(|x| x == stem), "corpus: {n} has no {stem}.tmpl");
+            assert!(
+                names.iter().any(|x| x == stem),
+                "corpus: {n} has no {stem}.tmpl"
+            );
         }
     }
     names
@@ -101,7 +107,11 @@ fn apply_opts(case: &mut Case, text: &str) {
                 case.expect_error = match value.as_str() {
                     "error" => true,
                     "render" => false,
-                    v => panic!("{}.opts:{}: expect = render|error, got {v}", case.name, n + 1),
+                    v => panic!(
+                        "{}.opts:{}: expect = render|error, got {v}",
+                        case.name,
+                        n + 1
+                    ),
                 }
             }
             "reason" => case.loose_reason = value == "loose",

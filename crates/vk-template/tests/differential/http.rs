@@ -18,7 +18,9 @@ pub(crate) fn request(
     body: Option<&str>,
 ) -> Result<Response, String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(t) = token {
         req.push_str(&format!("X-Vault-Token: {t}\r\nX-Vault-Request: true\r\n"));
@@ -32,9 +34,13 @@ pub(crate) fn request(
     }
     req.push_str("\r\n");
     req.push_str(body);
-    stream.write_all(req.as_bytes()).map_err(|e| format!("write {addr}: {e}"))?;
+    stream
+        .write_all(req.as_bytes())
+        .map_err(|e| format!("write {addr}: {e}"))?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| format!("read {addr}: {e}"))?;
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("read {addr}: {e}"))?;
     parse_response(&raw)
 }
 
@@ -53,15 +59,19 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
         .ok_or_else(|| format!("HTTP: bad status line {status_line:?}"))?;
     let mut chunked = false;
     for line in lines {
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("transfer-encoding") && v.trim().eq_ignore_ascii_case("chunked")
-            {
-                chunked = true;
-            }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("transfer-encoding")
+            && v.trim().eq_ignore_ascii_case("chunked")
+        {
+            chunked = true;
         }
     }
     let rest = &raw[split + 4..];
-    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
+    let body = if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_vec()
+    };
     let body = String::from_utf8(body).map_err(|e| format!("HTTP: body not UTF-8: {e}"))?;
     Ok(Response { status, body })
 }

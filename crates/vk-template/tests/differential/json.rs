@@ -98,7 +98,10 @@ fn quote_into(s: &str, out: &mut String) {
 }
 
 pub(crate) fn parse(text: &str) -> Result<Json, String> {
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     p.ws();
     let v = p.value()?;
     p.ws();
@@ -134,7 +137,9 @@ impl Parser<'_> {
     }
 
     fn value(&mut self) -> Result<Json, String> {
-        let Some(&c) = self.s.get(self.i) else { return self.err("unexpected end") };
+        let Some(&c) = self.s.get(self.i) else {
+            return self.err("unexpected end");
+        };
         match c {
             b'n' if self.eat("null") => Ok(Json::Null),
             b't' if self.eat("true") => Ok(Json::Bool(true)),
@@ -193,18 +198,25 @@ impl Parser<'_> {
             b'-' | b'0'..=b'9' => {
                 let start = self.i;
                 while self.i < self.s.len()
-                    && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                    && matches!(
+                        self.s[self.i],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
                 {
                     self.i += 1;
                 }
-                Ok(Json::Num(String::from_utf8_lossy(&self.s[start..self.i]).into_owned()))
+                Ok(Json::Num(
+                    String::from_utf8_lossy(&self.s[start..self.i]).into_owned(),
+                ))
             }
             _ => self.err("unexpected character"),
         }
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
-        let Some(h) = self.s.get(self.i..self.i + 4) else { return self.err("short \\u escape") };
+        let Some(h) = self.s.get(self.i..self.i + 4) else {
+            return self.err("short \\u escape");
+        };
         let h = std::str::from_utf8(h).map_err(|e| e.to_string())?;
         let v = u32::from_str_radix(h, 16).map_err(|e| e.to_string())?;
         self.i += 4;
@@ -215,12 +227,16 @@ impl Parser<'_> {
         self.i += 1; // opening quote
         let mut buf: Vec<u8> = Vec::new();
         loop {
-            let Some(&c) = self.s.get(self.i) else { return self.err("unterminated string") };
+            let Some(&c) = self.s.get(self.i) else {
+                return self.err("unterminated string");
+            };
             self.i += 1;
             match c {
                 b'"' => return String::from_utf8(buf).map_err(|e| e.to_string()),
                 b'\\' => {
-                    let Some(&e) = self.s.get(self.i) else { return self.err("bad escape") };
+                    let Some(&e) = self.s.get(self.i) else {
+                        return self.err("bad escape");
+                    };
                     self.i += 1;
                     let ch = match e {
                         b'"' => '"',

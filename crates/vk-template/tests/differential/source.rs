@@ -45,14 +45,29 @@ impl Fetcher {
             Dependency::Read { path } => self.read(path),
             Dependency::Write { path, data } => self.write(path, data),
             Dependency::List { path } => self.list(path),
-            Dependency::PkiCert { path, data, .. } => self.pki(path, data),
+            Dependency::PkiCert {
+                path,
+                data,
+                destination,
+            } => self.pki(path, data, destination),
         };
         self.cache.insert(dep.clone(), result);
     }
 
-    fn call(&mut self, method: &str, path: &str, body: Option<&str>) -> Result<http::Response, String> {
+    fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<http::Response, String> {
         self.requests += 1;
-        http::request(method, &self.addr, &format!("/v1/{path}"), Some(&self.token), body)
+        http::request(
+            method,
+            &self.addr,
+            &format!("/v1/{path}"),
+            Some(&self.token),
+            body,
+        )
     }
 
     fn api_error(&self, method: &str, path: &str, r: &http::Response) -> String {
@@ -61,7 +76,9 @@ impl Fetcher {
             .and_then(|j| j.get("errors").cloned())
             .and_then(|e| {
                 e.as_array().map(|a| {
-                    a.iter().filter_map(|x| x.as_str().map(|s| format!("* {s}"))).collect::<Vec<_>>()
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(|s| format!("* {s}")))
+                        .collect::<Vec<_>>()
                 })
             })
             .unwrap_or_default();
@@ -83,7 +100,11 @@ impl Fetcher {
                 let d = j.get("data")?;
                 let is_kv2 = d.get("type")?.as_str()? == "kv"
                     && d.at(&["options", "version"]).and_then(Json::as_str) == Some("2");
-                if is_kv2 { d.get("path")?.as_str().map(str::to_string) } else { None }
+                if is_kv2 {
+                    d.get("path")?.as_str().map(str::to_string)
+                } else {
+                    None
+                }
             }),
             _ => None,
         };
@@ -93,7 +114,9 @@ impl Fetcher {
 
     /// §5.3 read/write shim.
     fn shim_data(&mut self, path: &str) -> String {
-        let Some(mount) = self.kv2_mount(path) else { return path.to_string() };
+        let Some(mount) = self.kv2_mount(path) else {
+            return path.to_string();
+        };
         let trimmed_mount = mount.trim_end_matches('/');
         if path == trimmed_mount || path == mount {
             return format!("{mount}data");
@@ -109,7 +132,9 @@ impl Fetcher {
 
     /// §5.3 list shim.
     fn shim_list(&mut self, path: &str) -> String {
-        let Some(mount) = self.kv2_mount(path) else { return path.to_string() };
+        let Some(mount) = self.kv2_mount(path) else {
+            return path.to_string();
+        };
         let rest = if path == mount.trim_end_matches('/') {
             ""
         } else {
@@ -131,7 +156,14 @@ impl Fetcher {
             Some(q) => format!("{shimmed}?{q}"),
             None => shimmed.clone(),
         };
-        let not_found = Lookup::Failed(format!("vault.read({full}): no secret exists at {shimmed}"));
+        // The agent names a versioned read `path.vN` in its messages.
+        let version = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("version=")));
+        let full = match version {
+            Some(v) => format!("{path}.v{v}"),
+            None => full.to_string(),
+        };
+        let not_found =
+            Lookup::Failed(format!("vault.read({full}): no secret exists at {shimmed}"));
         let r = match self.call("GET", &url, None) {
             Ok(r) => r,
             Err(e) => return Lookup::Failed(format!("vault.read({full}): {e}")),
@@ -140,24 +172,30 @@ impl Fetcher {
             return not_found;
         }
         if r.status != 200 {
-            return Lookup::Failed(format!("vault.read({full}): {}", self.api_error("GET", &url, &r)));
+            return Lookup::Failed(format!(
+                "vault.read({full}): {}",
+                self.api_error("GET", &url, &r)
+            ));
         }
         // A soft-deleted latest version (deletion_time set) counts as missing. The harness only
         // soft-deletes in the past, so "set" is enough here.
-        if let Ok(j) = json::parse(&r.body) {
-            if let Some(Json::Str(t)) = j.at(&["data", "metadata", "deletion_time"]) {
-                if !t.is_empty() {
-                    return not_found;
-                }
-            }
+        if let Ok(j) = json::parse(&r.body)
+            && let Some(Json::Str(t)) = j.at(&["data", "metadata", "deletion_time"])
+            && !t.is_empty()
+        {
+            return not_found;
         }
         Lookup::Ready(r.body)
     }
 
     fn write(&mut self, path: &str, data: &[(String, String)]) -> Lookup {
         let shimmed = self.shim_data(path);
-        let obj = Json::Obj(data.iter().map(|(k, v)| (k.clone(), Json::Str(v.clone()))).collect());
-        let body = if shimmed != path || self.kv2_mount(path).is_some() {
+        let obj = Json::Obj(
+            data.iter()
+                .map(|(k, v)| (k.clone(), Json::Str(v.clone())))
+                .collect(),
+        );
+        let body = if self.kv2_mount(path).is_some() {
             Json::Obj(vec![("data".into(), obj)])
         } else {
             obj
@@ -167,7 +205,10 @@ impl Fetcher {
             Err(e) => return Lookup::Failed(format!("vault.write({path}): {e}")),
         };
         if !(200..300).contains(&r.status) {
-            return Lookup::Failed(format!("vault.write({path}): {}", self.api_error("PUT", &shimmed, &r)));
+            return Lookup::Failed(format!(
+                "vault.write({path}): {}",
+                self.api_error("PUT", &shimmed, &r)
+            ));
         }
         // A write without a response body (KV v1, 204) is handed over as an empty body.
         Lookup::Ready(r.body)
@@ -184,18 +225,28 @@ impl Fetcher {
             return Lookup::Ready(r#"{"data":{"keys":[]}}"#.to_string());
         }
         if r.status != 200 {
-            return Lookup::Failed(format!("vault.list({path}): {}", self.api_error("LIST", &shimmed, &r)));
+            return Lookup::Failed(format!(
+                "vault.list({path}): {}",
+                self.api_error("LIST", &shimmed, &r)
+            ));
         }
         Lookup::Ready(r.body)
     }
 
-    fn pki(&mut self, path: &str, data: &[(String, String)]) -> Lookup {
+    fn pki(&mut self, path: &str, data: &[(String, String)], dest: &str) -> Lookup {
         // The engine's destination file never exists in this harness, so every pkiCert issues.
-        let body = Json::Obj(data.iter().map(|(k, v)| (k.clone(), Json::Str(v.clone()))).collect());
+        let body = Json::Obj(
+            data.iter()
+                .map(|(k, v)| (k.clone(), Json::Str(v.clone())))
+                .collect(),
+        );
         match self.call("PUT", path, Some(&body.encode())) {
             Ok(r) if (200..300).contains(&r.status) => Lookup::Ready(r.body),
-            Ok(r) => Lookup::Failed(format!("vault.pki({path}): {}", self.api_error("PUT", path, &r))),
-            Err(e) => Lookup::Failed(format!("vault.pki({path}): {e}")),
+            Ok(r) => Lookup::Failed(format!(
+                "vault.pki({path}->{dest}): {}",
+                self.api_error("PUT", path, &r)
+            )),
+            Err(e) => Lookup::Failed(format!("vault.pki({path}->{dest}): {e}")),
         }
     }
 }
@@ -216,11 +267,18 @@ impl DataSource for CaseSource<'_> {
     }
 
     fn now(&self) -> (i64, u32) {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         (d.as_secs() as i64, d.subsec_nanos())
     }
 
     fn read_file(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(Path::new(path)).map_err(|e| format!("open {path}: {e}"))
+        // The reason only, worded like Go's os.Stat error; the engine adds the `file(<path>): `
+        // prefix the agent's file dependency puts in front.
+        std::fs::read_to_string(Path::new(path)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("stat {path}: no such file or directory"),
+            _ => format!("read {path}: {e}"),
+        })
     }
 }

@@ -1,0 +1,213 @@
+//! Command-line behaviour of the binary (spec §1.1, §1.2, §7.10 cases 83–87).
+
+use std::process::{Command, Output};
+
+use crate::support::{BIN, CertDir, Pki, Server};
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run vault-k8s")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn version_subcommand_and_flag() {
+    let out = run(&["version", "ignored"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(concat!("vault-k8s v", env!("CARGO_PKG_VERSION")))
+    );
+    let rest: Vec<&str> = lines.collect();
+    assert!(
+        rest.iter().any(|l| l.starts_with("git revision: ")),
+        "{rest:?}"
+    );
+    assert!(
+        rest.iter().any(|l| l.starts_with("build date: ")),
+        "{rest:?}"
+    );
+    assert!(rest.iter().any(|l| l.starts_with("target: ")), "{rest:?}");
+
+    let out = run(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), concat!("v", env!("CARGO_PKG_VERSION"), "\n"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn top_level_usage_and_exit_codes() {
+    let out = run(&[], &[]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(stderr(&out).starts_with("Usage: vault-k8s [--version] [--help] <command> [<args>]"));
+    assert_eq!(run(&["bogus"], &[]).status.code(), Some(127));
+    let out = run(&["--help"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("agent-inject    Vault Agent injector service"));
+    let out = run(&["agent-inject", "-h"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("-tls-cert-file=<string>"));
+    let out = run(&["-x", "version"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("Invalid flags before the subcommand."));
+}
+
+#[test]
+fn startup_validation_messages() {
+    // Case 87.
+    let out = run(&["agent-inject", "2>&1"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "No Vault service configured\n");
+    let out = run(
+        &["agent-inject", "-default-template=JSON"],
+        &[("AGENT_INJECT_VAULT_ADDR", "http://v:8200")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "Invalid default flag type: JSON\n");
+    let out = run(
+        &["agent-inject", "-vault-address=x", "-log-level=loud"],
+        &[],
+    );
+    assert_eq!(
+        stderr(&out),
+        "Error setting log level: unknown log level: loud\n"
+    );
+    let out = run(
+        &["agent-inject"],
+        &[("AGENT_INJECT_USE_LEADER_ELECTOR", "yes")],
+    );
+    assert_eq!(
+        stderr(&out),
+        "Error parsing environment variables: cannot parse '' as bool: strconv.ParseBool: parsing \"yes\": invalid syntax\n"
+    );
+    let out = run(&["agent-inject", "-nope"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("flag provided but not defined: -nope\n"));
+    // No certificate: a clear message naming the alternative, before anything is bound.
+    let out = run(&["agent-inject", "-vault-address=x"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not supported yet") && stderr(&out).contains("-tls-cert-file"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &[
+            "agent-inject",
+            "-vault-address=x",
+            "-tls-cert-file=/nonexistent/tls.crt",
+            "-tls-key-file=/nonexistent/tls.key",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/nonexistent/tls.crt"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &[
+            "agent-inject",
+            "-vault-address=x",
+            "-tls-cert-file=c",
+            "-tls-key-file=k",
+            "-tls-min-version=tls1000",
+        ],
+        &[],
+    );
+    assert_eq!(
+        stderr(&out),
+        "Failed to configure TLS: invalid or unsupported TLS version \"tls1000\"\n"
+    );
+    let out = run(
+        &[
+            "agent-inject",
+            "-vault-address=x",
+            "-tls-cert-file=c",
+            "-tls-key-file=k",
+        ],
+        &[("TLS_CIPHER_SUITES", "TLS_RSA_WITH_RC4_128_SHA")],
+    );
+    assert!(
+        stderr(&out).contains("TLS_RSA_WITH_RC4_128_SHA") && stderr(&out).contains("supported: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn log_levels_are_accepted_and_env_overrides_flags() {
+    // Case 83 (accepted spellings start the server) and 84/85 (env beats flags).
+    let pki = Pki::new();
+    let certs = CertDir::new(&pki.leaf("webhook"));
+    for level in ["INFO", " notice ", "trace", "warning", "err"] {
+        let _server = Server::start(&certs, &[&format!("-log-level={level}")]);
+    }
+    let out = run(
+        &["agent-inject", "-log-level=info"],
+        &[
+            ("AGENT_INJECT_VAULT_ADDR", "http://v"),
+            (
+                "AGENT_INJECT_TLS_CERT_FILE",
+                &certs.cert.display().to_string(),
+            ),
+            (
+                "AGENT_INJECT_TLS_KEY_FILE",
+                &certs.key.display().to_string(),
+            ),
+            ("AGENT_INJECT_LOG_LEVEL", "foobar"),
+        ],
+    );
+    assert_eq!(
+        stderr(&out),
+        "Error setting log level: unknown log level: foobar\n"
+    );
+}
+
+#[test]
+fn render_previews_the_webapp_fixture() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/vk-test-utils/fixtures/webapp-pod.yaml"
+    );
+    let out = run(
+        &[
+            "agent-inject",
+            "render",
+            "-f",
+            file,
+            "-vault-address=http://vault.vault.svc:8200",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let pod: k8s_openapi::api::core::v1::Pod =
+        serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+    let spec = pod.spec.expect("spec");
+    let names: Vec<_> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["webapp", "vault-agent"]);
+
+    let out = run(
+        &["agent-inject", "render", "-f", file, "-o", "patch"],
+        &[("AGENT_INJECT_VAULT_ADDR", "http://v")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let patch: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json patch");
+    assert!(patch.as_array().is_some_and(|ops| !ops.is_empty()));
+
+    let out = run(&["agent-inject", "render", "-f", file], &[]);
+    assert_eq!(stderr(&out), "No Vault service configured\n");
+    let out = run(&["agent-inject", "render", "-vault-address=x"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("-f FILE is required"));
+}

@@ -1,0 +1,130 @@
+use super::*;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vk-test-utils/fixtures");
+
+fn settings() -> InjectorSettings {
+    InjectorSettings {
+        vault_address: "http://vault.vault.svc:8200".into(),
+        ..InjectorSettings::default()
+    }
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture")
+}
+
+#[test]
+fn takes_pods_and_templates_from_multi_document_yaml() {
+    let text = format!(
+        "{}\n---\n{}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc}}\n---\n",
+        fixture("webapp-pod.yaml"),
+        fixture("app-deployment.yaml")
+    );
+    let pods = pods_from_manifest(&text, "team").expect("pods");
+    let origins: Vec<_> = pods
+        .iter()
+        .map(|p| (p.origin.as_str(), p.namespace.as_str()))
+        .collect();
+    assert_eq!(
+        origins,
+        [("Pod/webapp", "default"), ("Deployment/app", "team")]
+    );
+    assert_eq!(pods[1].pod["kind"], "Pod");
+    assert_eq!(pods[1].pod["metadata"]["namespace"], "team");
+    assert_eq!(pods[1].pod["spec"]["containers"][0]["name"], "app");
+}
+
+#[test]
+fn cronjob_and_list_are_unwrapped() {
+    let text = r#"{"kind":"List","items":[{"kind":"CronJob","metadata":{"name":"c"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"x"}]}}}}}}]}"#;
+    let pods = pods_from_manifest(text, "").expect("pods");
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0].origin, "CronJob/c");
+    assert_eq!(pods[0].namespace, "default");
+}
+
+#[test]
+fn manifests_without_pods_and_broken_yaml_are_errors() {
+    assert!(matches!(
+        pods_from_manifest("kind: Service\n", ""),
+        Err(PreviewError::NoPod)
+    ));
+    let err = pods_from_manifest("kind: Pod\n---\n: : [\n", "").expect_err("broken");
+    assert!(err.to_string().contains("document 2"), "{err}");
+}
+
+#[test]
+fn service_account_admission_adds_projected_volume_everywhere() {
+    let mut pod = serde_json::json!({"spec": {"initContainers": [{"name": "i"}], "containers": [{"name": "a"}, {"name": "b", "volumeMounts": [{"name": "own", "mountPath": SA_MOUNT_PATH}]}]}});
+    simulate_service_account_admission(&mut pod);
+    let spec = &pod["spec"];
+    assert_eq!(spec["serviceAccountName"], "default");
+    let name = spec["volumes"][0]["name"].as_str().expect("volume");
+    assert!(
+        name.starts_with("kube-api-access-") && name.len() == "kube-api-access-".len() + 5,
+        "{name}"
+    );
+    assert_eq!(
+        spec["volumes"][0]["projected"]["sources"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(spec["initContainers"][0]["volumeMounts"][0]["name"], name);
+    assert_eq!(spec["containers"][0]["volumeMounts"][0]["readOnly"], true);
+    assert_eq!(
+        spec["containers"][1]["volumeMounts"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "existing mount kept alone"
+    );
+
+    let mut opted_out = serde_json::json!({"spec": {"automountServiceAccountToken": false, "containers": [{"name": "a"}]}});
+    simulate_service_account_admission(&mut opted_out);
+    assert!(opted_out["spec"].get("volumes").is_none());
+}
+
+#[test]
+fn renders_the_webapp_fixture_with_both_agents() {
+    let pods = pods_from_manifest(&fixture("webapp-pod.yaml"), "").expect("pods");
+    let Rendered::Injected { pod, patch } = render(&pods[0], &settings()).expect("render") else {
+        panic!("expected an injection");
+    };
+    assert!(!patch.is_empty());
+    let init: Vec<_> = pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let containers: Vec<_> = pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(init, ["vault-agent-init"]);
+    assert_eq!(containers, ["webapp", "vault-agent"]);
+    assert_eq!(
+        pod["metadata"]["annotations"]["vault.hashicorp.com/agent-inject-status"],
+        "injected"
+    );
+}
+
+#[test]
+fn denials_and_skips_are_reported() {
+    let pods = pods_from_manifest("kind: Pod\nmetadata: {name: p, annotations: {vault.hashicorp.com/agent-inject: 'yes'}}\nspec: {containers: [{name: a}]}\n", "").expect("pods");
+    assert!(
+        matches!(render(&pods[0], &settings()).expect("render"), Rendered::Denied(m) if m.contains("parsing \"yes\""))
+    );
+    let pods = pods_from_manifest(
+        "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a}]}\n",
+        "",
+    )
+    .expect("pods");
+    assert!(matches!(
+        render(&pods[0], &settings()).expect("render"),
+        Rendered::Skipped(_)
+    ));
+}
