@@ -114,8 +114,8 @@ async fn mutate(state: AppState, request: Request) -> Response {
         let _in_flight = InFlight::enter(&state.metrics);
         tracing::debug!(method = %request.method(), uri = %request.uri(), "Request received");
         let (parts, body) = request.into_parts();
-        if let Err(resp) = check_content_type(&parts.headers) {
-            return resp;
+        if let Some(message) = content_type_error(&parts.headers) {
+            return http_error(StatusCode::BAD_REQUEST, message);
         }
         let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
             Ok(b) => b,
@@ -230,19 +230,13 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
     (response, outcome)
 }
 
-#[allow(clippy::result_large_err)]
-fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
+/// `None` when the header is exactly `application/json`, else upstream's 400 message.
+fn content_type_error(headers: &HeaderMap) -> Option<String> {
     let value = headers
         .get(header::CONTENT_TYPE)
         .map(HeaderValue::as_bytes)
         .unwrap_or_default();
-    if value == b"application/json" {
-        return Ok(());
-    }
-    Err(http_error(
-        StatusCode::BAD_REQUEST,
-        format!("Invalid content-type: {}", go_quote(value)),
-    ))
+    (value != b"application/json").then(|| format!("Invalid content-type: {}", go_quote(value)))
 }
 
 /// Go `http.Error`: plain text, `nosniff`, message plus newline.

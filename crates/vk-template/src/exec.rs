@@ -14,6 +14,8 @@ use crate::{DataSource, Dependency, RenderOptions, TemplateError};
 
 /// Nested `template`/`executeTemplate` calls allowed (Go allows 100000; the stack here is smaller).
 const MAX_TEMPLATE_DEPTH: usize = 100;
+/// Nested walks/pipelines across template calls: keeps native recursion well inside the stack.
+const MAX_NESTING_EXEC: usize = 1000;
 /// Node evaluations allowed per render: bounds `range` over big ints/loops and recursion.
 const MAX_STEPS: u64 = 2_000_000;
 /// Largest string or list a single function may produce (memory guard).
@@ -72,6 +74,7 @@ pub(crate) struct State<'a> {
     at: At<'a>,
     tmpl_name: String,
     depth: usize,
+    nest: usize,
     steps: u64,
 }
 
@@ -91,6 +94,7 @@ impl<'a> State<'a> {
             at: At::None,
             tmpl_name: String::new(),
             depth: 0,
+            nest: 0,
             steps: 0,
         }
     }
@@ -200,7 +204,17 @@ impl<'a> State<'a> {
     }
 
     fn walk(&mut self, dot: &Tv, node: &'a Node) -> R<()> {
+        self.nest += 1;
+        let r = self.walk_inner(dot, node);
+        self.nest -= 1;
+        r
+    }
+
+    fn walk_inner(&mut self, dot: &Tv, node: &'a Node) -> R<()> {
         self.step()?;
+        if self.nest > MAX_NESTING_EXEC {
+            return Err(Flow::Err(TemplateError::Limit(format!("exceeded maximum nesting depth ({MAX_NESTING_EXEC})"))));
+        }
         match node {
             Node::Text(t) => self.write(t),
             Node::Action(pipe) => {
@@ -386,17 +400,26 @@ impl<'a> State<'a> {
                 return Err(self.error(format!("range can't iterate over {}", printf::sprint_one(other))));
             }
         }
-        if !ran {
-            if let Some(e) = &c.else_list {
+        if !ran
+            && let Some(e) = &c.else_list {
                 return self.walk_list(dot, e);
             }
-        }
         Ok(())
     }
 
     // ---- evaluation ----
 
     pub(crate) fn eval_pipeline(&mut self, dot: &Tv, pipe: &'a Pipe) -> R<Tv> {
+        self.nest += 1;
+        let r = self.eval_pipeline_inner(dot, pipe);
+        self.nest -= 1;
+        r
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Tv, pipe: &'a Pipe) -> R<Tv> {
+        if self.nest > MAX_NESTING_EXEC {
+            return Err(Flow::Err(TemplateError::Limit(format!("exceeded maximum nesting depth ({MAX_NESTING_EXEC})"))));
+        }
         self.at = At::Pipe(pipe);
         let mut value: Option<Tv> = None;
         for cmd in &pipe.cmds {
@@ -546,11 +569,10 @@ impl<'a> State<'a> {
                     None => Ok(Tv::plain(Value::str(""))),
                 };
             }
-            Value::NilPtr(t) => {
-                if objects::nil_ptr_has_field(t, name) {
+            Value::NilPtr(t)
+                if objects::nil_ptr_has_field(t, name) => {
                     return Err(self.error(format!("nil pointer evaluating {t}.{name}")));
                 }
-            }
             _ => {}
         }
         Err(self.error(format!("can't evaluate field {name} in type {typ}")))
@@ -609,7 +631,7 @@ impl<'a> State<'a> {
             }
         }
         if let Some(fv) = fin {
-            let t = if f.variadic.is_some() && num_in - 1 >= nparams { f.variadic.unwrap_or(P::Any) } else { f.params.get(num_in - 1).copied().unwrap_or(P::Any) };
+            let t = if f.variadic.is_some() && num_in > nparams { f.variadic.unwrap_or(P::Any) } else { f.params.get(num_in - 1).copied().unwrap_or(P::Any) };
             argv.push(self.validate(fv, t)?.v);
         }
         let result = (f.call)(self, argv);
@@ -737,13 +759,34 @@ fn unwrap_iface(tv: Tv) -> Tv {
     }
 }
 
+/// Deepest container nesting a function may return: printing, encoding and even dropping
+/// values recurse, so a loop wrapping a list in a list must not go on forever.
+const MAX_NESTING: usize = 600;
+
 fn value_too_big(v: &Value) -> bool {
     match v {
         Value::Str(s) => s.len() > MAX_VALUE_LEN,
-        Value::List(l) => l.len() > MAX_VALUE_LEN / 16,
+        Value::List(l) => l.len() > MAX_VALUE_LEN / 16 || nesting_exceeds(v, MAX_NESTING),
         Value::StrList(l) => l.len() > MAX_VALUE_LEN / 16,
+        Value::Map(_) => nesting_exceeds(v, MAX_NESTING),
         _ => false,
     }
+}
+
+/// Iterative (stack-safe) check of container depth.
+fn nesting_exceeds(v: &Value, limit: usize) -> bool {
+    let mut stack: Vec<(&Value, usize)> = vec![(v, 1)];
+    while let Some((v, d)) = stack.pop() {
+        if d > limit {
+            return true;
+        }
+        match v {
+            Value::List(l) => stack.extend(l.iter().filter(|x| matches!(x, Value::List(_) | Value::Map(_))).map(|x| (x, d + 1))),
+            Value::Map(m) => stack.extend(m.values().filter(|x| matches!(x, Value::List(_) | Value::Map(_))).map(|x| (x, d + 1))),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// text/template's `printValue`: `<no value>` for nothing, pointers dereferenced, then `fmt.Print`.

@@ -93,7 +93,7 @@ pub(crate) fn format_g_shortest(x: f64) -> String {
     }
     let d = digits_of(x, None);
     let exp = d.point - 1;
-    if x != 0.0 && (exp < -4 || exp >= 21.min(6)) {
+    if x != 0.0 && !(-4..6).contains(&exp) {
         exp_form(x, &d, None)
     } else {
         plain_form(x, &d, None)
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn precision_forms() {
-        assert_eq!(format_f(3.14159, Some(2)), "3.14");
+        assert_eq!(format_f(4.56789, Some(2)), "4.57");
         assert_eq!(format_e(1234.5678, Some(2)), "1.23e+03");
         assert_eq!(format_e(0.0, Some(3)), "0.000e+00");
         assert_eq!(format_g(1234.5678, 3), "1.23e+03");

@@ -32,6 +32,7 @@ pub use error::TemplateError;
 
 /// How to parse one template.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Default)]
 pub struct ParseOptions {
     /// Name used in error messages (the template's `source` path, or empty for inline contents).
     pub name: String,
@@ -107,11 +108,6 @@ impl Default for RenderOptions {
     }
 }
 
-impl Default for ParseOptions {
-    fn default() -> Self {
-        ParseOptions { name: String::new(), left_delim: String::new(), right_delim: String::new() }
-    }
-}
 
 /// A parsed template (the main body plus every `define`d / `block` template).
 #[derive(Debug, Clone)]

@@ -445,7 +445,7 @@ impl Parser {
             Tok::Variable => {
                 let mut parts = t.val.split('.');
                 let name = parts.next().unwrap_or("$").to_string();
-                if !self.vars.iter().any(|v| *v == name) {
+                if !self.vars.contains(&name) {
                     return self.err(format!("undefined variable {}", gofmt::go_quote(&name)));
                 }
                 let mut idents = vec![name];
@@ -528,8 +528,8 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
         let clean = text.replace('_', "");
         let lower = clean.to_ascii_lowercase();
         let is_hex = lower.trim_start_matches(['+', '-']).starts_with("0x");
-        if !is_hex && !lower.contains("inf") && !lower.contains("nan") {
-            if let Ok(f) = clean.parse::<f64>() {
+        if !is_hex && !lower.contains("inf") && !lower.contains("nan")
+            && let Ok(f) = clean.parse::<f64>() {
                 if !text.contains(['.', 'e', 'E', 'p', 'P']) {
                     return Err(format!("integer overflow: {}", gofmt::go_quote(text)));
                 }
@@ -541,7 +541,6 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
                     n.uint = Some(f as u64);
                 }
             }
-        }
     }
     if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
         return Err(format!("illegal number syntax: {}", gofmt::go_quote(text)));

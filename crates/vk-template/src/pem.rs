@@ -74,21 +74,18 @@ fn is_ca(der: &[u8]) -> bool {
             let Some((_, exts, _)) = tlv(content) else { return false };
             let mut e = exts;
             while let Some((_, ext, after)) = tlv(e) {
-                if let Some((0x06, oid, mut r)) = tlv(ext) {
-                    if oid == [0x55, 0x1D, 0x13] {
+                if let Some((0x06, oid, mut r)) = tlv(ext)
+                    && oid == [0x55, 0x1D, 0x13] {
                         if let Some((0x01, _, r2)) = tlv(r) {
                             r = r2;
                         }
-                        if let Some((0x04, octets, _)) = tlv(r) {
-                            if let Some((0x30, seq, _)) = tlv(octets) {
-                                if let Some((0x01, b, _)) = tlv(seq) {
+                        if let Some((0x04, octets, _)) = tlv(r)
+                            && let Some((0x30, seq, _)) = tlv(octets)
+                                && let Some((0x01, b, _)) = tlv(seq) {
                                     return b.first().is_some_and(|x| *x != 0);
                                 }
-                            }
-                        }
                         return false;
                     }
-                }
                 e = after;
             }
             return false;

@@ -367,17 +367,15 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         }
         // Argument index.
         let mut take_index = |i: &mut usize, argi: &mut usize| {
-            if *i < b.len() && b[*i] == b'[' {
-                if let Some(close) = format[*i..].find(']') {
-                    if let Ok(n) = format[*i + 1..*i + close].parse::<usize>() {
-                        if n >= 1 {
+            if *i < b.len() && b[*i] == b'['
+                && let Some(close) = format[*i..].find(']') {
+                    if let Ok(n) = format[*i + 1..*i + close].parse::<usize>()
+                        && n >= 1 {
                             *argi = n - 1;
                             reordered = true;
                         }
-                    }
                     *i += close + 1;
                 }
-            }
         };
         take_index(&mut i, &mut argi);
         // Width.
@@ -494,12 +492,12 @@ mod tests {
     fn printf_verbs() {
         let n = Value::Number("42".into());
         assert_eq!(sprintf("%d|%s|%v|%q|%T", &[n.clone(), n.clone(), n.clone(), n.clone(), n]), "%!d(json.Number=42)|42|42|\"42\"|json.Number");
-        assert_eq!(sprintf("%05.2f %x %-4s|", &[Value::Float(3.14159), Value::int(255), s("ab")]), "03.14 ff ab  |");
+        assert_eq!(sprintf("%05.2f %x %-4s|", &[Value::Float(4.56789), Value::int(255), s("ab")]), "04.57 ff ab  |");
         assert_eq!(sprintf("%d %d", &[Value::int(1)]), "1 %!d(MISSING)");
         assert_eq!(sprintf("%d", &[Value::int(1), s("x")]), "1%!(EXTRA string=x)");
         assert_eq!(sprintf("%", &[]), "%!(NOVERB)");
         assert_eq!(sprintf("100%%", &[]), "100%");
-        assert_eq!(sprintf("%e %g %.3g", &[Value::Float(1234.5678), Value::Float(1e6), Value::Float(3.14159)]), "1.234568e+03 1e+06 3.14");
+        assert_eq!(sprintf("%e %g %.3g", &[Value::Float(1234.5678), Value::Float(1e6), Value::Float(4.56789)]), "1.234568e+03 1e+06 4.57");
         assert_eq!(sprintf("%t %v", &[Value::Bool(true), Value::Nil]), "true <nil>");
         assert_eq!(sprintf("%+d %x %X %o %c %q %U", &[Value::int(5), Value::Int(-255, IntKind::Int64), Value::int(255), Value::int(8), Value::int(65), Value::int(97), Value::int(65)]), "+5 -ff FF 10 A 'a' U+0041");
         assert_eq!(sprintf("%6.2f|%-6d|%06d", &[Value::Float(-1.5), Value::int(7), Value::int(-42)]), " -1.50|7     |-00042");

@@ -33,11 +33,10 @@ pub(crate) fn plain_number(s: &str) -> Option<Value> {
     }
     if body.bytes().all(|c| c.is_ascii_digit()) {
         // Too big for int64: yaml.v2 tries uint64, then float.
-        if !neg {
-            if let Ok(u) = body.parse::<u64>() {
+        if !neg
+            && let Ok(u) = body.parse::<u64>() {
                 return Some(Value::Uint(u));
             }
-        }
         return t.parse::<f64>().ok().map(Value::Float);
     }
     match body {

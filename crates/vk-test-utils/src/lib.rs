@@ -4,7 +4,9 @@
 //! [`kube_api::KubeApi`] answers Kubernetes TokenReview calls with real signature checks,
 //! [`certs`] makes a real PKI, and [`pod_sandbox`] runs one container of a pod the way a kubelet
 //! would (command, env, volume mounts at their real paths) in a private mount namespace.
-//! Everything listens on 127.0.0.1 and is stopped on drop.
+//! [`admission`] builds AdmissionReview requests and applies a webhook's JSON Patch, [`http`]
+//! is a small blocking HTTP(S) client pinned to a test CA, and [`util`] has ports, polling and
+//! kill-on-drop child processes. Everything listens on 127.0.0.1 and is stopped on drop.
 
 pub mod admission;
 pub mod bao;
@@ -18,7 +20,6 @@ pub use bao::{DevServer, bao_binary};
 pub use certs::{Leaf, TestCa, TlsFiles};
 pub use kube_api::{KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth};
 pub use pod_sandbox::{PodSandbox, SandboxRun};
-
 pub use util::{
     ChildGuard, TimedOutput, eventually, fixture, fixtures_dir, free_port, shared_dir,
     workspace_root,

@@ -211,7 +211,7 @@ pub(super) fn register(r: &mut Registry) {
     s("snakecase", &[P::Str], None, |_, a| ok_str(case_words(arg_str(&a[0]), '_')));
     s("kebabcase", &[P::Str], None, |_, a| ok_str(case_words(arg_str(&a[0]), '-')));
     s("camelcase", &[P::Str], None, |_, a| {
-        ok_str(arg_str(&a[0]).split(['_', ' ', '-']).filter(|w| !w.is_empty()).map(|w| cts::title(w)).collect())
+        ok_str(arg_str(&a[0]).split(['_', ' ', '-']).filter(|w| !w.is_empty()).map(cts::title).collect())
     });
     s("contains", &[P::Str, P::Str], None, |_, a| Ok(Value::Bool(arg_str(&a[1]).contains(arg_str(&a[0])))));
     s("hasPrefix", &[P::Str, P::Str], None, |_, a| Ok(Value::Bool(arg_str(&a[1]).starts_with(arg_str(&a[0])))));
