@@ -2,7 +2,7 @@
 //! `encoding/json` leniency: field names match case-insensitively (exact match preferred),
 //! `null` means absent, unknown fields are ignored.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
@@ -87,11 +87,54 @@ impl<'a> Container<'a> {
     }
 }
 
+/// Compares `key` with the concatenation `head + tail` without building it.
+fn cmp_concat(key: &str, head: &str, tail: &str) -> Ordering {
+    let key = key.as_bytes();
+    let split = head.len().min(key.len());
+    let (key_head, key_tail) = key.split_at(split);
+    match key_head.cmp(head.as_bytes()) {
+        Ordering::Equal if split < head.len() => Ordering::Less,
+        Ordering::Equal => key_tail.cmp(tail.as_bytes()),
+        other => other,
+    }
+}
+
+/// The pod's own annotations, borrowed from the request and sorted by key. Lookups are binary
+/// searches; nothing is copied, because the engine only ever reads them.
+#[derive(Debug, Default)]
+pub(crate) struct PodAnnotations<'a> {
+    sorted: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> PodAnnotations<'a> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a str> {
+        self.get_joined(key, "")
+    }
+
+    /// The value of the key `head + tail` (e.g. a per-secret prefix and a secret name).
+    pub(crate) fn get_joined(&self, head: &str, tail: &str) -> Option<&'a str> {
+        let i = self
+            .sorted
+            .binary_search_by(|(k, _)| cmp_concat(k, head, tail))
+            .ok()?;
+        self.sorted.get(i).map(|(_, v)| *v)
+    }
+
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// All (key, value) pairs in ascending key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.sorted.iter().copied()
+    }
+}
+
 /// The decoded pod.
 #[derive(Debug)]
 pub(crate) struct Pod<'a> {
     pub(crate) name: &'a str,
-    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) annotations: PodAnnotations<'a>,
     pub(crate) phase: &'a str,
     pub(crate) containers: Vec<Container<'a>>,
     pub(crate) init_containers: Vec<Container<'a>>,
@@ -110,7 +153,7 @@ impl<'a> Pod<'a> {
         }
         let empty = Value::Object(Map::new());
         let meta = field(v, "metadata");
-        let mut annotations = BTreeMap::new();
+        let mut annotations = PodAnnotations::default();
         if let Some(meta) = meta {
             if !meta.is_object() {
                 return Err(type_err(meta, "Pod.metadata", "v1.ObjectMeta"));
@@ -123,15 +166,12 @@ impl<'a> Pod<'a> {
                         "map[string]string",
                     ));
                 };
+                annotations.sorted.reserve_exact(obj.len());
                 for (k, val) in obj {
                     match val {
-                        Value::String(s) => {
-                            annotations.insert(k.clone(), s.clone());
-                        }
+                        Value::String(s) => annotations.sorted.push((k, s)),
                         // Go stores a null map value as the empty string.
-                        Value::Null => {
-                            annotations.insert(k.clone(), String::new());
-                        }
+                        Value::Null => annotations.sorted.push((k, "")),
                         other => {
                             return Err(type_err(
                                 other,
@@ -141,6 +181,8 @@ impl<'a> Pod<'a> {
                         }
                     }
                 }
+                // Keys of a JSON object are unique, so an unstable sort is deterministic.
+                annotations.sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
             }
         }
         let spec = field(v, "spec").unwrap_or(&empty);
@@ -198,7 +240,7 @@ mod tests {
         let pod = Pod::decode(&v).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pod.name, "p");
         assert_eq!(pod.containers.len(), 1);
-        assert_eq!(pod.annotations.get("a").map(String::as_str), Some("b"));
+        assert_eq!(pod.annotations.get("a"), Some("b"));
 
         let bad = json!({"metadata": {"annotations": {"a": 1}}});
         assert_eq!(
@@ -211,5 +253,21 @@ mod tests {
             Pod::decode(&json!("x")).err().as_deref(),
             Some("json: cannot unmarshal string into Go value of type v1.Pod")
         );
+    }
+
+    #[test]
+    fn sorted_lookups_by_whole_and_joined_key() {
+        let v = json!({"metadata": {"annotations": {"p-b": "2", "p-a": "1", "p": null, "q": "3"}}});
+        let pod = Pod::decode(&v).unwrap_or_else(|e| panic!("{e}"));
+        let ann = &pod.annotations;
+        let keys: Vec<&str> = ann.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["p", "p-a", "p-b", "q"]);
+        assert_eq!(ann.get("p"), Some(""));
+        assert_eq!(ann.get_joined("p-", "b"), Some("2"));
+        assert_eq!(ann.get_joined("p", "-a"), Some("1"));
+        assert_eq!(ann.get_joined("", "q"), Some("3"));
+        assert_eq!(ann.get_joined("p-", ""), None);
+        assert_eq!(ann.get_joined("p-a", "x"), None);
+        assert!(!ann.contains_key("r"));
     }
 }

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use vk_template::{parse, DataSource, Dependency, Lookup, ParseOptions, RenderOptions};
+use vk_template::{DataSource, Dependency, Lookup, ParseOptions, RenderOptions, parse};
 
 const BODY: &str = r#"{"request_id":"0b0e5a8e-1111-2222-3333-444455556666","lease_id":"","renewable":false,"lease_duration":0,"data":{"data":{"username":"admin","password":"s3cr3t","host":"db.internal","port":5432,"ratio":0.75,"enabled":true,"replicas":["a.example.com","b.example.com","c.example.com"],"nested":{"z":1,"a":{"y":"deep"}},"html":"<a&b>","token":"abcdefghijklmnopqrstuvwxyz0123456789"},"metadata":{"created_time":"2026-11-22T06:00:00.123456789Z","custom_metadata":null,"deletion_time":"","destroyed":false,"version":3}},"wrap_info":null,"warnings":null,"auth":null}"#;
 
@@ -26,7 +26,8 @@ impl DataSource for Source {
 }
 
 fn config_template() -> String {
-    let mut t = String::from("{{- with secret \"secret/data/app\" -}}\n# generated configuration\n");
+    let mut t =
+        String::from("{{- with secret \"secret/data/app\" -}}\n# generated configuration\n");
     let lines = [
         "[database]",
         "host = \"{{ .Data.data.host }}\"",
@@ -85,12 +86,22 @@ fn bench(name: &str, text: &str) {
     let render_t = time(|| {
         black_box(t.render(&mut Source, &ropts).unwrap());
     });
-    println!("{name}: parse {:.1} µs, render {:.1} µs", parse_t.as_secs_f64() * 1e6, render_t.as_secs_f64() * 1e6);
+    println!(
+        "{name}: parse {:.1} µs, render {:.1} µs",
+        parse_t.as_secs_f64() * 1e6,
+        render_t.as_secs_f64() * 1e6
+    );
 }
 
 fn main() {
-    bench("map", "{{ with secret \"secret/data/app\" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n{{ end }}{{ end }}");
-    bench("json", "{{ with secret \"secret/data/app\" }}{{ .Data | toJSON }}\n{{ end }}");
+    bench(
+        "map",
+        "{{ with secret \"secret/data/app\" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n{{ end }}{{ end }}",
+    );
+    bench(
+        "json",
+        "{{ with secret \"secret/data/app\" }}{{ .Data | toJSON }}\n{{ end }}",
+    );
     let cfg = config_template();
     bench(&format!("config ({} lines)", cfg.lines().count()), &cfg);
 }

@@ -9,7 +9,11 @@ pub(crate) enum Node {
     If(Control),
     With(Control),
     Range(Control),
-    Template { pos: usize, name: String, pipe: Option<Pipe> },
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
     Break(usize),
     Continue(usize),
 }
@@ -48,17 +52,34 @@ pub(crate) struct Number {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
-    Field { pos: usize, idents: Vec<String> },
+    Field {
+        pos: usize,
+        idents: Vec<String>,
+    },
     /// `idents[0]` is the variable name (`$x`); the rest are fields.
-    Variable { pos: usize, idents: Vec<String> },
-    Chain { pos: usize, node: Box<Arg>, fields: Vec<String> },
-    Identifier { pos: usize, name: String },
+    Variable {
+        pos: usize,
+        idents: Vec<String>,
+    },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
+    Identifier {
+        pos: usize,
+        name: String,
+    },
     Dot(usize),
     Nil(usize),
     Bool(usize, bool),
     Number(usize, Number),
     /// Quoted source text and the unquoted value.
-    String { pos: usize, quoted: String, text: String },
+    String {
+        pos: usize,
+        quoted: String,
+        text: String,
+    },
     Pipe(Box<Pipe>),
 }
 

@@ -81,7 +81,13 @@ impl TemplateError {
 
     /// The line the agent logs: `<source or "(dynamic)">: parse: …` / `…: execute: …`.
     pub fn agent_message(&self) -> String {
-        let source = |name: &str| if name.is_empty() { "(dynamic)".to_string() } else { name.to_string() };
+        let source = |name: &str| {
+            if name.is_empty() {
+                "(dynamic)".to_string()
+            } else {
+                name.to_string()
+            }
+        };
         match self {
             TemplateError::Parse { name, .. } => format!("{}: parse: {self}", source(name)),
             TemplateError::Exec { name, .. } | TemplateError::ExecNoNode { name, .. } => {

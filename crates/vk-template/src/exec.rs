@@ -79,7 +79,13 @@ pub(crate) struct State<'a> {
 }
 
 impl<'a> State<'a> {
-    pub(crate) fn new(text: &'a str, name: &'a str, trees: &'a TreeSet, source: &'a mut dyn DataSource, opts: &'a RenderOptions) -> Self {
+    pub(crate) fn new(
+        text: &'a str,
+        name: &'a str,
+        trees: &'a TreeSet,
+        source: &'a mut dyn DataSource,
+        opts: &'a RenderOptions,
+    ) -> Self {
         State {
             text,
             name,
@@ -139,7 +145,11 @@ impl<'a> State<'a> {
         let reason = reason.into();
         let (pos, node) = match self.at {
             At::None => {
-                return Flow::Err(TemplateError::ExecNoNode { name: self.name.into(), template: self.tmpl_name.clone(), reason });
+                return Flow::Err(TemplateError::ExecNoNode {
+                    name: self.name.into(),
+                    template: self.tmpl_name.clone(),
+                    reason,
+                });
             }
             At::Arg(a) => (a.pos(), a.to_string()),
             At::Cmd(c) => (c.pos, c.to_string()),
@@ -147,20 +157,32 @@ impl<'a> State<'a> {
             At::Node(n) => (node_pos(n), n.to_string()),
         };
         let (line, col) = self.line_col(pos);
-        Flow::Err(TemplateError::Exec { name: self.name.into(), template: self.tmpl_name.clone(), line, col, node, reason })
+        Flow::Err(TemplateError::Exec {
+            name: self.name.into(),
+            template: self.tmpl_name.clone(),
+            line,
+            col,
+            node,
+            reason,
+        })
     }
 
     fn step(&mut self) -> R<()> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
-            return Err(Flow::Err(TemplateError::Limit(format!("execution exceeded {MAX_STEPS} steps"))));
+            return Err(Flow::Err(TemplateError::Limit(format!(
+                "execution exceeded {MAX_STEPS} steps"
+            ))));
         }
         Ok(())
     }
 
     fn write(&mut self, s: &str) -> R<()> {
         if self.out.len() + s.len() > self.opts.max_output_bytes {
-            return Err(Flow::Err(TemplateError::Limit(format!("output exceeds {} bytes", self.opts.max_output_bytes))));
+            return Err(Flow::Err(TemplateError::Limit(format!(
+                "output exceeds {} bytes",
+                self.opts.max_output_bytes
+            ))));
         }
         self.out.push_str(s);
         Ok(())
@@ -213,7 +235,9 @@ impl<'a> State<'a> {
     fn walk_inner(&mut self, dot: &Tv, node: &'a Node) -> R<()> {
         self.step()?;
         if self.nest > MAX_NESTING_EXEC {
-            return Err(Flow::Err(TemplateError::Limit(format!("exceeded maximum nesting depth ({MAX_NESTING_EXEC})"))));
+            return Err(Flow::Err(TemplateError::Limit(format!(
+                "exceeded maximum nesting depth ({MAX_NESTING_EXEC})"
+            ))));
         }
         match node {
             Node::Text(t) => self.write(t),
@@ -232,7 +256,10 @@ impl<'a> State<'a> {
             Node::Template { name, pipe, .. } => {
                 self.at = At::Node(node);
                 let Some(tree) = self.trees.get(name) else {
-                    return Err(self.error(format!("template {} not defined", crate::gofmt::go_quote(name))));
+                    return Err(self.error(format!(
+                        "template {} not defined",
+                        crate::gofmt::go_quote(name)
+                    )));
                 };
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
@@ -247,7 +274,9 @@ impl<'a> State<'a> {
 
     fn call_template(&mut self, name: &str, tree: &'a [Node], dot: Tv) -> R<()> {
         if self.depth >= MAX_TEMPLATE_DEPTH {
-            return Err(self.error(format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})")));
+            return Err(self.error(format!(
+                "exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"
+            )));
         }
         self.depth += 1;
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
@@ -262,7 +291,10 @@ impl<'a> State<'a> {
     /// `executeTemplate`: run a defined template into a string.
     pub(crate) fn execute_template(&mut self, name: &str, dot: Value) -> Result<String, String> {
         let Some(tree) = self.trees.get(name) else {
-            return Err(format!("template: no template {} associated with template \"\"", crate::gofmt::go_quote(name)));
+            return Err(format!(
+                "template: no template {} associated with template \"\"",
+                crate::gofmt::go_quote(name)
+            ));
         };
         let saved_out = std::mem::take(&mut self.out);
         let saved_at = self.at;
@@ -279,7 +311,11 @@ impl<'a> State<'a> {
         let mark = self.vars.len();
         let v = self.eval_pipeline(dot, &c.pipe)?;
         let r = if v.v.truth() {
-            if is_with { self.walk_list(&v, &c.list) } else { self.walk_list(dot, &c.list) }
+            if is_with {
+                self.walk_list(&v, &c.list)
+            } else {
+                self.walk_list(dot, &c.list)
+            }
         } else if let Some(e) = &c.else_list {
             self.walk_list(dot, e)
         } else {
@@ -337,21 +373,39 @@ impl<'a> State<'a> {
                 for (i, e) in l.iter().enumerate() {
                     ran = true;
                     self.step()?;
-                    self.one_iteration(c, Tv::plain(Value::int(i as i64)), Tv { v: e.clone(), iface: true })?;
+                    self.one_iteration(
+                        c,
+                        Tv::plain(Value::int(i as i64)),
+                        Tv {
+                            v: e.clone(),
+                            iface: true,
+                        },
+                    )?;
                 }
             }
             Value::StrList(l) => {
                 for (i, e) in l.iter().enumerate() {
                     ran = true;
                     self.step()?;
-                    self.one_iteration(c, Tv::plain(Value::int(i as i64)), Tv::plain(Value::str(e)))?;
+                    self.one_iteration(
+                        c,
+                        Tv::plain(Value::int(i as i64)),
+                        Tv::plain(Value::str(e)),
+                    )?;
                 }
             }
             Value::Map(m) => {
                 for (k, e) in m.iter() {
                     ran = true;
                     self.step()?;
-                    self.one_iteration(c, Tv::plain(Value::str(k)), Tv { v: e.clone(), iface: true })?;
+                    self.one_iteration(
+                        c,
+                        Tv::plain(Value::str(k)),
+                        Tv {
+                            v: e.clone(),
+                            iface: true,
+                        },
+                    )?;
                 }
             }
             Value::StrMap(m) => {
@@ -368,14 +422,20 @@ impl<'a> State<'a> {
                 while x < b {
                     ran = true;
                     self.step()?;
-                    self.one_iteration(c, Tv::plain(Value::int(i)), Tv::plain(Value::Int(x, IntKind::Int64)))?;
+                    self.one_iteration(
+                        c,
+                        Tv::plain(Value::int(i)),
+                        Tv::plain(Value::Int(x, IntKind::Int64)),
+                    )?;
                     x += 1;
                     i += 1;
                 }
             }
             Value::Int(n, kind) => {
                 if c.pipe.decl.len() > 1 {
-                    return Err(self.error(format!("can't use {n} to iterate over more than one variable")));
+                    return Err(self.error(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    )));
                 }
                 for i in 0..*n {
                     ran = true;
@@ -386,7 +446,9 @@ impl<'a> State<'a> {
             }
             Value::Uint(n) => {
                 if c.pipe.decl.len() > 1 {
-                    return Err(self.error(format!("can't use {n} to iterate over more than one variable")));
+                    return Err(self.error(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    )));
                 }
                 for i in 0..*n {
                     ran = true;
@@ -397,13 +459,15 @@ impl<'a> State<'a> {
             }
             Value::Invalid | Value::Nil | Value::NilPtr(_) => {}
             other => {
-                return Err(self.error(format!("range can't iterate over {}", printf::sprint_one(other))));
+                return Err(self.error(format!(
+                    "range can't iterate over {}",
+                    printf::sprint_one(other)
+                )));
             }
         }
-        if !ran
-            && let Some(e) = &c.else_list {
-                return self.walk_list(dot, e);
-            }
+        if !ran && let Some(e) = &c.else_list {
+            return self.walk_list(dot, e);
+        }
         Ok(())
     }
 
@@ -418,7 +482,9 @@ impl<'a> State<'a> {
 
     fn eval_pipeline_inner(&mut self, dot: &Tv, pipe: &'a Pipe) -> R<Tv> {
         if self.nest > MAX_NESTING_EXEC {
-            return Err(Flow::Err(TemplateError::Limit(format!("exceeded maximum nesting depth ({MAX_NESTING_EXEC})"))));
+            return Err(Flow::Err(TemplateError::Limit(format!(
+                "exceeded maximum nesting depth ({MAX_NESTING_EXEC})"
+            ))));
         }
         self.at = At::Pipe(pipe);
         let mut value: Option<Tv> = None;
@@ -453,13 +519,19 @@ impl<'a> State<'a> {
                 self.at = At::Arg(first);
                 return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, fin);
             }
-            Arg::Chain { node, fields, .. } => return self.eval_chain(dot, first, node, fields, &cmd.args, fin),
-            Arg::Identifier { name, .. } => return self.eval_function(dot, first, name, Some(cmd), &cmd.args, fin),
+            Arg::Chain { node, fields, .. } => {
+                return self.eval_chain(dot, first, node, fields, &cmd.args, fin);
+            }
+            Arg::Identifier { name, .. } => {
+                return self.eval_function(dot, first, name, Some(cmd), &cmd.args, fin);
+            }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &fin)?;
                 return self.eval_pipeline(dot, p);
             }
-            Arg::Variable { idents, .. } => return self.eval_variable(dot, first, idents, &cmd.args, fin),
+            Arg::Variable { idents, .. } => {
+                return self.eval_variable(dot, first, idents, &cmd.args, fin);
+            }
             _ => {}
         }
         self.at = At::Arg(first);
@@ -470,7 +542,10 @@ impl<'a> State<'a> {
             Arg::Nil(_) => Err(self.error("nil is not a command")),
             Arg::Number(_, n) => self.ideal_constant(first, n).map(Tv::plain),
             Arg::String { text, .. } => Ok(Tv::plain(Value::str(text))),
-            _ => Err(self.error(format!("can't evaluate command {}", crate::gofmt::go_quote(&first.to_string())))),
+            _ => Err(self.error(format!(
+                "can't evaluate command {}",
+                crate::gofmt::go_quote(&first.to_string())
+            ))),
         }
     }
 
@@ -478,7 +553,8 @@ impl<'a> State<'a> {
         self.at = At::Arg(node);
         let t = n.text.to_ascii_lowercase();
         let is_hex = t.trim_start_matches(['+', '-']).starts_with("0x");
-        if n.float.is_some() && !is_hex && !n.is_char && n.text.contains(['.', 'e', 'E', 'p', 'P']) {
+        if n.float.is_some() && !is_hex && !n.is_char && n.text.contains(['.', 'e', 'E', 'p', 'P'])
+        {
             return Ok(Value::Float(n.float.unwrap_or(0.0)));
         }
         if let Some(i) = n.int {
@@ -490,7 +566,14 @@ impl<'a> State<'a> {
         Ok(Value::Invalid)
     }
 
-    fn eval_variable(&mut self, dot: &Tv, node: &'a Arg, idents: &'a [String], args: &'a [Arg], fin: Option<Tv>) -> R<Tv> {
+    fn eval_variable(
+        &mut self,
+        dot: &Tv,
+        node: &'a Arg,
+        idents: &'a [String],
+        args: &'a [Arg],
+        fin: Option<Tv>,
+    ) -> R<Tv> {
         self.at = At::Arg(node);
         let v = self.var_value(&idents[0])?;
         if idents.len() == 1 {
@@ -500,7 +583,15 @@ impl<'a> State<'a> {
         self.eval_field_chain(dot, v, node, &idents[1..], args, fin)
     }
 
-    fn eval_chain(&mut self, dot: &Tv, chain: &'a Arg, node: &'a Arg, fields: &'a [String], args: &'a [Arg], fin: Option<Tv>) -> R<Tv> {
+    fn eval_chain(
+        &mut self,
+        dot: &Tv,
+        chain: &'a Arg,
+        node: &'a Arg,
+        fields: &'a [String],
+        args: &'a [Arg],
+        fin: Option<Tv>,
+    ) -> R<Tv> {
         self.at = At::Arg(chain);
         if matches!(node, Arg::Nil(_)) {
             return Err(self.error(format!("indirection through explicit nil in {chain}")));
@@ -514,7 +605,15 @@ impl<'a> State<'a> {
         self.eval_field_chain(dot, pipe, chain, fields, args, fin)
     }
 
-    fn eval_field_chain(&mut self, dot: &Tv, mut receiver: Tv, node: &'a Arg, idents: &'a [String], args: &'a [Arg], fin: Option<Tv>) -> R<Tv> {
+    fn eval_field_chain(
+        &mut self,
+        dot: &Tv,
+        mut receiver: Tv,
+        node: &'a Arg,
+        idents: &'a [String],
+        args: &'a [Arg],
+        fin: Option<Tv>,
+    ) -> R<Tv> {
         let n = idents.len();
         for ident in &idents[..n - 1] {
             receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
@@ -522,21 +621,47 @@ impl<'a> State<'a> {
         self.eval_field(dot, &idents[n - 1], node, args, fin, receiver)
     }
 
-    fn eval_field(&mut self, dot: &Tv, name: &str, node: &'a Arg, args: &'a [Arg], fin: Option<Tv>, receiver: Tv) -> R<Tv> {
-        let typ = if receiver.iface { "interface {}" } else { receiver.v.type_name() };
+    fn eval_field(
+        &mut self,
+        dot: &Tv,
+        name: &str,
+        node: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Tv>,
+        receiver: Tv,
+    ) -> R<Tv> {
+        let typ = if receiver.iface {
+            "interface {}"
+        } else {
+            receiver.v.type_name()
+        };
         match &receiver.v {
             Value::Invalid => {
                 if self.opts.error_on_missing_key {
-                    return Err(self.error(format!("nil data; no entry for key {}", crate::gofmt::go_quote(name))));
+                    return Err(self.error(format!(
+                        "nil data; no entry for key {}",
+                        crate::gofmt::go_quote(name)
+                    )));
                 }
                 return Ok(Tv::plain(Value::Invalid));
             }
-            Value::Nil => return Err(self.error(format!("nil pointer evaluating interface {{}}.{name}"))),
+            Value::Nil => {
+                return Err(self.error(format!("nil pointer evaluating interface {{}}.{name}")));
+            }
             _ => {}
         }
         if let Some(m) = funcs::method(&receiver.v, name) {
             let margs = if args.len() > 1 { &args[1..] } else { &[] };
-            let r = self.eval_call(dot, m, false, At::Arg(node), name, margs, fin, Some(receiver.v.clone()))?;
+            let r = self.eval_call(
+                dot,
+                m,
+                false,
+                At::Arg(node),
+                name,
+                margs,
+                fin,
+                Some(receiver.v.clone()),
+            )?;
             return Ok(r);
         }
         let has_args = args.len() > 1 || fin.is_some();
@@ -544,7 +669,9 @@ impl<'a> State<'a> {
             Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Pki(_) => {
                 if let Some(f) = objects::field(&receiver.v, name) {
                     if has_args {
-                        return Err(self.error(format!("{name} has arguments but cannot be invoked as function")));
+                        return Err(self.error(format!(
+                            "{name} has arguments but cannot be invoked as function"
+                        )));
                     }
                     return Ok(Tv::plain(f));
                 }
@@ -554,9 +681,18 @@ impl<'a> State<'a> {
                     return Err(self.error(format!("{name} is not a method but has arguments")));
                 }
                 return match m.get(name) {
-                    Some(v) => Ok(Tv { v: v.clone(), iface: true }),
-                    None if self.opts.error_on_missing_key => Err(self.error(format!("map has no entry for key {}", crate::gofmt::go_quote(name)))),
-                    None => Ok(Tv { v: Value::Nil, iface: true }),
+                    Some(v) => Ok(Tv {
+                        v: v.clone(),
+                        iface: true,
+                    }),
+                    None if self.opts.error_on_missing_key => Err(self.error(format!(
+                        "map has no entry for key {}",
+                        crate::gofmt::go_quote(name)
+                    ))),
+                    None => Ok(Tv {
+                        v: Value::Nil,
+                        iface: true,
+                    }),
                 };
             }
             Value::StrMap(m) => {
@@ -565,42 +701,70 @@ impl<'a> State<'a> {
                 }
                 return match m.get(name) {
                     Some(v) => Ok(Tv::plain(Value::str(v))),
-                    None if self.opts.error_on_missing_key => Err(self.error(format!("map has no entry for key {}", crate::gofmt::go_quote(name)))),
+                    None if self.opts.error_on_missing_key => Err(self.error(format!(
+                        "map has no entry for key {}",
+                        crate::gofmt::go_quote(name)
+                    ))),
                     None => Ok(Tv::plain(Value::str(""))),
                 };
             }
-            Value::NilPtr(t)
-                if objects::nil_ptr_has_field(t, name) => {
-                    return Err(self.error(format!("nil pointer evaluating {t}.{name}")));
-                }
+            Value::NilPtr(t) if objects::nil_ptr_has_field(t, name) => {
+                return Err(self.error(format!("nil pointer evaluating {t}.{name}")));
+            }
             _ => {}
         }
         Err(self.error(format!("can't evaluate field {name} in type {typ}")))
     }
 
-    fn eval_function(&mut self, dot: &Tv, node: &'a Arg, name: &str, cmd: Option<&'a Cmd>, args: &'a [Arg], fin: Option<Tv>) -> R<Tv> {
+    fn eval_function(
+        &mut self,
+        dot: &Tv,
+        node: &'a Arg,
+        name: &str,
+        cmd: Option<&'a Cmd>,
+        args: &'a [Arg],
+        fin: Option<Tv>,
+    ) -> R<Tv> {
         let err_at = match cmd {
             Some(c) => At::Cmd(c),
             None => At::Arg(node),
         };
         self.at = At::Arg(node);
         let Some(f) = funcs::lookup(name) else {
-            return Err(self.error(format!("{} is not a defined function", crate::gofmt::go_quote(name))));
+            return Err(self.error(format!(
+                "{} is not a defined function",
+                crate::gofmt::go_quote(name)
+            )));
         };
         let rest = if args.len() > 1 { &args[1..] } else { &[] };
         self.eval_call(dot, f, true, err_at, name, rest, fin, None)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn eval_call(&mut self, dot: &Tv, f: &'static Func, builtin: bool, err_at: At<'a>, name: &str, args: &'a [Arg], fin: Option<Tv>, receiver: Option<Value>) -> R<Tv> {
+    fn eval_call(
+        &mut self,
+        dot: &Tv,
+        f: &'static Func,
+        builtin: bool,
+        err_at: At<'a>,
+        name: &str,
+        args: &'a [Arg],
+        fin: Option<Tv>,
+        receiver: Option<Value>,
+    ) -> R<Tv> {
         let num_in = args.len() + usize::from(fin.is_some());
         let nparams = f.params.len();
         if f.variadic.is_some() {
             if num_in < nparams {
-                return Err(self.error(format!("wrong number of args for {name}: want at least {nparams} got {}", args.len())));
+                return Err(self.error(format!(
+                    "wrong number of args for {name}: want at least {nparams} got {}",
+                    args.len()
+                )));
             }
         } else if num_in != nparams {
-            return Err(self.error(format!("wrong number of args for {name}: want {nparams} got {num_in}")));
+            return Err(self.error(format!(
+                "wrong number of args for {name}: want {nparams} got {num_in}"
+            )));
         }
         if builtin && (name == "and" || name == "or") {
             let mut v = Tv::plain(Value::Invalid);
@@ -631,14 +795,20 @@ impl<'a> State<'a> {
             }
         }
         if let Some(fv) = fin {
-            let t = if f.variadic.is_some() && num_in > nparams { f.variadic.unwrap_or(P::Any) } else { f.params.get(num_in - 1).copied().unwrap_or(P::Any) };
+            let t = if f.variadic.is_some() && num_in > nparams {
+                f.variadic.unwrap_or(P::Any)
+            } else {
+                f.params.get(num_in - 1).copied().unwrap_or(P::Any)
+            };
             argv.push(self.validate(fv, t)?.v);
         }
         let result = (f.call)(self, argv);
         match result {
             Ok(v) => {
                 if value_too_big(&v) {
-                    return Err(Flow::Err(TemplateError::Limit(format!("value produced by {name} is too large"))));
+                    return Err(Flow::Err(TemplateError::Limit(format!(
+                        "value produced by {name} is too large"
+                    ))));
                 }
                 Ok(Tv::plain(v))
             }
@@ -655,7 +825,11 @@ impl<'a> State<'a> {
         let v = tv.v;
         if matches!(v, Value::Invalid) {
             return match p {
-                P::Any | P::Value => Ok(Tv::plain(if p == P::Any { Value::Nil } else { Value::Invalid })),
+                P::Any | P::Value => Ok(Tv::plain(if p == P::Any {
+                    Value::Nil
+                } else {
+                    Value::Invalid
+                })),
                 P::StrList => Ok(Tv::plain(Value::StrList(Rc::new(Vec::new())))),
                 P::List => Ok(Tv::plain(Value::list(Vec::new()))),
                 P::Map => Ok(Tv::plain(Value::map(Default::default()))),
@@ -673,7 +847,11 @@ impl<'a> State<'a> {
             P::Map => matches!(v, Value::Map(_)),
         };
         if !ok {
-            return Err(self.error(format!("wrong type for value; expected {}; got {}", p.go_type(), v.type_name())));
+            return Err(self.error(format!(
+                "wrong type for value; expected {}; got {}",
+                p.go_type(),
+                v.type_name()
+            )));
         }
         Ok(Tv::plain(v))
     }
@@ -694,7 +872,14 @@ impl<'a> State<'a> {
                 };
             }
             Arg::Field { idents, .. } => {
-                let v = self.eval_field_chain(dot, dot.clone(), n, idents, std::slice::from_ref(n), None)?;
+                let v = self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    n,
+                    idents,
+                    std::slice::from_ref(n),
+                    None,
+                )?;
                 return self.validate(v, p);
             }
             Arg::Variable { idents, .. } => {
@@ -721,11 +906,15 @@ impl<'a> State<'a> {
                 _ => Err(self.error(format!("expected bool; found {n}"))),
             },
             P::Float => match n {
-                Arg::Number(_, num) if num.float.is_some() => Ok(Tv::plain(Value::Float(num.float.unwrap_or(0.0)))),
+                Arg::Number(_, num) if num.float.is_some() => {
+                    Ok(Tv::plain(Value::Float(num.float.unwrap_or(0.0))))
+                }
                 _ => Err(self.error(format!("expected float; found {n}"))),
             },
             P::Int => match n {
-                Arg::Number(_, num) if num.int.is_some() => Ok(Tv::plain(Value::Int(num.int.unwrap_or(0), IntKind::Int))),
+                Arg::Number(_, num) if num.int.is_some() => {
+                    Ok(Tv::plain(Value::Int(num.int.unwrap_or(0), IntKind::Int)))
+                }
                 _ => Err(self.error(format!("expected integer; found {n}"))),
             },
             P::Str => match n {
@@ -736,9 +925,13 @@ impl<'a> State<'a> {
                 Arg::Bool(_, b) => Ok(Tv::plain(Value::Bool(*b))),
                 Arg::Number(_, num) => self.ideal_constant(n, num).map(Tv::plain),
                 Arg::String { text, .. } => Ok(Tv::plain(Value::str(text))),
-                _ => Err(self.error(format!("can't handle assignment of {n} to empty interface argument"))),
+                _ => Err(self.error(format!(
+                    "can't handle assignment of {n} to empty interface argument"
+                ))),
             },
-            P::StrList | P::List | P::Map => Err(self.error(format!("can't handle {n} for arg of type {}", p.go_type()))),
+            P::StrList | P::List | P::Map => {
+                Err(self.error(format!("can't handle {n} for arg of type {}", p.go_type())))
+            }
         }
     }
 }
@@ -781,8 +974,16 @@ fn nesting_exceeds(v: &Value, limit: usize) -> bool {
             return true;
         }
         match v {
-            Value::List(l) => stack.extend(l.iter().filter(|x| matches!(x, Value::List(_) | Value::Map(_))).map(|x| (x, d + 1))),
-            Value::Map(m) => stack.extend(m.values().filter(|x| matches!(x, Value::List(_) | Value::Map(_))).map(|x| (x, d + 1))),
+            Value::List(l) => stack.extend(
+                l.iter()
+                    .filter(|x| matches!(x, Value::List(_) | Value::Map(_)))
+                    .map(|x| (x, d + 1)),
+            ),
+            Value::Map(m) => stack.extend(
+                m.values()
+                    .filter(|x| matches!(x, Value::List(_) | Value::Map(_)))
+                    .map(|x| (x, d + 1)),
+            ),
             _ => {}
         }
     }
@@ -793,7 +994,11 @@ fn nesting_exceeds(v: &Value, limit: usize) -> bool {
 fn print_action_value(v: &Value) -> String {
     match v {
         Value::Invalid => "<no value>".into(),
-        Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Pki(_) | Value::Scratch(_) => {
+        Value::Secret(_)
+        | Value::Auth(_)
+        | Value::WrapInfo(_)
+        | Value::Pki(_)
+        | Value::Scratch(_) => {
             let s = printf::sprint_one(v);
             s.strip_prefix('&').map(str::to_string).unwrap_or(s)
         }

@@ -11,7 +11,10 @@ struct Digits {
 fn digits_of(x: f64, sig: Option<usize>) -> Digits {
     let x = x.abs();
     if x == 0.0 {
-        return Digits { digits: vec![b'0'], point: 1 };
+        return Digits {
+            digits: vec![b'0'],
+            point: 1,
+        };
     }
     let text = match sig {
         None => format!("{x:e}"),
@@ -23,14 +26,21 @@ fn digits_of(x: f64, sig: Option<usize>) -> Digits {
     while digits.len() > 1 && digits.last() == Some(&b'0') {
         digits.pop();
     }
-    Digits { digits, point: exp + 1 }
+    Digits {
+        digits,
+        point: exp + 1,
+    }
 }
 
 fn special(x: f64) -> Option<String> {
     if x.is_nan() {
         Some("NaN".into())
     } else if x.is_infinite() {
-        Some(if x > 0.0 { "+Inf".into() } else { "-Inf".into() })
+        Some(if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        })
     } else {
         None
     }
@@ -79,7 +89,11 @@ fn plain_form(x: f64, d: &Digits, frac: Option<usize>) -> String {
         out.push('.');
         for i in 0..n as i32 {
             let idx = d.point + i;
-            let c = if idx < 0 { b'0' } else { *d.digits.get(idx as usize).unwrap_or(&b'0') };
+            let c = if idx < 0 {
+                b'0'
+            } else {
+                *d.digits.get(idx as usize).unwrap_or(&b'0')
+            };
             out.push(c as char);
         }
     }
@@ -197,7 +211,10 @@ mod tests {
     #[test]
     fn json_floats_match_go() {
         assert_eq!(format_json(1e8).unwrap(), "100000000");
-        assert_eq!(format_json(12345678901234567890.0).unwrap(), "12345678901234567000");
+        assert_eq!(
+            format_json(12345678901234567890.0).unwrap(),
+            "12345678901234567000"
+        );
         assert_eq!(format_json(1e21).unwrap(), "1e+21");
         assert_eq!(format_json(1e-7).unwrap(), "1e-7");
         assert_eq!(format_json(0.000001).unwrap(), "0.000001");

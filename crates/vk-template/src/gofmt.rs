@@ -96,7 +96,11 @@ fn unquote_escape(s: &str, quote: char) -> Result<(char, &str), ()> {
         return Err(());
     }
     // `\x` and octal escapes are bytes in Go; bytes ≥ 0x80 cannot live in a Rust string alone.
-    let ch = if (c == 'x' || radix == 8) && v >= 0x80 { '\u{FFFD}' } else { char::from_u32(v).ok_or(())? };
+    let ch = if (c == 'x' || radix == 8) && v >= 0x80 {
+        '\u{FFFD}'
+    } else {
+        char::from_u32(v).ok_or(())?
+    };
     Ok((ch, rest))
 }
 

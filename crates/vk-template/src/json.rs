@@ -20,12 +20,20 @@ pub(crate) enum Numbers {
 const MAX_DEPTH: usize = 512;
 
 pub(crate) fn parse(text: &str, numbers: Numbers) -> Result<Value, String> {
-    let mut p = Reader { s: text.as_bytes(), i: 0, numbers, depth: 0 };
+    let mut p = Reader {
+        s: text.as_bytes(),
+        i: 0,
+        numbers,
+        depth: 0,
+    };
     p.ws();
     let v = p.value()?;
     p.ws();
     if p.i != p.s.len() {
-        return Err(format!("invalid character '{}' after top-level value", p.s[p.i] as char));
+        return Err(format!(
+            "invalid character '{}' after top-level value",
+            p.s[p.i] as char
+        ));
     }
     Ok(v)
 }
@@ -121,9 +129,13 @@ impl Reader<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
-        let h = self.s.get(self.i..self.i + 4).ok_or("unexpected end of JSON input")?;
+        let h = self
+            .s
+            .get(self.i..self.i + 4)
+            .ok_or("unexpected end of JSON input")?;
         let h = std::str::from_utf8(h).map_err(|_| "invalid escape".to_string())?;
-        let v = u32::from_str_radix(h, 16).map_err(|_| "invalid character in \\u hexadecimal character escape".to_string())?;
+        let v = u32::from_str_radix(h, 16)
+            .map_err(|_| "invalid character in \\u hexadecimal character escape".to_string())?;
         self.i += 4;
         Ok(v)
     }
@@ -150,7 +162,8 @@ impl Reader<'_> {
                         b't' => '\t',
                         b'u' => {
                             let mut u = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&u) && self.s[self.i..].starts_with(b"\\u") {
+                            if (0xD800..0xDC00).contains(&u) && self.s[self.i..].starts_with(b"\\u")
+                            {
                                 let save = self.i;
                                 self.i += 2;
                                 let lo = self.hex4()?;
@@ -292,7 +305,12 @@ fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Resul
         Value::Uint(u) => out.push_str(&u.to_string()),
         Value::Float(f) => match floatfmt::format_json(*f) {
             Some(s) => out.push_str(&s),
-            None => return Err(format!("json: unsupported value: {}", floatfmt::format_g_shortest(*f))),
+            None => {
+                return Err(format!(
+                    "json: unsupported value: {}",
+                    floatfmt::format_g_shortest(*f)
+                ));
+            }
         },
         Value::Number(n) => {
             if n.is_empty() {
@@ -341,11 +359,21 @@ fn write_seq(out: &mut String, items: &[Value], style: Style, depth: usize) -> R
     Ok(())
 }
 
-fn write_map(out: &mut String, entries: &[(String, Value)], style: Style, depth: usize) -> Result<(), String> {
+fn write_map(
+    out: &mut String,
+    entries: &[(String, Value)],
+    style: Style,
+    depth: usize,
+) -> Result<(), String> {
     write_map_ordered(out, entries, style, depth)
 }
 
-fn write_map_ordered(out: &mut String, entries: &[(String, Value)], style: Style, depth: usize) -> Result<(), String> {
+fn write_map_ordered(
+    out: &mut String,
+    entries: &[(String, Value)],
+    style: Style,
+    depth: usize,
+) -> Result<(), String> {
     out.push('{');
     if !entries.is_empty() {
         for (i, (k, item)) in entries.iter().enumerate() {
@@ -368,8 +396,16 @@ fn write_map_ordered(out: &mut String, entries: &[(String, Value)], style: Style
 
 /// Go's `isValidNumber` (json.Number must be a valid JSON number to be encoded).
 pub(crate) fn is_json_number(s: &str) -> bool {
-    let mut r = Reader { s: s.as_bytes(), i: 0, numbers: Numbers::Literal, depth: 0 };
-    matches!(r.peek(), Some(b'-' | b'0'..=b'9')) && r.number().is_ok() && r.i == s.len() && !has_leading_zero(s)
+    let mut r = Reader {
+        s: s.as_bytes(),
+        i: 0,
+        numbers: Numbers::Literal,
+        depth: 0,
+    };
+    matches!(r.peek(), Some(b'-' | b'0'..=b'9'))
+        && r.number().is_ok()
+        && r.i == s.len()
+        && !has_leading_zero(s)
 }
 
 fn has_leading_zero(s: &str) -> bool {
@@ -384,7 +420,14 @@ mod tests {
     #[test]
     fn numbers_stay_literal() {
         let v = parse(r#"{"b":1e3,"a":[1.0,"x",null]}"#, Numbers::Literal).unwrap();
-        let s = encode(&v, Style { escape_html: true, indent: None }).unwrap();
+        let s = encode(
+            &v,
+            Style {
+                escape_html: true,
+                indent: None,
+            },
+        )
+        .unwrap();
         assert_eq!(s, r#"{"a":[1.0,"x",null],"b":1e3}"#);
     }
 
@@ -398,13 +441,30 @@ mod tests {
     #[test]
     fn pretty_empty_containers() {
         let v = parse(r#"{"a":[],"b":{}}"#, Numbers::Literal).unwrap();
-        let s = encode(&v, Style { escape_html: true, indent: Some("  ") }).unwrap();
+        let s = encode(
+            &v,
+            Style {
+                escape_html: true,
+                indent: Some("  "),
+            },
+        )
+        .unwrap();
         assert_eq!(s, "{\n  \"a\": [],\n  \"b\": {}\n}");
     }
 
     #[test]
     fn rejects_garbage_without_panic() {
-        for t in ["", "{", "[1,", "\"\\u12", "-", "1.", "{\"a\" 1}", "[[[[", "nul"] {
+        for t in [
+            "",
+            "{",
+            "[1,",
+            "\"\\u12",
+            "-",
+            "1.",
+            "{\"a\" 1}",
+            "[[[[",
+            "nul",
+        ] {
             assert!(parse(t, Numbers::Float).is_err(), "{t}");
         }
     }

@@ -71,7 +71,18 @@ impl Item {
 fn is_keyword(t: Tok) -> bool {
     matches!(
         t,
-        Tok::Block | Tok::Break | Tok::Continue | Tok::Define | Tok::Else | Tok::End | Tok::If | Tok::Range | Tok::Template | Tok::With | Tok::Dot | Tok::Nil
+        Tok::Block
+            | Tok::Break
+            | Tok::Continue
+            | Tok::Define
+            | Tok::Else
+            | Tok::End
+            | Tok::If
+            | Tok::Range
+            | Tok::Template
+            | Tok::With
+            | Tok::Dot
+            | Tok::Nil
     )
 }
 
@@ -102,7 +113,17 @@ fn is_alnum(c: char) -> bool {
 
 /// Lex the whole input. The last item is `Eof` or `Error`.
 pub(crate) fn lex(input: &str, left: &str, right: &str) -> Vec<Item> {
-    let mut l = Lexer { input, left, right, pos: 0, start: 0, items: Vec::new(), paren_depth: 0, start_line: 1, line: 1 };
+    let mut l = Lexer {
+        input,
+        left,
+        right,
+        pos: 0,
+        start: 0,
+        items: Vec::new(),
+        paren_depth: 0,
+        start_line: 1,
+        line: 1,
+    };
     l.run();
     l.items
 }
@@ -158,7 +179,12 @@ impl Lexer<'_> {
 
     fn emit(&mut self, tok: Tok) {
         let val = self.input[self.start..self.pos].to_string();
-        self.items.push(Item { tok, pos: self.start, val, line: self.start_line });
+        self.items.push(Item {
+            tok,
+            pos: self.start,
+            val,
+            line: self.start_line,
+        });
         self.ignore();
     }
 
@@ -168,7 +194,12 @@ impl Lexer<'_> {
     }
 
     fn error(&mut self, msg: String) -> State {
-        self.items.push(Item { tok: Tok::Error, pos: self.start, val: msg, line: self.start_line });
+        self.items.push(Item {
+            tok: Tok::Error,
+            pos: self.start,
+            val: msg,
+            line: self.start_line,
+        });
         State::Done
     }
 
@@ -203,12 +234,20 @@ impl Lexer<'_> {
                 let after = &self.input[self.pos + x + self.left.len()..];
                 let mut end = self.pos + x;
                 if Self::has_left_trim(after) {
-                    end = self.input[..end].trim_end_matches(is_space).len().max(self.start);
+                    end = self.input[..end]
+                        .trim_end_matches(is_space)
+                        .len()
+                        .max(self.start);
                 }
                 self.advance(x);
                 if end > self.start {
                     let val = self.input[self.start..end].to_string();
-                    self.items.push(Item { tok: Tok::Text, pos: self.start, val, line: self.start_line });
+                    self.items.push(Item {
+                        tok: Tok::Text,
+                        pos: self.start,
+                        val,
+                        line: self.start_line,
+                    });
                 }
                 self.ignore();
             }
@@ -219,7 +258,12 @@ impl Lexer<'_> {
             self.line += self.input[self.start..].matches('\n').count();
             self.emit(Tok::Text);
         }
-        self.items.push(Item { tok: Tok::Eof, pos: self.pos, val: String::new(), line: self.line });
+        self.items.push(Item {
+            tok: Tok::Eof,
+            pos: self.pos,
+            val: String::new(),
+            line: self.line,
+        });
         State::Done
     }
 
@@ -314,7 +358,9 @@ impl Lexer<'_> {
             '`' => return self.lex_raw_quote(),
             '$' => return self.lex_field_or_variable(Tok::Variable),
             '\'' => return self.lex_char(),
-            '.' if !matches!(self.peek(), Some('0'..='9')) => return self.lex_field_or_variable(Tok::Field),
+            '.' if !matches!(self.peek(), Some('0'..='9')) => {
+                return self.lex_field_or_variable(Tok::Field);
+            }
             '.' | '+' | '-' | '0'..='9' => {
                 self.backup(c);
                 return self.lex_number();
@@ -335,7 +381,12 @@ impl Lexer<'_> {
                 }
             }
             c if c.is_ascii() && !c.is_ascii_control() => self.emit(Tok::Char),
-            c => return self.error(format!("unrecognized character in action: {}", crate::gofmt::go_unicode(c))),
+            c => {
+                return self.error(format!(
+                    "unrecognized character in action: {}",
+                    crate::gofmt::go_unicode(c)
+                ));
+            }
         }
         State::Inside
     }
@@ -350,7 +401,9 @@ impl Lexer<'_> {
             n += 1;
         }
         let prev = self.pos - 1;
-        if Self::has_right_trim(&self.input[prev..]) && self.input[prev + 2..].starts_with(self.right) {
+        if Self::has_right_trim(&self.input[prev..])
+            && self.input[prev + 2..].starts_with(self.right)
+        {
             let c = self.input[prev..].chars().next().unwrap_or(' ');
             self.backup(c);
             if n == 1 {
@@ -395,7 +448,11 @@ impl Lexer<'_> {
 
     fn lex_field_or_variable(&mut self, tok: Tok) -> State {
         if self.at_terminator() {
-            self.emit(if tok == Tok::Variable { Tok::Variable } else { Tok::Dot });
+            self.emit(if tok == Tok::Variable {
+                Tok::Variable
+            } else {
+                Tok::Dot
+            });
             return State::Inside;
         }
         while let Some(c) = self.peek() {
@@ -416,7 +473,9 @@ impl Lexer<'_> {
         loop {
             match self.next() {
                 Some('\\') => match self.next() {
-                    Some('\n') | None => return self.error("unterminated character constant".into()),
+                    Some('\n') | None => {
+                        return self.error("unterminated character constant".into());
+                    }
                     _ => {}
                 },
                 Some('\n') | None => return self.error("unterminated character constant".into()),
@@ -498,7 +557,10 @@ impl Lexer<'_> {
         if self.peek().is_some_and(is_alnum) {
             self.next();
             let text = self.input[self.start..self.pos].to_string();
-            return self.error(format!("bad number syntax: {}", crate::gofmt::go_quote(&text)));
+            return self.error(format!(
+                "bad number syntax: {}",
+                crate::gofmt::go_quote(&text)
+            ));
         }
         self.emit(Tok::Number);
         State::Inside
@@ -510,7 +572,10 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<(Tok, String)> {
-        lex(s, "{{", "}}").into_iter().map(|i| (i.tok, i.val)).collect()
+        lex(s, "{{", "}}")
+            .into_iter()
+            .map(|i| (i.tok, i.val))
+            .collect()
     }
 
     #[test]
@@ -535,10 +600,16 @@ mod tests {
         assert_eq!(t[0], (Tok::Text, "x".into()));
         assert_eq!(t[1].0, Tok::Comment);
         assert_eq!(t[2], (Tok::Text, "y".into()));
-        assert_eq!(toks("{{ \"a\nb\" }}").last().unwrap().1, "unterminated quoted string");
+        assert_eq!(
+            toks("{{ \"a\nb\" }}").last().unwrap().1,
+            "unterminated quoted string"
+        );
         // Not a comment: `/` is an ordinary character token (the parser rejects it).
         assert_eq!(toks("{{ /* x */ }}")[2], (Tok::Char, "/".into()));
-        assert_eq!(toks("{{ \u{1} }}").last().unwrap().1, "unrecognized character in action: U+0001");
+        assert_eq!(
+            toks("{{ \u{1} }}").last().unwrap().1,
+            "unrecognized character in action: U+0001"
+        );
         assert_eq!(toks("{{/* x").last().unwrap().1, "unclosed comment");
         assert_eq!(toks("{{ .x").last().unwrap().1, "unclosed action");
     }

@@ -31,8 +31,7 @@ mod yaml_parse;
 pub use error::TemplateError;
 
 /// How to parse one template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParseOptions {
     /// Name used in error messages (the template's `source` path, or empty for inline contents).
     pub name: String,
@@ -59,11 +58,18 @@ pub enum Dependency {
     /// `secret "path"` (path trimmed of spaces and surrounding `/`; a `?query` stays in `path`).
     Read { path: String },
     /// `secret "path" "k=v" …`: a write; `data` keeps the argument order, keys/values trimmed.
-    Write { path: String, data: Vec<(String, String)> },
+    Write {
+        path: String,
+        data: Vec<(String, String)>,
+    },
     /// `secrets "path"`: a list.
     List { path: String },
     /// `pkiCert "path" "k=v" …`: a PKI issue, cached in the template's destination file.
-    PkiCert { path: String, data: Vec<(String, String)>, destination: String },
+    PkiCert {
+        path: String,
+        data: Vec<(String, String)>,
+        destination: String,
+    },
 }
 
 /// What a [`DataSource`] says about one dependency.
@@ -104,10 +110,13 @@ pub struct Rendered {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { error_on_missing_key: false, destination: String::new(), max_output_bytes: 16 << 20 }
+        RenderOptions {
+            error_on_missing_key: false,
+            destination: String::new(),
+            max_output_bytes: 16 << 20,
+        }
     }
 }
-
 
 /// A parsed template (the main body plus every `define`d / `block` template).
 #[derive(Debug, Clone)]
@@ -119,10 +128,26 @@ pub struct Template {
 
 /// Parse template text with the given delimiters (`{{`/`}}` when empty).
 pub fn parse(text: &str, opts: &ParseOptions) -> Result<Template, TemplateError> {
-    let left = if opts.left_delim.is_empty() { "{{" } else { opts.left_delim.as_str() };
-    let right = if opts.right_delim.is_empty() { "}}" } else { opts.right_delim.as_str() };
-    let trees = parser::parse(text, left, right).map_err(|e| TemplateError::Parse { name: opts.name.clone(), line: e.line, reason: e.reason })?;
-    Ok(Template { name: opts.name.clone(), text: text.to_string(), trees })
+    let left = if opts.left_delim.is_empty() {
+        "{{"
+    } else {
+        opts.left_delim.as_str()
+    };
+    let right = if opts.right_delim.is_empty() {
+        "}}"
+    } else {
+        opts.right_delim.as_str()
+    };
+    let trees = parser::parse(text, left, right).map_err(|e| TemplateError::Parse {
+        name: opts.name.clone(),
+        line: e.line,
+        reason: e.reason,
+    })?;
+    Ok(Template {
+        name: opts.name.clone(),
+        text: text.to_string(),
+        trees,
+    })
 }
 
 impl Template {
@@ -130,10 +155,18 @@ impl Template {
     ///
     /// Data functions whose dependency is [`Lookup::Missing`] yield empty values and are listed in
     /// [`Rendered::missing`]; the caller writes the output only when that list is empty.
-    pub fn render(&self, source: &mut dyn DataSource, opts: &RenderOptions) -> Result<Rendered, TemplateError> {
+    pub fn render(
+        &self,
+        source: &mut dyn DataSource,
+        opts: &RenderOptions,
+    ) -> Result<Rendered, TemplateError> {
         let mut state = exec::State::new(&self.text, &self.name, &self.trees, source, opts);
         let output = state.run()?;
-        Ok(Rendered { output, dependencies: std::mem::take(&mut state.dependencies), missing: std::mem::take(&mut state.missing) })
+        Ok(Rendered {
+            output,
+            dependencies: std::mem::take(&mut state.dependencies),
+            missing: std::mem::take(&mut state.missing),
+        })
     }
 
     /// Names of the templates defined with `define`/`block` (the main body is `""`).

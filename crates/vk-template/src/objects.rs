@@ -16,7 +16,10 @@ fn get_str(m: &BTreeMap<String, Value>, k: &str) -> String {
 
 fn get_int(m: &BTreeMap<String, Value>, k: &str) -> i64 {
     match m.get(k) {
-        Some(Value::Number(n)) => n.parse::<i64>().or_else(|_| n.parse::<f64>().map(|f| f as i64)).unwrap_or(0),
+        Some(Value::Number(n)) => n
+            .parse::<i64>()
+            .or_else(|_| n.parse::<f64>().map(|f| f as i64))
+            .unwrap_or(0),
         _ => 0,
     }
 }
@@ -27,7 +30,10 @@ fn get_bool(m: &BTreeMap<String, Value>, k: &str) -> bool {
 
 fn get_strings(m: &BTreeMap<String, Value>, k: &str) -> Vec<String> {
     match m.get(k) {
-        Some(Value::List(l)) => l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Value::List(l)) => l
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -49,7 +55,10 @@ pub(crate) fn secret_from_json(body: &str) -> Result<Secret, String> {
     let auth = match top.get("auth") {
         Some(Value::Map(a)) => {
             let metadata = match a.get("metadata") {
-                Some(Value::Map(md)) => md.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect(),
+                Some(Value::Map(md)) => md
+                    .iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect(),
                 _ => BTreeMap::new(),
             };
             Some(Rc::new(SecretAuth {
@@ -98,8 +107,18 @@ pub(crate) fn struct_fields(v: &Value) -> Vec<(&'static str, Value)> {
             ("Renewable", Value::Bool(s.renewable)),
             ("Data", Value::Map(s.data.clone())),
             ("Warnings", Value::StrList(s.warnings.clone())),
-            ("Auth", s.auth.clone().map_or(Value::NilPtr("*dependency.SecretAuth"), Value::Auth)),
-            ("WrapInfo", s.wrap_info.clone().map_or(Value::NilPtr("*dependency.SecretWrapInfo"), Value::WrapInfo)),
+            (
+                "Auth",
+                s.auth
+                    .clone()
+                    .map_or(Value::NilPtr("*dependency.SecretAuth"), Value::Auth),
+            ),
+            (
+                "WrapInfo",
+                s.wrap_info
+                    .clone()
+                    .map_or(Value::NilPtr("*dependency.SecretWrapInfo"), Value::WrapInfo),
+            ),
         ],
         Value::Auth(a) => vec![
             ("ClientToken", Value::str(&a.client_token)),
@@ -131,7 +150,10 @@ pub(crate) fn field(v: &Value, name: &str) -> Option<Value> {
     if matches!(v, Value::Scratch(_)) {
         return None;
     }
-    struct_fields(v).into_iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    struct_fields(v)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
 }
 
 /// The Go struct type behind a nil pointer type name (`*dependency.SecretAuth` → its fields).

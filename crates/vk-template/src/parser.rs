@@ -22,21 +22,36 @@ type PResult<T> = Result<T, ParseError>;
 
 pub(crate) fn parse(text: &str, left: &str, right: &str) -> PResult<TreeSet> {
     let items = lexer::lex(text, left, right);
-    let mut p = Parser { items, i: 0, vars: vec!["$".into()], range_depth: 0, depth: 0, action_line: 0, trees: TreeSet::new() };
+    let mut p = Parser {
+        items,
+        i: 0,
+        vars: vec!["$".into()],
+        range_depth: 0,
+        depth: 0,
+        action_line: 0,
+        trees: TreeSet::new(),
+    };
     let root = p.parse_top()?;
     add_tree(&mut p.trees, "", root, 1)?;
     Ok(p.trees)
 }
 
 fn is_empty_tree(list: &[Node]) -> bool {
-    list.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+    list.iter()
+        .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
 }
 
 fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PResult<()> {
     match trees.get(name) {
         Some(existing) if !is_empty_tree(existing) => {
             if !is_empty_tree(&list) {
-                return Err(ParseError { line, reason: format!("template: multiple definition of template {}", gofmt::go_quote(name)) });
+                return Err(ParseError {
+                    line,
+                    reason: format!(
+                        "template: multiple definition of template {}",
+                        gofmt::go_quote(name)
+                    ),
+                });
             }
         }
         _ => {
@@ -63,15 +78,27 @@ enum Stop {
 
 impl Parser {
     fn cur_line(&self) -> usize {
-        self.items.get(self.i.saturating_sub(1)).map_or(1, |t| t.line)
+        self.items
+            .get(self.i.saturating_sub(1))
+            .map_or(1, |t| t.line)
     }
 
     fn err<T>(&self, reason: String) -> PResult<T> {
-        Err(ParseError { line: self.cur_line(), reason })
+        Err(ParseError {
+            line: self.cur_line(),
+            reason,
+        })
     }
 
     fn next(&mut self) -> Item {
-        let it = self.items.get(self.i).cloned().unwrap_or_else(|| self.items.last().cloned().unwrap_or(Item { tok: Tok::Eof, pos: 0, val: String::new(), line: 1 }));
+        let it = self.items.get(self.i).cloned().unwrap_or_else(|| {
+            self.items.last().cloned().unwrap_or(Item {
+                tok: Tok::Eof,
+                pos: 0,
+                val: String::new(),
+                line: 1,
+            })
+        });
         if self.i < self.items.len() {
             self.i += 1;
         }
@@ -110,9 +137,15 @@ impl Parser {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return Err(ParseError { line: item.line, reason: format!("{}{extra}", item.val) });
+            return Err(ParseError {
+                line: item.line,
+                reason: format!("{}{extra}", item.val),
+            });
         }
-        Err(ParseError { line: item.line, reason: format!("unexpected {} in {context}", item.describe()) })
+        Err(ParseError {
+            line: item.line,
+            reason: format!("unexpected {} in {context}", item.describe()),
+        })
     }
 
     fn expect(&mut self, tok: Tok, context: &str) -> PResult<Item> {
@@ -158,7 +191,10 @@ impl Parser {
         if name_tok.tok != Tok::String && name_tok.tok != Tok::RawString {
             return self.unexpected(&name_tok, CONTEXT);
         }
-        let name = gofmt::unquote(&name_tok.val).map_err(|e| ParseError { line: name_tok.line, reason: e })?;
+        let name = gofmt::unquote(&name_tok.val).map_err(|e| ParseError {
+            line: name_tok.line,
+            reason: e,
+        })?;
         self.expect(Tok::RightDelim, CONTEXT)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let (list, stop) = self.item_list()?;
@@ -201,7 +237,11 @@ impl Parser {
         match t.tok {
             Tok::Block => return self.block_control().map(Ok),
             Tok::Break | Tok::Continue => {
-                let ctx = if t.tok == Tok::Break { "{{break}}" } else { "{{continue}}" };
+                let ctx = if t.tok == Tok::Break {
+                    "{{break}}"
+                } else {
+                    "{{continue}}"
+                };
                 let n = self.next_non_space();
                 if n.tok != Tok::RightDelim {
                     return self.unexpected(&n, ctx);
@@ -209,7 +249,11 @@ impl Parser {
                 if self.range_depth == 0 {
                     return self.err(format!("{ctx} outside {{{{range}}}}"));
                 }
-                return Ok(Ok(if t.tok == Tok::Break { Node::Break(t.pos) } else { Node::Continue(t.pos) }));
+                return Ok(Ok(if t.tok == Tok::Break {
+                    Node::Break(t.pos)
+                } else {
+                    Node::Continue(t.pos)
+                }));
             }
             Tok::Else => {
                 let p = self.peek_non_space();
@@ -251,7 +295,11 @@ impl Parser {
             if (context == "if" && p.tok == Tok::If) || (context == "with" && p.tok == Tok::With) {
                 self.next_non_space();
                 let inner = self.control(context)?;
-                let node = if context == "if" { Node::If(inner) } else { Node::With(inner) };
+                let node = if context == "if" {
+                    Node::If(inner)
+                } else {
+                    Node::With(inner)
+                };
                 else_list = Some(vec![node]);
             } else {
                 let (list, stop) = self.item_list()?;
@@ -263,14 +311,21 @@ impl Parser {
         }
         self.vars.truncate(mark);
         self.depth -= 1;
-        Ok(Control { pipe, list, else_list })
+        Ok(Control {
+            pipe,
+            list,
+            else_list,
+        })
     }
 
     fn template_name(&mut self, context: &str) -> PResult<(Item, String)> {
         let t = self.next_non_space();
         match t.tok {
             Tok::String | Tok::RawString => {
-                let name = gofmt::unquote(&t.val).map_err(|e| ParseError { line: t.line, reason: e })?;
+                let name = gofmt::unquote(&t.val).map_err(|e| ParseError {
+                    line: t.line,
+                    reason: e,
+                })?;
                 Ok((t, name))
             }
             _ => self.unexpected(&t, context),
@@ -286,7 +341,11 @@ impl Parser {
         } else {
             None
         };
-        Ok(Node::Template { pos: t.pos, name, pipe })
+        Ok(Node::Template {
+            pos: t.pos,
+            name,
+            pipe,
+        })
     }
 
     fn block_control(&mut self) -> PResult<Node> {
@@ -304,13 +363,22 @@ impl Parser {
         }
         add_tree(&mut self.trees, &name, list, t.line)?;
         self.depth -= 1;
-        Ok(Node::Template { pos: t.pos, name, pipe: Some(pipe) })
+        Ok(Node::Template {
+            pos: t.pos,
+            name,
+            pipe: Some(pipe),
+        })
     }
 
     fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
         self.enter()?;
         let start = self.peek_non_space();
-        let mut pipe = Pipe { pos: start.pos, is_assign: false, decl: Vec::new(), cmds: Vec::new() };
+        let mut pipe = Pipe {
+            pos: start.pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
         // Declarations: `$x :=`, `$x =`, `$i, $v :=` (range only).
         loop {
             let v = self.peek_non_space();
@@ -353,8 +421,18 @@ impl Parser {
                     return self.err(format!("missing value for {context}"));
                 }
                 for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-                    if matches!(c.args[0], Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String { .. }) {
-                        return self.err(format!("non executable command in pipeline stage {}", i + 1));
+                    if matches!(
+                        c.args[0],
+                        Arg::Bool(..)
+                            | Arg::Dot(_)
+                            | Arg::Nil(_)
+                            | Arg::Number(..)
+                            | Arg::String { .. }
+                    ) {
+                        return self.err(format!(
+                            "non executable command in pipeline stage {}",
+                            i + 1
+                        ));
                     }
                 }
                 self.depth -= 1;
@@ -383,7 +461,10 @@ impl Parser {
 
     fn command(&mut self) -> PResult<Cmd> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Cmd { pos, args: Vec::new() };
+        let mut cmd = Cmd {
+            pos,
+            args: Vec::new(),
+        };
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
@@ -405,7 +486,9 @@ impl Parser {
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
-        let Some(node) = self.term()? else { return Ok(None) };
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
         if self.peek() != Tok::Field {
             return Ok(Some(node));
         }
@@ -418,16 +501,29 @@ impl Parser {
         Ok(Some(match node {
             Arg::Field { mut idents, .. } => {
                 idents.extend(fields);
-                Arg::Field { pos: chain_pos, idents }
+                Arg::Field {
+                    pos: chain_pos,
+                    idents,
+                }
             }
             Arg::Variable { mut idents, .. } => {
                 idents.extend(fields);
-                Arg::Variable { pos: chain_pos, idents }
+                Arg::Variable {
+                    pos: chain_pos,
+                    idents,
+                }
             }
             Arg::Bool(..) | Arg::String { .. } | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
-                return self.err(format!("unexpected . after term {}", gofmt::go_quote(&node.to_string())));
+                return self.err(format!(
+                    "unexpected . after term {}",
+                    gofmt::go_quote(&node.to_string())
+                ));
             }
-            other => Arg::Chain { pos: chain_pos, node: Box::new(other), fields },
+            other => Arg::Chain {
+                pos: chain_pos,
+                node: Box::new(other),
+                fields,
+            },
         }))
     }
 
@@ -438,7 +534,10 @@ impl Parser {
                 if !crate::funcs::exists(&t.val) {
                     return self.err(format!("function {} not defined", gofmt::go_quote(&t.val)));
                 }
-                Arg::Identifier { pos: t.pos, name: t.val }
+                Arg::Identifier {
+                    pos: t.pos,
+                    name: t.val,
+                }
             }
             Tok::Dot => Arg::Dot(t.pos),
             Tok::Nil => Arg::Nil(t.pos),
@@ -452,10 +551,18 @@ impl Parser {
                 idents.extend(parts.map(str::to_string));
                 Arg::Variable { pos: t.pos, idents }
             }
-            Tok::Field => Arg::Field { pos: t.pos, idents: t.val[1..].split('.').map(str::to_string).collect() },
+            Tok::Field => Arg::Field {
+                pos: t.pos,
+                idents: t.val[1..].split('.').map(str::to_string).collect(),
+            },
             Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
             Tok::CharConstant | Tok::Number => {
-                let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| ParseError { line: t.line, reason })?;
+                let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| {
+                    ParseError {
+                        line: t.line,
+                        reason,
+                    }
+                })?;
                 Arg::Number(t.pos, n)
             }
             Tok::LeftParen => {
@@ -463,8 +570,15 @@ impl Parser {
                 Arg::Pipe(Box::new(p))
             }
             Tok::String | Tok::RawString => {
-                let text = gofmt::unquote(&t.val).map_err(|reason| ParseError { line: t.line, reason })?;
-                Arg::String { pos: t.pos, quoted: t.val, text }
+                let text = gofmt::unquote(&t.val).map_err(|reason| ParseError {
+                    line: t.line,
+                    reason,
+                })?;
+                Arg::String {
+                    pos: t.pos,
+                    quoted: t.val,
+                    text,
+                }
             }
             _ => {
                 self.backup();
@@ -488,7 +602,11 @@ fn parse_go_uint(text: &str) -> Option<u64> {
     } else {
         (t, 10)
     };
-    if digits.is_empty() || digits.starts_with('_') && radix == 10 || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_') && radix == 10
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     u64::from_str_radix(&digits.replace('_', ""), radix).ok()
@@ -497,7 +615,11 @@ fn parse_go_uint(text: &str) -> Option<u64> {
 fn parse_go_int(text: &str) -> Option<i64> {
     if let Some(r) = text.strip_prefix('-') {
         let u = parse_go_uint(r)?;
-        if u <= i64::MAX as u64 + 1 { Some((u as i64).wrapping_neg()) } else { None }
+        if u <= i64::MAX as u64 + 1 {
+            Some((u as i64).wrapping_neg())
+        } else {
+            None
+        }
     } else {
         let u = parse_go_uint(text)?;
         i64::try_from(u).ok()
@@ -509,13 +631,29 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
     if is_char {
         let c = gofmt::unquote_char(text)?;
         let v = c as i64;
-        return Ok(Number { text: text.into(), int: Some(v), uint: Some(v as u64), float: Some(v as f64), is_char: true });
+        return Ok(Number {
+            text: text.into(),
+            int: Some(v),
+            uint: Some(v as u64),
+            float: Some(v as f64),
+            is_char: true,
+        });
     }
     if text.ends_with('i') {
         return Err(format!("illegal number syntax: {}", gofmt::go_quote(text)));
     }
-    let mut n = Number { text: text.into(), int: None, uint: None, float: None, is_char: false };
-    n.uint = if text.starts_with('-') { None } else { parse_go_uint(text) };
+    let mut n = Number {
+        text: text.into(),
+        int: None,
+        uint: None,
+        float: None,
+        is_char: false,
+    };
+    n.uint = if text.starts_with('-') {
+        None
+    } else {
+        parse_go_uint(text)
+    };
     n.int = parse_go_int(text);
     if n.int == Some(0) && n.uint.is_none() {
         n.uint = Some(0);
@@ -528,19 +666,22 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
         let clean = text.replace('_', "");
         let lower = clean.to_ascii_lowercase();
         let is_hex = lower.trim_start_matches(['+', '-']).starts_with("0x");
-        if !is_hex && !lower.contains("inf") && !lower.contains("nan")
-            && let Ok(f) = clean.parse::<f64>() {
-                if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-                    return Err(format!("integer overflow: {}", gofmt::go_quote(text)));
-                }
-                n.float = Some(f);
-                if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                    n.int = Some(f as i64);
-                }
-                if f.fract() == 0.0 && (0.0..1.8e19).contains(&f) {
-                    n.uint = Some(f as u64);
-                }
+        if !is_hex
+            && !lower.contains("inf")
+            && !lower.contains("nan")
+            && let Ok(f) = clean.parse::<f64>()
+        {
+            if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+                return Err(format!("integer overflow: {}", gofmt::go_quote(text)));
             }
+            n.float = Some(f);
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                n.int = Some(f as i64);
+            }
+            if f.fract() == 0.0 && (0.0..1.8e19).contains(&f) {
+                n.uint = Some(f as u64);
+            }
+        }
     }
     if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
         return Err(format!("illegal number syntax: {}", gofmt::go_quote(text)));

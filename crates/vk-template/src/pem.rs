@@ -15,12 +15,21 @@ fn blocks(text: &str) -> Vec<Block> {
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start + 11..];
-        let Some(end_kind) = after.find("-----") else { break };
+        let Some(end_kind) = after.find("-----") else {
+            break;
+        };
         let kind = after[..end_kind].to_string();
         let body_start = &after[end_kind + 5..];
         let end_marker = format!("-----END {kind}-----");
-        let Some(end) = body_start.find(&end_marker) else { break };
-        let body: String = body_start[..end].lines().filter(|l| !l.contains(':')).collect::<String>().split_whitespace().collect();
+        let Some(end) = body_start.find(&end_marker) else {
+            break;
+        };
+        let body: String = body_start[..end]
+            .lines()
+            .filter(|l| !l.contains(':'))
+            .collect::<String>()
+            .split_whitespace()
+            .collect();
         if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.as_bytes()) {
             out.push(Block { kind, der });
         }
@@ -66,26 +75,34 @@ fn tlv(d: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 /// Whether a DER certificate carries basicConstraints with cA = TRUE.
 fn is_ca(der: &[u8]) -> bool {
-    let Some((_, cert, _)) = tlv(der) else { return false };
-    let Some((_, tbs, _)) = tlv(cert) else { return false };
+    let Some((_, cert, _)) = tlv(der) else {
+        return false;
+    };
+    let Some((_, tbs, _)) = tlv(cert) else {
+        return false;
+    };
     let mut rest = tbs;
     while let Some((tag, content, next)) = tlv(rest) {
         if tag == 0xA3 {
-            let Some((_, exts, _)) = tlv(content) else { return false };
+            let Some((_, exts, _)) = tlv(content) else {
+                return false;
+            };
             let mut e = exts;
             while let Some((_, ext, after)) = tlv(e) {
                 if let Some((0x06, oid, mut r)) = tlv(ext)
-                    && oid == [0x55, 0x1D, 0x13] {
-                        if let Some((0x01, _, r2)) = tlv(r) {
-                            r = r2;
-                        }
-                        if let Some((0x04, octets, _)) = tlv(r)
-                            && let Some((0x30, seq, _)) = tlv(octets)
-                                && let Some((0x01, b, _)) = tlv(seq) {
-                                    return b.first().is_some_and(|x| *x != 0);
-                                }
-                        return false;
+                    && oid == [0x55, 0x1D, 0x13]
+                {
+                    if let Some((0x01, _, r2)) = tlv(r) {
+                        r = r2;
                     }
+                    if let Some((0x04, octets, _)) = tlv(r)
+                        && let Some((0x30, seq, _)) = tlv(octets)
+                        && let Some((0x01, b, _)) = tlv(seq)
+                    {
+                        return b.first().is_some_and(|x| *x != 0);
+                    }
+                    return false;
+                }
                 e = after;
             }
             return false;

@@ -45,7 +45,10 @@ pub(crate) fn sprintln(args: &[Value]) -> String {
 
 /// `%v` of one value as `fmt.Print` shows it.
 pub(crate) fn sprint_one(v: &Value) -> String {
-    let mut p = Printer { out: String::new(), f: Flags::default() };
+    let mut p = Printer {
+        out: String::new(),
+        f: Flags::default(),
+    };
     p.print_value(v, 'v', 0);
     p.out
 }
@@ -198,7 +201,13 @@ impl Printer {
                 let c = char::from_u32(i as u32).unwrap_or('\u{FFFD}');
                 let q = go_quote(&c.to_string());
                 let inner = &q[1..q.len() - 1];
-                let inner = if inner == "\\\"" { "\"" } else if inner == "'" { "\\'" } else { inner };
+                let inner = if inner == "\\\"" {
+                    "\""
+                } else if inner == "'" {
+                    "\\'"
+                } else {
+                    inner
+                };
                 return self.pad(&format!("'{inner}'"));
             }
             'U' => return self.pad(&format!("U+{a:04X}")),
@@ -276,7 +285,10 @@ impl Printer {
         match verb {
             'v' | 's' => self.pad(&s),
             'q' => {
-                if self.f.sharp && !s.contains('`') && s.chars().all(|c| c == '\t' || crate::gofmt::is_print(c)) {
+                if self.f.sharp
+                    && !s.contains('`')
+                    && s.chars().all(|c| c == '\t' || crate::gofmt::is_print(c))
+                {
                     self.pad(&format!("`{s}`"));
                 } else {
                     self.pad(&quote_with(&s, self.f.plus));
@@ -315,17 +327,44 @@ fn go_syntax(v: &Value, depth: usize) -> String {
         Value::Uint(u) => format!("0x{u:x}"),
         Value::Float(f) => floatfmt::format_g_shortest(*f),
         Value::Str(s) | Value::Number(s) => go_quote(s),
-        Value::List(l) => format!("[]interface {{}}{{{}}}", join(l.iter().map(|x| go_syntax(x, depth + 1)).collect())),
-        Value::StrList(l) => format!("[]string{{{}}}", join(l.iter().map(|x| go_quote(x)).collect())),
-        Value::Map(m) => format!("map[string]interface {{}}{{{}}}", join(m.iter().map(|(k, x)| format!("{}:{}", go_quote(k), go_syntax(x, depth + 1))).collect())),
-        Value::StrMap(m) => format!("map[string]string{{{}}}", join(m.iter().map(|(k, x)| format!("{}:{}", go_quote(k), go_quote(x))).collect())),
+        Value::List(l) => format!(
+            "[]interface {{}}{{{}}}",
+            join(l.iter().map(|x| go_syntax(x, depth + 1)).collect())
+        ),
+        Value::StrList(l) => format!(
+            "[]string{{{}}}",
+            join(l.iter().map(|x| go_quote(x)).collect())
+        ),
+        Value::Map(m) => format!(
+            "map[string]interface {{}}{{{}}}",
+            join(
+                m.iter()
+                    .map(|(k, x)| format!("{}:{}", go_quote(k), go_syntax(x, depth + 1)))
+                    .collect()
+            )
+        ),
+        Value::StrMap(m) => format!(
+            "map[string]string{{{}}}",
+            join(
+                m.iter()
+                    .map(|(k, x)| format!("{}:{}", go_quote(k), go_quote(x)))
+                    .collect()
+            )
+        ),
         Value::NilPtr(t) => format!("({t})(nil)"),
         Value::Chan(..) => "(<-chan int64)(0xc000100000)".into(),
-        Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Pki(_) | Value::Scratch(_) => {
+        Value::Secret(_)
+        | Value::Auth(_)
+        | Value::WrapInfo(_)
+        | Value::Pki(_)
+        | Value::Scratch(_) => {
             if depth > 0 && !matches!(v, Value::Pki(_)) {
                 return format!("({})(0xc000010000)", v.type_name());
             }
-            let fields: Vec<String> = objects::struct_fields(v).iter().map(|(n, x)| format!("{n}:{}", go_syntax(x, depth + 1))).collect();
+            let fields: Vec<String> = objects::struct_fields(v)
+                .iter()
+                .map(|(n, x)| format!("{n}:{}", go_syntax(x, depth + 1)))
+                .collect();
             let t = v.type_name();
             match t.strip_prefix('*') {
                 Some(inner) => format!("&{inner}{{{}}}", fields.join(", ")),
@@ -337,7 +376,10 @@ fn go_syntax(v: &Value, depth: usize) -> String {
 
 /// `fmt.Sprintf`.
 pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut p = Printer { out: String::new(), f: Flags::default() };
+    let mut p = Printer {
+        out: String::new(),
+        f: Flags::default(),
+    };
     let mut argi = 0usize;
     let mut reordered = false;
     let b = format.as_bytes();
@@ -367,15 +409,18 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         }
         // Argument index.
         let mut take_index = |i: &mut usize, argi: &mut usize| {
-            if *i < b.len() && b[*i] == b'['
-                && let Some(close) = format[*i..].find(']') {
-                    if let Ok(n) = format[*i + 1..*i + close].parse::<usize>()
-                        && n >= 1 {
-                            *argi = n - 1;
-                            reordered = true;
-                        }
-                    *i += close + 1;
+            if *i < b.len()
+                && b[*i] == b'['
+                && let Some(close) = format[*i..].find(']')
+            {
+                if let Ok(n) = format[*i + 1..*i + close].parse::<usize>()
+                    && n >= 1
+                {
+                    *argi = n - 1;
+                    reordered = true;
                 }
+                *i += close + 1;
+            }
         };
         take_index(&mut i, &mut argi);
         // Width.
@@ -419,7 +464,9 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             if i < b.len() && b[i] == b'*' {
                 i += 1;
                 match args.get(argi) {
-                    Some(Value::Int(n, _)) if *n >= 0 && (*n as usize) <= MAX_WIDTH => p.f.prec = Some(*n as usize),
+                    Some(Value::Int(n, _)) if *n >= 0 && (*n as usize) <= MAX_WIDTH => {
+                        p.f.prec = Some(*n as usize)
+                    }
                     _ => p.out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
@@ -453,7 +500,11 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         argi += 1;
         match verb {
             'T' => {
-                let t = if matches!(arg, Value::Nil | Value::Invalid) { "<nil>" } else { arg.type_name() };
+                let t = if matches!(arg, Value::Nil | Value::Invalid) {
+                    "<nil>"
+                } else {
+                    arg.type_name()
+                };
                 p.pad(t);
             }
             'p' => p.bad_verb(verb, arg),
@@ -491,33 +542,93 @@ mod tests {
     #[test]
     fn printf_verbs() {
         let n = Value::Number("42".into());
-        assert_eq!(sprintf("%d|%s|%v|%q|%T", &[n.clone(), n.clone(), n.clone(), n.clone(), n]), "%!d(json.Number=42)|42|42|\"42\"|json.Number");
-        assert_eq!(sprintf("%05.2f %x %-4s|", &[Value::Float(4.56789), Value::int(255), s("ab")]), "04.57 ff ab  |");
+        assert_eq!(
+            sprintf(
+                "%d|%s|%v|%q|%T",
+                &[n.clone(), n.clone(), n.clone(), n.clone(), n]
+            ),
+            "%!d(json.Number=42)|42|42|\"42\"|json.Number"
+        );
+        assert_eq!(
+            sprintf(
+                "%05.2f %x %-4s|",
+                &[Value::Float(4.56789), Value::int(255), s("ab")]
+            ),
+            "04.57 ff ab  |"
+        );
         assert_eq!(sprintf("%d %d", &[Value::int(1)]), "1 %!d(MISSING)");
-        assert_eq!(sprintf("%d", &[Value::int(1), s("x")]), "1%!(EXTRA string=x)");
+        assert_eq!(
+            sprintf("%d", &[Value::int(1), s("x")]),
+            "1%!(EXTRA string=x)"
+        );
         assert_eq!(sprintf("%", &[]), "%!(NOVERB)");
         assert_eq!(sprintf("100%%", &[]), "100%");
-        assert_eq!(sprintf("%e %g %.3g", &[Value::Float(1234.5678), Value::Float(1e6), Value::Float(4.56789)]), "1.234568e+03 1e+06 4.57");
-        assert_eq!(sprintf("%t %v", &[Value::Bool(true), Value::Nil]), "true <nil>");
-        assert_eq!(sprintf("%+d %x %X %o %c %q %U", &[Value::int(5), Value::Int(-255, IntKind::Int64), Value::int(255), Value::int(8), Value::int(65), Value::int(97), Value::int(65)]), "+5 -ff FF 10 A 'a' U+0041");
-        assert_eq!(sprintf("%6.2f|%-6d|%06d", &[Value::Float(-1.5), Value::int(7), Value::int(-42)]), " -1.50|7     |-00042");
+        assert_eq!(
+            sprintf(
+                "%e %g %.3g",
+                &[
+                    Value::Float(1234.5678),
+                    Value::Float(1e6),
+                    Value::Float(4.56789)
+                ]
+            ),
+            "1.234568e+03 1e+06 4.57"
+        );
+        assert_eq!(
+            sprintf("%t %v", &[Value::Bool(true), Value::Nil]),
+            "true <nil>"
+        );
+        assert_eq!(
+            sprintf(
+                "%+d %x %X %o %c %q %U",
+                &[
+                    Value::int(5),
+                    Value::Int(-255, IntKind::Int64),
+                    Value::int(255),
+                    Value::int(8),
+                    Value::int(65),
+                    Value::int(97),
+                    Value::int(65)
+                ]
+            ),
+            "+5 -ff FF 10 A 'a' U+0041"
+        );
+        assert_eq!(
+            sprintf(
+                "%6.2f|%-6d|%06d",
+                &[Value::Float(-1.5), Value::int(7), Value::int(-42)]
+            ),
+            " -1.50|7     |-00042"
+        );
         assert_eq!(sprintf("%x", &[s("hi")]), "6869");
         assert_eq!(sprintf("%s", &[Value::int(5)]), "%!s(int=5)");
     }
 
     #[test]
     fn print_spacing() {
-        assert_eq!(sprint(&[s("a"), Value::int(1), Value::int(2), s("b"), s("c")]), "a1 2bc");
+        assert_eq!(
+            sprint(&[s("a"), Value::int(1), Value::int(2), s("b"), s("c")]),
+            "a1 2bc"
+        );
         assert_eq!(sprintln(&[s("x"), Value::int(3)]), "x 3\n");
     }
 
     #[test]
     fn composite_values() {
-        let l = Value::list(vec![Value::int(1), s("two"), Value::Bool(true), Value::Nil, Value::list(vec![])]);
+        let l = Value::list(vec![
+            Value::int(1),
+            s("two"),
+            Value::Bool(true),
+            Value::Nil,
+            Value::list(vec![]),
+        ]);
         assert_eq!(sprint_one(&l), "[1 two true <nil> []]");
         let mut m = std::collections::BTreeMap::new();
         m.insert("foo".to_string(), s("bar"));
         m.insert("a".to_string(), Value::Nil);
-        assert_eq!(sprintf("%v|%q", &[Value::map(m.clone()), Value::map(m)]), "map[a:<nil> foo:bar]|map[\"a\":<nil> \"foo\":\"bar\"]");
+        assert_eq!(
+            sprintf("%v|%q", &[Value::map(m.clone()), Value::map(m)]),
+            "map[a:<nil> foo:bar]|map[\"a\":<nil> \"foo\":\"bar\"]"
+        );
     }
 }

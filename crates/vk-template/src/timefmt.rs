@@ -14,8 +14,29 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// Format a UTC instant with a Go reference-time layout.
 pub(crate) fn format(secs: i64, nanos: u32, layout: &str) -> String {
@@ -29,8 +50,37 @@ pub(crate) fn format(secs: i64, nanos: u32, layout: &str) -> String {
     let mut rest = layout;
     // Longest tokens first, as Go's layout scanner prefers them.
     const TOKENS: &[&str] = &[
-        "January", "Monday", "Z07:00:00", "-07:00:00", "Z07:00", "-07:00", "Z0700", "-0700", "Z07", "-07", "2006", "002", "__2", "Jan", "Mon", "MST",
-        "01", "02", "_2", "03", "04", "05", "06", "15", "PM", "pm", "1", "2", "3", "4", "5",
+        "January",
+        "Monday",
+        "Z07:00:00",
+        "-07:00:00",
+        "Z07:00",
+        "-07:00",
+        "Z0700",
+        "-0700",
+        "Z07",
+        "-07",
+        "2006",
+        "002",
+        "__2",
+        "Jan",
+        "Mon",
+        "MST",
+        "01",
+        "02",
+        "_2",
+        "03",
+        "04",
+        "05",
+        "06",
+        "15",
+        "PM",
+        "pm",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
     ];
     while !rest.is_empty() {
         if let Some(frac) = fraction_token(rest) {
@@ -127,8 +177,14 @@ mod tests {
     fn layouts() {
         // 2024-02-29T13:04:05Z, a Thursday.
         let t = 1_709_211_845;
-        assert_eq!(format(t, 0, "2006-01-02T15:04:05Z07:00"), "2024-02-29T13:04:05Z");
-        assert_eq!(format(t, 120_000_000, "Mon Jan _2 3:04PM .000 .999 MST 002"), "Thu Feb 29 1:04PM .120 .12 UTC 060");
+        assert_eq!(
+            format(t, 0, "2006-01-02T15:04:05Z07:00"),
+            "2024-02-29T13:04:05Z"
+        );
+        assert_eq!(
+            format(t, 120_000_000, "Mon Jan _2 3:04PM .000 .999 MST 002"),
+            "Thu Feb 29 1:04PM .120 .12 UTC 060"
+        );
         assert_eq!(format(0, 0, "2006-01-02"), "1970-01-01");
     }
 }

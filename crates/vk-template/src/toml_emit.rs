@@ -9,14 +9,21 @@ pub(crate) fn to_toml(v: &Value) -> Result<String, String> {
     let entries = match v {
         Value::Map(_) | Value::StrMap(_) => v.map_entries().unwrap_or_default(),
         Value::Invalid | Value::Nil => Vec::new(),
-        other => return Err(format!("toml: top-level values must be Go maps or structs, not {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "toml: top-level values must be Go maps or structs, not {}",
+                other.type_name()
+            ));
+        }
     };
     table(&mut out, &[], &entries, 0)?;
     Ok(out)
 }
 
 fn bare(k: &str) -> bool {
-    !k.is_empty() && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    !k.is_empty()
+        && k.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
 fn quote_key(k: &str) -> String {
@@ -34,7 +41,9 @@ fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\u{c}' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -79,8 +88,14 @@ fn scalar(v: &Value, depth: usize) -> Result<String, String> {
             }
         }
         Value::List(_) | Value::StrList(_) => {
-            let items: Vec<Value> = v.list_items().unwrap_or_default().into_iter().filter(|x| !is_nil(x)).collect();
-            let parts: Result<Vec<String>, String> = items.iter().map(|x| scalar(x, depth + 1)).collect();
+            let items: Vec<Value> = v
+                .list_items()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|x| !is_nil(x))
+                .collect();
+            let parts: Result<Vec<String>, String> =
+                items.iter().map(|x| scalar(x, depth + 1)).collect();
             format!("[{}]", parts?.join(", "))
         }
         Value::Map(_) | Value::StrMap(_) => {
@@ -109,10 +124,18 @@ fn float(f: f64) -> String {
 }
 
 fn last_line_is_header(out: &str) -> bool {
-    out.trim_end_matches('\n').rsplit('\n').next().is_some_and(|l| l.trim_start().starts_with('['))
+    out.trim_end_matches('\n')
+        .rsplit('\n')
+        .next()
+        .is_some_and(|l| l.trim_start().starts_with('['))
 }
 
-fn table(out: &mut String, path: &[String], entries: &[(String, Value)], depth: usize) -> Result<(), String> {
+fn table(
+    out: &mut String,
+    path: &[String],
+    entries: &[(String, Value)],
+    depth: usize,
+) -> Result<(), String> {
     if depth > 64 {
         return Err("toml: nesting too deep".into());
     }
@@ -146,7 +169,12 @@ fn table(out: &mut String, path: &[String], entries: &[(String, Value)], depth: 
                     out.push('\n');
                 }
                 out.push_str(&format!("{head_indent}[[{}]]\n", header.join(".")));
-                table(out, &sub, &item.map_entries().unwrap_or_default(), depth + 1)?;
+                table(
+                    out,
+                    &sub,
+                    &item.map_entries().unwrap_or_default(),
+                    depth + 1,
+                )?;
             }
         }
     }

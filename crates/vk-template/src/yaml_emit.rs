@@ -47,7 +47,11 @@ pub(crate) fn key_less(a: &str, b: &str) -> std::cmp::Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl { Ordering::Less } else { Ordering::Greater };
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         let (mut an, mut bn) = (0i64, 0i64);
         if ar[i] == '0' || br[i] == '0' {
@@ -63,12 +67,16 @@ pub(crate) fn key_less(a: &str, b: &str) -> std::cmp::Ordering {
         }
         let mut ai = i;
         while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.saturating_mul(10).saturating_add(ar[ai] as i64 - '0' as i64);
+            an = an
+                .saturating_mul(10)
+                .saturating_add(ar[ai] as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.saturating_mul(10).saturating_add(br[bi] as i64 - '0' as i64);
+            bn = bn
+                .saturating_mul(10)
+                .saturating_add(br[bi] as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -95,9 +103,45 @@ fn float_text(f: f64) -> String {
 pub(crate) fn resolves_non_string(s: &str) -> bool {
     if matches!(
         s,
-        "" | "~" | "null" | "Null" | "NULL" | "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True" | "TRUE" | "false"
-            | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf"
-            | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN" | "<<"
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "y"
+            | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | ".inf"
+            | ".Inf"
+            | ".INF"
+            | "+.inf"
+            | "+.Inf"
+            | "+.INF"
+            | "-.inf"
+            | "-.Inf"
+            | "-.INF"
+            | ".nan"
+            | ".NaN"
+            | ".NAN"
+            | "<<"
     ) {
         return true;
     }
@@ -111,7 +155,9 @@ pub(crate) fn resolves_non_string(s: &str) -> bool {
 fn is_base60(s: &str) -> bool {
     use std::sync::OnceLock;
     static RE: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    RE.get_or_init(|| regex::Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").ok()).as_ref().is_some_and(|r| r.is_match(s))
+    RE.get_or_init(|| regex::Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").ok())
+        .as_ref()
+        .is_some_and(|r| r.is_match(s))
 }
 
 fn is_timestamp(s: &str) -> bool {
@@ -132,7 +178,11 @@ struct Analysis {
 
 /// yaml_emitter_analyze_scalar, reduced to block context.
 fn analyze(s: &str) -> Analysis {
-    let mut a = Analysis { plain: true, single: true, block: true };
+    let mut a = Analysis {
+        plain: true,
+        single: true,
+        block: true,
+    };
     if s.is_empty() {
         a.plain = false;
         a.block = false;
@@ -147,7 +197,8 @@ fn analyze(s: &str) -> Analysis {
     let mut line_breaks = false;
     let (mut space_break, mut break_space) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
     for i in 0..n {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
@@ -231,7 +282,11 @@ fn analyze(s: &str) -> Analysis {
 /// characters beyond the BMP count as unprintable (observed: emoji are escaped).
 fn yaml_printable(c: char) -> bool {
     let u = c as u32;
-    u == 0x0A || (0x20..=0x7E).contains(&u) || u == 0x85 || (0xA0..=0xD7FF).contains(&u) || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
+    u == 0x0A
+        || (0x20..=0x7E).contains(&u)
+        || u == 0x85
+        || (0xA0..=0xD7FF).contains(&u)
+        || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
 }
 
 fn double_quoted(s: &str) -> String {
@@ -342,7 +397,11 @@ impl Emitter {
             _ => self.out.push('+'),
         }
         let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
-        let body = if trailing > 1 { &body[..body.len() - 1] } else { body };
+        let body = if trailing > 1 {
+            &body[..body.len() - 1]
+        } else {
+            body
+        };
         for line in body.split('\n') {
             self.out.push('\n');
             if !line.is_empty() {
@@ -400,10 +459,18 @@ impl Emitter {
                     self.node(item, seq_indent + 2, Ctx::SeqItem, depth + 1)?;
                 }
             }
-            Value::Map(_) | Value::StrMap(_) | Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Pki(_) => {
+            Value::Map(_)
+            | Value::StrMap(_)
+            | Value::Secret(_)
+            | Value::Auth(_)
+            | Value::WrapInfo(_)
+            | Value::Pki(_) => {
                 let mut entries = match v {
                     Value::Map(_) | Value::StrMap(_) => v.map_entries().unwrap_or_default(),
-                    _ => crate::objects::struct_fields(v).into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect(),
+                    _ => crate::objects::struct_fields(v)
+                        .into_iter()
+                        .map(|(k, v)| (k.to_lowercase(), v))
+                        .collect(),
                 };
                 if entries.is_empty() {
                     self.out.push_str("{}");
@@ -432,7 +499,9 @@ impl Emitter {
                     self.node(item, map_indent, Ctx::MapValue, depth + 1)?;
                 }
             }
-            Value::Scratch(_) | Value::Chan(..) => return Err(format!("cannot marshal type: {}", v.type_name())),
+            Value::Scratch(_) | Value::Chan(..) => {
+                return Err(format!("cannot marshal type: {}", v.type_name()));
+            }
         }
         Ok(())
     }
@@ -449,21 +518,32 @@ mod tests {
 
     #[test]
     fn nested_and_lists() {
-        assert_eq!(y(r#"{"list":["a","b",3],"nested":{"z":1,"a":{"y":"deep"}},"e":[],"m":{}}"#), "e: []\nlist:\n- a\n- b\n- 3\nm: {}\nnested:\n  a:\n    \"y\": deep\n  z: 1\n");
-        assert_eq!(y(r#"[{"a":1,"b":2},[1,2]]"#), "- a: 1\n  b: 2\n- - 1\n  - 2\n");
+        assert_eq!(
+            y(r#"{"list":["a","b",3],"nested":{"z":1,"a":{"y":"deep"}},"e":[],"m":{}}"#),
+            "e: []\nlist:\n- a\n- b\n- 3\nm: {}\nnested:\n  a:\n    \"y\": deep\n  z: 1\n"
+        );
+        assert_eq!(
+            y(r#"[{"a":1,"b":2},[1,2]]"#),
+            "- a: 1\n  b: 2\n- - 1\n  - 2\n"
+        );
     }
 
     #[test]
     fn quoting() {
         assert_eq!(
-            y(r#"{"on":"yes","n":"123","t":"true","e":"","c":"a: b","k":"~","m":"x\ny","sp":"  p  ","d":"2024-01-01"}"#),
+            y(
+                r#"{"on":"yes","n":"123","t":"true","e":"","c":"a: b","k":"~","m":"x\ny","sp":"  p  ","d":"2024-01-01"}"#
+            ),
             "c: 'a: b'\nd: \"2024-01-01\"\ne: \"\"\nk: \"~\"\nm: |-\n  x\n  y\n\"n\": \"123\"\n\"on\": \"yes\"\nsp: '  p  '\nt: \"true\"\n"
         );
     }
 
     #[test]
     fn numbers() {
-        assert_eq!(y(r#"{"a":1e-7,"b":0.000001,"c":-0,"d":12345678901234567000,"e":1.5}"#), "a: 1e-07\nb: 1e-06\nc: 0\nd: 1.2345678901234567e+19\ne: 1.5\n");
+        assert_eq!(
+            y(r#"{"a":1e-7,"b":0.000001,"c":-0,"d":12345678901234567000,"e":1.5}"#),
+            "a: 1e-07\nb: 1e-06\nc: 0\nd: 1.2345678901234567e+19\ne: 1.5\n"
+        );
     }
 
     #[test]

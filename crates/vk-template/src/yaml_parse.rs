@@ -29,19 +29,29 @@ pub(crate) fn plain_number(s: &str) -> Option<Value> {
         None
     };
     if let Some(i) = int {
-        return Some(Value::Int(if neg { i.wrapping_neg() } else { i }, IntKind::Int));
+        return Some(Value::Int(
+            if neg { i.wrapping_neg() } else { i },
+            IntKind::Int,
+        ));
     }
     if body.bytes().all(|c| c.is_ascii_digit()) {
         // Too big for int64: yaml.v2 tries uint64, then float.
-        if !neg
-            && let Ok(u) = body.parse::<u64>() {
-                return Some(Value::Uint(u));
-            }
+        if !neg && let Ok(u) = body.parse::<u64>() {
+            return Some(Value::Uint(u));
+        }
         return t.parse::<f64>().ok().map(Value::Float);
     }
     match body {
-        ".inf" | ".Inf" | ".INF" => return Some(Value::Float(if neg { f64::NEG_INFINITY } else { f64::INFINITY })),
-        ".nan" | ".NaN" | ".NAN" if !neg && !t.starts_with('+') => return Some(Value::Float(f64::NAN)),
+        ".inf" | ".Inf" | ".INF" => {
+            return Some(Value::Float(if neg {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }));
+        }
+        ".nan" | ".NaN" | ".NAN" if !neg && !t.starts_with('+') => {
+            return Some(Value::Float(f64::NAN));
+        }
         _ => {}
     }
     // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
@@ -79,8 +89,12 @@ pub(crate) fn plain_number(s: &str) -> Option<Value> {
 fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => Value::Nil,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Value::Bool(true),
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Value::Bool(false),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Value::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Value::Bool(false)
+        }
         _ => plain_number(s).unwrap_or_else(|| Value::str(s)),
     }
 }
@@ -98,9 +112,16 @@ pub(crate) fn parse(src: &str) -> Result<Value, String> {
             continue;
         }
         let indent = raw.len() - raw.trim_start_matches(' ').len();
-        lines.push(Line { indent, text: raw[indent..].to_string() });
+        lines.push(Line {
+            indent,
+            text: raw[indent..].to_string(),
+        });
     }
-    let mut p = Parser { lines, i: 0, depth: 0 };
+    let mut p = Parser {
+        lines,
+        i: 0,
+        depth: 0,
+    };
     p.skip_blank();
     if p.i >= p.lines.len() {
         return Ok(Value::Nil);
@@ -122,7 +143,9 @@ fn strip_comment(s: &str) -> &str {
         match b[i] {
             b'\'' if !dq => sq = !sq,
             b'"' if !sq => dq = !dq,
-            b'#' if !sq && !dq && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') => return s[..i].trim_end(),
+            b'#' if !sq && !dq && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') => {
+                return s[..i].trim_end();
+            }
             _ => {}
         }
     }
@@ -198,10 +221,15 @@ fn unquote(s: &str) -> Result<String, String> {
                         _ => 8,
                     };
                     let h: String = it.by_ref().take(n).collect();
-                    let v = u32::from_str_radix(&h, 16).map_err(|_| "yaml: invalid escape".to_string())?;
+                    let v = u32::from_str_radix(&h, 16)
+                        .map_err(|_| "yaml: invalid escape".to_string())?;
                     out.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
                 }
-                _ => return Err("yaml: found unknown escape character while parsing a quoted scalar".into()),
+                _ => {
+                    return Err(
+                        "yaml: found unknown escape character while parsing a quoted scalar".into(),
+                    );
+                }
             }
         }
         return Ok(out);
@@ -278,7 +306,10 @@ impl Parser {
             let t = strip_comment(&l.text).to_string();
             if l.indent != indent || !(t == "-" || t.starts_with("- ")) {
                 if l.indent > indent {
-                    return Err(format!("yaml: line {}: did not find expected '-' indicator", self.i + 1));
+                    return Err(format!(
+                        "yaml: line {}: did not find expected '-' indicator",
+                        self.i + 1
+                    ));
                 }
                 break;
             }
@@ -298,7 +329,10 @@ impl Parser {
             let extra = rest.len() - rest.trim_start_matches(' ').len();
             let item_indent = indent + 2 + extra;
             let content = rest.trim_start_matches(' ').to_string();
-            self.lines[self.i] = Line { indent: item_indent, text: content };
+            self.lines[self.i] = Line {
+                indent: item_indent,
+                text: content,
+            };
             items.push(self.block(item_indent)?);
         }
         Ok(Value::list(items))
@@ -316,14 +350,20 @@ impl Parser {
                 break;
             }
             if l.indent > indent {
-                return Err(format!("yaml: line {}: mapping values are not allowed in this context", self.i + 1));
+                return Err(format!(
+                    "yaml: line {}: mapping values are not allowed in this context",
+                    self.i + 1
+                ));
             }
             let t = strip_comment(&l.text).to_string();
             let Some((key, rest)) = key_split(&t) else {
                 if t == "-" || t.starts_with("- ") {
                     break;
                 }
-                return Err(format!("yaml: line {}: could not find expected ':'", self.i + 1));
+                return Err(format!(
+                    "yaml: line {}: could not find expected ':'",
+                    self.i + 1
+                ));
             };
             let rest = rest.to_string();
             self.i += 1;
@@ -332,7 +372,9 @@ impl Parser {
                 if self.i < self.lines.len() {
                     let n = &self.lines[self.i];
                     let nt = strip_comment(&n.text);
-                    if n.indent > indent || (n.indent == indent && (nt == "-" || nt.starts_with("- "))) {
+                    if n.indent > indent
+                        || (n.indent == indent && (nt == "-" || nt.starts_with("- ")))
+                    {
                         let ind = n.indent;
                         self.block(ind)?
                     } else {
@@ -386,7 +428,11 @@ impl Parser {
             let mut s = String::new();
             for (i, line) in content.iter().enumerate() {
                 if i > 0 {
-                    s.push(if line.is_empty() || content[i - 1].is_empty() { '\n' } else { ' ' });
+                    s.push(if line.is_empty() || content[i - 1].is_empty() {
+                        '\n'
+                    } else {
+                        ' '
+                    });
                 }
                 s.push_str(line);
             }
@@ -414,7 +460,11 @@ impl Parser {
     fn inline(&mut self, s: &str) -> Result<Value, String> {
         let s = s.trim();
         if s.starts_with('[') || s.starts_with('{') {
-            let mut f = Flow { s: s.as_bytes(), i: 0, depth: 0 };
+            let mut f = Flow {
+                s: s.as_bytes(),
+                i: 0,
+                depth: 0,
+            };
             let v = f.value()?;
             f.ws();
             if f.i != f.s.len() {
@@ -426,7 +476,9 @@ impl Parser {
             return unquote(s).map(Value::string);
         }
         if s.starts_with('&') || s.starts_with('*') || s.starts_with('!') {
-            return Err("yaml: anchors, aliases and tags are not supported by vault-k8s parseYAML".into());
+            return Err(
+                "yaml: anchors, aliases and tags are not supported by vault-k8s parseYAML".into(),
+            );
         }
         Ok(resolve_plain(s))
     }
@@ -529,17 +581,23 @@ impl Flow<'_> {
                 self.i += 1;
             }
             self.i = (self.i + 1).min(self.s.len());
-            let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| "yaml: invalid utf-8")?;
+            let text =
+                std::str::from_utf8(&self.s[start..self.i]).map_err(|_| "yaml: invalid utf-8")?;
             return unquote(text).map(Value::string);
         }
         while self.i < self.s.len() {
             let c = self.s[self.i];
-            if c == b',' || c == b']' || c == b'}' || (c == b':' && (is_key || self.s.get(self.i + 1).is_none_or(|n| *n == b' '))) {
+            if c == b','
+                || c == b']'
+                || c == b'}'
+                || (c == b':' && (is_key || self.s.get(self.i + 1).is_none_or(|n| *n == b' ')))
+            {
                 break;
             }
             self.i += 1;
         }
-        let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| "yaml: invalid utf-8")?;
+        let text =
+            std::str::from_utf8(&self.s[start..self.i]).map_err(|_| "yaml: invalid utf-8")?;
         Ok(resolve_plain(text.trim()))
     }
 }
@@ -556,15 +614,29 @@ mod tests {
     #[test]
     fn block_forms() {
         assert_eq!(p("a: 1\nb:\n  - x\n  - y\n"), "map[a:1 b:[x true]]");
-        assert_eq!(p("a: yes\nb: off\nc: 0x10\nd: 010\ne: 1.5\nf: ~\ng: 'q'\nh: \"x\\ny\""), "map[a:true b:false c:16 d:8 e:1.5 f:<nil> g:q h:x\ny]");
+        assert_eq!(
+            p("a: yes\nb: off\nc: 0x10\nd: 010\ne: 1.5\nf: ~\ng: 'q'\nh: \"x\\ny\""),
+            "map[a:true b:false c:16 d:8 e:1.5 f:<nil> g:q h:x\ny]"
+        );
         assert_eq!(p("l:\n- a: 1\n  b: 2\n- c\n"), "map[l:[map[a:1 b:2] c]]");
-        assert_eq!(p("t: |\n  line1\n  line2\nu: x # c\n"), "map[t:line1\nline2\n u:x]");
+        assert_eq!(
+            p("t: |\n  line1\n  line2\nu: x # c\n"),
+            "map[t:line1\nline2\n u:x]"
+        );
         assert_eq!(p("f: [1, two, {k: v}]"), "map[f:[1 two map[k:v]]]");
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for s in ["a: [1, 2", "- a\n b: c", "\"unterminated", "{", "a:\n  - b\n c: d", "- - - - -", "? x"] {
+        for s in [
+            "a: [1, 2",
+            "- a\n b: c",
+            "\"unterminated",
+            "{",
+            "a:\n  - b\n c: d",
+            "- - - - -",
+            "? x",
+        ] {
             let _ = parse(s);
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use vk_template::{parse, DataSource, Dependency, Lookup, ParseOptions, RenderOptions};
+use vk_template::{DataSource, Dependency, Lookup, ParseOptions, RenderOptions, parse};
 
 /// What the fake serves as every secret's `created_time` (the cases' `<CREATED_TIME:…>`).
 const CREATED: &str = "2026-11-22T06:00:00.123456789Z";
@@ -18,12 +18,17 @@ fn kv2(data: &str, version: u32, custom: &str, path: &str) -> String {
 }
 
 fn kv1(data: &str, lease: u32) -> String {
-    format!(r#"{{"request_id":"req","lease_id":"","renewable":false,"lease_duration":{lease},"data":{data},"wrap_info":null,"warnings":null,"auth":null}}"#)
+    format!(
+        r#"{{"request_id":"req","lease_id":"","renewable":false,"lease_duration":{lease},"data":{data},"wrap_info":null,"warnings":null,"auth":null}}"#
+    )
 }
 
 fn list(keys: &[&str]) -> String {
     let quoted: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
-    format!(r#"{{"request_id":"req","lease_id":"","renewable":false,"lease_duration":0,"data":{{"keys":[{}]}},"wrap_info":null,"warnings":null,"auth":null}}"#, quoted.join(","))
+    format!(
+        r#"{{"request_id":"req","lease_id":"","renewable":false,"lease_duration":0,"data":{{"keys":[{}]}},"wrap_info":null,"warnings":null,"auth":null}}"#,
+        quoted.join(",")
+    )
 }
 
 /// The seeded server, with KV v2 numbers as Vault re-encodes them (through float64).
@@ -31,7 +36,9 @@ fn seed_read(path: &str) -> Result<String, String> {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     // KV v2 shim for `secret/` (§5.3).
     let path = match path.strip_prefix("secret/") {
-        Some(rest) if !rest.starts_with("data/") && !rest.starts_with("metadata/") => format!("secret/data/{rest}"),
+        Some(rest) if !rest.starts_with("data/") && !rest.starts_with("metadata/") => {
+            format!("secret/data/{rest}")
+        }
         _ => path.to_string(),
     };
     let none = || Err(format!("vault.read({path}): no secret exists at {path}"));
@@ -43,18 +50,50 @@ fn seed_read(path: &str) -> Result<String, String> {
             "null",
             "app",
         ),
-        "secret/data/special" => kv2(r#"{"123":"num","Key With Space":"sp","UPPER":"up","_under":"u","my-key":"dash","my.key":"dot"}"#, 1, "null", "special"),
-        "secret/data/jsonstr" => kv2(r#"{"config":"{\"a\":1,\"b\":[1,2],\"c\":{\"d\":\"e\"}}","yaml":"a: 1\nb:\n  - x\n  - y\n"}"#, 1, "null", "jsonstr"),
-        "secret/data/b64" => kv2(r#"{"enc":"aGVsbG8gd29ybGQ=","url":"aGk_Pz4-"}"#, 1, "null", "b64"),
-        "secret/data/nums" => kv2(r#"{"f":1.5,"huge":1e+21,"i":42,"neg":-3,"negzero":-0,"small":0.000001,"str":"42","tiny":1e-7,"whole":1,"zero":0}"#, 1, "null", "nums"),
+        "secret/data/special" => kv2(
+            r#"{"123":"num","Key With Space":"sp","UPPER":"up","_under":"u","my-key":"dash","my.key":"dot"}"#,
+            1,
+            "null",
+            "special",
+        ),
+        "secret/data/jsonstr" => kv2(
+            r#"{"config":"{\"a\":1,\"b\":[1,2],\"c\":{\"d\":\"e\"}}","yaml":"a: 1\nb:\n  - x\n  - y\n"}"#,
+            1,
+            "null",
+            "jsonstr",
+        ),
+        "secret/data/b64" => kv2(
+            r#"{"enc":"aGVsbG8gd29ybGQ=","url":"aGk_Pz4-"}"#,
+            1,
+            "null",
+            "b64",
+        ),
+        "secret/data/nums" => kv2(
+            r#"{"f":1.5,"huge":1e+21,"i":42,"neg":-3,"negzero":-0,"small":0.000001,"str":"42","tiny":1e-7,"whole":1,"zero":0}"#,
+            1,
+            "null",
+            "nums",
+        ),
         "secret/data/empty" => kv2("{}", 1, "null", "empty"),
-        "secret/data/lists" => kv2(r#"{"emptylist":[],"emptymap":{},"mixed":[1,"two",true,null,{"k":"v"},[1,2]],"ports":[80,443],"servers":["a.example.com","b.example.com"]}"#, 1, "null", "lists"),
+        "secret/data/lists" => kv2(
+            r#"{"emptylist":[],"emptymap":{},"mixed":[1,"two",true,null,{"k":"v"},[1,2]],"ports":[80,443],"servers":["a.example.com","b.example.com"]}"#,
+            1,
+            "null",
+            "lists",
+        ),
         "secret/data/dir/one" => kv2(r#"{"v":"1"}"#, 1, "null", "dir/one"),
         "secret/data/dir/two" => kv2(r#"{"v":"2"}"#, 1, "null", "dir/two"),
         "secret/data/dir/sub/three" => kv2(r#"{"v":"3"}"#, 1, "null", "dir/sub/three"),
-        "secret/data/versioned" if query == "version=1" => kv2(r#"{"a":"1"}"#, 1, "null", "versioned"),
+        "secret/data/versioned" if query == "version=1" => {
+            kv2(r#"{"a":"1"}"#, 1, "null", "versioned")
+        }
         "secret/data/versioned" => kv2(r#"{"a":"2"}"#, 2, "null", "versioned"),
-        "secret/data/meta" => kv2(r#"{"k":"v"}"#, 1, r#"{"env":"prod","owner":"team-a"}"#, "meta"),
+        "secret/data/meta" => kv2(
+            r#"{"k":"v"}"#,
+            1,
+            r#"{"env":"prod","owner":"team-a"}"#,
+            "meta",
+        ),
         "kv1/simple" => kv1(r#"{"foo":"bar","zip":"zap"}"#, 2764800),
         "kv1/withttl" => kv1(r#"{"foo":"bar","ttl":"1h"}"#, 3600),
         "kv1/types" => kv1(r#"{"b":false,"l":["x"],"m":{"k":"v"},"n":7}"#, 2764800),
@@ -72,7 +111,20 @@ fn seed_list(path: &str) -> String {
     };
     match path.as_str() {
         "secret/metadata/dir" => list(&["one", "sub/", "two"]),
-        "secret/metadata" => list(&["app", "b64", "deleted", "dir/", "empty", "jsonstr", "lists", "meta", "nums", "simple", "special", "versioned"]),
+        "secret/metadata" => list(&[
+            "app",
+            "b64",
+            "deleted",
+            "dir/",
+            "empty",
+            "jsonstr",
+            "lists",
+            "meta",
+            "nums",
+            "simple",
+            "special",
+            "versioned",
+        ]),
         "kv1" => list(&["simple", "types", "withttl"]),
         _ => String::new(),
     }
@@ -120,10 +172,21 @@ impl DataSource for Fake {
 
 /// Agent-style rendering: returns the final output or the agent's error line.
 fn run(template: &str, error_on_missing_key: bool) -> Result<String, String> {
-    let popts = ParseOptions { name: "<DIR>/t.tmpl".into(), left_delim: String::new(), right_delim: String::new() };
+    let popts = ParseOptions {
+        name: "<DIR>/t.tmpl".into(),
+        left_delim: String::new(),
+        right_delim: String::new(),
+    };
     let t = parse(template, &popts).map_err(|e| e.agent_message())?;
-    let ropts = RenderOptions { error_on_missing_key, destination: "/tmp/out".into(), max_output_bytes: 1 << 20 };
-    let mut fake = Fake { fetched: BTreeSet::new(), env: BTreeMap::from([("TESTVAR".to_string(), "hello".to_string())]) };
+    let ropts = RenderOptions {
+        error_on_missing_key,
+        destination: "/tmp/out".into(),
+        max_output_bytes: 1 << 20,
+    };
+    let mut fake = Fake {
+        fetched: BTreeSet::new(),
+        env: BTreeMap::from([("TESTVAR".to_string(), "hello".to_string())]),
+    };
     for _ in 0..10 {
         let r = t.render(&mut fake, &ropts).map_err(|e| e.agent_message())?;
         if r.missing.is_empty() {
@@ -135,7 +198,10 @@ fn run(template: &str, error_on_missing_key: bool) -> Result<String, String> {
 }
 
 /// Cases that need data this fake cannot produce; each with the reason.
-const SKIPPED: &[(&str, &str)] = &[("E17", "agent configuration error, not a template-engine case")];
+const SKIPPED: &[(&str, &str)] = &[(
+    "E17",
+    "agent configuration error, not a template-engine case",
+)];
 
 /// Where the observed (OpenBao) outcome differs from Vault 2.0.x, the target (agent.md §0.3):
 /// the outcome expected from this engine instead.
@@ -146,7 +212,11 @@ const VAULT_OUTCOME: &[(&str, &str)] = &[(
 
 #[test]
 fn all_template_cases() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/template-cases.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/template-cases.json"
+    ))
+    .unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let cases = doc["cases"].as_array().unwrap();
     let (mut passed, mut failed, mut skipped) = (0, Vec::new(), 0);
@@ -157,11 +227,17 @@ fn all_template_cases() {
             continue;
         }
         let template = c["template"].as_str().unwrap();
-        let strict = c["template_stanza_extra"].as_str().unwrap_or("").contains("error_on_missing_key = true");
+        let strict = c["template_stanza_extra"]
+            .as_str()
+            .unwrap_or("")
+            .contains("error_on_missing_key = true");
         let got = run(template, strict);
         let ok = match c["kind"].as_str().unwrap() {
             "render" => {
-                let mut want = c["expected"].as_str().unwrap().replace("<REQUEST_ID>", "req-simple");
+                let mut want = c["expected"]
+                    .as_str()
+                    .unwrap()
+                    .replace("<REQUEST_ID>", "req-simple");
                 for p in c["placeholders"].as_array().into_iter().flatten() {
                     let p = p.as_str().unwrap();
                     if p.starts_with("<CREATED_TIME:") {
@@ -177,7 +253,10 @@ fn all_template_cases() {
                 }
             }
             _ => {
-                let want = VAULT_OUTCOME.iter().find(|(l, _)| *l == label).map_or_else(|| c["expected_error"].as_str().unwrap(), |(_, w)| *w);
+                let want = VAULT_OUTCOME
+                    .iter()
+                    .find(|(l, _)| *l == label)
+                    .map_or_else(|| c["expected_error"].as_str().unwrap(), |(_, w)| *w);
                 match &got {
                     Err(e) if e == want => true,
                     _ => {
@@ -191,6 +270,10 @@ fn all_template_cases() {
             passed += 1;
         }
     }
-    println!("template cases: {passed} passed, {} failed, {skipped} skipped of {}", failed.len(), cases.len());
+    println!(
+        "template cases: {passed} passed, {} failed, {skipped} skipped of {}",
+        failed.len(),
+        cases.len()
+    );
     assert!(failed.is_empty(), "failing cases:\n{}", failed.join("\n"));
 }

@@ -1,32 +1,63 @@
 //! Go `text/template` built-ins: and or not len index slice print printf println call
 //! html js urlquery eq ne lt le gt ge.
 
-use super::{add, CallResult, Registry, P};
+use super::{CallResult, P, Registry, add};
 use crate::exec::State;
 use crate::printf;
 use crate::value::{IntKind, Kind, Value};
 
 pub(super) fn register(r: &mut Registry) {
     // `and`/`or` short-circuit inside the executor; the entries give their signature.
-    add(r, "and", &[P::Value], Some(P::Value), |_, _| Ok(Value::Invalid));
-    add(r, "or", &[P::Value], Some(P::Value), |_, _| Ok(Value::Invalid));
-    add(r, "not", &[P::Value], None, |_, a| Ok(Value::Bool(!a[0].truth())));
+    add(r, "and", &[P::Value], Some(P::Value), |_, _| {
+        Ok(Value::Invalid)
+    });
+    add(r, "or", &[P::Value], Some(P::Value), |_, _| {
+        Ok(Value::Invalid)
+    });
+    add(r, "not", &[P::Value], None, |_, a| {
+        Ok(Value::Bool(!a[0].truth()))
+    });
     add(r, "len", &[P::Value], None, len);
     add(r, "index", &[P::Value], Some(P::Value), index);
     add(r, "slice", &[P::Value], Some(P::Value), slice);
-    add(r, "print", &[], Some(P::Any), |_, a| Ok(Value::string(printf::sprint(&a))));
-    add(r, "println", &[], Some(P::Any), |_, a| Ok(Value::string(printf::sprintln(&a))));
-    add(r, "printf", &[P::Str], Some(P::Any), |_, a| Ok(Value::string(printf::sprintf(super::arg_str(&a[0]), &a[1..]))));
+    add(r, "print", &[], Some(P::Any), |_, a| {
+        Ok(Value::string(printf::sprint(&a)))
+    });
+    add(r, "println", &[], Some(P::Any), |_, a| {
+        Ok(Value::string(printf::sprintln(&a)))
+    });
+    add(r, "printf", &[P::Str], Some(P::Any), |_, a| {
+        Ok(Value::string(printf::sprintf(
+            super::arg_str(&a[0]),
+            &a[1..],
+        )))
+    });
     add(r, "call", &[P::Value], Some(P::Value), call);
-    add(r, "html", &[], Some(P::Any), |_, a| Ok(Value::string(html_escape(&eval_args(&a)))));
-    add(r, "js", &[], Some(P::Any), |_, a| Ok(Value::string(js_escape(&eval_args(&a)))));
-    add(r, "urlquery", &[], Some(P::Any), |_, a| Ok(Value::string(query_escape(&eval_args(&a)))));
+    add(r, "html", &[], Some(P::Any), |_, a| {
+        Ok(Value::string(html_escape(&eval_args(&a))))
+    });
+    add(r, "js", &[], Some(P::Any), |_, a| {
+        Ok(Value::string(js_escape(&eval_args(&a))))
+    });
+    add(r, "urlquery", &[], Some(P::Any), |_, a| {
+        Ok(Value::string(query_escape(&eval_args(&a))))
+    });
     add(r, "eq", &[P::Value], Some(P::Value), eq);
-    add(r, "ne", &[P::Value, P::Value], None, |s, a| eq(s, a).map(|v| Value::Bool(!v.truth())));
-    add(r, "lt", &[P::Value, P::Value], None, |_, a| lt(&a[0], &a[1]).map(Value::Bool));
-    add(r, "le", &[P::Value, P::Value], None, |_, a| le(&a[0], &a[1]).map(Value::Bool));
-    add(r, "gt", &[P::Value, P::Value], None, |_, a| le(&a[0], &a[1]).map(|b| Value::Bool(!b)));
-    add(r, "ge", &[P::Value, P::Value], None, |_, a| lt(&a[0], &a[1]).map(|b| Value::Bool(!b)));
+    add(r, "ne", &[P::Value, P::Value], None, |s, a| {
+        eq(s, a).map(|v| Value::Bool(!v.truth()))
+    });
+    add(r, "lt", &[P::Value, P::Value], None, |_, a| {
+        lt(&a[0], &a[1]).map(Value::Bool)
+    });
+    add(r, "le", &[P::Value, P::Value], None, |_, a| {
+        le(&a[0], &a[1]).map(Value::Bool)
+    });
+    add(r, "gt", &[P::Value, P::Value], None, |_, a| {
+        le(&a[0], &a[1]).map(|b| Value::Bool(!b))
+    });
+    add(r, "ge", &[P::Value, P::Value], None, |_, a| {
+        lt(&a[0], &a[1]).map(|b| Value::Bool(!b))
+    });
 }
 
 /// Arguments of html/js/urlquery: one string as is, otherwise `fmt.Sprint`.
@@ -57,7 +88,12 @@ fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
         Value::Int(n, _) => *n as i128,
         Value::Uint(u) => *u as i128,
         Value::Invalid | Value::Nil => return Err("cannot index slice/array with nil".into()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ));
+        }
     };
     if x < 0 || x > cap as i128 {
         return Err(format!("index out of range: {x}"));
@@ -72,10 +108,14 @@ fn index(_: &mut State<'_>, a: Vec<Value>) -> CallResult {
     }
     for idx in &a[1..] {
         item = match &item {
-            Value::Invalid | Value::Nil | Value::NilPtr(_) => return Err("index of nil pointer".into()),
+            Value::Invalid | Value::Nil | Value::NilPtr(_) => {
+                return Err("index of nil pointer".into());
+            }
             Value::List(l) => {
                 let x = index_arg(idx, l.len())?;
-                l.get(x).cloned().ok_or("reflect: slice index out of range")?
+                l.get(x)
+                    .cloned()
+                    .ok_or("reflect: slice index out of range")?
             }
             Value::StrList(l) => {
                 let x = index_arg(idx, l.len())?;
@@ -83,7 +123,12 @@ fn index(_: &mut State<'_>, a: Vec<Value>) -> CallResult {
             }
             Value::Str(s) | Value::Number(s) => {
                 let x = index_arg(idx, s.len())?;
-                Value::Int(*s.as_bytes().get(x).ok_or("reflect: string index out of range")? as i64, IntKind::Int)
+                Value::Int(
+                    *s.as_bytes()
+                        .get(x)
+                        .ok_or("reflect: string index out of range")? as i64,
+                    IntKind::Int,
+                )
             }
             Value::Map(m) => {
                 let key = map_key(idx)?;
@@ -103,7 +148,10 @@ fn map_key(idx: &Value) -> Result<String, String> {
     match idx {
         Value::Str(s) => Ok(s.to_string()),
         Value::Invalid | Value::Nil => Err("value is nil; should be of type string".into()),
-        other => Err(format!("value has type {}; should be string", other.type_name())),
+        other => Err(format!(
+            "value has type {}; should be string",
+            other.type_name()
+        )),
     }
 }
 
@@ -138,7 +186,11 @@ fn slice(_: &mut State<'_>, a: Vec<Value>) -> CallResult {
         Value::Str(s) | Value::Number(s) => {
             let b = &s.as_bytes()[ix[0]..ix[1]];
             let text = String::from_utf8_lossy(b).into_owned();
-            if matches!(item, Value::Number(_)) { Value::Number(text.into()) } else { Value::string(text) }
+            if matches!(item, Value::Number(_)) {
+                Value::Number(text.into())
+            } else {
+                Value::string(text)
+            }
         }
         Value::List(l) => Value::list(l[ix[0]..ix[1]].to_vec()),
         Value::StrList(l) => Value::StrList(std::rc::Rc::new(l[ix[0]..ix[1]].to_vec())),
@@ -193,7 +245,11 @@ fn fval(v: &Value) -> f64 {
 }
 
 fn type_of(v: &Value) -> &'static str {
-    if matches!(v, Value::Invalid | Value::Nil) { "<nil>" } else { v.type_name() }
+    if matches!(v, Value::Invalid | Value::Nil) {
+        "<nil>"
+    } else {
+        v.type_name()
+    }
 }
 
 fn is_nilish(v: &Value) -> bool {
@@ -206,8 +262,16 @@ fn eq_one(a: &Value, b: &Value) -> Result<bool, String> {
         return match (k1, k2) {
             (Basic::Int, Basic::Uint) => Ok(ival(a) >= 0 && ival(a) as u64 == uval(b)),
             (Basic::Uint, Basic::Int) => Ok(ival(b) >= 0 && uval(a) == ival(b) as u64),
-            _ if !matches!(a, Value::Invalid) && !matches!(b, Value::Invalid) && !is_nilish(a) && !is_nilish(b) => {
-                Err(format!("incompatible types for comparison: {} and {}", type_of(a), type_of(b)))
+            _ if !matches!(a, Value::Invalid)
+                && !matches!(b, Value::Invalid)
+                && !is_nilish(a)
+                && !is_nilish(b) =>
+            {
+                Err(format!(
+                    "incompatible types for comparison: {} and {}",
+                    type_of(a),
+                    type_of(b)
+                ))
             }
             _ => Ok(false),
         };
@@ -222,7 +286,11 @@ fn eq_one(a: &Value, b: &Value) -> Result<bool, String> {
             if is_nilish(a) || is_nilish(b) {
                 is_nilish(a) == is_nilish(b)
             } else {
-                return Err(format!("non-comparable type {}: {}", printf::sprint_one(b), type_of(b)));
+                return Err(format!(
+                    "non-comparable type {}: {}",
+                    printf::sprint_one(b),
+                    type_of(b)
+                ));
             }
         }
     })
@@ -249,7 +317,12 @@ fn lt(a: &Value, b: &Value) -> Result<bool, super::CallError> {
         return match (k1, k2) {
             (Basic::Int, Basic::Uint) => Ok(ival(a) < 0 || (ival(a) as u64) < uval(b)),
             (Basic::Uint, Basic::Int) => Ok(ival(b) >= 0 && uval(a) < ival(b) as u64),
-            _ => Err(format!("incompatible types for comparison: {} and {}", type_of(a), type_of(b)).into()),
+            _ => Err(format!(
+                "incompatible types for comparison: {} and {}",
+                type_of(a),
+                type_of(b)
+            )
+            .into()),
         };
     }
     Ok(match k1 {
@@ -311,7 +384,9 @@ pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

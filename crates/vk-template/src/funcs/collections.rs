@@ -4,20 +4,40 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{add, arg_str, CallResult, Func, Registry, P};
+use super::{CallResult, Func, P, Registry, add, arg_str};
 use crate::exec::State;
 use crate::value::{Kind, Value};
 
 pub(super) fn register(r: &mut Registry) {
-    add(r, "contains", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(in_list(&a[1], &a[0]))));
-    add(r, "in", &[P::Any, P::Any], None, |_, a| Ok(Value::Bool(in_list(&a[0], &a[1]))));
-    add(r, "containsAll", &[P::List, P::Any], None, |_, a| contains_some(&a[0], &a[1], false, true));
-    add(r, "containsAny", &[P::List, P::Any], None, |_, a| contains_some(&a[0], &a[1], true, false));
-    add(r, "containsNone", &[P::List, P::Any], None, |_, a| contains_some(&a[0], &a[1], true, false).map(|v| Value::Bool(!v.truth())));
-    add(r, "containsNotAll", &[P::List, P::Any], None, |_, a| contains_some(&a[0], &a[1], false, true).map(|v| Value::Bool(!v.truth())));
+    add(r, "contains", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(in_list(&a[1], &a[0])))
+    });
+    add(r, "in", &[P::Any, P::Any], None, |_, a| {
+        Ok(Value::Bool(in_list(&a[0], &a[1])))
+    });
+    add(r, "containsAll", &[P::List, P::Any], None, |_, a| {
+        contains_some(&a[0], &a[1], false, true)
+    });
+    add(r, "containsAny", &[P::List, P::Any], None, |_, a| {
+        contains_some(&a[0], &a[1], true, false)
+    });
+    add(r, "containsNone", &[P::List, P::Any], None, |_, a| {
+        contains_some(&a[0], &a[1], true, false).map(|v| Value::Bool(!v.truth()))
+    });
+    add(r, "containsNotAll", &[P::List, P::Any], None, |_, a| {
+        contains_some(&a[0], &a[1], false, true).map(|v| Value::Bool(!v.truth()))
+    });
     add(r, "explodeMap", &[P::Map], None, |_, a| explode(&a[0]));
-    add(r, "mergeMap", &[P::Map, P::Map], None, |_, a| Ok(Value::map(merge(&a[0], &a[1], false, 0))));
-    add(r, "mergeMapWithOverride", &[P::Map, P::Map], None, |_, a| Ok(Value::map(merge(&a[0], &a[1], true, 0))));
+    add(r, "mergeMap", &[P::Map, P::Map], None, |_, a| {
+        Ok(Value::map(merge(&a[0], &a[1], false, 0)))
+    });
+    add(
+        r,
+        "mergeMapWithOverride",
+        &[P::Map, P::Map],
+        None,
+        |_, a| Ok(Value::map(merge(&a[0], &a[1], true, 0))),
+    );
     add(r, "splitToMap", &[P::Str, P::Str, P::Str], None, |_, a| {
         let (sep, kv, s) = (arg_str(&a[0]), arg_str(&a[1]), arg_str(&a[2]));
         let mut out = BTreeMap::new();
@@ -42,11 +62,18 @@ pub(super) fn register(r: &mut Registry) {
         let (x, y) = match a.len() {
             1 => (0, to64(&a[0])?),
             2 => (to64(&a[0])?, to64(&a[1])?),
-            n => return Err(format!("loop: wrong number of arguments, expected 1 or 2, but got {n}").into()),
+            n => {
+                return Err(format!(
+                    "loop: wrong number of arguments, expected 1 or 2, but got {n}"
+                )
+                .into());
+            }
         };
         Ok(Value::Chan(x, y))
     });
-    add(r, "scratch", &[], None, |s: &mut State<'_>, _| Ok(Value::Scratch(s.scratch.clone())));
+    add(r, "scratch", &[], None, |s: &mut State<'_>, _| {
+        Ok(Value::Scratch(s.scratch.clone()))
+    });
 }
 
 /// consul-template's `in`: element equality by kind (ints with ints, floats with floats,
@@ -55,13 +82,19 @@ fn in_list(list: &Value, v: &Value) -> bool {
     if let Some(items) = list.list_items() {
         return items.iter().any(|item| match (item.kind(), v.kind()) {
             (Kind::Int | Kind::Uint, Kind::Int | Kind::Uint) => as_i128(item) == as_i128(v),
-            (Kind::Float, Kind::Float) => matches!((item, v), (Value::Float(x), Value::Float(y)) if x == y),
-            (Kind::String, Kind::String) => item.type_name() == v.type_name() && item.as_str() == v.as_str(),
+            (Kind::Float, Kind::Float) => {
+                matches!((item, v), (Value::Float(x), Value::Float(y)) if x == y)
+            }
+            (Kind::String, Kind::String) => {
+                item.type_name() == v.type_name() && item.as_str() == v.as_str()
+            }
             _ => false,
         });
     }
     match (list, v) {
-        (Value::Str(l), Value::Str(x)) | (Value::Number(l), Value::Number(x)) => l.contains(x.as_ref()),
+        (Value::Str(l), Value::Str(x)) | (Value::Number(l), Value::Number(x)) => {
+            l.contains(x.as_ref())
+        }
         _ => false,
     }
 }
@@ -77,7 +110,11 @@ fn as_i128(v: &Value) -> i128 {
 /// containsAll/Any: iterate the first list, test membership in the haystack.
 fn contains_some(v: &Value, l: &Value, ret_if_found: bool, _ret_if_not_found: bool) -> CallResult {
     let Some(items) = v.list_items() else {
-        return Err(format!("wrong type for value; expected slice; got {}", v.type_name()).into());
+        return Err(format!(
+            "wrong type for value; expected slice; got {}",
+            v.type_name()
+        )
+        .into());
     };
     for item in &items {
         if in_list(l, item) {
@@ -99,14 +136,27 @@ fn explode(m: &Value) -> CallResult {
     Ok(Value::map(out))
 }
 
-fn explode_into(m: &mut BTreeMap<String, Value>, k: &str, v: Value, path: &str, depth: usize) -> Result<(), String> {
+fn explode_into(
+    m: &mut BTreeMap<String, Value>,
+    k: &str,
+    v: Value,
+    path: &str,
+    depth: usize,
+) -> Result<(), String> {
     if depth > 256 {
         return Err("nesting too deep".into());
     }
     if let Some((top, rest)) = k.split_once('/') {
-        let slot = m.entry(top.to_string()).or_insert_with(|| Value::map(BTreeMap::new()));
+        let slot = m
+            .entry(top.to_string())
+            .or_insert_with(|| Value::map(BTreeMap::new()));
         let Value::Map(nested) = slot else {
-            return Err(format!("not a map: {}: {} already has value {}", crate::gofmt::go_quote(path), crate::gofmt::go_quote(top), crate::printf::sprintf("%q", std::slice::from_ref(slot))));
+            return Err(format!(
+                "not a map: {}: {} already has value {}",
+                crate::gofmt::go_quote(path),
+                crate::gofmt::go_quote(top),
+                crate::printf::sprintf("%q", std::slice::from_ref(slot))
+            ));
         };
         return explode_into(Rc::make_mut(nested), rest, v, k, depth + 1);
     }
@@ -117,8 +167,14 @@ fn explode_into(m: &mut BTreeMap<String, Value>, k: &str, v: Value, path: &str, 
 }
 
 /// mergo-style deep merge of `src` into `dst`.
-pub(super) fn merge(dst: &Value, src: &Value, overwrite: bool, depth: usize) -> BTreeMap<String, Value> {
-    let mut out: BTreeMap<String, Value> = dst.map_entries().unwrap_or_default().into_iter().collect();
+pub(super) fn merge(
+    dst: &Value,
+    src: &Value,
+    overwrite: bool,
+    depth: usize,
+) -> BTreeMap<String, Value> {
+    let mut out: BTreeMap<String, Value> =
+        dst.map_entries().unwrap_or_default().into_iter().collect();
     for (k, v) in src.map_entries().unwrap_or_default() {
         match out.get(&k) {
             Some(existing @ Value::Map(_)) if matches!(v, Value::Map(_)) && depth < 64 => {
@@ -139,8 +195,24 @@ pub(super) fn merge(dst: &Value, src: &Value, overwrite: bool, depth: usize) -> 
     out
 }
 
-static SCRATCH_KEY: Func = Func { params: &[P::Str], variadic: None, call: |_, a| with_scratch(&a, |s, a| Ok(Value::Bool(s.values.contains_key(arg_str(&a[1]))))) };
-static SCRATCH_GET: Func = Func { params: &[P::Str], variadic: None, call: |_, a| with_scratch(&a, |s, a| Ok(s.values.get(arg_str(&a[1])).cloned().unwrap_or(Value::Nil))) };
+static SCRATCH_KEY: Func = Func {
+    params: &[P::Str],
+    variadic: None,
+    call: |_, a| {
+        with_scratch(&a, |s, a| {
+            Ok(Value::Bool(s.values.contains_key(arg_str(&a[1]))))
+        })
+    },
+};
+static SCRATCH_GET: Func = Func {
+    params: &[P::Str],
+    variadic: None,
+    call: |_, a| {
+        with_scratch(&a, |s, a| {
+            Ok(s.values.get(arg_str(&a[1])).cloned().unwrap_or(Value::Nil))
+        })
+    },
+};
 static SCRATCH_SET: Func = Func {
     params: &[P::Str, P::Any],
     variadic: None,
@@ -156,13 +228,23 @@ static SCRATCH_SETX: Func = Func {
     variadic: None,
     call: |_, a| {
         with_scratch(&a, |s, a| {
-            s.values.entry(arg_str(&a[1]).to_string()).or_insert_with(|| a[2].clone());
+            s.values
+                .entry(arg_str(&a[1]).to_string())
+                .or_insert_with(|| a[2].clone());
             Ok(Value::str(""))
         })
     },
 };
-static SCRATCH_MAPSET: Func = Func { params: &[P::Str, P::Str, P::Any], variadic: None, call: |_, a| map_set(&a, true) };
-static SCRATCH_MAPSETX: Func = Func { params: &[P::Str, P::Str, P::Any], variadic: None, call: |_, a| map_set(&a, false) };
+static SCRATCH_MAPSET: Func = Func {
+    params: &[P::Str, P::Str, P::Any],
+    variadic: None,
+    call: |_, a| map_set(&a, true),
+};
+static SCRATCH_MAPSETX: Func = Func {
+    params: &[P::Str, P::Str, P::Any],
+    variadic: None,
+    call: |_, a| map_set(&a, false),
+};
 static SCRATCH_MAPVALUES: Func = Func {
     params: &[P::Str],
     variadic: None,
@@ -191,7 +273,10 @@ pub(super) fn scratch_method(name: &str) -> Option<&'static Func> {
     })
 }
 
-fn with_scratch(a: &[Value], f: impl FnOnce(&mut crate::value::Scratch, &[Value]) -> CallResult) -> CallResult {
+fn with_scratch(
+    a: &[Value],
+    f: impl FnOnce(&mut crate::value::Scratch, &[Value]) -> CallResult,
+) -> CallResult {
     match a.first() {
         Some(Value::Scratch(s)) => {
             let mut b = s.borrow_mut();
@@ -204,7 +289,10 @@ fn with_scratch(a: &[Value], f: impl FnOnce(&mut crate::value::Scratch, &[Value]
 fn map_set(a: &[Value], overwrite: bool) -> CallResult {
     with_scratch(a, |s, a| {
         let k = arg_str(&a[1]).to_string();
-        let slot = s.values.entry(k.clone()).or_insert_with(|| Value::map(BTreeMap::new()));
+        let slot = s
+            .values
+            .entry(k.clone())
+            .or_insert_with(|| Value::map(BTreeMap::new()));
         let Value::Map(m) = slot else {
             return Err(format!("{} is not a map", crate::gofmt::go_quote(&k)).into());
         };

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::{add, arg_str, CallError, CallResult, Func, Registry, P};
+use super::{CallError, CallResult, Func, P, Registry, add, arg_str};
 use crate::exec::State;
 use crate::objects;
 use crate::value::Value;
@@ -15,17 +15,35 @@ pub(super) fn register(r: &mut Registry) {
     add(r, "secrets", &[P::Str], None, secrets);
     add(r, "pkiCert", &[], Some(P::Str), pki_cert);
     add(r, "file", &[P::Str], None, file);
-    add(r, "env", &[P::Str], None, |s, a| Ok(Value::string(s.source.env(arg_str(&a[0])).unwrap_or_default())));
+    add(r, "env", &[P::Str], None, |s, a| {
+        Ok(Value::string(
+            s.source.env(arg_str(&a[0])).unwrap_or_default(),
+        ))
+    });
     add(r, "mustEnv", &[P::Str], None, must_env);
     add(r, "envOrDefault", &[P::Str, P::Str], None, |s, a| {
-        Ok(Value::string(s.source.env(arg_str(&a[0])).unwrap_or_else(|| arg_str(&a[1]).to_string())))
+        Ok(Value::string(
+            s.source
+                .env(arg_str(&a[0]))
+                .unwrap_or_else(|| arg_str(&a[1]).to_string()),
+        ))
     });
     add(r, "timestamp", &[], Some(P::Str), timestamp);
-    add(r, "executeTemplate", &[P::Str], Some(P::Any), execute_template);
+    add(
+        r,
+        "executeTemplate",
+        &[P::Str],
+        Some(P::Any),
+        execute_template,
+    );
 }
 
 /// `pkiCert(...).Data` returns the object itself.
-pub(super) static PKI_DATA: Func = Func { params: &[], variadic: None, call: |_, a| Ok(a.into_iter().next().unwrap_or(Value::Invalid)) };
+pub(super) static PKI_DATA: Func = Func {
+    params: &[],
+    variadic: None,
+    call: |_, a| Ok(a.into_iter().next().unwrap_or(Value::Invalid)),
+};
 
 /// consul-template's path normalisation: trim spaces, then surrounding `/`.
 fn clean_path(p: &str) -> String {
@@ -71,10 +89,15 @@ fn fetch(s: &mut State<'_>, dep: Dependency) -> Result<Option<String>, CallError
 }
 
 fn secret(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
-    let Some(first) = a.first() else { return Ok(Value::Nil) };
+    let Some(first) = a.first() else {
+        return Ok(Value::Nil);
+    };
     let path = clean_path(arg_str(first));
     let dep = if a.len() > 1 {
-        Dependency::Write { path, data: kv_pairs(&a[1..])? }
+        Dependency::Write {
+            path,
+            data: kv_pairs(&a[1..])?,
+        }
     } else {
         Dependency::Read { path }
     };
@@ -92,14 +115,22 @@ fn secret(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
 fn secrets(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
     let path = clean_path(arg_str(&a[0]));
     let empty = || Value::StrList(Rc::new(Vec::new()));
-    let Some(body) = fetch(s, Dependency::List { path })? else { return Ok(empty()) };
+    let Some(body) = fetch(s, Dependency::List { path })? else {
+        return Ok(empty());
+    };
     let sec = objects::secret_from_json(&body).map_err(|e| format!("secrets: {e}"))?;
     let mut keys = Vec::new();
     if let Some(Value::List(l)) = sec.data.get("keys") {
         for k in l.iter() {
             match k {
                 Value::Str(t) => keys.push(t.to_string()),
-                other => return Err(format!("secrets: key {} is not a string", crate::printf::sprint_one(other)).into()),
+                other => {
+                    return Err(format!(
+                        "secrets: key {} is not a string",
+                        crate::printf::sprint_one(other)
+                    )
+                    .into());
+                }
             }
         }
     }
@@ -108,9 +139,15 @@ fn secrets(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
 }
 
 fn pki_cert(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
-    let Some(first) = a.first() else { return Ok(Value::Nil) };
+    let Some(first) = a.first() else {
+        return Ok(Value::Nil);
+    };
     let path = clean_path(arg_str(first));
-    let dep = Dependency::PkiCert { path, data: kv_pairs(&a[1..])?, destination: s.opts.destination.clone() };
+    let dep = Dependency::PkiCert {
+        path,
+        data: kv_pairs(&a[1..])?,
+        destination: s.opts.destination.clone(),
+    };
     match fetch(s, dep)? {
         None => Ok(Value::Nil),
         Some(body) => {
@@ -126,7 +163,10 @@ fn file(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
         return Ok(Value::str(""));
     }
     // consul-template treats `file` as a dependency: its failure is reported like a fetch error.
-    s.source.read_file(path).map(Value::string).map_err(|e| CallError::Fatal(TemplateError::Dependency(format!("file({path}): {e}"))))
+    s.source
+        .read_file(path)
+        .map(Value::string)
+        .map_err(|e| CallError::Fatal(TemplateError::Dependency(format!("file({path}): {e}"))))
 }
 
 fn must_env(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
@@ -140,10 +180,20 @@ fn must_env(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
 fn timestamp(s: &mut State<'_>, a: Vec<Value>) -> CallResult {
     let (secs, nanos) = s.source.now();
     match a.len() {
-        0 => Ok(Value::string(crate::timefmt::format(secs, nanos, "2006-01-02T15:04:05Z07:00"))),
+        0 => Ok(Value::string(crate::timefmt::format(
+            secs,
+            nanos,
+            "2006-01-02T15:04:05Z07:00",
+        ))),
         1 if arg_str(&a[0]) == "unix" => Ok(Value::string(secs.to_string())),
-        1 => Ok(Value::string(crate::timefmt::format(secs, nanos, arg_str(&a[0])))),
-        n => Err(format!("timestamp: wrong number of arguments, expected 0 or 1, but got {n}").into()),
+        1 => Ok(Value::string(crate::timefmt::format(
+            secs,
+            nanos,
+            arg_str(&a[0]),
+        ))),
+        n => Err(
+            format!("timestamp: wrong number of arguments, expected 0 or 1, but got {n}").into(),
+        ),
     }
 }
 
@@ -155,7 +205,14 @@ fn execute_template(s: &mut State<'_>, mut a: Vec<Value>) -> CallResult {
             Value::Nil => Value::Invalid,
             v => v,
         },
-        n => return Err(format!("executeTemplate: wrong number of arguments, expected 1 or 2, but got {n}").into()),
+        n => {
+            return Err(format!(
+                "executeTemplate: wrong number of arguments, expected 1 or 2, but got {n}"
+            )
+            .into());
+        }
     };
-    s.execute_template(&name, dot).map(Value::string).map_err(CallError::Msg)
+    s.execute_template(&name, dot)
+        .map(Value::string)
+        .map_err(CallError::Msg)
 }

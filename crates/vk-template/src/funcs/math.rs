@@ -1,7 +1,7 @@
 //! consul-template math: add subtract multiply divide modulo minimum maximum, with Go's
 //! int64/uint64/float64 promotion and `json.Number` rejected (E03).
 
-use super::{add, CallResult, Registry, P};
+use super::{CallResult, P, Registry, add};
 use crate::value::{IntKind, Value};
 
 #[derive(Clone, Copy)]
@@ -30,13 +30,27 @@ impl Op {
 }
 
 pub(super) fn register(r: &mut Registry) {
-    add(r, "add", &[P::Any, P::Any], None, |_, a| arith(Op::Add, &a[0], &a[1]));
-    add(r, "subtract", &[P::Any, P::Any], None, |_, a| arith(Op::Sub, &a[0], &a[1]));
-    add(r, "multiply", &[P::Any, P::Any], None, |_, a| arith(Op::Mul, &a[0], &a[1]));
-    add(r, "divide", &[P::Any, P::Any], None, |_, a| arith(Op::Div, &a[0], &a[1]));
-    add(r, "modulo", &[P::Any, P::Any], None, |_, a| arith(Op::Mod, &a[0], &a[1]));
-    add(r, "minimum", &[P::Any, P::Any], None, |_, a| arith(Op::Min, &a[0], &a[1]));
-    add(r, "maximum", &[P::Any, P::Any], None, |_, a| arith(Op::Max, &a[0], &a[1]));
+    add(r, "add", &[P::Any, P::Any], None, |_, a| {
+        arith(Op::Add, &a[0], &a[1])
+    });
+    add(r, "subtract", &[P::Any, P::Any], None, |_, a| {
+        arith(Op::Sub, &a[0], &a[1])
+    });
+    add(r, "multiply", &[P::Any, P::Any], None, |_, a| {
+        arith(Op::Mul, &a[0], &a[1])
+    });
+    add(r, "divide", &[P::Any, P::Any], None, |_, a| {
+        arith(Op::Div, &a[0], &a[1])
+    });
+    add(r, "modulo", &[P::Any, P::Any], None, |_, a| {
+        arith(Op::Mod, &a[0], &a[1])
+    });
+    add(r, "minimum", &[P::Any, P::Any], None, |_, a| {
+        arith(Op::Min, &a[0], &a[1])
+    });
+    add(r, "maximum", &[P::Any, P::Any], None, |_, a| {
+        arith(Op::Max, &a[0], &a[1])
+    });
 }
 
 #[derive(Clone, Copy)]
@@ -56,14 +70,26 @@ fn num(v: &Value) -> Option<Num> {
 }
 
 fn unknown(op: Op, v: &Value) -> String {
-    let t = if matches!(v, Value::Nil | Value::Invalid) { "<nil>" } else { v.type_name() };
-    format!("{}: unknown type for {} ({t})", op.name(), crate::printf::sprintf("%q", std::slice::from_ref(v)))
+    let t = if matches!(v, Value::Nil | Value::Invalid) {
+        "<nil>"
+    } else {
+        v.type_name()
+    };
+    format!(
+        "{}: unknown type for {} ({t})",
+        op.name(),
+        crate::printf::sprintf("%q", std::slice::from_ref(v))
+    )
 }
 
 /// `op(b, a)` computes `a <op> b` (the piped value is the last argument).
 fn arith(op: Op, b: &Value, a: &Value) -> CallResult {
-    let Some(an) = num(a) else { return Err(unknown(op, a).into()) };
-    let Some(bn) = num(b) else { return Err(unknown(op, b).into()) };
+    let Some(an) = num(a) else {
+        return Err(unknown(op, a).into());
+    };
+    let Some(bn) = num(b) else {
+        return Err(unknown(op, b).into());
+    };
     // Integer division by zero is an error; float division follows IEEE (Go does the same).
     let zero = matches!((an, bn), (Num::I(_) | Num::U(_), Num::I(0) | Num::U(0)));
     if zero && matches!(op, Op::Div | Op::Mod) {
@@ -115,7 +141,13 @@ fn float_op(op: Op, a: f64, b: f64) -> Result<Value, String> {
         Op::Sub => a - b,
         Op::Mul => a * b,
         Op::Div => a / b,
-        Op::Mod => return Err(format!("{}: unknown type for {} (float64)", op.name(), crate::floatfmt::format_g_shortest(b))),
+        Op::Mod => {
+            return Err(format!(
+                "{}: unknown type for {} (float64)",
+                op.name(),
+                crate::floatfmt::format_g_shortest(b)
+            ));
+        }
         Op::Min => a.min(b),
         Op::Max => a.max(b),
     };

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::TemplateError;
 use crate::exec::State;
 use crate::value::Value;
-use crate::TemplateError;
 
 mod builtin;
 mod collections;
@@ -122,8 +122,21 @@ pub(crate) fn method(receiver: &Value, name: &str) -> Option<&'static Func> {
 }
 
 /// Registration helper.
-pub(crate) fn add(r: &mut Registry, name: &'static str, params: &'static [P], variadic: Option<P>, call: Impl) {
-    r.insert(name, Func { params, variadic, call });
+pub(crate) fn add(
+    r: &mut Registry,
+    name: &'static str,
+    params: &'static [P],
+    variadic: Option<P>,
+    call: Impl,
+) {
+    r.insert(
+        name,
+        Func {
+            params,
+            variadic,
+            call,
+        },
+    );
 }
 
 // ---- small helpers shared by the families ----

@@ -2,7 +2,7 @@
 //! the value types templates see); `spew_dump`/`spew_printf` print to the agent's stdout in
 //! Vault and return `""` — here they only return `""` (the engine performs no I/O).
 
-use super::{add, arg_str, ok_str, Registry, P};
+use super::{P, Registry, add, arg_str, ok_str};
 use crate::gofmt::go_quote;
 use crate::printf;
 use crate::value::Value;
@@ -16,9 +16,15 @@ pub(super) fn register(r: &mut Registry) {
         }
         ok_str(out)
     });
-    add(r, "spew_sprintf", &[P::Str], Some(P::Any), |_, a| ok_str(printf::sprintf(arg_str(&a[0]), &a[1..])));
-    add(r, "spew_dump", &[], Some(P::Any), |_, _| ok_str(String::new()));
-    add(r, "spew_printf", &[P::Str], Some(P::Any), |_, _| ok_str(String::new()));
+    add(r, "spew_sprintf", &[P::Str], Some(P::Any), |_, a| {
+        ok_str(printf::sprintf(arg_str(&a[0]), &a[1..]))
+    });
+    add(r, "spew_dump", &[], Some(P::Any), |_, _| {
+        ok_str(String::new())
+    });
+    add(r, "spew_printf", &[P::Str], Some(P::Any), |_, _| {
+        ok_str(String::new())
+    });
 }
 
 fn dump(out: &mut String, v: &Value, depth: usize) {
@@ -29,10 +35,19 @@ fn dump(out: &mut String, v: &Value, depth: usize) {
     let pad = " ".repeat(depth + 1);
     match v {
         Value::Invalid | Value::Nil => out.push_str("(interface {}) <nil>"),
-        Value::Str(s) | Value::Number(s) => out.push_str(&format!("({}) (len={}) {}", v.type_name(), s.len(), go_quote(s))),
+        Value::Str(s) | Value::Number(s) => out.push_str(&format!(
+            "({}) (len={}) {}",
+            v.type_name(),
+            s.len(),
+            go_quote(s)
+        )),
         Value::List(_) | Value::StrList(_) => {
             let items = v.list_items().unwrap_or_default();
-            out.push_str(&format!("({}) (len={n} cap={n}) {{\n", v.type_name(), n = items.len()));
+            out.push_str(&format!(
+                "({}) (len={n} cap={n}) {{\n",
+                v.type_name(),
+                n = items.len()
+            ));
             for (i, item) in items.iter().enumerate() {
                 out.push_str(&pad);
                 dump(out, item, depth + 1);
@@ -53,6 +68,10 @@ fn dump(out: &mut String, v: &Value, depth: usize) {
             out.push_str(&" ".repeat(depth));
             out.push('}');
         }
-        other => out.push_str(&format!("({}) {}", other.type_name(), printf::sprint_one(other))),
+        other => out.push_str(&format!(
+            "({}) {}",
+            other.type_name(),
+            printf::sprint_one(other)
+        )),
     }
 }

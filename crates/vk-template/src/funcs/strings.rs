@@ -2,11 +2,13 @@
 
 use std::rc::Rc;
 
-use super::{add, arg_str, ok_str, Registry, P};
+use super::{P, Registry, add, arg_str, ok_str};
 use crate::value::Value;
 
 pub(super) fn register(r: &mut Registry) {
-    add(r, "trimSpace", &[P::Str], None, |_, a| ok_str(arg_str(&a[0]).trim_matches(go_space).to_string()));
+    add(r, "trimSpace", &[P::Str], None, |_, a| {
+        ok_str(arg_str(&a[0]).trim_matches(go_space).to_string())
+    });
     add(r, "trim", &[P::Str, P::Str], None, |_, a| {
         let cut = arg_str(&a[0]).to_string();
         ok_str(arg_str(&a[1]).trim_matches(|c| cut.contains(c)).to_string())
@@ -19,10 +21,18 @@ pub(super) fn register(r: &mut Registry) {
         let (p, s) = (arg_str(&a[0]), arg_str(&a[1]));
         ok_str(s.strip_suffix(p).unwrap_or(s).to_string())
     });
-    add(r, "toLower", &[P::Str], None, |_, a| ok_str(go_lower(arg_str(&a[0]))));
-    add(r, "toUpper", &[P::Str], None, |_, a| ok_str(go_upper(arg_str(&a[0]))));
-    add(r, "toTitle", &[P::Str], None, |_, a| ok_str(title(arg_str(&a[0]))));
-    add(r, "replaceAll", &[P::Str, P::Str, P::Str], None, |_, a| ok_str(replace_all(arg_str(&a[2]), arg_str(&a[0]), arg_str(&a[1]))));
+    add(r, "toLower", &[P::Str], None, |_, a| {
+        ok_str(go_lower(arg_str(&a[0])))
+    });
+    add(r, "toUpper", &[P::Str], None, |_, a| {
+        ok_str(go_upper(arg_str(&a[0])))
+    });
+    add(r, "toTitle", &[P::Str], None, |_, a| {
+        ok_str(title(arg_str(&a[0])))
+    });
+    add(r, "replaceAll", &[P::Str, P::Str, P::Str], None, |_, a| {
+        ok_str(replace_all(arg_str(&a[2]), arg_str(&a[0]), arg_str(&a[1])))
+    });
     add(r, "split", &[P::Str, P::Str], None, |_, a| {
         let s = arg_str(&a[1]).trim_matches(go_space);
         if s.is_empty() {
@@ -38,10 +48,16 @@ pub(super) fn register(r: &mut Registry) {
         let re = compile(arg_str(&a[0]))?;
         Ok(Value::Bool(re.is_match(arg_str(&a[1]))))
     });
-    add(r, "regexReplaceAll", &[P::Str, P::Str, P::Str], None, |_, a| {
-        let re = compile(arg_str(&a[0]))?;
-        ok_str(regex_replace(&re, arg_str(&a[2]), arg_str(&a[1])))
-    });
+    add(
+        r,
+        "regexReplaceAll",
+        &[P::Str, P::Str, P::Str],
+        None,
+        |_, a| {
+            let re = compile(arg_str(&a[0]))?;
+            ok_str(regex_replace(&re, arg_str(&a[2]), arg_str(&a[1])))
+        },
+    );
     add(r, "indent", &[P::Int, P::Str], None, |_, a| {
         let n = if let Value::Int(n, _) = a[0] { n } else { 0 };
         if n < 0 {
@@ -56,7 +72,10 @@ pub(super) fn register(r: &mut Registry) {
 
 /// Go's `unicode.IsSpace` as used by `strings.TrimSpace`.
 pub(crate) fn go_space(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}') || (c as u32 > 0xff && c.is_whitespace())
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    ) || (c as u32 > 0xff && c.is_whitespace())
 }
 
 /// `strings.Split` (an empty separator splits into UTF-8 characters).
@@ -87,7 +106,15 @@ pub(crate) fn go_upper(s: &str) -> String {
 
 /// Go's `strings.ToLower` (simple case mapping).
 pub(crate) fn go_lower(s: &str) -> String {
-    s.chars().map(|c| if c == '\u{130}' { 'i' } else { single(c.to_lowercase(), c) }).collect()
+    s.chars()
+        .map(|c| {
+            if c == '\u{130}' {
+                'i'
+            } else {
+                single(c.to_lowercase(), c)
+            }
+        })
+        .collect()
 }
 
 fn single(mut it: impl Iterator<Item = char>, orig: char) -> char {
@@ -114,12 +141,24 @@ pub(crate) fn title(s: &str) -> String {
 }
 
 pub(crate) fn compile(re: &str) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(re).size_limit(1 << 20).build().map_err(|e| format!("error parsing regexp: {}", go_regex_error(re, &e.to_string())))
+    regex::RegexBuilder::new(re)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            format!(
+                "error parsing regexp: {}",
+                go_regex_error(re, &e.to_string())
+            )
+        })
 }
 
 /// Go's `regexp/syntax` wording for the common syntax errors (Rust's parser words them differently).
 fn go_regex_error(re: &str, rust: &str) -> String {
-    let last = rust.lines().last().unwrap_or("invalid").trim_start_matches("error: ");
+    let last = rust
+        .lines()
+        .last()
+        .unwrap_or("invalid")
+        .trim_start_matches("error: ");
     if last.contains("unclosed group") {
         format!("missing closing ): `{re}`")
     } else if last.contains("unopened group") {
@@ -128,7 +167,10 @@ fn go_regex_error(re: &str, rust: &str) -> String {
         let from = re.rfind('[').unwrap_or(0);
         format!("missing closing ]: `{}`", &re[from..])
     } else if last.contains("repetition operator missing expression") {
-        let op = re.chars().find(|c| matches!(c, '*' | '+' | '?')).unwrap_or('*');
+        let op = re
+            .chars()
+            .find(|c| matches!(c, '*' | '+' | '?'))
+            .unwrap_or('*');
         format!("missing argument to repetition operator: `{op}`")
     } else {
         format!("invalid regexp: {last}: `{re}`")

@@ -3,14 +3,41 @@
 //! `plugin` and `sockaddr`. They parse like in Vault and fail at
 //! execution with a clear reason.
 
-use super::{add, CallResult, Registry, P};
+use super::{CallResult, P, Registry, add};
 use crate::exec::State;
 use crate::value::Value;
 
 const CONSUL: &[&str] = &[
-    "datacenters", "key", "keyExists", "keyOrDefault", "ls", "safeLs", "node", "nodes", "service", "services", "connect", "tree", "safeTree",
-    "caRoots", "caLeaf", "partitions", "peerings", "exportedServices", "importedServices", "byKey", "byTag", "byMeta", "byPort", "explode",
-    "nomadServices", "nomadService", "nomadVarList", "nomadVarListSafe", "nomadVar", "nomadVarExists",
+    "datacenters",
+    "key",
+    "keyExists",
+    "keyOrDefault",
+    "ls",
+    "safeLs",
+    "node",
+    "nodes",
+    "service",
+    "services",
+    "connect",
+    "tree",
+    "safeTree",
+    "caRoots",
+    "caLeaf",
+    "partitions",
+    "peerings",
+    "exportedServices",
+    "importedServices",
+    "byKey",
+    "byTag",
+    "byMeta",
+    "byPort",
+    "explode",
+    "nomadServices",
+    "nomadService",
+    "nomadVarList",
+    "nomadVarListSafe",
+    "nomadVar",
+    "nomadVarExists",
 ];
 
 const IO: &[&str] = &["writeToFile", "plugin", "sockaddr"];
