@@ -1,10 +1,8 @@
 //! The agent model: New (parse every annotation, spec §2.6 order) and Validate.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use crate::annotations::{self as k, Initialized};
+use crate::annotations::{self as k, Annotations, Initialized};
 use crate::jsonpatch::Operation;
 use crate::pod::{self, Pod};
 use crate::primitives::{parse_bool, parse_float, parse_int, parse_uint};
@@ -29,13 +27,13 @@ pub(crate) enum DefaultTemplate {
 #[derive(Debug)]
 pub(crate) struct Agent<'p> {
     pub(crate) pod: &'p Pod<'p>,
-    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) annotations: Annotations<'p>,
     pub(crate) sidecar_patch: Option<Vec<Operation>>,
     pub(crate) init_patch: Option<Vec<Operation>>,
     pub(crate) service_account: ServiceAccount,
     /// IRSA token mount (name, path), only for auth type `aws`.
     pub(crate) irsa: Option<(String, String)>,
-    pub(crate) secrets: Vec<Secret>,
+    pub(crate) secrets: Vec<Secret<'p>>,
     pub(crate) init_first: bool,
     pub(crate) pre_populate: bool,
     pub(crate) pre_populate_only: bool,
@@ -60,7 +58,7 @@ pub(crate) struct Agent<'p> {
 impl Agent<'_> {
     /// The post-Init value of an annotation (`""` when absent).
     pub(crate) fn get(&self, key: &str) -> &str {
-        self.annotations.get(key).map_or("", String::as_str)
+        self.annotations.get(key).unwrap_or("")
     }
 
     /// Config-map mode (`agent-configmap` non-empty).
@@ -78,18 +76,18 @@ impl Agent<'_> {
     }
 }
 
-fn bool_of(ann: &BTreeMap<String, String>, key: &str) -> Result<bool, String> {
-    parse_bool(ann.get(key).map_or("", String::as_str)).map_err(|e| e.to_string())
+fn bool_of(ann: &Annotations<'_>, key: &str) -> Result<bool, String> {
+    parse_bool(ann.get(key).unwrap_or("")).map_err(|e| e.to_string())
 }
 
 /// New: the error is the inner message of `error creating new agent sidecar: …`.
-pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized) -> Result<Agent<'p>, String> {
+pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'p>, String> {
     let Initialized {
         annotations: ann,
         sidecar_patch,
         init_patch,
     } = init;
-    let s = |key: &str| ann.get(key).map_or("", String::as_str);
+    let s = |key: &str| ann.get(key).unwrap_or("");
 
     let service_account = service_account(pod, s(k::AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME))?;
     let irsa = if s(k::AUTH_TYPE) == "aws" {
@@ -270,7 +268,11 @@ pub(crate) fn validate(agent: &Agent<'_>) -> Result<(), &'static str> {
         if auth_type.is_empty() {
             return Err("no Vault Auth Type found");
         }
-        let config_role = agent.get(&format!("{}role", k::AUTH_CONFIG_PREFIX));
+        let config_role = agent
+            .annotations
+            .pod()
+            .get_joined(k::AUTH_CONFIG_PREFIX, "role")
+            .unwrap_or("");
         if auth_type == "kubernetes" && agent.get(k::ROLE).is_empty() && config_role.is_empty() {
             return Err("no Vault role found");
         }

@@ -1,11 +1,11 @@
 //! Annotation keys (spec §2.2–§2.4) and the Init stage: filling absent keys with injector
-//! defaults in an in-memory copy (presence, not emptiness, decides).
+//! defaults (presence, not emptiness, decides) through a lookup view that copies nothing.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use crate::InjectorSettings;
 use crate::jsonpatch::{self, Operation};
-use crate::pod::Pod;
+use crate::pod::{Pod, PodAnnotations};
 
 pub const PREFIX: &str = "vault.hashicorp.com/";
 
@@ -101,10 +101,84 @@ keys! {
 /// Default of `secret-volume-path`.
 pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
 
-/// The annotation map after Init plus the JSON patches it decoded.
+/// The annotations as Init leaves them, without materialising the defaults: a key the pod
+/// carries wins (presence, not emptiness, decides), otherwise the injector default applies.
+/// Only keys with a default exist beyond the pod's own, and none of them starts with a
+/// per-secret or prefix-family prefix, so family scans read the pod's annotations alone.
 #[derive(Debug)]
-pub(crate) struct Initialized {
-    pub(crate) annotations: BTreeMap<String, String>,
+pub(crate) struct Annotations<'p> {
+    pod: &'p PodAnnotations<'p>,
+    settings: &'p InjectorSettings,
+    namespace: &'p str,
+    /// Comma-joined container names; borrowed when the pod has at most one container.
+    container_names: Cow<'p, str>,
+    /// `max_connections_per_host` formatted once (empty when the pod sets the key).
+    max_connections: String,
+    set_security_context: bool,
+}
+
+impl<'p> Annotations<'p> {
+    /// The post-Init value of `key`, if Init would have it in the map.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.pod.get(key).or_else(|| self.default(key))
+    }
+
+    /// The pod's own annotations (for family scans and per-secret lookups).
+    pub(crate) fn pod(&self) -> &'p PodAnnotations<'p> {
+        self.pod
+    }
+
+    /// The default Init inserts for `key` when the pod lacks it.
+    fn default(&self, key: &str) -> Option<&str> {
+        let s = self.settings;
+        let or = |v: &'p str, fallback: &'static str| if v.is_empty() { fallback } else { v };
+        Some(match key {
+            SERVICE => &s.vault_address,
+            AGENT_IMAGE => or(&s.vault_image, crate::DEFAULT_AGENT_IMAGE),
+            AGENT_REQUEST_NAMESPACE => self.namespace,
+            PROXY_ADDRESS => &s.proxy_address,
+            AUTH_TYPE => or(&s.vault_auth_type, "kubernetes"),
+            AUTH_PATH => &s.vault_auth_path,
+            NAMESPACE => &s.vault_namespace,
+            AGENT_INJECT_CONTAINERS => &self.container_names,
+            AGENT_LIMITS_CPU => &s.cpu_limit,
+            AGENT_LIMITS_MEM => &s.memory_limit,
+            AGENT_LIMITS_EPHEMERAL => &s.ephemeral_limit,
+            AGENT_REQUESTS_CPU => &s.cpu_request,
+            AGENT_REQUESTS_MEM => &s.memory_request,
+            AGENT_REQUESTS_EPHEMERAL => &s.ephemeral_request,
+            SECRET_VOLUME_PATH => DEFAULT_SECRET_VOLUME_PATH,
+            AGENT_REVOKE_ON_SHUTDOWN => go_bool(s.revoke_on_shutdown),
+            AGENT_REVOKE_GRACE => "5",
+            LOG_LEVEL => "info",
+            LOG_FORMAT => "standard",
+            AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME => "",
+            AGENT_RUN_AS_USER => or(&s.run_as_user, "100"),
+            AGENT_RUN_AS_GROUP => or(&s.run_as_group, "1000"),
+            AGENT_RUN_AS_SAME_USER => go_bool(s.run_as_same_user),
+            AGENT_SET_SECURITY_CONTEXT => go_bool(self.set_security_context),
+            AGENT_CACHE_ENABLE => "false",
+            AGENT_CACHE_USE_AUTO_AUTH_TOKEN => "true",
+            AGENT_CACHE_LISTENER_PORT => "8200",
+            AGENT_CACHE_EXIT_ON_ERR => "false",
+            AGENT_INJECT_DEFAULT_TEMPLATE => &s.default_template,
+            TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE => go_bool(s.exit_on_retry_failure),
+            TEMPLATE_STATIC_SECRET_RENDER_INTERVAL => &s.static_secret_render_interval,
+            TEMPLATE_MAX_CONNECTIONS_PER_HOST => &self.max_connections,
+            // The backoff defaults exist only when the flags were given.
+            AUTH_MIN_BACKOFF if !s.auth_min_backoff.is_empty() => &s.auth_min_backoff,
+            AUTH_MAX_BACKOFF if !s.auth_max_backoff.is_empty() => &s.auth_max_backoff,
+            AGENT_DISABLE_IDLE_CONNECTIONS => &s.disable_idle_connections,
+            AGENT_DISABLE_KEEP_ALIVES => &s.disable_keep_alives,
+            _ => return None,
+        })
+    }
+}
+
+/// The post-Init annotations plus the JSON patches Init decoded.
+#[derive(Debug)]
+pub(crate) struct Initialized<'p> {
+    pub(crate) annotations: Annotations<'p>,
     pub(crate) sidecar_patch: Option<Vec<Operation>>,
     pub(crate) init_patch: Option<Vec<Operation>>,
 }
@@ -114,11 +188,11 @@ fn go_bool(b: bool) -> &'static str {
 }
 
 /// Init: returns the inner message of `error adding default annotations: …` on failure.
-pub(crate) fn init(
-    pod: &Pod<'_>,
-    namespace: &str,
-    settings: &InjectorSettings,
-) -> Result<Initialized, String> {
+pub(crate) fn init<'p>(
+    pod: &'p Pod<'p>,
+    namespace: &'p str,
+    settings: &'p InjectorSettings,
+) -> Result<Initialized<'p>, String> {
     if settings.vault_address.is_empty() {
         return Err("address for Vault required".to_owned());
     }
@@ -128,47 +202,20 @@ pub(crate) fn init(
     if namespace.is_empty() {
         return Err("kubernetes namespace required".to_owned());
     }
-    let mut ann = pod.annotations.clone();
-    let mut default = |key: &str, value: &str| {
-        if !ann.contains_key(key) {
-            ann.insert(key.to_owned(), value.to_owned());
+    let own = &pod.annotations;
+    let container_names = match pod.containers.as_slice() {
+        [] => Cow::Borrowed(""),
+        [only] => Cow::Borrowed(only.name),
+        many => {
+            let names: Vec<&str> = many.iter().map(|c| c.name).collect();
+            Cow::Owned(names.join(","))
         }
     };
-    let or = |v: &str, fallback: &'static str| -> String {
-        if v.is_empty() {
-            fallback.to_owned()
-        } else {
-            v.to_owned()
-        }
+    let max_connections = if own.contains_key(TEMPLATE_MAX_CONNECTIONS_PER_HOST) {
+        String::new()
+    } else {
+        settings.max_connections_per_host.to_string()
     };
-
-    default(SERVICE, &settings.vault_address);
-    default(
-        AGENT_IMAGE,
-        &or(&settings.vault_image, crate::DEFAULT_AGENT_IMAGE),
-    );
-    default(AGENT_REQUEST_NAMESPACE, namespace);
-    default(PROXY_ADDRESS, &settings.proxy_address);
-    default(AUTH_TYPE, &or(&settings.vault_auth_type, "kubernetes"));
-    default(AUTH_PATH, &settings.vault_auth_path);
-    default(NAMESPACE, &settings.vault_namespace);
-    let names: Vec<&str> = pod.containers.iter().map(|c| c.name).collect();
-    default(AGENT_INJECT_CONTAINERS, &names.join(","));
-    default(AGENT_LIMITS_CPU, &settings.cpu_limit);
-    default(AGENT_LIMITS_MEM, &settings.memory_limit);
-    default(AGENT_LIMITS_EPHEMERAL, &settings.ephemeral_limit);
-    default(AGENT_REQUESTS_CPU, &settings.cpu_request);
-    default(AGENT_REQUESTS_MEM, &settings.memory_request);
-    default(AGENT_REQUESTS_EPHEMERAL, &settings.ephemeral_request);
-    default(SECRET_VOLUME_PATH, DEFAULT_SECRET_VOLUME_PATH);
-    default(
-        AGENT_REVOKE_ON_SHUTDOWN,
-        go_bool(settings.revoke_on_shutdown),
-    );
-    default(AGENT_REVOKE_GRACE, "5");
-    default(LOG_LEVEL, "info");
-    default(LOG_FORMAT, "standard");
-    default(AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME, "");
     // The security-context default flips to true when the user asked for any run-as setting.
     let run_as_given = [
         AGENT_RUN_AS_USER,
@@ -176,71 +223,125 @@ pub(crate) fn init(
         AGENT_RUN_AS_GROUP,
     ]
     .iter()
-    .any(|k| pod.annotations.contains_key(*k));
-    default(AGENT_RUN_AS_USER, &or(&settings.run_as_user, "100"));
-    default(AGENT_RUN_AS_GROUP, &or(&settings.run_as_group, "1000"));
-    default(AGENT_RUN_AS_SAME_USER, go_bool(settings.run_as_same_user));
-    default(
-        AGENT_SET_SECURITY_CONTEXT,
-        go_bool(settings.set_security_context || run_as_given),
-    );
-    default(AGENT_CACHE_ENABLE, "false");
-    default(AGENT_CACHE_USE_AUTO_AUTH_TOKEN, "true");
-    default(AGENT_CACHE_LISTENER_PORT, "8200");
-    default(AGENT_CACHE_EXIT_ON_ERR, "false");
-    default(AGENT_INJECT_DEFAULT_TEMPLATE, &settings.default_template);
-    default(
-        TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE,
-        go_bool(settings.exit_on_retry_failure),
-    );
-    default(
-        TEMPLATE_STATIC_SECRET_RENDER_INTERVAL,
-        &settings.static_secret_render_interval,
-    );
-    default(
-        TEMPLATE_MAX_CONNECTIONS_PER_HOST,
-        &settings.max_connections_per_host.to_string(),
-    );
-    if !settings.auth_min_backoff.is_empty() {
-        default(AUTH_MIN_BACKOFF, &settings.auth_min_backoff);
-    }
-    if !settings.auth_max_backoff.is_empty() {
-        default(AUTH_MAX_BACKOFF, &settings.auth_max_backoff);
-    }
-    default(
-        AGENT_DISABLE_IDLE_CONNECTIONS,
-        &settings.disable_idle_connections,
-    );
-    default(AGENT_DISABLE_KEEP_ALIVES, &settings.disable_keep_alives);
+    .any(|k| own.contains_key(k));
+    let annotations = Annotations {
+        pod: own,
+        settings,
+        namespace,
+        container_names,
+        max_connections,
+        set_security_context: settings.set_security_context || run_as_given,
+    };
 
     for (key, what) in [(AUTH_MIN_BACKOFF, "min"), (AUTH_MAX_BACKOFF, "max")] {
-        if let Some(v) = ann.get(key).filter(|v| !v.is_empty()) {
+        if let Some(v) = annotations.get(key).filter(|v| !v.is_empty()) {
             crate::primitives::parse_duration(v)
                 .map_err(|e| format!("error parsing {what} backoff as duration: {e}"))?;
         }
     }
-    let sidecar_patch = take_patch(&mut ann, AGENT_JSON_PATCH)?;
-    let init_patch = take_patch(&mut ann, AGENT_INIT_JSON_PATCH)?;
+    // Upstream deletes a present-but-empty patch annotation; no later stage reads these keys,
+    // so treating empty as absent is the whole effect.
+    let sidecar_patch = decode_patch(own, AGENT_JSON_PATCH)?;
+    let init_patch = decode_patch(own, AGENT_INIT_JSON_PATCH)?;
     Ok(Initialized {
-        annotations: ann,
+        annotations,
         sidecar_patch,
         init_patch,
     })
 }
 
-/// A present-but-empty patch annotation is deleted; a non-empty one must decode.
-fn take_patch(
-    ann: &mut BTreeMap<String, String>,
-    key: &str,
-) -> Result<Option<Vec<Operation>>, String> {
+/// A non-empty patch annotation must decode.
+fn decode_patch(ann: &PodAnnotations<'_>, key: &str) -> Result<Option<Vec<Operation>>, String> {
     match ann.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_empty() => {
-            ann.remove(key);
-            Ok(None)
-        }
+        None | Some("") => Ok(None),
         Some(v) => jsonpatch::decode(v)
             .map(Some)
             .map_err(|e| format!("error parsing JSON patch for annotation {key}: {e}")),
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Family scans skip the defaults, which is only sound while no defaulted key carries a
+    /// family prefix.
+    #[test]
+    fn no_default_key_has_a_family_prefix() {
+        let raw = serde_json::json!({"metadata": {"annotations": {}}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let pod = Pod::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
+        let settings = InjectorSettings {
+            vault_address: "https://v".to_owned(),
+            auth_min_backoff: "1s".to_owned(),
+            auth_max_backoff: "2s".to_owned(),
+            ..InjectorSettings::default()
+        };
+        let init = init(&pod, "ns", &settings).unwrap_or_else(|e| panic!("{e}"));
+        let ann = &init.annotations;
+        assert_eq!(ann.get(AGENT_INJECT_CONTAINERS), Some("a,b"));
+        assert_eq!(ann.get(TEMPLATE_MAX_CONNECTIONS_PER_HOST), Some("0"));
+        assert_eq!(ann.get(AUTH_MIN_BACKOFF), Some("1s"));
+        assert_eq!(ann.get(ROLE), None);
+        let families = [
+            SECRET_PREFIX,
+            TEMPLATE_PREFIX,
+            TEMPLATE_FILE_PREFIX,
+            FILE_PREFIX,
+            PERMS_PREFIX,
+            COMMAND_PREFIX,
+            LEFT_DELIM_PREFIX,
+            RIGHT_DELIM_PREFIX,
+            SECRET_VOLUME_PATH_PREFIX,
+            ERROR_ON_MISSING_KEY_PREFIX,
+            PRESERVE_SECRET_CASE_PREFIX,
+            AUTH_CONFIG_PREFIX,
+            TELEMETRY_PREFIX,
+        ];
+        for key in DEFAULTED {
+            assert!(ann.get(key).is_some(), "{key} has no default");
+            for prefix in families {
+                assert!(!key.starts_with(prefix), "{key} starts with {prefix}");
+            }
+        }
+    }
+
+    /// Every key Init defaults (with both backoff flags set).
+    const DEFAULTED: [&str; 36] = [
+        SERVICE,
+        AGENT_IMAGE,
+        AGENT_REQUEST_NAMESPACE,
+        PROXY_ADDRESS,
+        AUTH_TYPE,
+        AUTH_PATH,
+        NAMESPACE,
+        AGENT_INJECT_CONTAINERS,
+        AGENT_LIMITS_CPU,
+        AGENT_LIMITS_MEM,
+        AGENT_LIMITS_EPHEMERAL,
+        AGENT_REQUESTS_CPU,
+        AGENT_REQUESTS_MEM,
+        AGENT_REQUESTS_EPHEMERAL,
+        SECRET_VOLUME_PATH,
+        AGENT_REVOKE_ON_SHUTDOWN,
+        AGENT_REVOKE_GRACE,
+        LOG_LEVEL,
+        LOG_FORMAT,
+        AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME,
+        AGENT_RUN_AS_USER,
+        AGENT_RUN_AS_GROUP,
+        AGENT_RUN_AS_SAME_USER,
+        AGENT_SET_SECURITY_CONTEXT,
+        AGENT_CACHE_ENABLE,
+        AGENT_CACHE_USE_AUTO_AUTH_TOKEN,
+        AGENT_CACHE_LISTENER_PORT,
+        AGENT_CACHE_EXIT_ON_ERR,
+        AGENT_INJECT_DEFAULT_TEMPLATE,
+        TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE,
+        TEMPLATE_STATIC_SECRET_RENDER_INTERVAL,
+        TEMPLATE_MAX_CONNECTIONS_PER_HOST,
+        AUTH_MIN_BACKOFF,
+        AUTH_MAX_BACKOFF,
+        AGENT_DISABLE_IDLE_CONNECTIONS,
+        AGENT_DISABLE_KEEP_ALIVES,
+    ];
 }

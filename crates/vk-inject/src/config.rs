@@ -29,32 +29,32 @@ fn default_template(kind: DefaultTemplate, path: &str) -> String {
     }
 }
 
-fn template(agent: &Agent<'_>, s: &Secret) -> Value {
+fn template(agent: &Agent<'_>, s: &Secret<'_>) -> Value {
     let mut t = Map::new();
     let destination = if s.file_path_and_name.is_empty() {
         format!("{}/{}", s.mount_path, s.name)
     } else {
-        paths::join(&[&s.mount_path, &s.file_path_and_name])
+        paths::join(&[s.mount_path, s.file_path_and_name])
     };
     t.insert("destination".to_owned(), Value::String(destination));
     let contents = if !s.template_file.is_empty() {
         String::new()
     } else if !s.template.is_empty() {
-        s.template.clone()
+        s.template.to_owned()
     } else {
-        default_template(agent.default_template, &s.path)
+        default_template(agent.default_template, s.path)
     };
     put_str(&mut t, "contents", &contents);
     let delim =
         |v: &str, fallback: &str| Value::String(if v.is_empty() { fallback } else { v }.to_owned());
-    t.insert("left_delimiter".to_owned(), delim(&s.left_delimiter, "{{"));
+    t.insert("left_delimiter".to_owned(), delim(s.left_delimiter, "{{"));
     t.insert(
         "right_delimiter".to_owned(),
-        delim(&s.right_delimiter, "}}"),
+        delim(s.right_delimiter, "}}"),
     );
-    put_str(&mut t, "command", &s.command);
-    put_str(&mut t, "source", &s.template_file);
-    put_str(&mut t, "perms", &s.file_permission);
+    put_str(&mut t, "command", s.command);
+    put_str(&mut t, "source", s.template_file);
+    put_str(&mut t, "perms", s.file_permission);
     if s.err_missing_key {
         t.insert("error_on_missing_key".to_owned(), Value::Bool(true));
     }
@@ -68,9 +68,9 @@ fn auth_config(agent: &Agent<'_>) -> Map<String, Value> {
         "token_path".to_owned(),
         paths::join(&[&sa.mount_path, &sa.token_path]),
     );
-    for (key, value) in &agent.annotations {
+    for (key, value) in agent.annotations.pod().iter() {
         if let Some(param) = key.strip_prefix(k::AUTH_CONFIG_PREFIX) {
-            config.insert(param.replace('-', "_"), value.clone());
+            config.insert(param.replace('-', "_"), value.to_owned());
         }
     }
     let role = agent.get(k::ROLE);
@@ -249,7 +249,7 @@ fn build(agent: &Agent<'_>) -> Result<Map<String, Value>, String> {
             root.insert(key.to_owned(), json!(split_comma(v)));
         }
     }
-    if let Some(t) = telemetry::stanza(&telemetry::collect(&agent.annotations)) {
+    if let Some(t) = telemetry::stanza(&telemetry::collect(agent.annotations.pod().iter())) {
         root.insert("telemetry".to_owned(), t);
     }
     Ok(root)

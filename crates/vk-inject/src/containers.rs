@@ -55,8 +55,8 @@ pub(crate) fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
     let global = agent.get(k::SECRET_VOLUME_PATH);
     let mut out: Vec<&str> = Vec::new();
     for s in &agent.secrets {
-        if s.mount_path != global && !out.contains(&s.mount_path.as_str()) {
-            out.push(&s.mount_path);
+        if s.mount_path != global && !out.contains(&s.mount_path) {
+            out.push(s.mount_path);
         }
     }
     out
@@ -208,7 +208,11 @@ fn env(agent: &Agent<'_>, settings: &InjectorSettings, config: &str) -> Vec<Valu
                 env.push(env_value(name, value));
             }
         }
-        let region = agent.get(&format!("{}region", k::AUTH_CONFIG_PREFIX));
+        let region = agent
+            .annotations
+            .pod()
+            .get_joined(k::AUTH_CONFIG_PREFIX, "region")
+            .unwrap_or("");
         if !region.is_empty() {
             env.push(env_value("AWS_REGION", region));
         }

@@ -184,18 +184,13 @@ pub(crate) fn build(
         );
     }
 
-    if agent.annotations.is_empty() {
-        ops.push(add(
-            "/metadata/annotations".to_owned(),
-            json!({ k::AGENT_INJECT_STATUS: "injected" }),
-        ));
-    } else {
-        let path = format!(
-            "/metadata/annotations/{}",
-            escape_pointer(k::AGENT_INJECT_STATUS)
-        );
-        ops.push(add(path, Value::String("injected".to_owned())));
-    }
+    // The map is never empty here (the pod carries `agent-inject`, and Init adds defaults), so
+    // the status is always added as a key rather than as a new map.
+    let path = format!(
+        "/metadata/annotations/{}",
+        escape_pointer(k::AGENT_INJECT_STATUS)
+    );
+    ops.push(add(path, Value::String("injected".to_owned())));
     Ok(ops)
 }
 

@@ -52,15 +52,17 @@ const FIELDS: &[(&str, Kind)] = &[
 ];
 
 /// The raw map built from the annotations: key `-` → `_`, value JSON-decoded when it is JSON.
-pub(crate) fn collect(ann: &BTreeMap<String, String>) -> BTreeMap<String, Value> {
-    ann.iter()
+pub(crate) fn collect<'a>(
+    ann: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, Value> {
+    ann.into_iter()
         .filter_map(|(key, value)| {
             let param = key.strip_prefix(TELEMETRY_PREFIX)?;
             let v = if crate::goscan::syntax_error(value.as_bytes()).is_none() {
                 serde_json::from_str::<Value>(value)
-                    .unwrap_or_else(|_| Value::String(value.clone()))
+                    .unwrap_or_else(|_| Value::String(value.to_owned()))
             } else {
-                Value::String(value.clone())
+                Value::String(value.to_owned())
             };
             Some((param.replace('-', "_"), v))
         })
@@ -137,11 +139,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ann(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn ann(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| (format!("{TELEMETRY_PREFIX}{k}"), (*v).to_owned()))
             .collect()
+    }
+
+    fn collect(pairs: &[(String, String)]) -> BTreeMap<String, Value> {
+        super::collect(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     #[test]
