@@ -161,7 +161,10 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
     let scratch = Scratch::new()?;
     let (cert, key) = make_certificates(&scratch.0)?;
     let script = scratch.0.join("post.lua");
-    wrk::write_post_script(&script, &admission_review_body()?)?;
+    let body = admission_review_body()?;
+    wrk::write_post_script(&script, &body)?;
+    let body_file = scratch.0.join("review.json");
+    std::fs::write(&body_file, &body)?;
 
     let cert_arg = cert.display().to_string();
     let key_arg = key.display().to_string();
@@ -188,6 +191,9 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
         Server::start("vault-k8s", vk, &scratch.0.join("vault-k8s.log"))?,
         Server::start("bare", bare, &scratch.0.join("bare.log"))?,
     ];
+
+    // A load test of a server that answers the wrong thing fast proves nothing: check one answer first.
+    check_injects(&servers[0].addr, &body_file)?;
 
     let load = Load {
         connections: opts.connections,
@@ -227,6 +233,32 @@ fn inject(opts: &InjectOpts) -> anyhow::Result<()> {
     ensure!(
         failures == 0,
         "{failures} requests failed (non-2xx or socket errors); see the table above"
+    );
+    Ok(())
+}
+
+/// Sends the review once with curl and checks that vault-k8s allows it with a patch.
+fn check_injects(addr: &str, body_file: &Path) -> anyhow::Result<()> {
+    let out = util::output(
+        Command::new("curl")
+            .args([
+                "-sS",
+                "--fail",
+                "-k",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+            ])
+            .arg(format!("@{}", body_file.display()))
+            .arg(mutate_url(addr)),
+    )
+    .context("the pre-flight request to vault-k8s failed")?;
+    let review: Value = serde_json::from_str(&out)
+        .with_context(|| format!("vault-k8s did not answer with JSON: {out}"))?;
+    let response = &review["response"];
+    ensure!(
+        response["allowed"] == true && response["patch"].is_string(),
+        "vault-k8s did not inject the bench pod (expected allowed=true and a patch): {out}"
     );
     Ok(())
 }

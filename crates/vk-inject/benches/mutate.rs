@@ -48,7 +48,9 @@ fn bench(name: &str, pod: &Value, settings: &InjectorSettings) {
     let per_call = elapsed_ns / 1e3 / f64::from(calls);
     // Wall-clock is printed too: on a loaded machine it shows how much the scheduler took away.
     let wall_per_call = wall_ns / 1e3 / f64::from(calls);
-    println!("mutate {name}: {per_call:.1} µs/call ({calls} calls; wall {wall_per_call:.1} µs/call)");
+    println!(
+        "mutate {name}: {per_call:.1} µs/call ({calls} calls; wall {wall_per_call:.1} µs/call)"
+    );
 }
 
 fn main() {

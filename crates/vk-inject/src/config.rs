@@ -1,20 +1,18 @@
-//! The Vault Agent configuration carried in `VAULT_CONFIG` (spec §4), built as an ordered JSON
-//! object in upstream's struct field order and serialised with Go's escaping.
+//! The Vault Agent configuration carried in `VAULT_CONFIG` (spec §4), written straight to JSON
+//! text in upstream's struct field order with Go's escaping (it is never read back, so no
+//! `Value` tree is built).
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
 
 use crate::agent::{Agent, DefaultTemplate};
 use crate::annotations as k;
+use crate::jsonw::{Arr, Obj};
 use crate::paths;
-use crate::primitives::split_comma;
 use crate::secrets::Secret;
 use crate::telemetry;
-
-fn put_str(m: &mut Map<String, Value>, key: &str, v: &str) {
-    if !v.is_empty() {
-        m.insert(key.to_owned(), Value::String(v.to_owned()));
-    }
-}
 
 fn default_template(kind: DefaultTemplate, path: &str) -> String {
     match kind {
@@ -29,62 +27,70 @@ fn default_template(kind: DefaultTemplate, path: &str) -> String {
     }
 }
 
-fn template(agent: &Agent<'_>, s: &Secret<'_>) -> Value {
-    let mut t = Map::new();
+fn str_or<'a>(v: &'a str, fallback: &'a str) -> &'a str {
+    if v.is_empty() { fallback } else { v }
+}
+
+fn template(t: &mut Obj<'_>, agent: &Agent<'_>, s: &Secret<'_>) {
     let destination = if s.file_path_and_name.is_empty() {
         format!("{}/{}", s.mount_path, s.name)
     } else {
         paths::join(&[s.mount_path, s.file_path_and_name])
     };
-    t.insert("destination".to_owned(), Value::String(destination));
-    let contents = if !s.template_file.is_empty() {
-        String::new()
-    } else if !s.template.is_empty() {
-        s.template.to_owned()
-    } else {
-        default_template(agent.default_template, s.path)
-    };
-    put_str(&mut t, "contents", &contents);
-    let delim =
-        |v: &str, fallback: &str| Value::String(if v.is_empty() { fallback } else { v }.to_owned());
-    t.insert("left_delimiter".to_owned(), delim(s.left_delimiter, "{{"));
-    t.insert(
-        "right_delimiter".to_owned(),
-        delim(s.right_delimiter, "}}"),
-    );
-    put_str(&mut t, "command", s.command);
-    put_str(&mut t, "source", s.template_file);
-    put_str(&mut t, "perms", s.file_permission);
-    if s.err_missing_key {
-        t.insert("error_on_missing_key".to_owned(), Value::Bool(true));
+    t.str("destination", &destination);
+    if s.template_file.is_empty() {
+        if s.template.is_empty() {
+            t.str(
+                "contents",
+                &default_template(agent.default_template, s.path),
+            );
+        } else {
+            t.str("contents", s.template);
+        }
     }
-    Value::Object(t)
+    t.str("left_delimiter", str_or(s.left_delimiter, "{{"));
+    t.str("right_delimiter", str_or(s.right_delimiter, "}}"));
+    t.str_nonempty("command", s.command);
+    t.str_nonempty("source", s.template_file);
+    t.str_nonempty("perms", s.file_permission);
+    if s.err_missing_key {
+        t.bool("error_on_missing_key", true);
+    }
 }
 
-fn auth_config(agent: &Agent<'_>) -> Map<String, Value> {
+/// `auto_auth.method.config`: the token path, `auth-config-*` (dashes become underscores) and
+/// the role, in Go's sorted map order.
+fn auth_config<'a>(agent: &'a Agent<'_>) -> BTreeMap<Cow<'a, str>, Cow<'a, str>> {
     let sa = &agent.service_account;
-    let mut config = std::collections::BTreeMap::new();
+    let mut config = BTreeMap::new();
     config.insert(
-        "token_path".to_owned(),
-        paths::join(&[&sa.mount_path, &sa.token_path]),
+        Cow::Borrowed("token_path"),
+        Cow::Owned(paths::join(&[&sa.mount_path, &sa.token_path])),
     );
     for (key, value) in agent.annotations.pod().iter() {
         if let Some(param) = key.strip_prefix(k::AUTH_CONFIG_PREFIX) {
-            config.insert(param.replace('-', "_"), value.to_owned());
+            let param = if param.contains('-') {
+                Cow::Owned(param.replace('-', "_"))
+            } else {
+                Cow::Borrowed(param)
+            };
+            config.insert(param, Cow::Borrowed(value));
         }
     }
     let role = agent.get(k::ROLE);
     if !role.is_empty() {
-        config.insert("role".to_owned(), role.to_owned());
+        config.insert(Cow::Borrowed("role"), Cow::Borrowed(role));
     }
     config
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect()
 }
 
-fn listener(port: &str) -> Value {
-    json!({"type": "tcp", "address": format!("127.0.0.1:{port}"), "tls_disable": true})
+fn listener(l: &mut Obj<'_>, port: &str, enable_quit: bool) {
+    l.str("type", "tcp");
+    l.str("address", &format!("127.0.0.1:{port}"));
+    l.bool("tls_disable", true);
+    if enable_quit {
+        l.obj("agent_api", |a| a.bool("enable_quit", true));
+    }
 }
 
 /// The base64 `VAULT_CONFIG` values of both agents.
@@ -94,148 +100,151 @@ pub(crate) struct Rendered {
     pub(crate) sidecar: String,
 }
 
-/// Renders both configs. They differ only in `exit_after_auth`: the cache/listener variant that
-/// is sidecar-only applies when there is no init agent, so one tree serves both.
+/// Renders both configs. They differ only in `exit_after_auth` (the cache/listener variant
+/// that is sidecar-only applies when there is no init agent), so the text before and after
+/// that value is written once and shared.
 /// The error is Go's marshalling failure for non-finite floats.
 pub(crate) fn render(agent: &Agent<'_>) -> Result<Rendered, String> {
-    use base64::Engine as _;
-    let mut root = build(agent)?;
-    let init = base64::engine::general_purpose::STANDARD.encode(crate::gojson::to_vec(&root));
-    root.insert("exit_after_auth".to_owned(), Value::Bool(false));
-    let sidecar = base64::engine::general_purpose::STANDARD.encode(crate::gojson::to_vec(&root));
-    Ok(Rendered { init, sidecar })
+    let threshold = agent.lease_renewal_threshold;
+    // Go's encoder refuses NaN and infinities, spelled as strconv.FormatFloat('g') does.
+    if threshold.is_nan() {
+        return Err("json: unsupported value: NaN".to_owned());
+    }
+    if threshold.is_infinite() {
+        let sign = if threshold > 0.0 { "+" } else { "-" };
+        return Err(format!("json: unsupported value: {sign}Inf"));
+    }
+    let mut head = Vec::with_capacity(512);
+    head.extend_from_slice(b"{\"auto_auth\":");
+    Obj::write(&mut head, |o| auto_auth(o, agent));
+    head.extend_from_slice(b",\"exit_after_auth\":");
+    // The rest is an object whose opening brace stands in for the separating comma.
+    let mut tail = Vec::with_capacity(512);
+    Obj::write(&mut tail, |o| rest(o, agent));
+    if let Some(brace) = tail.first_mut() {
+        *brace = b',';
+    }
+    let encode = |exit: &[u8]| {
+        let mut doc = Vec::with_capacity(head.len() + exit.len() + tail.len());
+        doc.extend_from_slice(&head);
+        doc.extend_from_slice(exit);
+        doc.extend_from_slice(&tail);
+        base64::engine::general_purpose::STANDARD.encode(doc)
+    };
+    Ok(Rendered {
+        init: encode(b"true"),
+        sidecar: encode(b"false"),
+    })
 }
 
-/// The init agent's config tree (`exit_after_auth: true`).
-fn build(agent: &Agent<'_>) -> Result<Map<String, Value>, String> {
-    let mut method = Map::new();
-    method.insert(
-        "type".to_owned(),
-        Value::String(agent.get(k::AUTH_TYPE).to_owned()),
-    );
-    put_str(&mut method, "mount_path", agent.get(k::AUTH_PATH));
-    put_str(&mut method, "min_backoff", agent.get(k::AUTH_MIN_BACKOFF));
-    put_str(&mut method, "max_backoff", agent.get(k::AUTH_MAX_BACKOFF));
-    put_str(&mut method, "namespace", agent.get(k::NAMESPACE));
-    let config = auth_config(agent);
-    if !config.is_empty() {
-        method.insert("config".to_owned(), Value::Object(config));
-    }
-    if agent.auto_auth_exit_on_err {
-        method.insert("exit_on_err".to_owned(), Value::Bool(true));
-    }
-    let mut sinks = vec![json!({"type": "file", "config": {"path": "/home/vault/.vault-token"}})];
-    if agent.inject_token {
-        let path = paths::join(&[agent.get(k::SECRET_VOLUME_PATH), "token"]);
-        sinks.push(json!({"type": "file", "config": {"path": path}}));
-    }
-
-    let mut root = Map::new();
-    root.insert(
-        "auto_auth".to_owned(),
-        json!({"method": Value::Object(method), "sink": sinks}),
-    );
-    root.insert("exit_after_auth".to_owned(), Value::Bool(true));
-    root.insert(
-        "pid_file".to_owned(),
-        Value::String("/home/vault/.pid".to_owned()),
-    );
-
-    let mut vault = Map::new();
-    vault.insert(
-        "address".to_owned(),
-        Value::String(agent.get(k::SERVICE).to_owned()),
-    );
-    put_str(&mut vault, "ca_cert", agent.get(k::CA_CERT));
-    put_str(&mut vault, "ca_path", agent.get(k::CA_KEY));
-    if agent.tls_skip_verify {
-        vault.insert("tls_skip_verify".to_owned(), Value::Bool(true));
-    }
-    put_str(&mut vault, "client_cert", agent.get(k::CLIENT_CERT));
-    put_str(&mut vault, "client_key", agent.get(k::CLIENT_KEY));
-    put_str(&mut vault, "tls_server_name", agent.get(k::TLS_SERVER_NAME));
-    root.insert("vault".to_owned(), Value::Object(vault));
-
-    if !agent.secrets.is_empty() {
-        let templates = agent.secrets.iter().map(|s| template(agent, s)).collect();
-        root.insert("template".to_owned(), Value::Array(templates));
-    }
-
-    let port = agent.get(k::AGENT_CACHE_LISTENER_PORT);
-    let mut listeners: Vec<Value> = Vec::new();
-    let mut cache: Option<Map<String, Value>> = None;
-    let cache_base = || {
-        let mut c = Map::new();
-        put_str(
-            &mut c,
-            "use_auto_auth_token",
-            agent.get(k::AGENT_CACHE_USE_AUTO_AUTH_TOKEN),
-        );
-        c
+fn auto_auth(o: &mut Obj<'_>, agent: &Agent<'_>) {
+    o.obj("method", |m| {
+        m.str("type", agent.get(k::AUTH_TYPE));
+        m.str_nonempty("mount_path", agent.get(k::AUTH_PATH));
+        m.str_nonempty("min_backoff", agent.get(k::AUTH_MIN_BACKOFF));
+        m.str_nonempty("max_backoff", agent.get(k::AUTH_MAX_BACKOFF));
+        m.str_nonempty("namespace", agent.get(k::NAMESPACE));
+        // The token path is always present, so the map is never empty.
+        m.obj("config", |c| {
+            for (key, value) in &auth_config(agent) {
+                c.str(key, value);
+            }
+        });
+        if agent.auto_auth_exit_on_err {
+            m.bool("exit_on_err", true);
+        }
+    });
+    let file_sink = |a: &mut Arr<'_>, path: &str| {
+        a.obj(|s| {
+            s.str("type", "file");
+            s.obj("config", |c| c.str("path", path));
+        });
     };
-    if agent.cache_persist() {
-        listeners.push(listener(port));
-        let mut c = cache_base();
-        let mut persist = Map::new();
-        persist.insert("type".to_owned(), Value::String("kubernetes".to_owned()));
-        persist.insert(
-            "path".to_owned(),
-            Value::String("/vault/agent-cache".to_owned()),
-        );
-        if agent.cache_exit_on_err {
-            persist.insert("exit_on_err".to_owned(), Value::Bool(true));
+    o.arr("sink", |a| {
+        file_sink(a, "/home/vault/.vault-token");
+        if agent.inject_token {
+            file_sink(
+                a,
+                &paths::join(&[agent.get(k::SECRET_VOLUME_PATH), "token"]),
+            );
         }
-        c.insert("persist".to_owned(), Value::Object(persist));
-        cache = Some(c);
-    } else if agent.cache_enable && !agent.pre_populate_only && !agent.pre_populate {
-        listeners.push(listener(port));
-        cache = Some(cache_base());
-    }
-    if agent.enable_quit {
-        if listeners.is_empty() {
-            listeners.push(listener(port));
+    });
+}
+
+/// Everything after `exit_after_auth`.
+fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
+    root.str("pid_file", "/home/vault/.pid");
+    root.obj("vault", |v| {
+        v.str("address", agent.get(k::SERVICE));
+        v.str_nonempty("ca_cert", agent.get(k::CA_CERT));
+        v.str_nonempty("ca_path", agent.get(k::CA_KEY));
+        if agent.tls_skip_verify {
+            v.bool("tls_skip_verify", true);
         }
-        if let Some(Value::Object(l)) = listeners.first_mut() {
-            l.insert("agent_api".to_owned(), json!({"enable_quit": true}));
-        }
-        cache.get_or_insert_with(Map::new);
-    }
-    if !listeners.is_empty() {
-        root.insert("listener".to_owned(), Value::Array(listeners));
-    }
-    if let Some(c) = cache {
-        root.insert("cache".to_owned(), Value::Object(c));
+        v.str_nonempty("client_cert", agent.get(k::CLIENT_CERT));
+        v.str_nonempty("client_key", agent.get(k::CLIENT_KEY));
+        v.str_nonempty("tls_server_name", agent.get(k::TLS_SERVER_NAME));
+    });
+    if !agent.secrets.is_empty() {
+        root.arr("template", |a| {
+            for s in &agent.secrets {
+                a.obj(|t| template(t, agent, s));
+            }
+        });
     }
 
-    let mut tc = Map::new();
-    tc.insert(
-        "exit_on_retry_failure".to_owned(),
-        Value::Bool(agent.exit_on_retry_failure),
-    );
-    put_str(
-        &mut tc,
-        "static_secret_render_interval",
-        agent.get(k::TEMPLATE_STATIC_SECRET_RENDER_INTERVAL),
-    );
-    if agent.max_connections_per_host != 0 {
-        tc.insert(
-            "max_connections_per_host".to_owned(),
-            Value::from(agent.max_connections_per_host),
+    // At most one listener exists; the quit API rides on it, creating it (and an empty cache
+    // stanza) when nothing else asked for one.
+    let port = agent.get(k::AGENT_CACHE_LISTENER_PORT);
+    let persist = agent.cache_persist();
+    let plain_cache =
+        !persist && agent.cache_enable && !agent.pre_populate_only && !agent.pre_populate;
+    if persist || plain_cache || agent.enable_quit {
+        root.arr("listener", |a| {
+            a.obj(|l| listener(l, port, agent.enable_quit))
+        });
+    }
+    if persist || plain_cache || agent.enable_quit {
+        root.obj("cache", |c| {
+            if !(persist || plain_cache) {
+                return;
+            }
+            c.str_nonempty(
+                "use_auto_auth_token",
+                agent.get(k::AGENT_CACHE_USE_AUTO_AUTH_TOKEN),
+            );
+            if persist {
+                c.obj("persist", |p| {
+                    p.str("type", "kubernetes");
+                    p.str("path", "/vault/agent-cache");
+                    if agent.cache_exit_on_err {
+                        p.bool("exit_on_err", true);
+                    }
+                });
+            }
+        });
+    }
+
+    root.obj("template_config", |tc| {
+        tc.bool("exit_on_retry_failure", agent.exit_on_retry_failure);
+        tc.str_nonempty(
+            "static_secret_render_interval",
+            agent.get(k::TEMPLATE_STATIC_SECRET_RENDER_INTERVAL),
         );
-    }
-    let threshold = agent.lease_renewal_threshold;
-    if threshold != 0.0 {
-        // Go's encoder refuses NaN and infinities, spelled as strconv.FormatFloat('g') does.
-        if threshold.is_nan() {
-            return Err("json: unsupported value: NaN".to_owned());
+        if agent.max_connections_per_host != 0 {
+            tc.raw(
+                "max_connections_per_host",
+                &agent.max_connections_per_host.to_string(),
+            );
         }
-        if threshold.is_infinite() {
-            let sign = if threshold > 0.0 { "+" } else { "-" };
-            return Err(format!("json: unsupported value: {sign}Inf"));
+        let threshold = agent.lease_renewal_threshold;
+        if threshold != 0.0 {
+            tc.raw(
+                "lease_renewal_threshold",
+                &crate::gojson::go_float(threshold),
+            );
         }
-        tc.insert("lease_renewal_threshold".to_owned(), json!(threshold));
-    }
-    root.insert("template_config".to_owned(), Value::Object(tc));
+    });
 
     for (key, ann) in [
         (
@@ -246,11 +255,10 @@ fn build(agent: &Agent<'_>) -> Result<Map<String, Value>, String> {
     ] {
         let v = agent.get(ann);
         if !v.is_empty() {
-            root.insert(key.to_owned(), json!(split_comma(v)));
+            root.arr(key, |a| v.split(',').for_each(|item| a.str(item)));
         }
     }
     if let Some(t) = telemetry::stanza(&telemetry::collect(agent.annotations.pod().iter())) {
-        root.insert("telemetry".to_owned(), t);
+        root.value("telemetry", &t);
     }
-    Ok(root)
 }

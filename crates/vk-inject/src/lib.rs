@@ -19,6 +19,7 @@ mod containers;
 pub mod gojson;
 mod goscan;
 mod jsonpatch;
+mod jsonw;
 mod patch;
 pub mod paths;
 mod pod;

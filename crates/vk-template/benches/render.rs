@@ -50,11 +50,9 @@ fn config_template() -> String {
         "html = {{ .Data.data.html | html }}",
         "env = {{ env \"APP_ENV\" }}",
     ];
-    while t.lines().count() < 49 {
-        for l in lines {
-            t.push_str(l);
-            t.push('\n');
-        }
+    for l in lines.iter().cycle().take(47) {
+        t.push_str(l);
+        t.push('\n');
     }
     t.push_str("{{- end }}\n");
     t

@@ -14,6 +14,9 @@ use crate::{DataSource, Dependency, RenderOptions, TemplateError};
 
 /// Nested `template`/`executeTemplate` calls allowed (Go allows 100000; the stack here is smaller).
 const MAX_TEMPLATE_DEPTH: usize = 100;
+/// Functions that mutate their first (map) argument in Go.
+const MUTATING: &[&str] = &["sprig_set", "sprig_unset", "sprig_merge", "sprig_mergeOverwrite", "sprig_mustMerge", "sprig_mustMergeOverwrite", "mergeMap", "mergeMapWithOverride"];
+
 /// Nested walks/pipelines across template calls: keeps native recursion well inside the stack.
 const MAX_NESTING_EXEC: usize = 1000;
 /// Node evaluations allowed per render: bounds `range` over big ints/loops and recursion.
@@ -552,7 +555,8 @@ impl<'a> State<'a> {
     fn ideal_constant(&mut self, node: &'a Arg, n: &crate::ast::Number) -> R<Value> {
         self.at = At::Arg(node);
         let t = n.text.to_ascii_lowercase();
-        let is_hex = t.trim_start_matches(['+', '-']).starts_with("0x");
+        // Go's isHexInt: a hex literal without a binary exponent.
+        let is_hex = t.trim_start_matches(['+', '-']).starts_with("0x") && !t.contains('p');
         if n.float.is_some() && !is_hex && !n.is_char && n.text.contains(['.', 'e', 'E', 'p', 'P'])
         {
             return Ok(Value::Float(n.float.unwrap_or(0.0)));
@@ -805,6 +809,9 @@ impl<'a> State<'a> {
         let result = (f.call)(self, argv);
         match result {
             Ok(v) => {
+                if builtin && MUTATING.contains(&name) {
+                    self.rebind_mutated(args, &v);
+                }
                 if value_too_big(&v) {
                     return Err(Flow::Err(TemplateError::Limit(format!(
                         "value produced by {name} is too large"
@@ -817,6 +824,17 @@ impl<'a> State<'a> {
                 Err(self.error(format!("error calling {name}: {msg}")))
             }
             Err(funcs::CallError::Fatal(e)) => Err(Flow::Err(e)),
+        }
+    }
+
+    /// Go maps are references: `sprig_set $d "k" v` changes the map `$d` holds. Values here are
+    /// immutable, so the common idiom is emulated by rebinding a plain `$var` first argument to
+    /// the function's result (aliases and nested maps are not updated).
+    fn rebind_mutated(&mut self, args: &'a [Arg], result: &Value) {
+        if let (Some(Arg::Variable { idents, .. }), Value::Map(_)) = (args.first(), result)
+            && idents.len() == 1
+        {
+            let _ = self.set_var(&idents[0], Tv::plain(result.clone()));
         }
     }
 

@@ -1,6 +1,8 @@
 //! Tokeniser following Go `text/template/parse` lexing rules (delimiters, trim markers,
 //! comments, literals) and its error texts.
 
+use std::rc::Rc;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tok {
     Error,
@@ -44,7 +46,8 @@ pub(crate) struct Item {
     pub(crate) tok: Tok,
     /// Byte offset in the source.
     pub(crate) pos: usize,
-    pub(crate) val: String,
+    /// Shared so the parser's look-ahead clones stay cheap.
+    pub(crate) val: Rc<str>,
     /// 1-based line where the item starts.
     pub(crate) line: usize,
 }
@@ -54,7 +57,7 @@ impl Item {
     pub(crate) fn describe(&self) -> String {
         match self.tok {
             Tok::Eof => "EOF".into(),
-            Tok::Error => self.val.clone(),
+            Tok::Error => self.val.to_string(),
             t if is_keyword(t) => format!("<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
@@ -178,11 +181,11 @@ impl Lexer<'_> {
     }
 
     fn emit(&mut self, tok: Tok) {
-        let val = self.input[self.start..self.pos].to_string();
+        let val = &self.input[self.start..self.pos];
         self.items.push(Item {
             tok,
             pos: self.start,
-            val,
+            val: val.into(),
             line: self.start_line,
         });
         self.ignore();
@@ -197,7 +200,7 @@ impl Lexer<'_> {
         self.items.push(Item {
             tok: Tok::Error,
             pos: self.start,
-            val: msg,
+            val: msg.into(),
             line: self.start_line,
         });
         State::Done
@@ -241,7 +244,7 @@ impl Lexer<'_> {
                 }
                 self.advance(x);
                 if end > self.start {
-                    let val = self.input[self.start..end].to_string();
+                    let val: Rc<str> = self.input[self.start..end].into();
                     self.items.push(Item {
                         tok: Tok::Text,
                         pos: self.start,
@@ -261,7 +264,7 @@ impl Lexer<'_> {
         self.items.push(Item {
             tok: Tok::Eof,
             pos: self.pos,
-            val: String::new(),
+            val: "".into(),
             line: self.line,
         });
         State::Done
@@ -574,7 +577,7 @@ mod tests {
     fn toks(s: &str) -> Vec<(Tok, String)> {
         lex(s, "{{", "}}")
             .into_iter()
-            .map(|i| (i.tok, i.val))
+            .map(|i| (i.tok, i.val.to_string()))
             .collect()
     }
 
@@ -618,7 +621,7 @@ mod tests {
     fn custom_delims() {
         let t = lex("[[ .a ]]{{x}}", "[[", "]]");
         assert_eq!(t[2].tok, Tok::Field);
-        assert_eq!(t[5].val, "{{x}}");
+        assert_eq!(&*t[5].val, "{{x}}");
     }
 
     #[test]

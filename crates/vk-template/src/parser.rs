@@ -95,7 +95,7 @@ impl Parser {
             self.items.last().cloned().unwrap_or(Item {
                 tok: Tok::Eof,
                 pos: 0,
-                val: String::new(),
+                val: "".into(),
                 line: 1,
             })
         });
@@ -220,7 +220,7 @@ impl Parser {
     fn text_or_action(&mut self) -> PResult<Result<Node, Stop>> {
         let t = self.next_non_space();
         match t.tok {
-            Tok::Text => Ok(Ok(Node::Text(t.val))),
+            Tok::Text => Ok(Ok(Node::Text(t.val.to_string()))),
             Tok::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
@@ -392,14 +392,14 @@ impl Parser {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = next.tok == Tok::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     break;
                 }
-                Tok::Char if next.val == "," => {
+                Tok::Char if &*next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().tok {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -536,7 +536,7 @@ impl Parser {
                 }
                 Arg::Identifier {
                     pos: t.pos,
-                    name: t.val,
+                    name: t.val.to_string(),
                 }
             }
             Tok::Dot => Arg::Dot(t.pos),
@@ -555,7 +555,7 @@ impl Parser {
                 pos: t.pos,
                 idents: t.val[1..].split('.').map(str::to_string).collect(),
             },
-            Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
+            Tok::Bool => Arg::Bool(t.pos, &*t.val == "true"),
             Tok::CharConstant | Tok::Number => {
                 let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| {
                     ParseError {
@@ -576,7 +576,7 @@ impl Parser {
                 })?;
                 Arg::String {
                     pos: t.pos,
-                    quoted: t.val,
+                    quoted: t.val.to_string(),
                     text,
                 }
             }
@@ -666,7 +666,12 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
         let clean = text.replace('_', "");
         let lower = clean.to_ascii_lowercase();
         let is_hex = lower.trim_start_matches(['+', '-']).starts_with("0x");
-        if !is_hex
+        if is_hex && lower.contains('p') {
+            n.float = hex_float(&lower);
+            if let Some(f) = n.float.filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18) {
+                n.int = Some(f as i64);
+            }
+        } else if !is_hex
             && !lower.contains("inf")
             && !lower.contains("nan")
             && let Ok(f) = clean.parse::<f64>()
@@ -687,4 +692,30 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
         return Err(format!("illegal number syntax: {}", gofmt::go_quote(text)));
     }
     Ok(n)
+}
+
+/// Go hex float literal (`0x1.8p3`): hex mantissa times a power of two.
+fn hex_float(lower: &str) -> Option<f64> {
+    let (neg, t) = match lower.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, lower.strip_prefix('+').unwrap_or(lower)),
+    };
+    let t = t.strip_prefix("0x")?;
+    let (mant, exp) = t.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int_part.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac_part.chars() {
+        v += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    let v = v * 2f64.powi(exp.clamp(-1100, 1100));
+    Some(if neg { -v } else { v })
 }

@@ -631,4 +631,27 @@ mod tests {
             "map[a:<nil> foo:bar]|map[\"a\":<nil> \"foo\":\"bar\"]"
         );
     }
+
+    #[test]
+    fn go_syntax_verb() {
+        let l = Value::StrList(std::rc::Rc::new(vec!["a".into(), "b".into()]));
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("foo".to_string(), s("bar"));
+        assert_eq!(
+            sprintf(
+                "%#v %#v %#v %#v",
+                &[
+                    l,
+                    Value::map(m),
+                    Value::Number("7".into()),
+                    Value::Float(1.5)
+                ]
+            ),
+            "[]string{\"a\", \"b\"} map[string]interface {}{\"foo\":\"bar\"} \"7\" 1.5"
+        );
+        assert_eq!(
+            sprintf("%v|%s|%d", &[Value::Nil, Value::Nil, Value::Nil]),
+            "<nil>|%!s(<nil>)|%!d(<nil>)"
+        );
+    }
 }

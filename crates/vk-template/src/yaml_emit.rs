@@ -552,4 +552,16 @@ mod tests {
         keys.sort_by(|a, b| key_less(a, b));
         assert_eq!(keys, vec!["_x", "1", "B", "a2", "a10"]);
     }
+
+    #[test]
+    fn top_level_scalars_and_special_characters() {
+        assert_eq!(to_yaml(&Value::str("hello")).unwrap(), "hello\n");
+        assert_eq!(to_yaml(&Value::str("a\nb\n")).unwrap(), "|\n  a\n  b\n");
+        assert_eq!(to_yaml(&Value::str("a\tb")).unwrap(), "\"a\\tb\"\n");
+        assert_eq!(
+            to_yaml(&Value::str("\u{1F600}")).unwrap(),
+            "\"\\U0001F600\"\n"
+        );
+        assert_eq!(to_yaml(&Value::list(vec![])).unwrap(), "[]\n");
+    }
 }

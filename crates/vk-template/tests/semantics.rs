@@ -355,3 +355,13 @@ fn secret_object_printing() {
         "{r1  0 false map[data:map[foo:bar zip:zap] metadata:map[version:1]] [] <nil> <nil>}|*dependency.Secret []string"
     );
 }
+
+#[test]
+fn sprig_set_updates_the_variable_like_a_go_map_reference() {
+    let t = "{{ $d := sprig_dict }}{{ range $k, $v := split \",\" \"a,b\" }}{{ $_ := sprig_set $d $v $k }}{{ end }}{{ $d | toJSON }}";
+    assert_eq!(out(t), "{\"a\":0,\"b\":1}");
+    assert_eq!(
+        out("{{ $d := sprig_dict \"x\" 1 }}{{ $_ := sprig_unset $d \"x\" }}{{ $d }}"),
+        "map[]"
+    );
+}

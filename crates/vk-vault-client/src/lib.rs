@@ -1,1 +1,32 @@
-//! placeholder
+//! The Vault/OpenBao HTTP API edge of the `vault-k8s agent`.
+//!
+//! * [`VaultClient`]: configured from [`ClientConfig`] (the agent's `vault { }` block); the
+//!   token is swapped by the auth loop with [`VaultClient::set_token`].
+//! * Auth ([`AuthMethod`], [`VaultClient::login`]) and the token lifecycle
+//!   ([`VaultClient::lookup_self`], [`VaultClient::renew_self`], [`VaultClient::revoke_self`])
+//!   go through vaultrs.
+//! * Logical calls ([`VaultClient::read`], [`VaultClient::write`], [`VaultClient::list`],
+//!   lease renew/revoke) use the same reqwest client directly so the body is kept verbatim
+//!   ([`RawResponse`]).
+//! * KV v2 handling of the agent's template functions ([`VaultClient::read_secret`],
+//!   [`VaultClient::write_secret`], [`VaultClient::list_secrets`], [`kv`] shims).
+//! * Errors ([`VaultError`]) carry the HTTP status and Vault's `errors`, and classify themselves
+//!   for retry logic ([`ErrorClass`]).
+//!
+//! The crate never selects a rustls crypto provider: the binary installs ring first.
+
+mod auth;
+mod client;
+mod config;
+mod error;
+pub mod kv;
+mod response;
+mod secret;
+
+pub use auth::{AuthMethod, AuthResult, TokenInfo, read_credential_file};
+pub use client::VaultClient;
+pub use config::{ClientConfig, PemSource};
+pub use error::{BoxError, ErrorClass, VaultError, is_transient_status};
+pub use kv::{MountInfo, SecretRead};
+pub use response::{Envelope, RawResponse};
+pub use secret::SecretString;

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vk_template::{parse, DataSource, Dependency, Lookup, ParseOptions, RenderOptions};
+use vk_template::{DataSource, Dependency, Lookup, ParseOptions, RenderOptions, parse};
 
 struct Canned;
 
@@ -14,7 +14,9 @@ impl DataSource for Canned {
     fn lookup(&mut self, d: &Dependency) -> Lookup {
         match d {
             Dependency::Read { path } if path.contains("missing") => Lookup::Missing,
-            Dependency::Read { path } if path.contains("fail") => Lookup::Failed("no secret exists".into()),
+            Dependency::Read { path } if path.contains("fail") => {
+                Lookup::Failed("no secret exists".into())
+            }
             Dependency::Read { .. } | Dependency::Write { .. } => Lookup::Ready(KV2.into()),
             Dependency::List { .. } => Lookup::Ready(LIST.into()),
             Dependency::PkiCert { .. } => Lookup::Ready(PKI.into()),
@@ -27,12 +29,18 @@ impl DataSource for Canned {
         (1_700_000_000, 123)
     }
     fn read_file(&self, path: &str) -> Result<String, String> {
-        if path.len() % 2 == 0 { Ok("file contents".into()) } else { Err("no such file".into()) }
+        if path.len() % 2 == 0 {
+            Ok("file contents".into())
+        } else {
+            Err("no such file".into())
+        }
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // The first byte picks delimiters and options so those paths are exercised too.
     let alt = text.starts_with('#');
     let popts = ParseOptions {
@@ -41,6 +49,10 @@ fuzz_target!(|data: &[u8]| {
         right_delim: if alt { "]]".into() } else { String::new() },
     };
     let Ok(t) = parse(text, &popts) else { return };
-    let ropts = RenderOptions { error_on_missing_key: text.len() % 3 == 0, destination: "/d".into(), max_output_bytes: 1 << 20 };
+    let ropts = RenderOptions {
+        error_on_missing_key: text.len() % 3 == 0,
+        destination: "/d".into(),
+        max_output_bytes: 1 << 20,
+    };
     let _ = t.render(&mut Canned, &ropts);
 });

@@ -1,0 +1,519 @@
+//! The HTTP client: token handling, raw logical calls, leases, and the bridge to vaultrs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::{ClientConfig, tls_config};
+use crate::error::{VaultError, is_certificate_error};
+use crate::kv::MountInfo;
+use crate::response::{Envelope, RawResponse};
+use crate::secret::SecretString;
+
+/// An async Vault client. Cheap to clone (shared state); the token can be replaced at any
+/// time by the auth loop with [`VaultClient::set_token`].
+#[derive(Clone)]
+pub struct VaultClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base: Url,
+    http: reqwest::Client,
+    namespace: Option<String>,
+    timeout: Duration,
+    max_retries: u32,
+    retry_wait: Duration,
+    token: RwLock<Option<SecretString>>,
+    /// Mount lookups (`sys/internal/ui/mounts/…`), keyed by mount path (`secret/`).
+    pub(crate) mounts: Mutex<HashMap<String, MountInfo>>,
+}
+
+impl fmt::Debug for VaultClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultClient")
+            .field("address", &self.inner.base.as_str())
+            .field("namespace", &self.inner.namespace)
+            .field("has_token", &self.token().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which HTTP method a raw call uses (LIST is sent as `GET ?list=true`, like Vault's client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Get,
+    List,
+    Put,
+    Post,
+    Delete,
+}
+
+impl Verb {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::List => "LIST",
+            Verb::Put => "PUT",
+            Verb::Post => "POST",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Verb::Get | Verb::List => Method::GET,
+            Verb::Put => Method::PUT,
+            Verb::Post => Method::POST,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+}
+
+/// Splits `path?query` and normalises the path (no leading `/`, no `v1/` prefix).
+pub(crate) fn split_path(raw: &str) -> Result<(String, Option<String>), VaultError> {
+    let (path, query) = match raw.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_string()).filter(|q| !q.is_empty())),
+        None => (raw, None),
+    };
+    let path = path.trim_start_matches('/');
+    let path = path.strip_prefix("v1/").unwrap_or(path);
+    if path.is_empty() {
+        return Err(VaultError::InvalidPath {
+            path: raw.to_string(),
+            reason: "empty path",
+        });
+    }
+    if path.split('/').any(|s| s == ".." || s == ".") {
+        return Err(VaultError::InvalidPath {
+            path: raw.to_string(),
+            reason: "dot segments are not allowed",
+        });
+    }
+    Ok((path.to_string(), query))
+}
+
+#[derive(Deserialize)]
+struct ErrorsWire {
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+pub(crate) fn vault_errors(body: &str) -> Vec<String> {
+    match serde_json::from_str::<ErrorsWire>(body) {
+        Ok(w) => w.errors,
+        Err(_) => {
+            let text = body.trim();
+            if text.is_empty() {
+                Vec::new()
+            } else {
+                // Not Vault's JSON (a proxy's page?): keep a short excerpt.
+                vec![text.chars().take(200).collect()]
+            }
+        }
+    }
+}
+
+impl VaultClient {
+    /// Builds the client (reads and parses the PEM files, builds TLS). No request is made.
+    pub fn new(cfg: &ClientConfig) -> Result<Self, VaultError> {
+        let trimmed = cfg.address.trim_end_matches('/');
+        let base = Url::parse(trimmed).map_err(|source| VaultError::InvalidAddress {
+            address: cfg.address.clone(),
+            source,
+        })?;
+        let tls = tls_config(cfg)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(cfg.timeout)
+            .user_agent(cfg.user_agent.clone())
+            .build()
+            .map_err(|source| VaultError::HttpClient { source })?;
+        let namespace = cfg
+            .namespace
+            .as_deref()
+            .map(|n| n.trim_matches('/'))
+            .filter(|n| !n.is_empty())
+            .map(|n| format!("{n}/"));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                base,
+                http,
+                namespace,
+                timeout: cfg.timeout,
+                max_retries: cfg.max_retries,
+                retry_wait: cfg.retry_wait,
+                token: RwLock::new(None),
+                mounts: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The server address.
+    pub fn address(&self) -> &str {
+        self.inner.base.as_str()
+    }
+
+    /// The namespace sent as `X-Vault-Namespace` (canonical form with a trailing `/`).
+    pub fn namespace(&self) -> Option<&str> {
+        self.inner.namespace.as_deref()
+    }
+
+    /// Replaces the token used for every later request (the auth loop calls this after each
+    /// login). Also forgets cached mount lookups, which depend on the token's permissions.
+    pub fn set_token(&self, token: SecretString) {
+        let token = Some(token).filter(|t| !t.is_empty());
+        match self.inner.token.write() {
+            Ok(mut guard) => *guard = token,
+            Err(poisoned) => *poisoned.into_inner() = token,
+        }
+        self.clear_mount_cache();
+    }
+
+    /// Removes the token (requests are then sent unauthenticated).
+    pub fn clear_token(&self) {
+        match self.inner.token.write() {
+            Ok(mut guard) => *guard = None,
+            Err(poisoned) => *poisoned.into_inner() = None,
+        }
+    }
+
+    /// The current token, if one is set.
+    pub fn token(&self) -> Option<SecretString> {
+        match self.inner.token.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Drops every cached mount lookup.
+    pub fn clear_mount_cache(&self) {
+        match self.inner.mounts.lock() {
+            Ok(mut m) => m.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
+    }
+
+    pub(crate) fn mounts(&self) -> std::sync::MutexGuard<'_, HashMap<String, MountInfo>> {
+        match self.inner.mounts.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn url(&self, path: &str, query: Option<&str>, list: bool) -> Result<Url, VaultError> {
+        let mut url = self.inner.base.clone();
+        {
+            let mut segs = url.path_segments_mut().map_err(|()| VaultError::InvalidPath {
+                path: path.to_string(),
+                reason: "the Vault address cannot carry a path",
+            })?;
+            segs.pop_if_empty().push("v1");
+            for seg in path.split('/') {
+                segs.push(seg);
+            }
+        }
+        let mut q: Vec<String> = query.map(|q| vec![q.to_string()]).unwrap_or_default();
+        if list {
+            q.push("list=true".to_string());
+        }
+        if !q.is_empty() {
+            url.set_query(Some(&q.join("&")));
+        }
+        Ok(url)
+    }
+
+    /// One HTTP exchange. Returns the response for 2xx and (when `allow_404`) 404; every other
+    /// status becomes [`VaultError::Api`].
+    async fn exchange(
+        &self,
+        verb: Verb,
+        path: &str,
+        query: Option<&str>,
+        body: Option<&serde_json::Value>,
+        token: Option<&SecretString>,
+        allow_404: bool,
+    ) -> Result<RawResponse, VaultError> {
+        let url = self.url(path, query, verb == Verb::List)?;
+        let mut req = self
+            .inner
+            .http
+            .request(verb.method(), url)
+            .header("X-Vault-Request", "true");
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            req = req.header("X-Vault-Token", token.expose());
+        }
+        if let Some(ns) = &self.inner.namespace {
+            req = req.header("X-Vault-Namespace", ns.as_str());
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let transport = |source: reqwest::Error| VaultError::Transport {
+            method: verb.name(),
+            path: path.to_string(),
+            certificate_rejected: is_certificate_error(&source),
+            source: Box::new(source),
+        };
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(transport)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        tracing::debug!(method = verb.name(), path, status, body_len = text.len(), "vault response");
+        if (200..300).contains(&status) || (allow_404 && status == 404) {
+            let envelope = if text.trim().is_empty() {
+                None
+            } else {
+                match Envelope::parse(&text) {
+                    Ok(env) => Some(env),
+                    // A 404 body need not be an envelope (`{"errors":[]}` is, but be lenient).
+                    Err(_) if status == 404 => None,
+                    Err(source) => {
+                        return Err(VaultError::Decode {
+                            method: verb.name(),
+                            path: path.to_string(),
+                            source,
+                        });
+                    }
+                }
+            };
+            return Ok(RawResponse {
+                status,
+                body: text,
+                envelope,
+            });
+        }
+        Err(VaultError::Api {
+            method: verb.name(),
+            path: path.to_string(),
+            status,
+            errors: vault_errors(&text),
+        })
+    }
+
+    /// Runs `op` and repeats it on transient errors, up to `max_retries` more times.
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, VaultError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, VaultError>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            match op().await {
+                Err(e) if e.is_transient() && attempt < self.inner.max_retries => {
+                    attempt += 1;
+                    let wait = jittered(self.inner.retry_wait);
+                    tracing::debug!(error = %e, attempt, ?wait, "transient Vault error, retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) async fn call(
+        &self,
+        verb: Verb,
+        raw_path: &str,
+        body: Option<&serde_json::Value>,
+        allow_404: bool,
+    ) -> Result<RawResponse, VaultError> {
+        let (path, query) = split_path(raw_path)?;
+        let token = self.token();
+        self.retrying(|| {
+            self.exchange(verb, &path, query.as_deref(), body, token.as_ref(), allow_404)
+        })
+        .await
+    }
+
+    /// A login-style call: no token, no client-level retry (the auth loop retries).
+    pub(crate) async fn call_unauthenticated(
+        &self,
+        verb: Verb,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<RawResponse, VaultError> {
+        let (path, query) = split_path(path)?;
+        self.exchange(verb, &path, query.as_deref(), Some(body), None, false)
+            .await
+    }
+
+    /// `GET /v1/<path>` (a `?query` is passed through, e.g. `?version=1`). A 404 is returned as
+    /// a response with `status = 404` (Vault's own client does the same: the body may still
+    /// carry data, e.g. KV v2 metadata of a deleted version); see
+    /// [`VaultClient::read_secret`] for the agent's "no secret exists" rule.
+    pub async fn read(&self, path: &str) -> Result<RawResponse, VaultError> {
+        self.call(Verb::Get, path, None, true).await
+    }
+
+    /// `PUT /v1/<path>` with a JSON body (`204 No Content` gives an empty `body`).
+    pub async fn write(
+        &self,
+        path: &str,
+        data: &serde_json::Value,
+    ) -> Result<RawResponse, VaultError> {
+        self.call(Verb::Put, path, Some(data), false).await
+    }
+
+    /// `DELETE /v1/<path>`.
+    pub async fn delete(&self, path: &str) -> Result<RawResponse, VaultError> {
+        self.call(Verb::Delete, path, None, false).await
+    }
+
+    /// `LIST /v1/<path>` (sent as `GET ?list=true`). A 404 (nothing under the path) is returned
+    /// with `status = 404` and no keys.
+    pub async fn list(&self, path: &str) -> Result<RawResponse, VaultError> {
+        self.call(Verb::List, path, None, true).await
+    }
+
+    /// `PUT /v1/sys/leases/renew` for a secret's lease.
+    pub async fn renew_lease(
+        &self,
+        lease_id: &str,
+        increment: Option<Duration>,
+    ) -> Result<RawResponse, VaultError> {
+        let mut body = serde_json::json!({ "lease_id": lease_id });
+        if let Some(inc) = increment {
+            body["increment"] = serde_json::json!(inc.as_secs());
+        }
+        self.call(Verb::Put, "sys/leases/renew", Some(&body), false)
+            .await
+    }
+
+    /// `PUT /v1/sys/leases/revoke`.
+    pub async fn revoke_lease(&self, lease_id: &str) -> Result<(), VaultError> {
+        let body = serde_json::json!({ "lease_id": lease_id });
+        self.call(Verb::Put, "sys/leases/revoke", Some(&body), false)
+            .await
+            .map(|_| ())
+    }
+
+    /// A vaultrs client sharing this client's HTTP stack, with `token` (or none).
+    pub(crate) fn vaultrs(&self, token: Option<&SecretString>) -> vaultrs::client::VaultClient {
+        let base = self.inner.base.as_str().trim_end_matches('/').to_string();
+        let namespace = self.inner.namespace.clone();
+        vaultrs::client::VaultClient {
+            http: rustify::clients::reqwest::Client::new(&base, self.inner.http.clone()),
+            middle: vaultrs::api::EndpointMiddleware {
+                token: token.map(|t| t.expose().to_string()).unwrap_or_default(),
+                version: "v1".to_string(),
+                wrap: None,
+                namespace: namespace.clone(),
+            },
+            settings: vaultrs::client::VaultClientSettings {
+                address: self.inner.base.clone(),
+                ca_certs: Vec::new(),
+                identity: None,
+                timeout: Some(self.inner.timeout),
+                // Requests take the token from the middleware; keep no second copy here.
+                token: String::new(),
+                verify: true,
+                version: 1,
+                wrapping: false,
+                namespace,
+                proxy: None,
+            },
+        }
+    }
+}
+
+/// `base` plus up to 50 % (cheap jitter from the clock; no RNG dependency needed).
+fn jittered(base: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// Maps a vaultrs error of `method path` into a [`VaultError`].
+pub(crate) fn from_vaultrs(
+    method: &'static str,
+    path: &str,
+    err: vaultrs::error::ClientError,
+) -> VaultError {
+    use rustify::errors::ClientError as Rest;
+    use vaultrs::error::ClientError as Rs;
+    match err {
+        Rs::APIError { code, errors } => VaultError::Api {
+            method,
+            path: path.to_string(),
+            status: code,
+            errors,
+        },
+        Rs::RestClientError {
+            source: Rest::ServerResponseError { code, content },
+        } => VaultError::Api {
+            method,
+            path: path.to_string(),
+            status: code,
+            errors: content.as_deref().map(vault_errors).unwrap_or_default(),
+        },
+        Rs::RestClientError { source } => match source {
+            e @ (Rest::RequestError { .. } | Rest::ResponseError { .. }) => {
+                let certificate_rejected = is_certificate_error(&e);
+                VaultError::Transport {
+                    method,
+                    path: path.to_string(),
+                    certificate_rejected,
+                    source: Box::new(e),
+                }
+            }
+            other => VaultError::Client {
+                operation: format!("{method} {path}"),
+                source: Rs::RestClientError { source: other },
+            },
+        },
+        other => VaultError::Client {
+            operation: format!("{method} {path}"),
+            source: other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised() {
+        assert_eq!(
+            split_path("/v1/secret/data/x?version=1").unwrap(),
+            ("secret/data/x".to_string(), Some("version=1".to_string()))
+        );
+        assert_eq!(split_path("kv1/a").unwrap(), ("kv1/a".to_string(), None));
+        assert!(split_path("").is_err());
+        assert!(split_path("secret/../sys/seal").is_err());
+    }
+
+    #[test]
+    fn urls_and_namespace() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let c = VaultClient::new(&ClientConfig {
+            namespace: Some("team-a".into()),
+            ..ClientConfig::new("http://127.0.0.1:8200/")
+        })
+        .unwrap();
+        assert_eq!(c.namespace(), Some("team-a/"));
+        let u = c.url("secret/data/a b", Some("version=2"), false).unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:8200/v1/secret/data/a%20b?version=2");
+        let u = c.url("secret/metadata/dir", None, true).unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:8200/v1/secret/metadata/dir?list=true");
+        c.set_token(SecretString::new("hvs.secret"));
+        let shown = format!("{c:?}");
+        assert!(shown.contains("has_token: true") && !shown.contains("hvs.secret"), "{shown}");
+    }
+
+    #[test]
+    fn errors_array_or_excerpt() {
+        assert_eq!(vault_errors(r#"{"errors":["a","b"]}"#), vec!["a", "b"]);
+        assert!(vault_errors("").is_empty());
+        assert_eq!(vault_errors("<html>bad gateway</html>"), vec!["<html>bad gateway</html>"]);
+    }
+}
