@@ -19,7 +19,7 @@ mod json;
 #[path = "differential/source.rs"]
 mod source;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -268,9 +268,13 @@ fn engine(fetcher: &mut Fetcher, case: &Case, source_path: &Path, dest: &Path) -
         destination: dest.display().to_string(),
         max_output_bytes: 16 << 20,
     };
+    // Pass 1 runs with nothing known (agent spec §3.1, E13); each later pass sees what the
+    // previous passes reported missing.
+    let mut known = HashSet::new();
     for _pass in 0..25 {
         let mut ds = CaseSource {
             fetcher,
+            known: &known,
             env: &case.env,
         };
         let rendered = match template.render(&mut ds, &ropts) {
@@ -280,8 +284,9 @@ fn engine(fetcher: &mut Fetcher, case: &Case, source_path: &Path, dest: &Path) -
         if rendered.missing.is_empty() {
             return Outcome::Rendered(rendered.output.into_bytes());
         }
-        for dep in &rendered.missing {
-            fetcher.fetch(dep);
+        for dep in rendered.missing {
+            fetcher.fetch(&dep);
+            known.insert(dep);
         }
     }
     Outcome::Failed("engine harness: still missing dependencies after 25 passes".into())
@@ -384,6 +389,7 @@ fn differential_against_bao_agent() {
 
     // Compare.
     let mut identical = 0usize;
+    let mut divergences = 0usize;
     let mut exact_errors = 0usize;
     let mut error_notes = String::new();
     let mut corpus_problems = Vec::new();
@@ -445,8 +451,43 @@ fn differential_against_bao_agent() {
                 }
             }
         };
+        // A declared divergence: bao must have run as `expect` says, and the engine must do
+        // exactly the documented thing instead.
+        let verdict: Result<bool, String> = if case.divergence.is_empty() {
+            verdict.map(|()| false)
+        } else {
+            let bao_ran = matches!(
+                (case.expect_error, exp),
+                (false, Outcome::Rendered(_)) | (true, Outcome::Failed(_))
+            );
+            let engine_text = match act {
+                Outcome::Rendered(b) => String::from_utf8_lossy(b).into_owned(),
+                Outcome::Failed(m) => m.clone(),
+            };
+            match verdict {
+                Ok(()) => Err(format!(
+                    "  declared divergence ({}) but both sides agree: remove the declaration",
+                    case.divergence
+                )),
+                Err(detail) if !bao_ran => Err(detail),
+                Err(_) if engine_text.contains(&case.expect_engine) => Ok(true),
+                Err(detail) => Err(format!(
+                    "  declared divergence ({}): the engine no longer does the documented thing \
+                     (expect_engine = {:?})\n{detail}",
+                    case.divergence, case.expect_engine
+                )),
+            }
+        };
         match verdict {
-            Ok(()) => {
+            Ok(true) => {
+                divergences += 1;
+                let _ = writeln!(
+                    report,
+                    "div  {} [{kind}] ({})",
+                    case.name, case.divergence
+                );
+            }
+            Ok(false) => {
                 identical += 1;
                 let _ = writeln!(report, "ok   {} [{kind}]", case.name);
             }
@@ -467,7 +508,7 @@ fn differential_against_bao_agent() {
         }
     }
     let summary = format!(
-        "differential: {identical}/{} templates identical",
+        "differential: {identical}/{} identical, {divergences} documented divergences",
         cases.len()
     );
     let timing = format!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::client::{Verb, VaultClient, from_vaultrs};
+use crate::client::{VaultClient, Verb, from_vaultrs};
 use crate::error::VaultError;
 use crate::secret::SecretString;
 
@@ -69,7 +69,10 @@ impl AuthMethod {
             | AuthMethod::AppRole { mount_path, .. }
             | AuthMethod::Cert { mount_path, .. } => mount_path.as_deref(),
         };
-        match configured.map(|m| m.trim_matches('/')).filter(|m| !m.is_empty()) {
+        match configured
+            .map(|m| m.trim_matches('/'))
+            .filter(|m| !m.is_empty())
+        {
             Some(m) => m.to_string(),
             None => format!("auth/{}", self.type_name()),
         }

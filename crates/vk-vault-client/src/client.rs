@@ -210,10 +210,12 @@ impl VaultClient {
     fn url(&self, path: &str, query: Option<&str>, list: bool) -> Result<Url, VaultError> {
         let mut url = self.inner.base.clone();
         {
-            let mut segs = url.path_segments_mut().map_err(|()| VaultError::InvalidPath {
-                path: path.to_string(),
-                reason: "the Vault address cannot carry a path",
-            })?;
+            let mut segs = url
+                .path_segments_mut()
+                .map_err(|()| VaultError::InvalidPath {
+                    path: path.to_string(),
+                    reason: "the Vault address cannot carry a path",
+                })?;
             segs.pop_if_empty().push("v1");
             for seg in path.split('/') {
                 segs.push(seg);
@@ -265,7 +267,13 @@ impl VaultClient {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(transport)?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        tracing::debug!(method = verb.name(), path, status, body_len = text.len(), "vault response");
+        tracing::debug!(
+            method = verb.name(),
+            path,
+            status,
+            body_len = text.len(),
+            "vault response"
+        );
         if (200..300).contains(&status) || (allow_404 && status == 404) {
             let envelope = if text.trim().is_empty() {
                 None
@@ -327,7 +335,14 @@ impl VaultClient {
         let (path, query) = split_path(raw_path)?;
         let token = self.token();
         self.retrying(|| {
-            self.exchange(verb, &path, query.as_deref(), body, token.as_ref(), allow_404)
+            self.exchange(
+                verb,
+                &path,
+                query.as_deref(),
+                body,
+                token.as_ref(),
+                allow_404,
+            )
         })
         .await
     }
@@ -502,18 +517,30 @@ mod tests {
         .unwrap();
         assert_eq!(c.namespace(), Some("team-a/"));
         let u = c.url("secret/data/a b", Some("version=2"), false).unwrap();
-        assert_eq!(u.as_str(), "http://127.0.0.1:8200/v1/secret/data/a%20b?version=2");
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:8200/v1/secret/data/a%20b?version=2"
+        );
         let u = c.url("secret/metadata/dir", None, true).unwrap();
-        assert_eq!(u.as_str(), "http://127.0.0.1:8200/v1/secret/metadata/dir?list=true");
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:8200/v1/secret/metadata/dir?list=true"
+        );
         c.set_token(SecretString::new("hvs.secret"));
         let shown = format!("{c:?}");
-        assert!(shown.contains("has_token: true") && !shown.contains("hvs.secret"), "{shown}");
+        assert!(
+            shown.contains("has_token: true") && !shown.contains("hvs.secret"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn errors_array_or_excerpt() {
         assert_eq!(vault_errors(r#"{"errors":["a","b"]}"#), vec!["a", "b"]);
         assert!(vault_errors("").is_empty());
-        assert_eq!(vault_errors("<html>bad gateway</html>"), vec!["<html>bad gateway</html>"]);
+        assert_eq!(
+            vault_errors("<html>bad gateway</html>"),
+            vec!["<html>bad gateway</html>"]
+        );
     }
 }

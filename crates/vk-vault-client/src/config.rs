@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -392,7 +392,9 @@ mod tests {
         };
         assert!(matches!(
             tls_config(&cfg),
-            Err(VaultError::IncompleteClientCert { given: "client_cert" })
+            Err(VaultError::IncompleteClientCert {
+                given: "client_cert"
+            })
         ));
     }
 
@@ -403,7 +405,10 @@ mod tests {
             ca_cert: Some(PemSource::Path("/nonexistent/ca.pem".into())),
             ..ClientConfig::new("https://127.0.0.1:1")
         };
-        let err = tls_config(&cfg).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = tls_config(&cfg)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert_eq!(err, "reading ca_cert from /nonexistent/ca.pem");
     }
 }

@@ -128,7 +128,10 @@ pub enum VaultError {
         source: BoxError,
     },
     /// Vault answered with an error status.
-    #[error("{method} {path}: Vault returned HTTP {status}{}", format_errors(errors))]
+    #[error(
+        "{method} {path}: Vault returned HTTP {status}{}",
+        format_errors(errors)
+    )]
     Api {
         /// HTTP method.
         method: &'static str,
@@ -291,7 +294,11 @@ impl VaultError {
     /// `true` for a 403 whose errors mention an invalid token (Vault re-authenticates on this
     /// during templating, spec §6.6).
     pub fn is_invalid_token(&self) -> bool {
-        self.is_forbidden() && self.vault_errors().iter().any(|e| e.contains("invalid token"))
+        self.is_forbidden()
+            && self
+                .vault_errors()
+                .iter()
+                .any(|e| e.contains("invalid token"))
     }
 
     /// `true` for [`VaultError::NoSecret`].
@@ -352,7 +359,9 @@ mod tests {
             assert_eq!(api(s).class(), ErrorClass::Request, "{s}");
             assert!(api(s).is_retried_by_watcher());
         }
-        let no = VaultError::NoSecret { path: "secret/data/nope".into() };
+        let no = VaultError::NoSecret {
+            path: "secret/data/nope".into(),
+        };
         assert_eq!(no.to_string(), "no secret exists at secret/data/nope");
         assert_eq!(no.class(), ErrorClass::Request);
         assert!(!VaultError::NoCryptoProvider.is_retried_by_watcher());

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::client::{VaultClient, split_path};
 use crate::error::VaultError;
-use crate::response::{RawResponse, rfc3339_unix};
+use crate::response::{RawResponse, rfc3339_unix_nanos};
 
 /// What `sys/internal/ui/mounts/<path>` says about the mount holding a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +104,10 @@ pub struct SecretRead {
     pub response: RawResponse,
 }
 
-fn now_unix() -> i64 {
+fn now_unix_nanos() -> i128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .map(|d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
         .unwrap_or(0)
 }
 
@@ -123,9 +123,7 @@ impl VaultClient {
         {
             return Ok(Some(hit.clone()));
         }
-        let resp = self
-            .read(&format!("sys/internal/ui/mounts/{path}"))
-            .await?;
+        let resp = self.read(&format!("sys/internal/ui/mounts/{path}")).await?;
         if resp.is_not_found() {
             return Ok(None);
         }
@@ -191,7 +189,7 @@ impl VaultClient {
         }
         if mount.is_some()
             && let Some(t) = response.kv2_deletion_time()
-            && rfc3339_unix(&t).is_some_and(|deleted| deleted < now_unix())
+            && rfc3339_unix_nanos(&t).is_some_and(|deleted| deleted < now_unix_nanos())
         {
             return Err(VaultError::NoSecret { path: target });
         }
@@ -239,26 +237,53 @@ mod tests {
 
     #[test]
     fn read_shim() {
-        assert_eq!(shim_read_path("secret/", "secret/simple"), "secret/data/simple");
-        assert_eq!(shim_read_path("secret/", "secret/data/simple"), "secret/data/simple");
-        assert_eq!(shim_read_path("secret/", "secret/metadata/simple"), "secret/metadata/simple");
-        assert_eq!(shim_read_path("secret/", "secret/subkeys/simple"), "secret/subkeys/simple");
+        assert_eq!(
+            shim_read_path("secret/", "secret/simple"),
+            "secret/data/simple"
+        );
+        assert_eq!(
+            shim_read_path("secret/", "secret/data/simple"),
+            "secret/data/simple"
+        );
+        assert_eq!(
+            shim_read_path("secret/", "secret/metadata/simple"),
+            "secret/metadata/simple"
+        );
+        assert_eq!(
+            shim_read_path("secret/", "secret/subkeys/simple"),
+            "secret/subkeys/simple"
+        );
         assert_eq!(shim_read_path("secret/", "secret"), "secret/data");
         assert_eq!(shim_read_path("secret/", "secret/"), "secret/data");
         assert_eq!(shim_read_path("secret/", "secret/a/b"), "secret/data/a/b");
-        assert_eq!(shim_read_path("secret/", "secret/dataset"), "secret/data/dataset");
+        assert_eq!(
+            shim_read_path("secret/", "secret/dataset"),
+            "secret/data/dataset"
+        );
         assert_eq!(shim_read_path("secret/", "other/x"), "other/x");
         assert_eq!(shim_read_path("secret/", "secretive/x"), "secretive/x");
-        assert_eq!(shim_read_path("team/kv/", "team/kv/app"), "team/kv/data/app");
+        assert_eq!(
+            shim_read_path("team/kv/", "team/kv/app"),
+            "team/kv/data/app"
+        );
     }
 
     #[test]
     fn list_shim() {
-        assert_eq!(shim_list_path("secret/", "secret/dir"), "secret/metadata/dir");
-        assert_eq!(shim_list_path("secret/", "secret/metadata/dir"), "secret/metadata/dir");
+        assert_eq!(
+            shim_list_path("secret/", "secret/dir"),
+            "secret/metadata/dir"
+        );
+        assert_eq!(
+            shim_list_path("secret/", "secret/metadata/dir"),
+            "secret/metadata/dir"
+        );
         assert_eq!(shim_list_path("secret/", "secret"), "secret/metadata");
         assert_eq!(shim_list_path("secret/", "secret/"), "secret/metadata");
-        assert_eq!(shim_list_path("secret/", "secret/data/dir"), "secret/metadata/data/dir");
+        assert_eq!(
+            shim_list_path("secret/", "secret/data/dir"),
+            "secret/metadata/data/dir"
+        );
     }
 
     #[test]

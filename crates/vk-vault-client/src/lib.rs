@@ -27,6 +27,6 @@ pub use auth::{AuthMethod, AuthResult, TokenInfo, read_credential_file};
 pub use client::VaultClient;
 pub use config::{ClientConfig, PemSource};
 pub use error::{BoxError, ErrorClass, VaultError, is_transient_status};
-pub use kv::{MountInfo, SecretRead};
+pub use kv::{MountInfo, SecretRead, shim_list_path, shim_read_path, shim_write_data};
 pub use response::{Envelope, RawResponse};
 pub use secret::SecretString;

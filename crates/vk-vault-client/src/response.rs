@@ -153,9 +153,9 @@ impl RawResponse {
     }
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 timestamp (`2024-05-01T10:00:00.123Z`,
-/// `…+02:00`). Fractions are truncated. `None` if it does not parse.
-pub(crate) fn rfc3339_unix(text: &str) -> Option<i64> {
+/// Nanoseconds since the Unix epoch of an RFC 3339 timestamp (`2024-05-01T10:00:00.123Z`,
+/// `…+02:00`; fractions beyond nanoseconds are truncated). `None` if it does not parse.
+pub(crate) fn rfc3339_unix_nanos(text: &str) -> Option<i128> {
     let b = text.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
@@ -173,14 +173,28 @@ pub(crate) fn rfc3339_unix(text: &str) -> Option<i64> {
         return None;
     }
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
+    let mut nanos: i128 = 0;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
             return None;
+        }
+        for (i, c) in frac
+            .bytes()
+            .take(9)
+            .take_while(u8::is_ascii_digit)
+            .enumerate()
+        {
+            nanos += i128::from(c - b'0') * 10i128.pow(8 - i as u32);
         }
         rest = &frac[digits..];
     }
@@ -209,7 +223,8 @@ pub(crate) fn rfc3339_unix(text: &str) -> Option<i64> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    Some(i128::from(secs) * 1_000_000_000 + nanos)
 }
 
 #[cfg(test)]
@@ -218,13 +233,24 @@ mod tests {
 
     #[test]
     fn rfc3339() {
-        assert_eq!(rfc3339_unix("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(rfc3339_unix("2024-02-29T12:34:56.123456789Z"), Some(1_709_210_096));
-        assert_eq!(rfc3339_unix("2024-02-29T14:34:56+02:00"), Some(1_709_210_096));
-        assert_eq!(rfc3339_unix("2000-03-01T00:00:00Z"), Some(951_868_800));
-        assert_eq!(rfc3339_unix(""), None);
-        assert_eq!(rfc3339_unix("2024-02-29"), None);
-        assert_eq!(rfc3339_unix("2024-02-29T14:34:56+0200"), None);
+        let s = |secs: i128| secs * 1_000_000_000;
+        assert_eq!(rfc3339_unix_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_unix_nanos("2024-02-29T12:34:56.123456789Z"),
+            Some(s(1_709_210_096) + 123_456_789)
+        );
+        assert_eq!(
+            rfc3339_unix_nanos("2024-02-29T14:34:56.5+02:00"),
+            Some(s(1_709_210_096) + 500_000_000)
+        );
+        assert_eq!(
+            rfc3339_unix_nanos("2000-03-01T00:00:00Z"),
+            Some(s(951_868_800))
+        );
+        assert_eq!(rfc3339_unix_nanos("1969-12-31T23:59:59Z"), Some(s(-1)));
+        assert_eq!(rfc3339_unix_nanos(""), None);
+        assert_eq!(rfc3339_unix_nanos("2024-02-29"), None);
+        assert_eq!(rfc3339_unix_nanos("2024-02-29T14:34:56+0200"), None);
     }
 
     #[test]
@@ -233,9 +259,16 @@ mod tests {
         let env = Envelope::parse(body).unwrap();
         assert_eq!(env.request_id, "r1");
         assert!(env.has_data && !env.has_auth && !env.has_wrap_info);
-        let r = RawResponse { status: 200, body: body.into(), envelope: Some(env) };
+        let r = RawResponse {
+            status: 200,
+            body: body.into(),
+            envelope: Some(env),
+        };
         assert!(!format!("{r:?}").contains("hunter2"));
-        assert_eq!(r.kv2_deletion_time().as_deref(), Some("2020-01-01T00:00:00Z"));
+        assert_eq!(
+            r.kv2_deletion_time().as_deref(),
+            Some("2020-01-01T00:00:00Z")
+        );
         let list = RawResponse {
             status: 200,
             body: r#"{"data":{"keys":["a","b/"]}}"#.into(),

@@ -66,8 +66,14 @@ mod tests {
         let s = SecretString::new("s.VERYSECRETTOKEN");
         assert_eq!(format!("{s:?}"), "SecretString(<redacted>)");
         assert_eq!(format!("{s}"), "<redacted>");
-        assert_eq!(format!("{:#?}", Some(&s)), "Some(\n    SecretString(<redacted>),\n)");
+        assert_eq!(
+            format!("{:#?}", Some(&s)),
+            "Some(\n    SecretString(<redacted>),\n)"
+        );
         assert_eq!(s.expose(), "s.VERYSECRETTOKEN");
-        assert_eq!(format!("{:?}", SecretString::default()), "SecretString(<empty>)");
+        assert_eq!(
+            format!("{:?}", SecretString::default()),
+            "SecretString(<empty>)"
+        );
     }
 }

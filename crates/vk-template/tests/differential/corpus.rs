@@ -8,7 +8,11 @@
 //! * `error_on_missing_key = true`;
 //! * `left_delimiter = …`, `right_delimiter = …`;
 //! * `env.NAME = value` — environment of the agent process and of the engine's `env` lookups;
-//! * `note = …` — free text shown in reports.
+//! * `note = …` — free text shown in reports;
+//! * `divergence = <one-line reason>` + `expect_engine = <substring>` — a documented, deliberate
+//!   difference (README "Known differences from Vault Agent"): bao's side must still run as
+//!   `expect` says, and the engine's output (render) or error message must contain
+//!   `expect_engine`. A declared divergence whose two sides agree fails too (stale declaration).
 //!
 //! The text `@FIXTURES@` in a template is replaced by the directory holding the harness's
 //! fixture files (for the `file` function) before either side sees it.
@@ -30,6 +34,8 @@ pub(crate) struct Case {
     pub(crate) right_delim: String,
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) note: String,
+    pub(crate) divergence: String,
+    pub(crate) expect_engine: String,
 }
 
 pub(crate) fn load(dir: &Path) -> Vec<Case> {
@@ -68,11 +74,18 @@ pub(crate) fn load(dir: &Path) -> Vec<Case> {
                 right_delim: String::new(),
                 env: BTreeMap::new(),
                 note: String::new(),
+                divergence: String::new(),
+                expect_engine: String::new(),
             };
             let opts_path = dir.join(format!("{name}.opts"));
             if let Ok(opts) = fs::read_to_string(&opts_path) {
                 apply_opts(&mut case, &opts);
             }
+            assert_eq!(
+                case.divergence.is_empty(),
+                case.expect_engine.is_empty(),
+                "corpus {name}.opts: `divergence` and `expect_engine` go together"
+            );
             case
         })
         .collect()
@@ -119,6 +132,8 @@ fn apply_opts(case: &mut Case, text: &str) {
             "left_delimiter" => case.left_delim = value,
             "right_delimiter" => case.right_delim = value,
             "note" => case.note = value,
+            "divergence" => case.divergence = value,
+            "expect_engine" => case.expect_engine = value,
             k if k.starts_with("env.") => {
                 case.env.insert(k["env.".len()..].to_string(), value);
             }

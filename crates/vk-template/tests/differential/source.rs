@@ -2,7 +2,7 @@
 //! does for each dependency kind (agent spec §3.3, §5.3). Fetches are cached and shared by all
 //! templates, as one agent run shares one watcher per dependency.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -252,13 +252,21 @@ impl Fetcher {
 }
 
 /// The per-case view handed to the engine: cached fetches, the case's env, clock, files.
+///
+/// Like the agent's template runner, a template sees only what it asked for on an earlier pass:
+/// the first pass has nothing (every lookup `Missing`), later passes see the dependencies that
+/// earlier passes reported missing (`known`), even when another case already fetched them.
 pub(crate) struct CaseSource<'a> {
     pub(crate) fetcher: &'a Fetcher,
+    pub(crate) known: &'a HashSet<Dependency>,
     pub(crate) env: &'a BTreeMap<String, String>,
 }
 
 impl DataSource for CaseSource<'_> {
     fn lookup(&mut self, dependency: &Dependency) -> Lookup {
+        if !self.known.contains(dependency) {
+            return Lookup::Missing;
+        }
         self.fetcher.cached(dependency)
     }
 
