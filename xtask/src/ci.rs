@@ -143,11 +143,15 @@ fn test() -> anyhow::Result<()> {
     cmd.env("PATH", util::path_with_tools());
     let (status, counts) = run_counting(&mut cmd, std::io::stdout(), std::io::stderr())?;
     let _ = TEST_COUNTS.set(counts);
+    let outcome = if counts == Counts::default() {
+        "no test ran (did the build fail?)".to_owned()
+    } else {
+        counts.closing_line()
+    };
     ensure!(
         status.success(),
-        "`{}` failed ({status}): {}",
-        util::display_cmd(&cmd),
-        counts.closing_line()
+        "`{}` failed ({status}): {outcome}",
+        util::display_cmd(&cmd)
     );
     if counts.passed == 0 {
         // Not fatal: the runner succeeded, only its summary line was not understood.

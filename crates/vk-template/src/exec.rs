@@ -14,8 +14,6 @@ use crate::{DataSource, Dependency, RenderOptions, TemplateError};
 
 /// Nested `template`/`executeTemplate` calls allowed (Go allows 100000; the stack here is smaller).
 const MAX_TEMPLATE_DEPTH: usize = 100;
-/// Functions that mutate their first (map) argument in Go.
-const MUTATING: &[&str] = &["sprig_set", "sprig_unset", "sprig_merge", "sprig_mergeOverwrite", "sprig_mustMerge", "sprig_mustMergeOverwrite", "mergeMap", "mergeMapWithOverride"];
 
 /// Nested walks/pipelines across template calls: keeps native recursion well inside the stack.
 const MAX_NESTING_EXEC: usize = 1000;
@@ -398,7 +396,8 @@ impl<'a> State<'a> {
                 }
             }
             Value::Map(m) => {
-                for (k, e) in m.iter() {
+                // Go's range visits the entries present when it starts (sorted keys).
+                for (k, e) in m.snapshot().iter() {
                     ran = true;
                     self.step()?;
                     self.one_iteration(
@@ -809,9 +808,6 @@ impl<'a> State<'a> {
         let result = (f.call)(self, argv);
         match result {
             Ok(v) => {
-                if builtin && MUTATING.contains(&name) {
-                    self.rebind_mutated(args, &v);
-                }
                 if value_too_big(&v) {
                     return Err(Flow::Err(TemplateError::Limit(format!(
                         "value produced by {name} is too large"
@@ -824,17 +820,6 @@ impl<'a> State<'a> {
                 Err(self.error(format!("error calling {name}: {msg}")))
             }
             Err(funcs::CallError::Fatal(e)) => Err(Flow::Err(e)),
-        }
-    }
-
-    /// Go maps are references: `sprig_set $d "k" v` changes the map `$d` holds. Values here are
-    /// immutable, so the common idiom is emulated by rebinding a plain `$var` first argument to
-    /// the function's result (aliases and nested maps are not updated).
-    fn rebind_mutated(&mut self, args: &'a [Arg], result: &Value) {
-        if let (Some(Arg::Variable { idents, .. }), Value::Map(_)) = (args.first(), result)
-            && idents.len() == 1
-        {
-            let _ = self.set_var(&idents[0], Tv::plain(result.clone()));
         }
     }
 
@@ -862,7 +847,7 @@ impl<'a> State<'a> {
             P::Bool => matches!(v, Value::Bool(_)),
             P::StrList => matches!(v, Value::StrList(_)),
             P::List => matches!(v, Value::List(_)),
-            P::Map => matches!(v, Value::Map(_)),
+            P::Map => matches!(&v, Value::Map(m) if !m.iface_keys),
         };
         if !ok {
             return Err(self.error(format!(
@@ -986,7 +971,7 @@ fn value_too_big(v: &Value) -> bool {
 
 /// Iterative (stack-safe) check of container depth.
 fn nesting_exceeds(v: &Value, limit: usize) -> bool {
-    let mut stack: Vec<(&Value, usize)> = vec![(v, 1)];
+    let mut stack: Vec<(Value, usize)> = vec![(v.clone(), 1)];
     while let Some((v, d)) = stack.pop() {
         if d > limit {
             return true;
@@ -995,10 +980,11 @@ fn nesting_exceeds(v: &Value, limit: usize) -> bool {
             Value::List(l) => stack.extend(
                 l.iter()
                     .filter(|x| matches!(x, Value::List(_) | Value::Map(_)))
-                    .map(|x| (x, d + 1)),
+                    .map(|x| (x.clone(), d + 1)),
             ),
             Value::Map(m) => stack.extend(
                 m.values()
+                    .into_iter()
                     .filter(|x| matches!(x, Value::List(_) | Value::Map(_)))
                     .map(|x| (x, d + 1)),
             ),

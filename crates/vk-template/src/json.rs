@@ -339,6 +339,8 @@ fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Resul
             write_map_ordered(out, &entries, style, depth)?;
         }
         Value::Chan(..) => return Err("json: unsupported type: <-chan int64".into()),
+        // `Version.MarshalJSON`: the version string.
+        Value::Semver(s) => quote(out, &s.to_string(), style.escape_html),
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::json::{self, Numbers};
-use crate::value::{IntKind, PkiCert, Secret, SecretAuth, SecretWrapInfo, Value};
+use crate::value::{GoMap, IntKind, PkiCert, Secret, SecretAuth, SecretWrapInfo, Value};
 
 fn get_str(m: &BTreeMap<String, Value>, k: &str) -> String {
     match m.get(k) {
@@ -44,18 +44,20 @@ pub(crate) fn secret_from_json(body: &str) -> Result<Secret, String> {
         return Ok(Secret::default());
     }
     let top = match json::parse(body, Numbers::Literal)? {
-        Value::Map(m) => m,
+        Value::Map(m) => m.snapshot(),
         Value::Nil => return Ok(Secret::default()),
         _ => return Err("unexpected response body (not a JSON object)".into()),
     };
     let data = match top.get("data") {
         Some(Value::Map(m)) => m.clone(),
-        _ => Rc::new(BTreeMap::new()),
+        _ => GoMap::new(BTreeMap::new()),
     };
     let auth = match top.get("auth") {
         Some(Value::Map(a)) => {
+            let a = &a.snapshot();
             let metadata = match a.get("metadata") {
                 Some(Value::Map(md)) => md
+                    .snapshot()
                     .iter()
                     .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
                     .collect(),
@@ -73,11 +75,14 @@ pub(crate) fn secret_from_json(body: &str) -> Result<Secret, String> {
         _ => None,
     };
     let wrap_info = match top.get("wrap_info") {
-        Some(Value::Map(w)) => Some(Rc::new(SecretWrapInfo {
-            token: get_str(w, "token"),
-            ttl: get_int(w, "ttl"),
-            creation_time: get_str(w, "creation_time"),
-            wrapped_accessor: get_str(w, "wrapped_accessor"),
+        Some(Value::Map(w)) => Some(Rc::new({
+            let w = &w.snapshot();
+            SecretWrapInfo {
+                token: get_str(w, "token"),
+                ttl: get_int(w, "ttl"),
+                creation_time: get_str(w, "creation_time"),
+                wrapped_accessor: get_str(w, "wrapped_accessor"),
+            }
         })),
         _ => None,
     };
@@ -187,8 +192,8 @@ pub(crate) fn pki_from_json(body: &str) -> Result<PkiCert, String> {
         _ => return Err("unexpected pkiCert body".into()),
     };
     let data = match top.get("data") {
-        Some(Value::Map(m)) => m.clone(),
-        _ => top.clone(),
+        Some(Value::Map(m)) => m.snapshot(),
+        _ => top.snapshot(),
     };
     let mut pem_text = String::new();
     for (_, v) in data.iter() {

@@ -155,6 +155,8 @@ impl Printer {
                 _ => self.bad_verb(verb, v),
             },
             Value::Chan(..) => self.pad("0xc000100000"),
+            // A `fmt.Stringer`.
+            Value::Semver(s) => self.fmt_string(&s.to_string(), verb, v),
             Value::Pki(_) => self.print_struct(v, verb, depth + 1),
             Value::Secret(_) | Value::Auth(_) | Value::WrapInfo(_) | Value::Scratch(_) => {
                 if depth > 0 {
@@ -336,9 +338,11 @@ fn go_syntax(v: &Value, depth: usize) -> String {
             join(l.iter().map(|x| go_quote(x)).collect())
         ),
         Value::Map(m) => format!(
-            "map[string]interface {{}}{{{}}}",
+            "{}{{{}}}",
+            v.type_name(),
             join(
-                m.iter()
+                m.snapshot()
+                    .iter()
                     .map(|(k, x)| format!("{}:{}", go_quote(k), go_syntax(x, depth + 1)))
                     .collect()
             )
@@ -353,6 +357,16 @@ fn go_syntax(v: &Value, depth: usize) -> String {
         ),
         Value::NilPtr(t) => format!("({t})(nil)"),
         Value::Chan(..) => "(<-chan int64)(0xc000100000)".into(),
+        Value::Semver(_) if depth > 0 => "(*semver.Version)(0xc000010000)".into(),
+        Value::Semver(s) => format!(
+            "&semver.Version{{major:{:#x}, minor:{:#x}, patch:{:#x}, pre:{}, metadata:{}, original:{}}}",
+            s.major,
+            s.minor,
+            s.patch,
+            go_quote(&s.pre),
+            go_quote(&s.metadata),
+            go_quote(&s.original)
+        ),
         Value::Secret(_)
         | Value::Auth(_)
         | Value::WrapInfo(_)

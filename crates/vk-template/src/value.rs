@@ -31,8 +31,9 @@ pub(crate) enum Value {
     List(Rc<Vec<Value>>),
     /// `[]string`.
     StrList(Rc<Vec<String>>),
-    /// `map[string]interface {}`.
-    Map(Rc<BTreeMap<String, Value>>),
+    /// `map[string]interface {}` (or yaml.v2's `map[interface {}]interface {}`): a shared,
+    /// mutable reference like a Go map.
+    Map(Rc<GoMap>),
     /// `map[string]string`.
     StrMap(Rc<BTreeMap<String, String>>),
     /// `*dependency.Secret` (never nil: a missing secret is a nil interface).
@@ -47,6 +48,8 @@ pub(crate) enum Value {
     Pki(Rc<PkiCert>),
     /// The `scratch` store.
     Scratch(Rc<RefCell<Scratch>>),
+    /// `*semver.Version` (Sprig's `semver`).
+    Semver(Rc<crate::funcs::semver::Version>),
     /// `<-chan int64` produced by `loop`: the half-open range.
     Chan(i64, i64),
 }
@@ -58,7 +61,7 @@ pub(crate) struct Secret {
     pub(crate) lease_id: String,
     pub(crate) lease_duration: i64,
     pub(crate) renewable: bool,
-    pub(crate) data: Rc<BTreeMap<String, Value>>,
+    pub(crate) data: Rc<GoMap>,
     pub(crate) warnings: Rc<Vec<String>>,
     pub(crate) auth: Option<Rc<SecretAuth>>,
     pub(crate) wrap_info: Option<Rc<SecretWrapInfo>>,
@@ -99,7 +102,120 @@ pub(crate) struct Scratch {
     pub(crate) values: BTreeMap<String, Value>,
 }
 
+/// A Go map value: entries behind a shared reference, so that in-place changes (`sprig_set`,
+/// `sprig_merge`, `mergeMap`, …) are seen through every variable or container holding it.
+/// Accessors copy out; no borrow is held across calls.
+#[derive(Default)]
+pub(crate) struct GoMap {
+    entries: RefCell<BTreeMap<String, Value>>,
+    /// yaml.v2's `map[interface {}]interface {}` (`parseYAML`) instead of `map[string]interface {}`.
+    pub(crate) iface_keys: bool,
+}
+
+impl std::fmt::Debug for GoMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys only: a map may (through a bug) reach itself; Debug must terminate.
+        match self.entries.try_borrow() {
+            Ok(m) => f.debug_set().entries(m.keys()).finish(),
+            Err(_) => f.write_str("{<borrowed>}"),
+        }
+    }
+}
+
+impl GoMap {
+    pub(crate) fn new(m: BTreeMap<String, Value>) -> Rc<GoMap> {
+        Rc::new(GoMap {
+            entries: RefCell::new(m),
+            iface_keys: false,
+        })
+    }
+
+    pub(crate) fn new_iface_keys(m: BTreeMap<String, Value>) -> Rc<GoMap> {
+        Rc::new(GoMap {
+            entries: RefCell::new(m),
+            iface_keys: true,
+        })
+    }
+
+    pub(crate) fn get(&self, k: &str) -> Option<Value> {
+        self.entries.borrow().get(k).cloned()
+    }
+
+    pub(crate) fn contains_key(&self, k: &str) -> bool {
+        self.entries.borrow().contains_key(k)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+
+    /// A copy of the entries, sorted by key.
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, Value> {
+        self.entries.borrow().clone()
+    }
+
+    pub(crate) fn values(&self) -> Vec<Value> {
+        self.entries.borrow().values().cloned().collect()
+    }
+
+    /// In-place insert (Go `m[k] = v`). The caller rules out `v` containing this map
+    /// ([`Value::contains_map`]).
+    pub(crate) fn insert(&self, k: String, v: Value) {
+        self.entries.borrow_mut().insert(k, v);
+    }
+
+    pub(crate) fn remove(&self, k: &str) {
+        self.entries.borrow_mut().remove(k);
+    }
+}
+
 impl Value {
+    /// Whether `target` is reachable from `self` (so storing `self` into `target` would make a
+    /// map contain itself). Each map is visited once.
+    pub(crate) fn contains_map(&self, target: &Rc<GoMap>) -> bool {
+        let mut seen: std::collections::HashSet<*const GoMap> = std::collections::HashSet::new();
+        let mut stack: Vec<Value> = vec![self.clone()];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Map(m) => {
+                    if Rc::ptr_eq(&m, target) {
+                        return true;
+                    }
+                    if seen.insert(Rc::as_ptr(&m)) {
+                        stack.extend(m.values());
+                    }
+                }
+                Value::List(l) => stack.extend(l.iter().cloned()),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// Sprig's `deepCopy`: maps (also inside lists) become new maps.
+    pub(crate) fn deep_copy(&self, depth: usize) -> Value {
+        if depth > 1000 {
+            return self.clone();
+        }
+        match self {
+            Value::Map(m) => Value::Map(Rc::new(GoMap {
+                entries: RefCell::new(
+                    m.snapshot()
+                        .into_iter()
+                        .map(|(k, v)| (k, v.deep_copy(depth + 1)))
+                        .collect(),
+                ),
+                iface_keys: m.iface_keys,
+            })),
+            Value::List(l) => Value::list(l.iter().map(|v| v.deep_copy(depth + 1)).collect()),
+            other => other.clone(),
+        }
+    }
+
     pub(crate) fn str(s: &str) -> Value {
         Value::Str(Rc::from(s))
     }
@@ -113,7 +229,7 @@ impl Value {
     }
 
     pub(crate) fn map(m: BTreeMap<String, Value>) -> Value {
-        Value::Map(Rc::new(m))
+        Value::Map(GoMap::new(m))
     }
 
     pub(crate) fn list(l: Vec<Value>) -> Value {
@@ -134,6 +250,7 @@ impl Value {
             Value::Number(_) => "json.Number",
             Value::List(_) => "[]interface {}",
             Value::StrList(_) => "[]string",
+            Value::Map(m) if m.iface_keys => "map[interface {}]interface {}",
             Value::Map(_) => "map[string]interface {}",
             Value::StrMap(_) => "map[string]string",
             Value::Secret(_) => "*dependency.Secret",
@@ -143,6 +260,7 @@ impl Value {
             Value::Pki(_) => "dependency.PemEncoded",
             Value::Scratch(_) => "*template.Scratch",
             Value::Chan(..) => "<-chan int64",
+            Value::Semver(_) => "*semver.Version",
         }
     }
 
@@ -199,7 +317,7 @@ impl Value {
     /// Entries of a map-like value as generic values (sorted by key).
     pub(crate) fn map_entries(&self) -> Option<Vec<(String, Value)>> {
         match self {
-            Value::Map(m) => Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            Value::Map(m) => Some(m.snapshot().into_iter().collect()),
             Value::StrMap(m) => Some(m.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect()),
             _ => None,
         }

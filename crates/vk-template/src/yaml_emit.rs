@@ -430,6 +430,15 @@ impl Emitter {
                     self.scalar_string(n, indent + 2, false);
                 }
             }
+            // `Version.MarshalText`: the version string.
+            Value::Semver(s) => {
+                let at = match ctx {
+                    Ctx::Top => 2,
+                    Ctx::MapValue => indent + 2,
+                    Ctx::SeqItem => indent,
+                };
+                self.scalar_string(&s.to_string(), at, false);
+            }
             Value::Str(s) => {
                 let at = match ctx {
                     Ctx::Top => 2,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::value::{IntKind, Value};
+use crate::value::{GoMap, IntKind, Value};
 
 const MAX_DEPTH: usize = 128;
 
@@ -117,10 +117,14 @@ pub(crate) fn parse(src: &str) -> Result<Value, String> {
             text: raw[indent..].to_string(),
         });
     }
+    // libyaml puts the stream end on a fresh line: after the last line break, or one line past
+    // an unterminated last line.
+    let end_line = src.matches('\n').count() + usize::from(!src.is_empty() && !src.ends_with('\n'));
     let mut p = Parser {
         lines,
         i: 0,
         depth: 0,
+        end_line,
     };
     p.skip_blank();
     if p.i >= p.lines.len() {
@@ -241,6 +245,8 @@ struct Parser {
     lines: Vec<Line>,
     i: usize,
     depth: usize,
+    /// Line of libyaml's stream-end mark (yaml.v2 prints a parser error's 0-based mark line).
+    end_line: usize,
 }
 
 impl Parser {
@@ -390,7 +396,7 @@ impl Parser {
             };
             map.insert(key, value);
         }
-        Ok(Value::map(map))
+        Ok(Value::Map(GoMap::new_iface_keys(map)))
     }
 
     /// `|`/`>` block scalars with chomping indicators.
@@ -464,6 +470,8 @@ impl Parser {
                 s: s.as_bytes(),
                 i: 0,
                 depth: 0,
+                end_line: self.end_line,
+                line: self.i.saturating_sub(1),
             };
             let v = f.value()?;
             f.ws();
@@ -488,9 +496,26 @@ struct Flow<'a> {
     s: &'a [u8],
     i: usize,
     depth: usize,
+    end_line: usize,
+    /// 0-based line of the flow collection (yaml.v2 omits a line 0).
+    line: usize,
 }
 
 impl Flow<'_> {
+    /// yaml.v2's wording of a parser error at the current position.
+    fn err(&self, msg: &str) -> String {
+        let line = if self.i >= self.s.len() {
+            self.end_line
+        } else {
+            self.line
+        };
+        if line == 0 {
+            format!("yaml: {msg}")
+        } else {
+            format!("yaml: line {line}: {msg}")
+        }
+    }
+
     fn ws(&mut self) {
         while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n') {
             self.i += 1;
@@ -504,6 +529,7 @@ impl Flow<'_> {
         }
         self.ws();
         let r = match self.s.get(self.i) {
+            None => Err(self.err("did not find expected node content")),
             Some(b'[') => {
                 self.i += 1;
                 let mut items = Vec::new();
@@ -521,7 +547,7 @@ impl Flow<'_> {
                             self.i += 1;
                             break;
                         }
-                        _ => return Err("yaml: did not find expected ',' or ']'".into()),
+                        _ => return Err(self.err("did not find expected ',' or ']'")),
                     }
                 }
                 Ok(Value::list(items))
@@ -534,6 +560,9 @@ impl Flow<'_> {
                     if self.s.get(self.i) == Some(&b'}') {
                         self.i += 1;
                         break;
+                    }
+                    if self.i >= self.s.len() {
+                        return Err(self.err("did not find expected node content"));
                     }
                     let k = self.scalar(true)?;
                     self.ws();
@@ -551,10 +580,10 @@ impl Flow<'_> {
                             self.i += 1;
                             break;
                         }
-                        _ => return Err("yaml: did not find expected ',' or '}'".into()),
+                        _ => return Err(self.err("did not find expected ',' or '}'")),
                     }
                 }
-                Ok(Value::map(map))
+                Ok(Value::Map(GoMap::new_iface_keys(map)))
             }
             _ => self.scalar(false),
         };
@@ -624,6 +653,31 @@ mod tests {
             "map[t:line1\nline2\n u:x]"
         );
         assert_eq!(p("f: [1, two, {k: v}]"), "map[f:[1 two map[k:v]]]");
+    }
+
+    #[test]
+    fn flow_errors_use_yaml_v2_wording() {
+        let e = |s: &str| parse(s).unwrap_err();
+        assert_eq!(
+            e("a: ["),
+            "yaml: line 1: did not find expected node content"
+        );
+        assert_eq!(
+            e("a: [1,"),
+            "yaml: line 1: did not find expected node content"
+        );
+        assert_eq!(
+            e("a: [1, 2"),
+            "yaml: line 1: did not find expected ',' or ']'"
+        );
+        assert_eq!(
+            e("a: {"),
+            "yaml: line 1: did not find expected node content"
+        );
+        assert_eq!(
+            e("x: 1\na: [\n"),
+            "yaml: line 2: did not find expected node content"
+        );
     }
 
     #[test]

@@ -48,17 +48,10 @@ impl Drop for WorkDir {
     }
 }
 
+/// The OpenBao binary (`VK_BAO`, else `.tools/bin/bao`), as `vk_test_utils` resolves it.
 fn bao_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("VK_BAO") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/bao");
-    assert!(
-        p.is_file(),
-        "the differential test needs the OpenBao binary at {}: run `cargo xtask tools` (or set VK_BAO)",
-        p.display()
-    );
-    p
+    vk_test_utils::bao::bao_binary()
+        .unwrap_or_else(|e| panic!("the differential test needs OpenBao: {e:#}"))
 }
 
 /// Files the `file` function reads (`@FIXTURES@/<name>`).
@@ -355,7 +348,7 @@ fn differential_against_bao_agent() {
         })
         .collect();
 
-    let server = DevServer::start(&bao_bin, &work.0);
+    let server = DevServer::start();
     server.seed();
     let t_seed = started.elapsed();
 
@@ -481,11 +474,7 @@ fn differential_against_bao_agent() {
         match verdict {
             Ok(true) => {
                 divergences += 1;
-                let _ = writeln!(
-                    report,
-                    "div  {} [{kind}] ({})",
-                    case.name, case.divergence
-                );
+                let _ = writeln!(report, "div  {} [{kind}] ({})", case.name, case.divergence);
             }
             Ok(false) => {
                 identical += 1;
@@ -565,11 +554,7 @@ fn harness_self_check() {
         Some("vault.write(p -> 1): first\n\n* reason")
     );
 
-    let bao_bin = bao_binary();
-    let tmp_root = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let work = WorkDir(tmp_root.join(format!("differential-self-{}", std::process::id())));
-    fs::create_dir_all(&work.0).expect("work dir");
-    let server = DevServer::start(&bao_bin, &work.0);
+    let server = DevServer::start();
     server.seed();
     let mut f = Fetcher::new(server.addr(), bao::ROOT_TOKEN);
     let mut get = |dep: Dependency| {

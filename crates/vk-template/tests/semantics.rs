@@ -365,3 +365,50 @@ fn sprig_set_updates_the_variable_like_a_go_map_reference() {
         "map[]"
     );
 }
+
+#[test]
+fn maps_are_shared_references_like_go_maps() {
+    // Aliases and maps nested in other maps see in-place changes (bao-confirmed in corpus 393).
+    assert_eq!(
+        out(
+            "{{ $a := sprig_dict \"x\" 1 }}{{ $b := $a }}{{ $o := sprig_dict \"in\" $a }}{{ $_ := sprig_set $a \"y\" 2 }}{{ $b }} {{ $o }}"
+        ),
+        "map[x:1 y:2] map[in:map[x:1 y:2]]"
+    );
+    // A deep merge merges into the destination's nested map, which `$a` shares (corpus 367).
+    assert_eq!(
+        out(
+            "{{ $a := sprig_dict \"n\" (sprig_dict \"x\" 1) }}{{ $_ := sprig_merge (sprig_dict) $a (sprig_dict \"n\" (sprig_dict \"y\" 2)) }}{{ $a }}"
+        ),
+        "map[n:map[x:1 y:2]]"
+    );
+    // deepCopy detaches nested maps.
+    assert_eq!(
+        out(
+            "{{ $a := sprig_dict \"n\" (sprig_dict \"x\" 1) }}{{ $c := sprig_deepCopy $a }}{{ $_ := sprig_set $a.n \"y\" 2 }}{{ $c }} {{ $a }}"
+        ),
+        "map[n:map[x:1]] map[n:map[x:1 y:2]]"
+    );
+    // A map cannot be stored into itself (Go would crash printing it).
+    let e = out("{{ $d := sprig_dict }}{{ $_ := sprig_set $d \"l\" (sprig_list 1 $d) }}");
+    assert!(e.contains("a map cannot contain itself"), "{e}");
+    let e = out("{{ $d := sprig_dict }}{{ $_ := mergeMap $d (sprig_dict \"me\" $d) }}");
+    assert!(e.contains("a map cannot contain itself"), "{e}");
+}
+
+#[test]
+fn semver_and_yaml_map_types() {
+    assert_eq!(
+        out(
+            "{{ $v := sprig_semver \"v1.2.3-rc.1+b\" }}{{ $v }} {{ $v.Major }} {{ $v.Prerelease }} {{ printf \"%T\" $v }} {{ sprig_semverCompare \"^1.2\" \"1.9.0\" }} {{ sprig_semverCompare \">=1.0.0\" \"1.5.0-beta\" }}"
+        ),
+        "1.2.3-rc.1+b 1 rc.1 *semver.Version true false"
+    );
+    assert_eq!(
+        out(
+            "{{ $y := parseYAML \"a:\\n  b: 1\" }}{{ printf \"%T %T\" $y $y.a }} {{ $y | toJSON }}"
+        ),
+        "map[interface {}]interface {} map[interface {}]interface {} {\"a\":{\"b\":1}}"
+    );
+    assert!(out("{{ sprig_keys (parseYAML \"a: 1\") }}").contains("wrong type for value"));
+}

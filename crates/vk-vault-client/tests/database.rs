@@ -1,5 +1,5 @@
 //! Lease renew/revoke on a renewable dynamic secret: the database engine on a throw-away
-//! PostgreSQL (run as the `postgres` user; skipped with a message when PostgreSQL is absent).
+//! PostgreSQL (run as the `postgres` user; fails when PostgreSQL is absent).
 
 mod common;
 
@@ -109,13 +109,9 @@ impl Drop for Postgres {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_credentials_lease_renew_and_revoke() {
-    let pg = match Postgres::start() {
-        Ok(pg) => pg,
-        Err(e) => {
-            eprintln!("SKIPPED: PostgreSQL not usable here: {e}");
-            return;
-        }
-    };
+    // PostgreSQL 15 is part of the machine set-up (`cargo xtask tools` checks it): its absence is a
+    // failure to report, not a reason to pass quietly.
+    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL 15 is required for this test: {e}"));
     let dev = dev();
     dev.cli_ok(&["secrets", "enable", "database"]).unwrap();
     dev.cli_ok(&[

@@ -132,7 +132,7 @@ fn index(_: &mut State<'_>, a: Vec<Value>) -> CallResult {
             }
             Value::Map(m) => {
                 let key = map_key(idx)?;
-                m.get(&key).cloned().unwrap_or(Value::Nil)
+                m.get(&key).unwrap_or(Value::Nil)
             }
             Value::StrMap(m) => {
                 let key = map_key(idx)?;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::{CallResult, Func, P, Registry, add, arg_str};
 use crate::exec::State;
-use crate::value::{Kind, Value};
+use crate::value::{GoMap, Kind, Value};
 
 pub(super) fn register(r: &mut Registry) {
     add(r, "contains", &[P::Any, P::Any], None, |_, a| {
@@ -29,14 +29,20 @@ pub(super) fn register(r: &mut Registry) {
     });
     add(r, "explodeMap", &[P::Map], None, |_, a| explode(&a[0]));
     add(r, "mergeMap", &[P::Map, P::Map], None, |_, a| {
-        Ok(Value::map(merge(&a[0], &a[1], false, 0)))
+        let dst = target_map(&a[0]);
+        merge_into(&dst, &a[1], false, 0)?;
+        Ok(Value::Map(dst))
     });
     add(
         r,
         "mergeMapWithOverride",
         &[P::Map, P::Map],
         None,
-        |_, a| Ok(Value::map(merge(&a[0], &a[1], true, 0))),
+        |_, a| {
+            let dst = target_map(&a[0]);
+            merge_into(&dst, &a[1], true, 0)?;
+            Ok(Value::Map(dst))
+        },
     );
     add(r, "splitToMap", &[P::Str, P::Str, P::Str], None, |_, a| {
         let (sep, kv, s) = (arg_str(&a[0]), arg_str(&a[1]), arg_str(&a[2]));
@@ -129,70 +135,93 @@ fn contains_some(v: &Value, l: &Value, ret_if_found: bool, _ret_if_not_found: bo
 }
 
 fn explode(m: &Value) -> CallResult {
-    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    let out = GoMap::new(BTreeMap::new());
     for (k, v) in m.map_entries().unwrap_or_default() {
-        explode_into(&mut out, &k, v, &k, 0).map_err(|e| format!("explodeMap: {e}"))?;
+        explode_into(&out, &k, v, &k, 0).map_err(|e| format!("explodeMap: {e}"))?;
     }
-    Ok(Value::map(out))
+    Ok(Value::Map(out))
 }
 
-fn explode_into(
-    m: &mut BTreeMap<String, Value>,
-    k: &str,
-    v: Value,
-    path: &str,
+fn explode_into(m: &Rc<GoMap>, k: &str, v: Value, path: &str, depth: usize) -> Result<(), String> {
+    if depth > 256 {
+        return Err("nesting too deep".into());
+    }
+    if let Some((top, rest)) = k.split_once('/') {
+        let slot = match m.get(top) {
+            Some(s) => s,
+            None => {
+                let fresh = Value::map(BTreeMap::new());
+                m.insert(top.to_string(), fresh.clone());
+                fresh
+            }
+        };
+        let Value::Map(nested) = &slot else {
+            return Err(format!(
+                "not a map: {}: {} already has value {}",
+                crate::gofmt::go_quote(path),
+                crate::gofmt::go_quote(top),
+                crate::printf::sprintf("%q", std::slice::from_ref(&slot))
+            ));
+        };
+        return explode_into(nested, rest, v, k, depth + 1);
+    }
+    if !k.is_empty() {
+        store(m, k.to_string(), v)?;
+    }
+    Ok(())
+}
+
+/// Storing a map into itself would make Go's printers recurse forever (the agent would crash);
+/// the engine refuses instead.
+pub(crate) const SELF_REFERENCE: &str =
+    "vault-k8s: a map cannot contain itself (Go would recurse forever printing it)";
+
+/// Stores `v` under `k` in the Go map `dst` (in place), refusing self-references.
+pub(crate) fn store(dst: &Rc<GoMap>, k: String, v: Value) -> Result<(), String> {
+    if v.contains_map(dst) {
+        return Err(SELF_REFERENCE.into());
+    }
+    dst.insert(k, v);
+    Ok(())
+}
+
+/// mergo-style deep merge of `src` into the map `dst`, in place like Go (nested maps of `dst`
+/// are merged into, so every other holder of them sees the change).
+pub(super) fn merge_into(
+    dst: &Rc<GoMap>,
+    src: &Value,
+    overwrite: bool,
     depth: usize,
 ) -> Result<(), String> {
     if depth > 256 {
         return Err("nesting too deep".into());
     }
-    if let Some((top, rest)) = k.split_once('/') {
-        let slot = m
-            .entry(top.to_string())
-            .or_insert_with(|| Value::map(BTreeMap::new()));
-        let Value::Map(nested) = slot else {
-            return Err(format!(
-                "not a map: {}: {} already has value {}",
-                crate::gofmt::go_quote(path),
-                crate::gofmt::go_quote(top),
-                crate::printf::sprintf("%q", std::slice::from_ref(slot))
-            ));
-        };
-        return explode_into(Rc::make_mut(nested), rest, v, k, depth + 1);
-    }
-    if !k.is_empty() {
-        m.insert(k.to_string(), v);
+    for (k, v) in src.map_entries().unwrap_or_default() {
+        match dst.get(&k) {
+            Some(Value::Map(existing)) if matches!(v, Value::Map(_)) => {
+                if !Rc::ptr_eq(&existing, dst) {
+                    merge_into(&existing, &v, overwrite, depth + 1)?;
+                }
+            }
+            Some(existing) if !overwrite && existing.truth() => {}
+            _ => store(dst, k, v)?,
+        }
     }
     Ok(())
 }
 
-/// mergo-style deep merge of `src` into `dst`.
-pub(super) fn merge(
-    dst: &Value,
-    src: &Value,
-    overwrite: bool,
-    depth: usize,
-) -> BTreeMap<String, Value> {
-    let mut out: BTreeMap<String, Value> =
-        dst.map_entries().unwrap_or_default().into_iter().collect();
-    for (k, v) in src.map_entries().unwrap_or_default() {
-        match out.get(&k) {
-            Some(existing @ Value::Map(_)) if matches!(v, Value::Map(_)) && depth < 64 => {
-                let merged = merge(existing, &v, overwrite, depth + 1);
-                out.insert(k, Value::map(merged));
-            }
-            Some(existing) if !overwrite && existing.truth() => {}
-            Some(_) if !overwrite => {
-                out.insert(k, v);
-            }
-            _ => {
-                if overwrite || !out.contains_key(&k) {
-                    out.insert(k, v);
-                }
-            }
-        }
+/// The map argument of a mutating function (a nil map becomes a fresh one).
+pub(crate) fn target_map(v: &Value) -> Rc<GoMap> {
+    match v {
+        Value::Map(m) => m.clone(),
+        other => GoMap::new(
+            other
+                .map_entries()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        ),
     }
-    out
 }
 
 static SCRATCH_KEY: Func = Func {
@@ -253,7 +282,7 @@ static SCRATCH_MAPVALUES: Func = Func {
             let k = arg_str(&a[1]);
             match s.values.get(k) {
                 None => Ok(Value::list(Vec::new())),
-                Some(Value::Map(m)) => Ok(Value::list(m.values().cloned().collect())),
+                Some(Value::Map(m)) => Ok(Value::list(m.values())),
                 Some(_) => Err(format!("{} is not a map", crate::gofmt::go_quote(k)).into()),
             }
         })
@@ -296,10 +325,9 @@ fn map_set(a: &[Value], overwrite: bool) -> CallResult {
         let Value::Map(m) = slot else {
             return Err(format!("{} is not a map", crate::gofmt::go_quote(&k)).into());
         };
-        let m = Rc::make_mut(m);
         let mk = arg_str(&a[2]).to_string();
         if overwrite || !m.contains_key(&mk) {
-            m.insert(mk, a[3].clone());
+            store(m, mk, a[3].clone())?;
         }
         Ok(Value::str(""))
     })

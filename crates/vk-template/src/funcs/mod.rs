@@ -14,10 +14,12 @@ mod collections;
 mod data;
 mod encoding;
 mod math;
+pub(crate) mod semver;
 mod spew;
 mod sprig;
 mod strings;
 mod unsupported;
+mod url;
 
 /// Go parameter types that matter for argument conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +102,8 @@ fn registry() -> &'static Registry {
         spew::register(&mut r);
         sprig::register(&mut r);
         sprig::register_more(&mut r);
+        semver::register(&mut r);
+        url::register(&mut r);
         r
     })
 }
@@ -117,6 +121,7 @@ pub(crate) fn method(receiver: &Value, name: &str) -> Option<&'static Func> {
     match receiver {
         Value::Scratch(_) => collections::scratch_method(name),
         Value::Pki(_) if name == "Data" => Some(&data::PKI_DATA),
+        Value::Semver(_) => semver::method(name),
         _ => None,
     }
 }

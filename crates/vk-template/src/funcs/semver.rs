@@ -21,7 +21,7 @@ pub(crate) struct Version {
     pub(crate) original: String,
 }
 
-const INVALID: &str = "Invalid Semantic Version";
+const INVALID: &str = "invalid semantic version";
 
 impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,9 +39,8 @@ impl std::fmt::Display for Version {
 /// `[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*`
 fn valid_idents(s: &str) -> bool {
     !s.is_empty()
-        && s.split('.').all(|p| {
-            !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// Splits `core[-pre][+meta]` (the pre-release ends at the first `+`).
@@ -294,7 +293,12 @@ fn build(op: Op, cv: &CvMatch<'_>) -> Result<Constraint, String> {
     } else if p(2).is_empty() || is_wild(p(2)) {
         (format!("{}.{}.0{pre}", p(0), p(1)), true, false, true)
     } else {
-        (format!("{}.{}.{}{pre}", p(0), p(1), p(2)), false, false, false)
+        (
+            format!("{}.{}.{}{pre}", p(0), p(1), p(2)),
+            false,
+            false,
+            false,
+        )
     };
     let con = parse_version(&ver).map_err(|_| "constraint Parser Error".to_string())?;
     Ok(Constraint {
@@ -469,7 +473,13 @@ fn sv_compare(_: &mut State<'_>, a: Vec<Value>) -> CallResult {
 
 pub(super) fn register(r: &mut super::Registry) {
     super::add(r, "sprig_semver", &[P::Str], None, sv_semver);
-    super::add(r, "sprig_semverCompare", &[P::Str, P::Str], None, sv_compare);
+    super::add(
+        r,
+        "sprig_semverCompare",
+        &[P::Str, P::Str],
+        None,
+        sv_compare,
+    );
 }
 
 fn receiver(a: &[Value]) -> Result<&Version, String> {
@@ -581,7 +591,7 @@ mod tests {
         );
         assert_eq!(
             semver_compare(">1", "x").unwrap_err(),
-            "Invalid Semantic Version"
+            "invalid semantic version"
         );
     }
 }

@@ -37,10 +37,6 @@ const UNIMPLEMENTED: &[&str] = &[
     "genSignedCertWithKey",
     "encryptAES",
     "decryptAES",
-    "semver",
-    "semverCompare",
-    "urlParse",
-    "urlJoin",
     "osBase",
     "osClean",
     "osDir",
@@ -983,15 +979,16 @@ pub(super) fn register(r: &mut Registry) {
             .cloned()
             .unwrap_or(Value::str("")))
     });
+    // Go maps are references: set/unset/merge* change the argument map in place.
     s("set", &[P::Map, P::Str, P::Any], None, |_, a| {
-        let mut m = map_of(&a[0]);
-        m.insert(arg_str(&a[1]).to_string(), a[2].clone());
-        Ok(Value::map(m))
+        let m = super::collections::target_map(&a[0]);
+        super::collections::store(&m, arg_str(&a[1]).to_string(), a[2].clone())?;
+        Ok(Value::Map(m))
     });
     s("unset", &[P::Map, P::Str], None, |_, a| {
-        let mut m = map_of(&a[0]);
+        let m = super::collections::target_map(&a[0]);
         m.remove(arg_str(&a[1]));
-        Ok(Value::map(m))
+        Ok(Value::Map(m))
     });
     s("hasKey", &[P::Map, P::Str], None, |_, a| {
         Ok(Value::Bool(map_of(&a[0]).contains_key(arg_str(&a[1]))))
@@ -1032,16 +1029,16 @@ pub(super) fn register(r: &mut Registry) {
         Ok(Value::map(m))
     });
     s("merge", &[P::Map], Some(P::Map), |_, a| {
-        Ok(Value::map(merge_all(&a, false)))
+        merge_all(&a, false)
     });
     s("mustMerge", &[P::Map], Some(P::Map), |_, a| {
-        Ok(Value::map(merge_all(&a, false)))
+        merge_all(&a, false)
     });
     s("mergeOverwrite", &[P::Map], Some(P::Map), |_, a| {
-        Ok(Value::map(merge_all(&a, true)))
+        merge_all(&a, true)
     });
     s("mustMergeOverwrite", &[P::Map], Some(P::Map), |_, a| {
-        Ok(Value::map(merge_all(&a, true)))
+        merge_all(&a, true)
     });
     s("dig", &[P::Any], Some(P::Any), |_, a| {
         if a.len() < 3 {
@@ -1119,13 +1116,13 @@ fn slice(a: &[Value]) -> CallResult {
     Ok(Value::list(l[start..end].to_vec()))
 }
 
-/// mergo deep merge, as Sprig's merge/mergeOverwrite (without Go's in-place mutation).
-fn merge_all(a: &[Value], overwrite: bool) -> BTreeMap<String, Value> {
-    let mut out = map_of(&a[0]);
+/// mergo deep merge, as Sprig's merge/mergeOverwrite: into the first map, in place.
+fn merge_all(a: &[Value], overwrite: bool) -> CallResult {
+    let dst = super::collections::target_map(&a[0]);
     for src in &a[1..] {
-        out = super::collections::merge(&Value::map(out), src, overwrite, 0);
+        super::collections::merge_into(&dst, src, overwrite, 0)?;
     }
-    out
+    Ok(Value::Map(dst))
 }
 
 fn find_all(a: &[Value], must: bool) -> CallResult {
@@ -1457,8 +1454,13 @@ pub(super) fn register_more(r: &mut Registry) {
     });
     s("chunk", &[P::Int, P::Any], None, |_, a| chunk(&a));
     s("mustChunk", &[P::Int, P::Any], None, |_, a| chunk(&a));
-    s("deepCopy", &[P::Any], None, |_, a| Ok(a[0].clone()));
-    s("mustDeepCopy", &[P::Any], None, |_, a| Ok(a[0].clone()));
+    s("deepCopy", &[P::Any], None, |_, a| Ok(a[0].deep_copy(0)));
+    s(
+        "mustDeepCopy",
+        &[P::Any],
+        None,
+        |_, a| Ok(a[0].deep_copy(0)),
+    );
     s("duration", &[P::Any], None, |_, a| {
         let n: i64 = match &a[0] {
             Value::Str(t) => t.parse().unwrap_or(0),

@@ -152,6 +152,24 @@ pub(crate) fn compile(re: &str) -> Result<regex::Regex, String> {
         })
 }
 
+/// The text Rust's error display marks with `^` (single-line patterns), if any.
+fn marked_span(rust: &str) -> Option<String> {
+    let lines: Vec<&str> = rust.lines().collect();
+    let idx = lines.iter().position(|l| {
+        let t = l.trim();
+        !t.is_empty() && t.chars().all(|c| c == '^')
+    })?;
+    let pattern_line = lines.get(idx.checked_sub(1)?)?;
+    let carets = lines[idx];
+    let start = carets.find('^')?;
+    let end = carets.rfind('^')? + 1;
+    let chars: Vec<char> = pattern_line.chars().collect();
+    if end > chars.len() {
+        return None;
+    }
+    Some(chars[start..end].iter().collect())
+}
+
 /// Go's `regexp/syntax` wording for the common syntax errors (Rust's parser words them differently).
 fn go_regex_error(re: &str, rust: &str) -> String {
     let last = rust
@@ -159,6 +177,7 @@ fn go_regex_error(re: &str, rust: &str) -> String {
         .last()
         .unwrap_or("invalid")
         .trim_start_matches("error: ");
+    let span = marked_span(rust);
     if last.contains("unclosed group") {
         format!("missing closing ): `{re}`")
     } else if last.contains("unopened group") {
@@ -172,6 +191,24 @@ fn go_regex_error(re: &str, rust: &str) -> String {
             .find(|c| matches!(c, '*' | '+' | '?'))
             .unwrap_or('*');
         format!("missing argument to repetition operator: `{op}`")
+    } else if let (true, Some(sp)) = (
+        last.contains("unrecognized escape sequence")
+            || last.contains("incomplete escape sequence"),
+        span.as_deref(),
+    ) {
+        format!("invalid escape sequence: `{sp}`")
+    } else if let (true, Some(sp)) = (
+        last.contains("invalid character class range"),
+        span.as_deref(),
+    ) {
+        format!("invalid character class range: `{sp}`")
+    } else if let (true, Some(sp)) = (last.contains("look-around"), span.as_deref()) {
+        format!("invalid or unsupported Perl syntax: `{sp}`")
+    } else if let (true, Some(sp)) = (
+        last.contains("repetition") && (last.contains("invalid") || last.contains("exceeds")),
+        span.as_deref(),
+    ) {
+        format!("invalid repeat count: `{sp}`")
     } else {
         format!("invalid regexp: {last}: `{re}`")
     }
@@ -196,4 +233,33 @@ pub(crate) fn indent(n: usize, s: &str) -> String {
         out.push_str(line);
     }
     out
+}
+
+#[cfg(test)]
+mod regex_error_tests {
+    use super::compile;
+
+    #[test]
+    fn go_wording() {
+        let e = |re: &str| compile(re).unwrap_err();
+        assert_eq!(e("("), "error parsing regexp: missing closing ): `(`");
+        assert_eq!(e("a)"), "error parsing regexp: unexpected ): `a)`");
+        assert_eq!(e("[a"), "error parsing regexp: missing closing ]: `[a`");
+        assert_eq!(
+            e("*a"),
+            "error parsing regexp: missing argument to repetition operator: `*`"
+        );
+        assert_eq!(
+            e("a\\qb"),
+            "error parsing regexp: invalid escape sequence: `\\q`"
+        );
+        assert_eq!(
+            e("[z-a]"),
+            "error parsing regexp: invalid character class range: `z-a`"
+        );
+        assert_eq!(
+            e("a(?=b)"),
+            "error parsing regexp: invalid or unsupported Perl syntax: `(?=`"
+        );
+    }
 }

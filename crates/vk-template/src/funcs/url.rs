@@ -12,7 +12,7 @@ struct Url {
     scheme: String,
     opaque: String,
     /// (username, password) when a userinfo part is present.
-    user: Option<(String, Option<String>)>,
+    user: Option<User>,
     host: String,
     path: String,
     force_query: bool,
@@ -74,27 +74,16 @@ fn should_escape(c: u8, mode: Mode) -> bool {
 }
 
 fn escape(s: &str, mode: Mode) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut bytes = Vec::with_capacity(s.len());
     for &b in s.as_bytes() {
+        // Host names keep non-ASCII bytes as they are.
         if should_escape(b, mode) && !(mode == Mode::Host && b >= 0x80) {
-            out.push_str(&format!("%{b:02X}"));
+            bytes.extend_from_slice(format!("%{b:02X}").as_bytes());
         } else {
-            out.push(b as char);
+            bytes.push(b);
         }
     }
-    // Bytes ≥ 0x80 kept in host mode come from valid UTF-8 input: rebuild them as such.
-    if mode == Mode::Host && s.bytes().any(|b| b >= 0x80) {
-        let mut bytes = Vec::with_capacity(s.len());
-        for &b in s.as_bytes() {
-            if should_escape(b, mode) && b < 0x80 {
-                bytes.extend_from_slice(format!("%{b:02X}").as_bytes());
-            } else {
-                bytes.push(b);
-            }
-        }
-        return String::from_utf8_lossy(&bytes).into_owned();
-    }
-    out
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn unhex(b: u8) -> Option<u8> {
@@ -159,7 +148,10 @@ fn get_scheme(raw: &str) -> Result<(String, &str), String> {
     Ok((String::new(), raw))
 }
 
-fn parse_authority(auth: &str) -> Result<(Option<(String, Option<String>)>, String), String> {
+/// `(username, password)` of a URL's userinfo.
+type User = (String, Option<String>);
+
+fn parse_authority(auth: &str) -> Result<(Option<User>, String), String> {
     let (userinfo, host) = match auth.rfind('@') {
         Some(i) => (Some(&auth[..i]), &auth[i + 1..]),
         None => (None, auth),
@@ -215,7 +207,8 @@ fn parse_host(host: &str) -> Result<String, String> {
             return Err("missing ']' in host".into());
         };
         let after = &rest[end + 1..];
-        if !after.is_empty() && !(after.starts_with(':') && valid_port(&after[1..])) {
+        let port_ok = after.is_empty() || (after.starts_with(':') && valid_port(&after[1..]));
+        if !port_ok {
             return Err(format!(
                 "invalid port {} after host",
                 crate::gofmt::go_quote(after)
@@ -267,7 +260,9 @@ fn parse(raw: &str) -> Result<Url, String> {
         }
         let first = rest.split('/').next().unwrap_or("");
         if first.contains(':') {
-            return Err(wrap("first path segment in URL cannot contain colon".into()));
+            return Err(wrap(
+                "first path segment in URL cannot contain colon".into(),
+            ));
         }
     }
     if (!u.scheme.is_empty() || !rest.starts_with("///")) && rest.starts_with("//") {
@@ -429,15 +424,12 @@ mod tests {
         let u = parse("/a%20b/c").unwrap();
         assert_eq!(u.path, "/a b/c");
         assert_eq!(u.format(), "/a%20b/c");
-        assert_eq!(parse("[::1]:80").unwrap().path, "[::1]:80");
+        assert!(parse("[::1]:80").is_err());
         assert_eq!(
             parse(":x").unwrap_err(),
             "parse \":x\": missing protocol scheme"
         );
-        assert_eq!(
-            parse("a:b/c").map(|u| u.opaque).unwrap(),
-            "b/c".to_string()
-        );
+        assert_eq!(parse("a:b/c").map(|u| u.opaque).unwrap(), "b/c".to_string());
         assert_eq!(
             parse("http://h/%zz").unwrap_err(),
             "parse \"http://h/%zz\": invalid URL escape \"%zz\""

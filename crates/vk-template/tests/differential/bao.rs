@@ -1,74 +1,43 @@
-//! The reference side: a `bao server -dev` launcher, the seed data and `bao agent` runs.
-//! (Minimal launcher local to this test; to be unified with `vk-test-utils::bao::DevServer`.)
+//! The reference side: the seeded `bao server -dev` (launched by `vk_test_utils::bao::DevServer`),
+//! the seed data and `bao agent` runs.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::http;
 use super::json::Json;
 
-pub(crate) const ROOT_TOKEN: &str = "root";
+pub(crate) const ROOT_TOKEN: &str = vk_test_utils::bao::ROOT_TOKEN;
 
-/// A running `bao server -dev`; killed on drop.
+/// A running `bao server -dev` (root token [`ROOT_TOKEN`]); killed on drop.
 pub(crate) struct DevServer {
-    child: Child,
+    inner: vk_test_utils::bao::DevServer,
+    /// `127.0.0.1:PORT` (this harness's HTTP client and the agent config take host:port).
     addr: String,
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
 impl DevServer {
-    pub(crate) fn start(bao: &Path, dir: &Path) -> DevServer {
-        let mut last_err = String::new();
-        for attempt in 0..3 {
-            let addr = format!("127.0.0.1:{}", free_port());
-            let home = dir.join("server-home");
-            fs::create_dir_all(&home).expect("server home");
-            let log =
-                fs::File::create(dir.join(format!("server-{attempt}.log"))).expect("server log");
-            let child = Command::new(bao)
-                .args(["server", "-dev", "-dev-root-token-id=root"])
-                .arg(format!("-dev-listen-address={addr}"))
-                .env("HOME", &home)
-                .env_remove("VAULT_ADDR")
-                .env_remove("BAO_ADDR")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("dup log"))
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bao.display()));
-            let mut server = DevServer { child, addr };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    last_err = format!("bao server exited early with {status}");
-                    break;
-                }
-                if let Ok(r) = http::request("GET", &server.addr, "/v1/sys/health", None, None)
-                    && r.status == 200
-                {
-                    return server;
-                }
-                if Instant::now() > deadline {
-                    last_err = "bao server not healthy after 20 s".into();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            drop(server);
-        }
-        panic!("{last_err} (logs in {})", dir.display());
+    pub(crate) fn start() -> DevServer {
+        let inner = vk_test_utils::bao::DevServer::start()
+            .unwrap_or_else(|e| panic!("cannot start the OpenBao dev server: {e:#}"));
+        let addr = inner
+            .addr()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        DevServer { inner, addr }
     }
 
     pub(crate) fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// The last lines of the server log (for failure messages).
+    pub(crate) fn log_tail(&self) -> String {
+        self.inner.log_tail(30)
     }
 
     pub(crate) fn call(&self, method: &str, path: &str, body: Option<&str>) -> http::Response {
@@ -90,9 +59,10 @@ impl DevServer {
         );
         assert!(
             (200..300).contains(&r.status),
-            "seeding {method} {path} failed: {} {}",
+            "seeding {method} {path} failed: {} {}\nserver log:\n{}",
             r.status,
-            r.body
+            r.body,
+            self.log_tail()
         );
     }
 
@@ -105,13 +75,6 @@ impl DevServer {
         for (path, body) in SEED_EXTRA {
             self.must("POST", path, body);
         }
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -412,7 +375,9 @@ pub(crate) fn agent_error(log: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Decodes a Go double-quoted string literal starting at `s[0] == '"'` (text after it ignored).
+/// Decodes an hclog quoted value starting at `s[0] == '"'` (text after it ignored). hclog escapes
+/// `"` and non-printable characters (`\n`, `\t`, …, `\xNN`) but writes a backslash as is, so any
+/// other backslash is literal text (`\q` in a regexp error stays `\q`).
 fn go_unquote(s: &str) -> String {
     let b = s.as_bytes();
     let mut out: Vec<u8> = Vec::new();
@@ -421,39 +386,28 @@ fn go_unquote(s: &str) -> String {
         match b[i] {
             b'"' => break,
             b'\\' if i + 1 < b.len() => {
-                i += 1;
                 let hex = |from: usize, n: usize| {
                     s.get(from..from + n)
                         .and_then(|h| u32::from_str_radix(h, 16).ok())
                 };
-                match b[i] {
-                    b'n' => out.push(b'\n'),
-                    b't' => out.push(b'\t'),
-                    b'r' => out.push(b'\r'),
-                    b'a' => out.push(7),
-                    b'b' => out.push(8),
-                    b'f' => out.push(12),
-                    b'v' => out.push(11),
-                    b'x' => {
-                        out.push(hex(i + 1, 2).unwrap_or(0) as u8);
-                        i += 2;
-                    }
-                    b'u' | b'U' => {
-                        let n = if b[i] == b'u' { 4 } else { 8 };
-                        let c = hex(i + 1, n).and_then(char::from_u32).unwrap_or('\u{FFFD}');
-                        let mut tmp = [0u8; 4];
-                        out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                let decoded: Option<(u8, usize)> = match b[i + 1] {
+                    b'"' => Some((b'"', 1)),
+                    b'n' => Some((b'\n', 1)),
+                    b't' => Some((b'\t', 1)),
+                    b'r' => Some((b'\r', 1)),
+                    b'a' => Some((7, 1)),
+                    b'b' => Some((8, 1)),
+                    b'f' => Some((12, 1)),
+                    b'v' => Some((11, 1)),
+                    b'x' => hex(i + 2, 2).map(|v| (v as u8, 3)),
+                    _ => None,
+                };
+                match decoded {
+                    Some((c, n)) => {
+                        out.push(c);
                         i += n;
                     }
-                    b'0'..=b'7' => {
-                        let v = s
-                            .get(i..i + 3)
-                            .and_then(|o| u32::from_str_radix(o, 8).ok())
-                            .unwrap_or(0);
-                        out.push(v as u8);
-                        i += 2;
-                    }
-                    c => out.push(c),
+                    None => out.push(b'\\'),
                 }
             }
             c => out.push(c),
