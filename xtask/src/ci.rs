@@ -52,6 +52,18 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             run: || crate::tidy::run(&[]),
         },
     ];
+    steps.push(Step {
+        name: "test",
+        hint: "see the failing tests above",
+        run: test,
+    });
+    // Packaging runs after the tests: it needs the static release binary, and a broken build
+    // should be reported by the cheaper steps first.
+    steps.push(Step {
+        name: "images",
+        hint: "run `cargo xtask image` and `cargo xtask image check` for details",
+        run: images,
+    });
     if chart_check_enabled() {
         steps.push(Step {
             name: "chart",
@@ -59,11 +71,6 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             run: chart_check,
         });
     }
-    steps.push(Step {
-        name: "test",
-        hint: "see the failing tests above",
-        run: test,
-    });
 
     // `cargo xtask ci clippy test` re-runs chosen steps (still in CI order) while fixing something.
     if !args.is_empty() {
@@ -98,15 +105,68 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The chart hook. The chart module's `check` action is still being written, so this stays off until the
-/// coordinator flips it; when on, `VK_CI_SKIP_CHART=1` still skips it on a machine without helm.
+/// `VK_CI_SKIP_CHART=1` skips the chart check on a machine without helm (never in CI).
 fn chart_check_enabled() -> bool {
-    const CHART_CHECK_READY: bool = false;
-    CHART_CHECK_READY && std::env::var_os(SKIP_CHART_ENV).is_none()
+    std::env::var_os(SKIP_CHART_ENV).is_none()
 }
 
+/// The chart check, with the static binary the images step built, so that the check that the
+/// binary accepts the rendered container arguments always runs.
 fn chart_check() -> anyhow::Result<()> {
-    crate::chart::run(&["check".into()])
+    let binary = static_binary();
+    ensure!(
+        binary.is_file(),
+        "{} is missing: the images step builds it",
+        binary.display()
+    );
+    crate::chart::run(&[
+        "check".into(),
+        "--binary".into(),
+        binary.display().to_string(),
+    ])
+}
+
+fn static_binary() -> std::path::PathBuf {
+    crate::image::meta::target_dir()
+        .join(crate::image::MUSL)
+        .join("release")
+        .join("vault-k8s")
+}
+
+/// Builds the runtime image twice from the same binary and requires identical digests
+/// (reproducibility), then runs it under podman/skopeo/umoci (`image check`).
+fn images() -> anyhow::Result<()> {
+    crate::image::run(&[])?;
+    let first = runtime_digest(&crate::image::default_out())?;
+    let again = std::env::temp_dir().join(format!("vk-ci-image-{}", std::process::id()));
+    let binary = static_binary().display().to_string();
+    let rebuilt = crate::image::run(&[
+        "--binary".into(),
+        binary,
+        "--out".into(),
+        again.display().to_string(),
+    ])
+    .and_then(|()| runtime_digest(&again));
+    let _ = std::fs::remove_dir_all(&again);
+    let second = rebuilt?;
+    ensure!(
+        first == second,
+        "the runtime image is not reproducible: {first} then {second}"
+    );
+    eprintln!("ci: runtime image rebuilt with the same digest {first}");
+    crate::image::run(&["check".into()])
+}
+
+fn runtime_digest(out: &std::path::Path) -> anyhow::Result<String> {
+    let summary = out.join("vault-k8s-runtime.json");
+    let text =
+        std::fs::read(&summary).with_context(|| format!("cannot read {}", summary.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not JSON", summary.display()))?;
+    value["digest"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{} has no `digest`", summary.display()))
 }
 
 fn fmt() -> anyhow::Result<()> {

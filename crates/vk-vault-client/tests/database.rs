@@ -111,7 +111,8 @@ impl Drop for Postgres {
 async fn database_credentials_lease_renew_and_revoke() {
     // PostgreSQL 15 is part of the machine set-up (`cargo xtask tools` checks it): its absence is a
     // failure to report, not a reason to pass quietly.
-    let pg = Postgres::start().unwrap_or_else(|e| panic!("PostgreSQL 15 is required for this test: {e}"));
+    let pg = Postgres::start()
+        .unwrap_or_else(|e| panic!("PostgreSQL 15 is required for this test: {e}"));
     let dev = dev();
     dev.cli_ok(&["secrets", "enable", "database"]).unwrap();
     dev.cli_ok(&[
