@@ -83,6 +83,127 @@ pub fn go_float(v: f64) -> String {
     }
 }
 
+/// What a byte turns into inside a JSON string: 0 = itself, `u` = `\\u00XX`, `G` = Go's
+/// `\\u003c`-style escape of `<`, `>`, `&`, `L` = maybe U+2028/U+2029 (lead byte 0xE2), any
+/// other = a backslash and that letter. The same output as serde_json plus [`GoFormatter`].
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'<' as usize] = b'G';
+    t[b'>' as usize] = b'G';
+    t[b'&' as usize] = b'G';
+    t[0xE2] = b'L';
+    t
+};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `s` as a quoted JSON string, byte for byte what serde_json with [`GoFormatter`]
+/// writes, in a single table-driven pass.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let esc = ESCAPE[b as usize];
+        if esc == 0 {
+            i += 1;
+            continue;
+        }
+        let width = match esc {
+            b'L' => {
+                // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
+                if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9))
+                {
+                    3
+                } else {
+                    i += 1;
+                    continue;
+                }
+            }
+            _ => 1,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        match esc {
+            b'L' => out.extend_from_slice(if bytes[i + 2] == 0xA8 {
+                b"\\u2028"
+            } else {
+                b"\\u2029"
+            }),
+            b'u' | b'G' => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xF) as usize],
+            ]),
+            letter => out.extend_from_slice(&[b'\\', letter]),
+        }
+        i += width;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Appends a JSON value, byte for byte what serde_json with [`GoFormatter`] writes (keys in
+/// the map's order), without going through serde's serializer machinery.
+pub(crate) fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                out.extend_from_slice(u.to_string().as_bytes());
+            } else if let Some(i) = n.as_i64() {
+                out.extend_from_slice(i.to_string().as_bytes());
+            } else if let Some(f) = n.as_f64() {
+                out.extend_from_slice(go_float(f).as_bytes());
+            }
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_value(out, item);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
 /// Serialises any value with [`GoFormatter`] into a byte buffer.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
@@ -107,6 +228,62 @@ mod tests {
             got,
             r#"{"a":"x \u003c y \u0026\u0026 z \u003e w \u2028\u2029 é \n\t\u0001\b\f\"\\"}"#
         );
+    }
+
+    fn via_serde(v: &serde_json::Value) -> String {
+        String::from_utf8(to_vec(v)).unwrap_or_default()
+    }
+
+    fn via_writer(v: &serde_json::Value) -> String {
+        let mut out = Vec::new();
+        write_value(&mut out, v);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn writer_matches_serde_with_go_formatter() {
+        let mut every_char = String::new();
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            every_char.push(c);
+        }
+        let cases = [
+            json!(null),
+            json!(true),
+            json!([
+                false,
+                0,
+                -1,
+                18446744073709551615u64,
+                -9223372036854775808i64
+            ]),
+            json!([0.1, 1.5e-7, 1e21, -2.5e22, 3.0, 0.000001]),
+            json!(""),
+            json!("\u{2028}\u{2029}\u{2027}\u{202a}\u{e2}\u{20ac}<>&\"\\\u{7f}\u{1f}\u{0}"),
+            json!(every_char),
+            json!({"k<": {"nested": [{"a": "b"}, [], {}]}, "\n": "x&y", "z": null}),
+        ];
+        for case in &cases {
+            assert_eq!(via_writer(case), via_serde(case));
+        }
+    }
+
+    #[test]
+    fn patch_writer_matches_serde() {
+        use crate::{PatchOp, PatchOpKind, patch_to_json};
+        let patch = vec![
+            PatchOp {
+                op: PatchOpKind::Add,
+                path: "/metadata/annotations/a~1<b>".to_owned(),
+                value: Some(json!({"name": "x", "list": [1, 2.5, "\u{2028}"]})),
+            },
+            PatchOp {
+                op: PatchOpKind::Remove,
+                path: "/spec/volumes/0".to_owned(),
+                value: None,
+            },
+        ];
+        assert_eq!(patch_to_json(&patch), to_vec(&patch));
+        assert_eq!(patch_to_json(&[]), to_vec::<[PatchOp]>(&[]));
     }
 
     #[test]

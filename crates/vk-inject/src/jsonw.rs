@@ -4,25 +4,9 @@
 //!
 //! Key order is the call order, so callers spell out upstream's struct field order.
 
-use serde::Serialize;
-use serde::Serializer as _;
 use serde_json::Value;
 
-use crate::gojson::GoFormatter;
-
-/// Appends `s` as a JSON string with Go's escaping.
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, GoFormatter);
-    // Writing a string into a Vec cannot fail.
-    let _ = ser.serialize_str(s);
-}
-
-/// Appends any serialisable value with Go's escaping and float format.
-fn push_value(out: &mut Vec<u8>, v: &Value) {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, GoFormatter);
-    // Writing a `Value` into a Vec cannot fail.
-    let _ = v.serialize(&mut ser);
-}
+use crate::gojson::{write_str as push_str, write_value as push_value};
 
 /// An open JSON object; [`Obj::write`] opens and closes one around a closure.
 pub(crate) struct Obj<'w> {

@@ -233,6 +233,27 @@ fn run(
 }
 
 /// Serialise a patch the way upstream does (compact JSON array; Go escaping of `<`, `>`, `&`).
+///
+/// Byte for byte the derived `Serialize` of `[PatchOp]` through serde_json with Go escaping,
+/// written directly: this runs once per admission request and the patch holds a few kB.
 pub fn patch_to_json(patch: &[PatchOp]) -> Vec<u8> {
-    gojson::to_vec(patch)
+    let mut out = Vec::with_capacity(4096);
+    out.push(b'[');
+    for (i, op) in patch.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(match op.op {
+            PatchOpKind::Add => b"{\"op\":\"add\",\"path\":",
+            PatchOpKind::Remove => b"{\"op\":\"remove\",\"path\":",
+        });
+        gojson::write_str(&mut out, &op.path);
+        if let Some(value) = &op.value {
+            out.extend_from_slice(b",\"value\":");
+            gojson::write_value(&mut out, value);
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    out
 }

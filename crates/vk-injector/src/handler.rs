@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use prometheus::Registry;
 use tracing::Instrument as _;
 use vk_inject::{Decision, InjectorSettings};
@@ -144,29 +143,20 @@ async fn mutate(state: AppState, request: Request) -> Response {
                 "error decoding admission request: missing request".to_owned(),
             );
         };
-        let span = tracing::Span::current();
-        span.record("uid", req.uid.as_str());
-        span.record("namespace", req.namespace.as_str());
-        span.record("kind", req.kind.kind.as_str());
-        span.record("operation", req.operation.as_str());
-
         let decision = vk_inject::mutate(&req.object, &req.namespace, &state.settings);
+        // The span's fields only show in the events logged inside it: the debug lines, and the
+        // warning of a denial. Recording them costs a formatting pass per request, so it is
+        // skipped when no such event will be written.
+        if matches!(decision, Decision::Deny(_)) || tracing::enabled!(tracing::Level::DEBUG) {
+            let span = tracing::Span::current();
+            span.record("uid", req.uid.as_str());
+            span.record("namespace", req.namespace.as_str());
+            span.record("kind", req.kind.kind.as_str());
+            span.record("operation", req.operation.as_str());
+        }
         let (response, outcome) = respond(&req.uid, decision);
         let out = ReviewOut::new(&review, response);
-        let bytes = match serde_json::to_vec(&out) {
-            Ok(b) => b,
-            Err(err) => {
-                state
-                    .metrics
-                    .failures
-                    .with_label_values(&[&req.namespace])
-                    .inc();
-                return http_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("error marshalling admission response: {err}"),
-                );
-            }
-        };
+        let bytes = out.to_json();
         match outcome {
             Outcome::Injected(Some(label)) => {
                 state
@@ -208,8 +198,7 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
             Outcome::Skipped
         }
         Decision::Inject { patch, injection } => {
-            let json = vk_inject::patch_to_json(&patch);
-            response.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
+            response.patch = Some(vk_inject::patch_to_json(&patch));
             response.patch_type = Some("JSONPatch");
             tracing::debug!(
                 injection = injection.label().unwrap_or("nothing"),

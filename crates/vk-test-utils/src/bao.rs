@@ -192,15 +192,14 @@ impl DevServer {
             .map(|_| ())
     }
 
-    /// Runs `/work/shared/testdata/seed-openbao.sh` (located through [`crate::shared_dir`])
-    /// against this server: the data set the template-engine tests render.
+    /// Runs the seed script of the template test data (shared/testdata/seed-openbao.sh, kept as
+    /// a fixture so tests are hermetic) against this server: the data set the template-engine
+    /// tests render.
     pub fn seed_template_data(&self) -> Result<()> {
-        let script = crate::util::shared_dir()
-            .join("testdata")
-            .join("seed-openbao.sh");
+        let script = crate::util::fixtures_dir().join("seed-openbao.sh");
         anyhow::ensure!(
             script.is_file(),
-            "seed script not found at {} (set VK_SHARED_DIR to the shared directory)",
+            "seed script not found at {}",
             script.display()
         );
         let out = Command::new("bash")

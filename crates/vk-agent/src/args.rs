@@ -1,0 +1,148 @@
+//! Command line and configuration loading (spec §1.1).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use vk_agent_config::{Config, Loaded};
+
+use crate::error::AgentError;
+
+/// Where the configuration came from, for messages.
+pub const VAULT_CONFIG_NAME: &str = "VAULT_CONFIG";
+
+/// What `vault-k8s agent` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct AgentArgs {
+    /// `-config=FILE` (HCL or JSON). Without it, `VAULT_CONFIG` (base64 JSON) is read.
+    pub config_path: Option<PathBuf>,
+    /// `-exit-after-auth` (overrides the file's `exit_after_auth`).
+    pub exit_after_auth: Option<bool>,
+    /// `-revoke-on-exit`: revoke the auto-auth token when the sidecar shuts down.
+    pub revoke_on_exit: bool,
+    /// The process environment (env overrides, `VAULT_CONFIG`, template `env`).
+    pub env: BTreeMap<String, String>,
+}
+
+impl AgentArgs {
+    /// Parses Go-style flags (`-config=FILE`, `-config FILE`, `--config=FILE`,
+    /// `-exit-after-auth[=bool]`, `-revoke-on-exit`). A leading `agent` word is skipped, so the
+    /// binary can be invoked as `vault agent -config=…`.
+    pub fn parse(args: &[String], env: BTreeMap<String, String>) -> Result<Self, AgentError> {
+        let mut out = AgentArgs {
+            env,
+            ..AgentArgs::default()
+        };
+        let mut it = args.iter().peekable();
+        if it.peek().is_some_and(|a| a.as_str() == "agent") {
+            it.next();
+        }
+        while let Some(arg) = it.next() {
+            let flag = arg
+                .strip_prefix("--")
+                .or_else(|| arg.strip_prefix('-'))
+                .ok_or_else(|| AgentError::Usage(format!("unexpected argument {arg:?}")))?;
+            let (name, value) = match flag.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (flag, None),
+            };
+            match name {
+                "config" => {
+                    let v = match value {
+                        Some(v) => v,
+                        None => it
+                            .next()
+                            .cloned()
+                            .ok_or_else(|| AgentError::Usage("-config needs a value".into()))?,
+                    };
+                    out.config_path = Some(PathBuf::from(v));
+                }
+                "exit-after-auth" => out.exit_after_auth = Some(parse_bool(name, value)?),
+                "revoke-on-exit" => out.revoke_on_exit = parse_bool(name, value)?,
+                other => return Err(AgentError::Usage(format!("unknown flag -{other}"))),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn parse_bool(name: &str, value: Option<String>) -> Result<bool, AgentError> {
+    match value.as_deref() {
+        None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => Ok(true),
+        Some("false" | "0" | "f" | "F" | "FALSE" | "False") => Ok(false),
+        Some(v) => Err(AgentError::Usage(format!(
+            "invalid boolean value {v:?} for -{name}"
+        ))),
+    }
+}
+
+/// Reads, parses, applies the environment and validates. Returns the config and the name
+/// used for it in messages (the file path, or `VAULT_CONFIG`).
+pub(crate) fn load_config(args: &AgentArgs) -> Result<(Config, String), AgentError> {
+    let (loaded, name) = match &args.config_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| AgentError::ReadConfig {
+                path: path.clone(),
+                source,
+            })?;
+            let name = path.display().to_string();
+            let loaded =
+                vk_agent_config::load(&text, &name, &args.env).map_err(AgentError::Config)?;
+            (loaded, name)
+        }
+        None => {
+            let value = args
+                .env
+                .get(VAULT_CONFIG_NAME)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(AgentError::NoConfig)?;
+            let mut loaded = vk_agent_config::parse_vault_config(value, VAULT_CONFIG_NAME)
+                .map_err(AgentError::Config)?;
+            vk_agent_config::apply_env(&mut loaded.config, &args.env)
+                .map_err(AgentError::Config)?;
+            vk_agent_config::validate(&loaded.config, VAULT_CONFIG_NAME)
+                .map_err(AgentError::Config)?;
+            (loaded, VAULT_CONFIG_NAME.to_string())
+        }
+    };
+    let Loaded {
+        mut config,
+        warnings,
+    } = loaded;
+    for w in &warnings {
+        tracing::warn!(warning = %w, "configuration key ignored");
+    }
+    if let Some(v) = args.exit_after_auth {
+        config.exit_after_auth = v;
+    }
+    Ok((config, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| (*x).to_string()).collect()
+    }
+
+    #[test]
+    fn flags() {
+        let a = AgentArgs::parse(
+            &s(&["agent", "-config=/x.json", "-exit-after-auth"]),
+            BTreeMap::new(),
+        )
+        .unwrap();
+        assert_eq!(a.config_path, Some(PathBuf::from("/x.json")));
+        assert_eq!(a.exit_after_auth, Some(true));
+        let a = AgentArgs::parse(&s(&["--config", "c.hcl"]), BTreeMap::new()).unwrap();
+        assert_eq!(a.config_path, Some(PathBuf::from("c.hcl")));
+        assert!(AgentArgs::parse(&s(&["-nope"]), BTreeMap::new()).is_err());
+        assert!(AgentArgs::parse(&s(&["stray"]), BTreeMap::new()).is_err());
+    }
+
+    #[test]
+    fn no_config() {
+        let a = AgentArgs::parse(&[], BTreeMap::new()).unwrap();
+        assert!(matches!(load_config(&a), Err(AgentError::NoConfig)));
+    }
+}
