@@ -17,7 +17,9 @@ mod refresh;
 mod retry;
 mod time;
 
-pub use backoff::{AUTH_MAX_BACKOFF, AUTH_MIN_BACKOFF, Backoff, ENGINE_MAX_BACKOFF, ENGINE_MIN_BACKOFF};
+pub use backoff::{
+    AUTH_MAX_BACKOFF, AUTH_MIN_BACKOFF, Backoff, ENGINE_MAX_BACKOFF, ENGINE_MIN_BACKOFF,
+};
 pub use lifetime::{
     ERROR_BACKOFF_INITIAL, ERROR_BACKOFF_MAX, EndReason, LeaseInfo, LifetimeWatcher, RenewMode,
     WatchAction, grace_period,
@@ -28,7 +30,7 @@ pub use refresh::{
     SleepKind, list_sleep, non_renewable_sleep, plan_after_fetch,
 };
 pub use retry::{
-    DEFAULT_NUM_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF, EngineAction, RetryDecision,
-    RetryPolicy, on_engine_failure,
+    DEFAULT_NUM_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF, EngineAction,
+    RetryDecision, RetryPolicy, on_engine_failure,
 };
 pub use time::{DEFAULT_LEASE_RENEWAL_THRESHOLD, Fraction, Threshold, Timestamp, scale};

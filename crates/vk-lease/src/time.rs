@@ -82,7 +82,11 @@ impl Fraction {
 
     /// `value` forced into `[0, 1]`; NaN becomes 0. Convenient for `rng.random::<f64>()`.
     pub fn clamped(value: f64) -> Self {
-        if value.is_nan() { Self(0.0) } else { Self(value.clamp(0.0, 1.0)) }
+        if value.is_nan() {
+            Self(0.0)
+        } else {
+            Self(value.clamp(0.0, 1.0))
+        }
     }
 
     /// The value, always within `[0, 1]`.
@@ -171,7 +175,10 @@ mod tests {
         for &(d, f, want) in cases {
             let got = scale(d, f);
             let diff = got.abs_diff(want);
-            assert!(diff <= Duration::from_micros(1), "scale({d:?}, {f}) = {got:?}, want {want:?}");
+            assert!(
+                diff <= Duration::from_micros(1),
+                "scale({d:?}, {f}) = {got:?}, want {want:?}"
+            );
         }
     }
 
@@ -181,7 +188,10 @@ mod tests {
         assert_eq!(t.saturating_add(Duration::MAX), Timestamp::MAX);
         assert_eq!(t.saturating_sub(Duration::from_secs(11)), Timestamp::ZERO);
         assert_eq!(t.saturating_since(Timestamp::from_secs(20)), Duration::ZERO);
-        assert_eq!(Timestamp::from_secs(20).saturating_since(t), Duration::from_secs(10));
+        assert_eq!(
+            Timestamp::from_secs(20).saturating_since(t),
+            Duration::from_secs(10)
+        );
         assert_eq!(Timestamp::from_millis(1500).whole_secs(), 1);
     }
 }
