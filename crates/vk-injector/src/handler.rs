@@ -69,7 +69,7 @@ fn metrics_page(state: &AppState) -> Response {
             .into_response(),
         Err(err) => http_error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("{}", Chain(&err)),
+            format!("{}", vk_telemetry::ErrorChain(&err)),
         ),
     }
 }
@@ -121,7 +121,10 @@ async fn mutate(state: AppState, request: Request) -> Response {
             Err(err) => {
                 return http_error(
                     StatusCode::BAD_REQUEST,
-                    format!("error reading request body: {}", Chain(&err)),
+                    format!(
+                        "error reading request body: {}",
+                        vk_telemetry::ErrorChain(&err)
+                    ),
                 );
             }
         };
@@ -272,21 +275,6 @@ pub(crate) fn go_quote(bytes: &[u8]) -> String {
     }
     out.push('"');
     out
-}
-
-/// Displays an error with its causes (`a: b`), for messages sent to clients.
-struct Chain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(err) = source {
-            write!(f, ": {err}")?;
-            source = err.source();
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

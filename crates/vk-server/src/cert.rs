@@ -145,27 +145,12 @@ impl CertWatcher {
                     let text = format!("{err:#}");
                     // Missing files (mid-rotation) repeat every poll; log each distinct error once.
                     if last_error.as_deref() != Some(text.as_str()) {
-                        tracing::error!(error = %ChainDisplay(&err), "Keeping the previous serving certificate");
+                        tracing::error!(error = %vk_telemetry::ErrorChain(&err), "Keeping the previous serving certificate");
                         last_error = Some(text);
                     }
                 }
             }
         }
-    }
-}
-
-/// Displays an error with all its causes, `a: b: c`.
-struct ChainDisplay<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ChainDisplay<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(err) = source {
-            write!(f, ": {err}")?;
-            source = err.source();
-        }
-        Ok(())
     }
 }
 

@@ -5,8 +5,10 @@
 //! encoding. Must never: create or use the global Prometheus registry, name domain types
 //! (pods, annotations), or decide which metrics exist (services register their own).
 
+mod chain;
 mod logging;
 mod metrics;
 
+pub use chain::ErrorChain;
 pub use logging::{LogFormat, LogLevel, TelemetryError, UnknownLogLevel, init_logging};
 pub use metrics::{EncodeError, TEXT_CONTENT_TYPE, encode_text};
