@@ -3,7 +3,7 @@
 //! `dist/manifest.json` (each artifact with its sha256 and size).
 //!
 //! ```text
-//! cargo xtask release [--binary PATH] [--dev] [--opt-level LEVEL] [--out DIR]
+//! cargo xtask release [--binary PATH] [--no-dev] [--opt-level LEVEL] [--out DIR]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -14,11 +14,14 @@ use serde_json::json;
 use crate::image::{self, meta};
 
 const USAGE: &str =
-    "usage: cargo xtask release [--binary PATH] [--dev] [--opt-level LEVEL] [--out DIR]";
+    "usage: cargo xtask release [--binary PATH] [--no-dev] [--opt-level LEVEL] [--out DIR]";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
+    // A release carries both images; `--no-dev` skips the Debian-based one (debootstrap, minutes)
+    // for a quick local run.
     let mut opts = image::Opts {
         runtime: true,
+        dev: true,
         ..image::Opts::default()
     };
     let mut out = meta::root().join("dist");
@@ -31,6 +34,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         };
         match a.as_str() {
             "--binary" => opts.binary = Some(PathBuf::from(val("--binary")?)),
+            "--no-dev" => opts.dev = false,
+            // Accepted for compatibility with earlier usage: the dev image is the default now.
             "--dev" => opts.dev = true,
             "--opt-level" => opts.opt_level = Some(val("--opt-level")?),
             "--out" => out = PathBuf::from(val("--out")?),

@@ -146,3 +146,29 @@ mod tests {
         assert!(matches!(load_config(&a), Err(AgentError::NoConfig)));
     }
 }
+
+#[cfg(test)]
+mod vault_config_tests {
+    use super::*;
+
+    #[test]
+    fn vault_config_with_env_override() {
+        let json = r#"{"auto_auth":{"method":{"type":"token_file","config":{"token_file_path":"/t"}},"sink":[{"type":"file","config":{"path":"/s"}}]},"exit_after_auth":true,"vault":{"address":"http://file:8200"}}"#;
+        let b64 = to_base64(json.as_bytes());
+        let env: BTreeMap<String, String> = [
+            (VAULT_CONFIG_NAME.to_string(), b64),
+            ("VAULT_ADDR".to_string(), "http://env:8200".to_string()),
+        ]
+        .into();
+        let a = AgentArgs::parse(&[], env).unwrap();
+        let (cfg, name) = load_config(&a).unwrap();
+        assert_eq!(name, VAULT_CONFIG_NAME);
+        assert_eq!(cfg.vault.address, "http://env:8200");
+        assert!(cfg.exit_after_auth);
+    }
+
+    fn to_base64(data: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(data)
+    }
+}

@@ -1,8 +1,10 @@
-//! Retry timing. This is the seam for the `vk-lease` timing crate being written in parallel:
-//! everything time-related the agent decides goes through [`AuthBackoff`], [`retry_delay`],
-//! [`next_fetch_delay`] and [`renew_delay`], so swapping in the pure crate touches this file only.
+//! Timing: the agent's adapter over the pure `vk-lease` crate. `vk-lease` decides (backoff,
+//! retry schedule, refresh sleeps, the token lifetime watcher); this module supplies the clock
+//! and the random draws.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use vk_lease::{Backoff, Fraction, RefreshConfig, SecretTiming, Threshold, Timestamp};
 
 /// A small non-cryptographic random source (xorshift64*) for jitter; seeded from the clock
 /// and the process id. Not used for anything secret.
@@ -11,8 +13,8 @@ pub(crate) struct Jitter(u64);
 
 impl Jitter {
     pub(crate) fn new() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         // Truncation is fine: this only seeds jitter.
@@ -33,80 +35,108 @@ impl Jitter {
         let f = v as f64 / (1u64 << 53) as f64;
         f
     }
+
+    /// A draw for `vk-lease`.
+    pub(crate) fn fraction(&mut self) -> Fraction {
+        Fraction::clamped(self.unit())
+    }
 }
 
-/// Auto-auth backoff (spec §2.1, Vault's flavour): the first wait is `min` reduced by up to
-/// 25 %, each next one min(2 × previous, `max`) reduced by up to 25 %; reset after success.
+/// Wall-clock now for `vk-lease`.
+pub(crate) fn now() -> Timestamp {
+    Timestamp::new(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+    )
+}
+
+/// The auth-loop / engine-restart backoff (spec §2.1, §6.6) with its jitter source.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthBackoff {
-    min: Duration,
-    max: Duration,
-    current: Option<Duration>,
+    inner: Backoff,
     jitter: Jitter,
 }
 
 impl AuthBackoff {
     pub(crate) fn new(min: Duration, max: Duration) -> Self {
         Self {
-            min,
-            max: max.max(min),
-            current: None,
+            inner: Backoff::new(min, max),
+            jitter: Jitter::new(),
+        }
+    }
+
+    /// The template engine's restart backoff (Vault: 1 s doubling to 5 m).
+    pub(crate) fn engine() -> Self {
+        Self {
+            inner: Backoff::engine_default(),
             jitter: Jitter::new(),
         }
     }
 
     /// The wait before the next attempt.
     pub(crate) fn next_delay(&mut self) -> Duration {
-        let base = match self.current {
-            None => self.min,
-            Some(prev) => (prev * 2).min(self.max),
-        };
-        self.current = Some(base);
-        base.mul_f64(1.0 - 0.25 * self.jitter.unit())
+        self.inner.next_delay(self.jitter.fraction())
     }
 
     pub(crate) fn reset(&mut self) {
-        self.current = None;
+        self.inner.reset();
     }
 }
 
-/// Fetch retries inside a dependency watcher (spec §6.6): 250 ms × 2^attempt, capped at 1 m.
-pub(crate) fn retry_delay(attempt: u32) -> Duration {
-    let base = Duration::from_millis(250);
-    let max = Duration::from_secs(60);
-    base.checked_mul(1u32 << attempt.min(20))
-        .unwrap_or(max)
-        .min(max)
+/// The timing fields of a Vault response body (`vk-lease` does not parse JSON).
+pub(crate) fn secret_timing(body: &str) -> SecretTiming {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return SecretTiming::default();
+    };
+    let int = |p: &str| v.pointer(p).and_then(serde_json::Value::as_i64);
+    let has = |p: &str| v.pointer(p).is_some_and(|x| !x.is_null());
+    SecretTiming {
+        has_lease_id: v
+            .get("lease_id")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|s| !s.is_empty()),
+        lease_duration: int("/lease_duration").unwrap_or(0),
+        renewable: v
+            .get("renewable")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        auth_lease_duration: int("/auth/lease_duration"),
+        auth_renewable: v
+            .pointer("/auth/renewable")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        has_certificate: has("/data/certificate"),
+        expiration: int("/data/expiration"),
+        has_secret_id: has("/data/secret_id"),
+        secret_id_ttl: int("/data/secret_id_ttl"),
+        has_rotation_period: has("/data/rotation_period"),
+        ttl: int("/data/ttl"),
+    }
 }
 
-/// When a non-renewable secret is fetched again (spec §6.2): `lease` (or the static render
-/// interval when the lease is 0) × a factor uniform in [T − 0.05, T + 0.05).
+/// When a fetched secret is fetched again (spec §6.2). Renewable leases are not renewed yet:
+/// they are treated like non-renewable ones (re-fetched at 85–95 % of the lease).
 pub(crate) fn next_fetch_delay(
-    lease: Duration,
+    body: &str,
     static_interval: Duration,
     threshold: f64,
     jitter: &mut Jitter,
 ) -> Duration {
-    let base = if lease.is_zero() {
-        static_interval
-    } else {
-        lease
+    let config = RefreshConfig {
+        static_secret_render_interval: static_interval,
+        lease_renewal_threshold: Threshold::new(threshold).unwrap_or_default(),
     };
-    let mut f = threshold - 0.05 + 0.1 * jitter.unit();
-    if !(f > 0.0 && f < 1.0) {
-        f = if threshold > 0.0 && threshold < 1.0 {
-            threshold
-        } else {
-            0.9
-        };
+    match vk_lease::non_renewable_sleep(&secret_timing(body), now(), &config, jitter.fraction()) {
+        Ok((sleep, _)) => sleep,
+        // A rotating secret reported ttl 0: read it again soon (the retry path).
+        Err(_) => vk_lease::DEFAULT_RETRY_BACKOFF,
     }
-    base.mul_f64(f)
 }
 
-/// When the auth token is renewed (spec §2.8): ⅔ of the lease plus ⅓ of a 10–20 % grace.
-pub(crate) fn renew_delay(lease: Duration, jitter: &mut Jitter) -> Duration {
-    let grace = lease.mul_f64(0.1 + 0.1 * jitter.unit());
-    lease.mul_f64(2.0 / 3.0) + grace / 3
+/// Converts a `vk-lease` timestamp into a tokio deadline.
+pub(crate) fn deadline(at: Timestamp) -> tokio::time::Instant {
+    tokio::time::Instant::now() + at.saturating_since(now())
 }
 
 #[cfg(test)]
@@ -128,20 +158,27 @@ mod tests {
     }
 
     #[test]
-    fn retry_schedule() {
-        let s: Vec<_> = (0..10).map(|a| retry_delay(a).as_millis()).collect();
-        assert_eq!(
-            s,
-            [250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]
-        );
+    fn fetch_delay_range() {
+        let mut j = Jitter::new();
+        let kv2 = r#"{"lease_duration":0,"data":{"data":{}}}"#;
+        for _ in 0..100 {
+            let d = next_fetch_delay(kv2, Duration::from_secs(10), 0.9, &mut j);
+            assert!(d >= Duration::from_millis(8500) && d < Duration::from_millis(9500));
+        }
+        let kv1 = r#"{"lease_duration":20,"data":{}}"#;
+        let d = next_fetch_delay(kv1, Duration::from_secs(300), 0.9, &mut j);
+        assert!(d >= Duration::from_secs(17) && d < Duration::from_secs(19));
     }
 
     #[test]
-    fn fetch_delay_range() {
-        let mut j = Jitter::new();
-        for _ in 0..100 {
-            let d = next_fetch_delay(Duration::ZERO, Duration::from_secs(10), 0.9, &mut j);
-            assert!(d >= Duration::from_millis(8500) && d < Duration::from_millis(9500));
-        }
+    fn timing_fields() {
+        let t = secret_timing(
+            r#"{"lease_id":"x","lease_duration":5,"renewable":true,"auth":{"lease_duration":7,"renewable":true},"data":{"ttl":3,"rotation_period":60}}"#,
+        );
+        assert!(t.has_lease_id && t.renewable && t.auth_renewable && t.has_rotation_period);
+        assert_eq!(
+            (t.lease_duration, t.auth_lease_duration, t.ttl),
+            (5, Some(7), Some(3))
+        );
     }
 }

@@ -112,7 +112,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a/b/out.txt");
         assert!(write_if_changed(&p, b"one", None, true).unwrap());
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
         let ino = std::os::unix::fs::MetadataExt::ino(&fs::metadata(&p).unwrap());
         assert!(!write_if_changed(&p, b"one", None, true).unwrap());
         assert_eq!(
@@ -121,9 +124,15 @@ mod tests {
         );
         fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
         assert!(write_if_changed(&p, b"two", None, true).unwrap());
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         assert!(write_if_changed(&p, b"three", Some(0o600), true).unwrap());
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read(&p).unwrap(), b"three");
         // No temp files left behind.
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);

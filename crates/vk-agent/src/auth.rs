@@ -1,0 +1,342 @@
+//! Auto-auth (spec §2): the login methods, the retry loop with backoff, and the file sinks.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use vk_agent_config::{AutoAuth, Method, Sink};
+use vk_vault_client::{AuthMethod, SecretString, VaultClient, read_credential_file};
+
+use crate::backoff::AuthBackoff;
+use crate::error::AgentError;
+use crate::files;
+use crate::shutdown::Shutdown;
+
+/// Default service-account token path of the kubernetes method.
+const DEFAULT_K8S_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// A token the agent holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub(crate) token: SecretString,
+    /// 0 = never expires.
+    pub(crate) ttl: Duration,
+    pub(crate) renewable: bool,
+}
+
+#[derive(Debug)]
+enum Kind {
+    TokenFile {
+        path: PathBuf,
+        cached: Option<SecretString>,
+    },
+    Kubernetes {
+        role: String,
+        token_path: PathBuf,
+    },
+    AppRole {
+        role_id_path: PathBuf,
+        secret_id_path: Option<PathBuf>,
+        remove_secret_id: bool,
+        cached_secret_id: Option<SecretString>,
+    },
+    Cert {
+        name: Option<String>,
+    },
+}
+
+/// The configured auth method and its sinks.
+#[derive(Debug)]
+pub(crate) struct Authenticator {
+    kind: Kind,
+    method: Method,
+    sinks: Vec<Sink>,
+}
+
+fn setting(file: &str, key: &str, reason: impl Into<String>) -> AgentError {
+    AgentError::Setting {
+        key: key.to_string(),
+        file: file.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn required(method: &Method, file: &str, key: &str) -> Result<String, AgentError> {
+    let full = format!("auto_auth.method.config.{key}");
+    match method.config.get(key) {
+        None => Err(setting(file, &full, format!("missing '{key}' value"))),
+        Some(v) => match v.as_str() {
+            Some("") => Err(setting(file, &full, format!("'{key}' value is empty"))),
+            Some(s) => Ok(s.to_string()),
+            None => Err(setting(file, &full, format!("'{key}' must be a string"))),
+        },
+    }
+}
+
+fn optional_bool(method: &Method, key: &str, default: bool) -> bool {
+    match method.config.get(key) {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => matches!(s.as_str(), "true" | "1" | "t" | "T"),
+        _ => default,
+    }
+}
+
+impl Authenticator {
+    /// Checks the method's settings and the sinks (spec §2.2–§2.7) at start-up.
+    pub(crate) fn new(auto_auth: &AutoAuth, file: &str) -> Result<Self, AgentError> {
+        let m = &auto_auth.method;
+        let kind = match m.kind.as_str() {
+            "token_file" => Kind::TokenFile {
+                path: required(m, file, "token_file_path")?.into(),
+                cached: None,
+            },
+            "kubernetes" => Kind::Kubernetes {
+                role: required(m, file, "role")?,
+                token_path: m
+                    .config_str("token_path")
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or(DEFAULT_K8S_TOKEN_PATH)
+                    .into(),
+            },
+            "approle" => Kind::AppRole {
+                role_id_path: required(m, file, "role_id_file_path")?.into(),
+                secret_id_path: m
+                    .config_str("secret_id_file_path")
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from),
+                remove_secret_id: optional_bool(m, "remove_secret_id_file_after_reading", true),
+                cached_secret_id: None,
+            },
+            "cert" => Kind::Cert {
+                name: m.config_str("name").map(str::to_string),
+            },
+            other => {
+                return Err(setting(
+                    file,
+                    "auto_auth.method.type",
+                    format!("auth method {other:?} is not supported by vault-k8s agent yet"),
+                ));
+            }
+        };
+        if m.wrap_ttl.is_some() {
+            return Err(setting(
+                file,
+                "auto_auth.method.wrap_ttl",
+                "response wrapping is not supported by vault-k8s agent yet",
+            ));
+        }
+        for s in &auto_auth.sinks {
+            if s.kind != "file" {
+                return Err(setting(
+                    file,
+                    "auto_auth.sink.type",
+                    format!("sink type {:?} is not supported", s.kind),
+                ));
+            }
+            if s.wrap_ttl.is_some() || !s.dh_type.is_empty() {
+                return Err(setting(
+                    file,
+                    "auto_auth.sink",
+                    "wrapped or encrypted sinks are not supported by vault-k8s agent yet",
+                ));
+            }
+            if s.path.is_empty() {
+                return Err(setting(
+                    file,
+                    "auto_auth.sink.config.path",
+                    "missing 'path'",
+                ));
+            }
+        }
+        Ok(Self {
+            kind,
+            method: m.clone(),
+            sinks: auto_auth.sinks.clone(),
+        })
+    }
+
+    /// The method type, for messages.
+    pub(crate) fn kind_name(&self) -> &str {
+        &self.method.kind
+    }
+
+    /// The sink start-up write check (spec §2.7).
+    pub(crate) fn check_sinks(&self) -> Result<(), AgentError> {
+        for s in &self.sinks {
+            let path = Path::new(&s.path);
+            files::check_writable(path).map_err(|source| AgentError::Write {
+                what: "sink",
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn mount(&self) -> Option<String> {
+        Some(self.method.mount_path.clone()).filter(|m| !m.is_empty())
+    }
+
+    /// One attempt: read the credentials (again), log in or look the token up.
+    async fn attempt(&mut self, client: &VaultClient) -> Result<Token, AgentError> {
+        let mount_path = self.mount();
+        let method = match &mut self.kind {
+            Kind::TokenFile { path, cached } => {
+                let token = match read_nonempty(path) {
+                    Ok(t) => {
+                        *cached = Some(t.clone());
+                        t
+                    }
+                    Err(e) => cached.clone().ok_or(e)?,
+                };
+                client.set_token(token);
+                let info = client
+                    .lookup_self()
+                    .await
+                    .map_err(|source| AgentError::Vault {
+                        what: "token_file: looking up the token".into(),
+                        source,
+                    })?;
+                return Ok(Token {
+                    token: info.id,
+                    ttl: Duration::from_secs(info.ttl),
+                    renewable: info.renewable,
+                });
+            }
+            Kind::Kubernetes { role, token_path } => AuthMethod::Kubernetes {
+                role: role.clone(),
+                jwt: read_nonempty(token_path)?,
+                mount_path,
+            },
+            Kind::AppRole {
+                role_id_path,
+                secret_id_path,
+                remove_secret_id,
+                cached_secret_id,
+            } => {
+                let role_id = read_nonempty(role_id_path)?.expose().to_string();
+                let secret_id = match secret_id_path {
+                    None => None,
+                    Some(p) => match read_nonempty(p) {
+                        Ok(s) => {
+                            if *remove_secret_id {
+                                let _ = std::fs::remove_file(&*p);
+                            }
+                            *cached_secret_id = Some(s.clone());
+                            Some(s)
+                        }
+                        Err(e) => Some(cached_secret_id.clone().ok_or(e)?),
+                    },
+                };
+                AuthMethod::AppRole {
+                    role_id,
+                    secret_id,
+                    mount_path,
+                }
+            }
+            Kind::Cert { name } => AuthMethod::Cert {
+                name: name.clone(),
+                mount_path,
+            },
+        };
+        // Logins are sent without a token.
+        client.clear_token();
+        let auth = client
+            .login(&method)
+            .await
+            .map_err(|source| AgentError::Vault {
+                what: format!("{} login", method.type_name()),
+                source,
+            })?;
+        client.set_token(auth.token.clone());
+        Ok(Token {
+            token: auth.token,
+            ttl: Duration::from_secs(auth.lease_duration),
+            renewable: auth.renewable,
+        })
+    }
+
+    /// The auth loop (spec §2.1): attempts until one succeeds, waiting with backoff between
+    /// failures; `exit_on_err` makes the first failure fatal. `None` when shut down meanwhile.
+    pub(crate) async fn authenticate(
+        &mut self,
+        client: &VaultClient,
+        shutdown: &mut Shutdown,
+    ) -> Result<Option<Token>, AgentError> {
+        let mut backoff = AuthBackoff::new(self.method.min_backoff, self.method.max_backoff);
+        loop {
+            match self.attempt(client).await {
+                Ok(token) => {
+                    tracing::info!(
+                        method = %self.method.kind,
+                        ttl_secs = token.ttl.as_secs(),
+                        renewable = token.renewable,
+                        "authentication successful"
+                    );
+                    self.write_sinks(&token, shutdown).await?;
+                    return Ok(Some(token));
+                }
+                Err(e) => {
+                    if self.method.exit_on_err {
+                        return Err(AgentError::Auth {
+                            method: self.method.kind.clone(),
+                            source: Box::new(e),
+                        });
+                    }
+                    let wait = backoff.next_delay();
+                    tracing::error!(
+                        method = %self.method.kind,
+                        error = %crate::chain(&e),
+                        backoff_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "auto-auth attempt failed"
+                    );
+                    if shutdown.sleep(wait).await {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the token to every file sink (no trailing newline, sink mode), retrying a failed
+    /// write after 1–3 s (spec §2.7).
+    async fn write_sinks(&self, token: &Token, shutdown: &mut Shutdown) -> Result<(), AgentError> {
+        let mut jitter = crate::backoff::Jitter::new();
+        for s in &self.sinks {
+            let path = Path::new(&s.path);
+            loop {
+                match files::write_atomic(path, token.token.expose().as_bytes(), s.mode) {
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "token written to sink");
+                        break;
+                    }
+                    Err(source) => {
+                        let err = AgentError::Write {
+                            what: "sink",
+                            path: path.to_path_buf(),
+                            source,
+                        };
+                        tracing::error!(error = %crate::chain(&err), "sink write failed; retrying");
+                        let wait = Duration::from_secs(1).mul_f64(1.0 + 2.0 * jitter.unit());
+                        if shutdown.sleep(wait).await {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_nonempty(path: &Path) -> Result<SecretString, AgentError> {
+    let v = read_credential_file(path).map_err(|source| AgentError::Credential {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if v.is_empty() {
+        return Err(AgentError::EmptyCredential {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(v)
+}

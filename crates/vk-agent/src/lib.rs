@@ -1,0 +1,371 @@
+//! `vault-k8s agent`: the agent the injector runs in the init container and the sidecar, a
+//! replacement for Vault Agent (spec `shared/spec/agent.md`).
+//!
+//! Wiring of the building blocks: configuration from `vk-agent-config`, Vault calls through
+//! `vk-vault-client`, templates from `vk-template`. Modes:
+//!
+//! * init (`exit_after_auth = true`): authenticate, write the sinks, render every template
+//!   once, exit 0; a template error with `exit_on_retry_failure` exits non-zero.
+//! * sidecar: keep secrets fresh (re-fetch per spec §6.2, re-render, write what changed),
+//!   renew the token at ~⅔ of its TTL, re-authenticate when it cannot be renewed, exit 0 on
+//!   SIGTERM/SIGINT.
+//!
+//! Secret values and tokens are never logged: only sizes, paths and outcomes.
+
+mod args;
+mod auth;
+mod backoff;
+mod command;
+mod error;
+mod files;
+mod shutdown;
+mod templates;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use vk_agent_config::Config;
+use vk_vault_client::{ClientConfig, PemSource, VaultClient};
+
+pub use args::{AgentArgs, VAULT_CONFIG_NAME};
+pub use error::AgentError;
+
+use crate::auth::{Authenticator, Token};
+use crate::backoff::{AuthBackoff, Jitter};
+use crate::shutdown::Shutdown;
+use crate::templates::{Engine, EngineSettings};
+
+/// How the agent finished (both mean exit status 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Init mode: sinks written and every template rendered once.
+    Completed,
+    /// SIGTERM/SIGINT.
+    Shutdown,
+}
+
+/// The error with its whole cause chain on one line.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Runs the agent in its own tokio runtime (single-threaded: the agent is I/O bound and small)
+/// and returns the process exit status. Installs rustls' ring provider if none is installed.
+/// Logging is the caller's business (install a `tracing` subscriber first).
+pub fn main_with_args(args: &[String]) -> i32 {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let env = std::env::vars().collect();
+    let result = AgentArgs::parse(args, env).and_then(|a| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(AgentError::Runtime)?
+            .block_on(run(a))
+    });
+    match result {
+        Ok(_) => 0,
+        Err(e) => {
+            let msg = chain(&e);
+            tracing::error!(error = %msg, "agent stopped");
+            eprintln!("error: {msg}");
+            1
+        }
+    }
+}
+
+fn client_config(cfg: &Config) -> ClientConfig {
+    let v = &cfg.vault;
+    let some = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    let mut c = ClientConfig::new(v.address.clone());
+    c.ca_cert = some(&v.ca_cert).map(|p| PemSource::Path(p.into()));
+    c.ca_path = some(&v.ca_path).map(PathBuf::from);
+    c.client_cert = some(&v.client_cert).map(|p| PemSource::Path(p.into()));
+    c.client_key = some(&v.client_key).map(|p| PemSource::Path(p.into()));
+    c.tls_server_name = some(&v.tls_server_name);
+    c.tls_skip_verify = v.tls_skip_verify;
+    c.namespace = some(&v.namespace);
+    c
+}
+
+/// The pid file (spec §1.2): mode 0600, the PID in decimal without a newline; removed on drop.
+struct PidFile(Option<PathBuf>);
+
+impl PidFile {
+    fn create(path: &str) -> Result<Self, AgentError> {
+        if path.is_empty() {
+            return Ok(Self(None));
+        }
+        let p = PathBuf::from(path);
+        files::write_atomic(&p, std::process::id().to_string().as_bytes(), 0o600).map_err(
+            |source| AgentError::Write {
+                what: "pid file",
+                path: p.clone(),
+                source,
+            },
+        )?;
+        Ok(Self(Some(p)))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Runs the agent until init mode completes, a fatal error, or a shutdown signal.
+pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
+    let (config, file) = args::load_config(&args)?;
+    let Some(auto_auth) = &config.auto_auth else {
+        return Err(AgentError::Setting {
+            key: "auto_auth".into(),
+            file,
+            reason: "vault-k8s agent needs an auto_auth block".into(),
+        });
+    };
+    let mut auth = Authenticator::new(auto_auth, &file)?;
+    let templates = templates::prepare(&config.templates, &file)?;
+    let client = VaultClient::new(&client_config(&config)).map_err(AgentError::Client)?;
+    auth.check_sinks()?;
+    let _pid = PidFile::create(&config.pid_file)?;
+    let mut shutdown = Shutdown::install().map_err(AgentError::Runtime)?;
+    let tc = &config.template_config;
+    let mut engine = Engine::new(
+        templates,
+        EngineSettings {
+            retry: retry_policy(&config),
+            static_interval: tc.static_secret_render_interval,
+            threshold: tc.lease_renewal_threshold,
+        },
+        args.env.clone(),
+    );
+    tracing::info!(
+        config = %file,
+        method = auth.kind_name(),
+        templates = config.templates.len(),
+        exit_after_auth = config.exit_after_auth,
+        "starting vault-k8s agent"
+    );
+
+    let Some(mut token) = auth.authenticate(&client, &mut shutdown).await? else {
+        return Ok(Exit::Shutdown);
+    };
+    let mut engine_backoff = AuthBackoff::engine();
+    if !render_until_ok(
+        &mut engine,
+        &client,
+        &config,
+        &mut engine_backoff,
+        &mut shutdown,
+    )
+    .await?
+    {
+        return Ok(Exit::Shutdown);
+    }
+    if config.exit_after_auth {
+        tracing::info!("exit_after_auth: sinks written and templates rendered; exiting");
+        return Ok(Exit::Completed);
+    }
+
+    // Sidecar mode.
+    let mut jitter = Jitter::new();
+    let mut watch = TokenWatch::start(&token, &mut jitter);
+    loop {
+        let next = [engine.next_due(), watch.at].into_iter().flatten().min();
+        let stop = match next {
+            Some(at) => {
+                shutdown
+                    .sleep(at.saturating_duration_since(Instant::now()))
+                    .await
+            }
+            None => shutdown.sleep(Duration::from_secs(3600)).await,
+        };
+        if stop {
+            break;
+        }
+        let mut changed = false;
+        if watch.at.is_some_and(|at| at <= Instant::now())
+            && !watch.step(&client, &mut jitter).await
+        {
+            tracing::info!("auth token lifetime ended; re-authenticating");
+            let Some(t) = auth.authenticate(&client, &mut shutdown).await? else {
+                break;
+            };
+            token = t;
+            watch = TokenWatch::start(&token, &mut jitter);
+            engine.reset();
+            changed = true;
+        }
+        if engine.refresh_due(&client).await > 0 {
+            changed = true;
+        }
+        if changed
+            && !render_until_ok(
+                &mut engine,
+                &client,
+                &config,
+                &mut engine_backoff,
+                &mut shutdown,
+            )
+            .await?
+        {
+            break;
+        }
+    }
+    if args.revoke_on_exit {
+        match client.revoke_self().await {
+            Ok(()) => tracing::info!("auto-auth token revoked"),
+            Err(e) => tracing::warn!(error = %e, "revoking the auto-auth token failed"),
+        }
+    }
+    Ok(Exit::Shutdown)
+}
+
+/// The engine's fetch retry policy (spec §6.6): `vault.retry.num_retries`, the method's
+/// backoff only when it differs from the auth defaults (the config crate applies those).
+fn retry_policy(config: &Config) -> vk_lease::RetryPolicy {
+    let method = config.auto_auth.as_ref().map(|a| &a.method);
+    let min = method
+        .map(|m| m.min_backoff)
+        .filter(|d| *d != vk_agent_config::DEFAULT_MIN_BACKOFF);
+    let max = method
+        .map(|m| m.max_backoff)
+        .filter(|d| *d != vk_agent_config::DEFAULT_MAX_BACKOFF);
+    // `num_retries` is already effective (0 → 12, −1 → 0): map 0 back to "disabled".
+    let n = i64::from(config.vault.num_retries);
+    vk_lease::RetryPolicy::from_config(if n == 0 { -1 } else { n }, min, max)
+}
+
+/// The auth token's lifetime watcher (spec §2.8, `vk-lease`): renew at ⅔ of the lease,
+/// retry renewal errors with backoff, end (→ re-auth) inside the grace window.
+struct TokenWatch {
+    watcher: vk_lease::LifetimeWatcher,
+    renew: bool,
+    at: Option<Instant>,
+}
+
+impl TokenWatch {
+    fn start(token: &Token, jitter: &mut Jitter) -> Self {
+        let now = backoff::now();
+        let (watcher, action) = vk_lease::LifetimeWatcher::start(
+            vk_lease::LeaseInfo {
+                ttl: token.ttl,
+                renewable: token.renewable,
+            },
+            now,
+            now,
+            vk_lease::RenewMode::RetryErrors,
+            None,
+            jitter.fraction(),
+        );
+        let mut w = Self {
+            watcher,
+            renew: false,
+            at: None,
+        };
+        w.apply(action);
+        w
+    }
+
+    /// Records the next action; `false` when the watcher ended.
+    fn apply(&mut self, action: vk_lease::WatchAction) -> bool {
+        match action {
+            vk_lease::WatchAction::RenewAt(t) => {
+                self.renew = true;
+                self.at = Some(backoff::deadline(t));
+            }
+            vk_lease::WatchAction::WakeAt(t) => {
+                self.renew = false;
+                self.at = Some(backoff::deadline(t));
+            }
+            vk_lease::WatchAction::Unlimited => {
+                tracing::info!("not starting token renewal process, as token has unlimited TTL");
+                self.at = None;
+            }
+            vk_lease::WatchAction::End(reason) => {
+                tracing::info!(reason = ?reason, "auth token watcher ended");
+                self.at = None;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs the due action; `false` means re-authenticate.
+    async fn step(&mut self, client: &VaultClient, jitter: &mut Jitter) -> bool {
+        let action = if self.renew {
+            match client.renew_self(None).await {
+                Ok(a) => {
+                    tracing::info!(ttl_secs = a.lease_duration, "renewed auth token");
+                    self.watcher.on_renewed(
+                        backoff::now(),
+                        Duration::from_secs(a.lease_duration),
+                        jitter.fraction(),
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "auth token renewal failed");
+                    self.watcher
+                        .on_renew_error(backoff::now(), jitter.fraction())
+                }
+            }
+        } else {
+            self.watcher.on_wake(backoff::now())
+        };
+        self.apply(action)
+    }
+}
+
+/// Renders until a round succeeds (spec §6.6): with `exit_on_retry_failure` an error is
+/// returned; otherwise the engine restarts after a backoff. `false` on shutdown.
+async fn render_until_ok(
+    engine: &mut Engine,
+    client: &VaultClient,
+    config: &Config,
+    engine_backoff: &mut AuthBackoff,
+    shutdown: &mut Shutdown,
+) -> Result<bool, AgentError> {
+    if engine.is_empty() {
+        return Ok(true);
+    }
+    loop {
+        match engine.round(client).await {
+            Ok(report) => {
+                tracing::debug!(
+                    written = report.written.len(),
+                    fetched = report.fetched,
+                    "render round done"
+                );
+                engine_backoff.reset();
+                return Ok(true);
+            }
+            Err(e) if config.template_config.exit_on_retry_failure => return Err(e),
+            Err(e) => {
+                let wait = engine_backoff.next_delay();
+                tracing::error!(error = %chain(&e), backoff_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "template engine failed; restarting");
+                engine.reset();
+                if shutdown.sleep(wait).await {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+}
+
+/// Reads the mode bits of a file (tests and diagnostics).
+pub fn file_mode(path: &Path) -> std::io::Result<u32> {
+    Ok(std::fs::metadata(path)?.permissions().mode() & 0o7777)
+}

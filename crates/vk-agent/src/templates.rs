@@ -1,0 +1,435 @@
+//! The template runner (spec §3.1, §6): one fetch per distinct dependency shared by all
+//! templates, render passes until nothing is missing, atomic writes, commands.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use vk_template::{DataSource, Dependency, Lookup, RenderOptions};
+use vk_vault_client::{VaultClient, VaultError, shim_list_path};
+
+use crate::backoff::{self, Jitter};
+use crate::error::AgentError;
+use crate::files;
+
+/// Render passes per round before giving up (templates that discover dependencies one
+/// level at a time need one pass per level).
+const MAX_PASSES: usize = 32;
+
+/// A parsed `template` stanza.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    cfg: vk_agent_config::Template,
+    template: vk_template::Template,
+    dest: PathBuf,
+    opts: RenderOptions,
+}
+
+/// Parses every `template` stanza (contents or source file, delimiters).
+pub(crate) fn prepare(
+    cfgs: &[vk_agent_config::Template],
+    file: &str,
+) -> Result<Vec<Prepared>, AgentError> {
+    let mut out = Vec::with_capacity(cfgs.len());
+    for (i, cfg) in cfgs.iter().enumerate() {
+        let (text, name) = match (&cfg.source, &cfg.contents) {
+            (Some(src), _) if !src.is_empty() => {
+                let text =
+                    std::fs::read_to_string(src).map_err(|source| AgentError::TemplateSource {
+                        path: src.into(),
+                        source,
+                    })?;
+                (text, src.clone())
+            }
+            (_, Some(c)) => (c.clone(), String::new()),
+            _ => (String::new(), String::new()),
+        };
+        if cfg.exec.is_some() {
+            return Err(AgentError::Setting {
+                key: format!("template[{i}].exec"),
+                file: file.to_string(),
+                reason: "'exec' is not supported by vault-k8s agent yet (use 'command')".into(),
+            });
+        }
+        if cfg.user.is_some() || cfg.group.is_some() || cfg.uid.is_some() || cfg.gid.is_some() {
+            tracing::warn!(
+                template = i,
+                "user/group/uid/gid are not supported yet; ignored"
+            );
+        }
+        if cfg.backup || cfg.wait.is_some() || !cfg.function_denylist.is_empty() {
+            tracing::warn!(
+                template = i,
+                "backup/wait/function_denylist are not supported yet; ignored"
+            );
+        }
+        let parse_opts = vk_template::ParseOptions {
+            name,
+            left_delim: cfg.left_delimiter.clone(),
+            right_delim: cfg.right_delimiter.clone(),
+        };
+        let template = vk_template::parse(&text, &parse_opts)
+            .map_err(|e| AgentError::Template(e.agent_message()))?;
+        out.push(Prepared {
+            opts: RenderOptions {
+                error_on_missing_key: cfg.error_on_missing_key,
+                destination: cfg.destination.clone(),
+                ..RenderOptions::default()
+            },
+            dest: PathBuf::from(&cfg.destination),
+            cfg: cfg.clone(),
+            template,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    lookup: Lookup,
+    /// When the dependency is fetched again (sidecar mode).
+    due: Instant,
+}
+
+/// Timing settings of the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineSettings {
+    pub(crate) retry: vk_lease::RetryPolicy,
+    pub(crate) static_interval: Duration,
+    pub(crate) threshold: f64,
+}
+
+/// What one render round did.
+#[derive(Debug, Default)]
+pub(crate) struct RoundReport {
+    /// Indices of the templates whose destination was (re)written.
+    pub(crate) written: Vec<usize>,
+    /// Dependencies fetched in this round.
+    pub(crate) fetched: usize,
+}
+
+/// The template engine with its dependency store.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    templates: Vec<Prepared>,
+    store: HashMap<Dependency, Entry>,
+    settings: EngineSettings,
+    env: BTreeMap<String, String>,
+    jitter: Jitter,
+}
+
+struct View<'a> {
+    store: &'a HashMap<Dependency, Entry>,
+    env: &'a BTreeMap<String, String>,
+}
+
+impl DataSource for View<'_> {
+    fn lookup(&mut self, dependency: &Dependency) -> Lookup {
+        self.store
+            .get(dependency)
+            .map_or(Lookup::Missing, |e| e.lookup.clone())
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+
+    fn now(&self) -> (i64, u32) {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        )
+    }
+
+    fn read_file(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("stat {path}: no such file or directory"),
+            _ => format!("read {path}: {e}"),
+        })
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(
+        templates: Vec<Prepared>,
+        settings: EngineSettings,
+        env: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            templates,
+            store: HashMap::new(),
+            settings,
+            env,
+            jitter: Jitter::new(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+
+    /// Drops every fetched value (a new token restarts the engine, spec §6.9).
+    pub(crate) fn reset(&mut self) {
+        self.store.clear();
+    }
+
+    /// The earliest time a dependency must be fetched again.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.store.values().map(|e| e.due).min()
+    }
+
+    /// Fetches again every dependency whose time has come; returns how many.
+    pub(crate) async fn refresh_due(&mut self, client: &VaultClient) -> usize {
+        let now = Instant::now();
+        let due: Vec<Dependency> = self
+            .store
+            .iter()
+            .filter(|(_, e)| e.due <= now)
+            .map(|(d, _)| d.clone())
+            .collect();
+        let n = due.len();
+        self.fetch_all(client, due).await;
+        n
+    }
+
+    async fn fetch_all(&mut self, client: &VaultClient, deps: Vec<Dependency>) {
+        let mut set = JoinSet::new();
+        for dep in deps {
+            let client = client.clone();
+            let policy = self.settings.retry;
+            set.spawn(async move {
+                let r = fetch_with_retries(&client, &dep, policy).await;
+                (dep, r)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (dep, lookup) = match joined {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(error = %e, "fetch task failed");
+                    continue;
+                }
+            };
+            let wait = match (&dep, &lookup) {
+                (Dependency::List { .. }, _) => {
+                    vk_lease::list_sleep(false, self.settings.static_interval)
+                }
+                (_, Lookup::Ready(body)) => backoff::next_fetch_delay(
+                    body,
+                    self.settings.static_interval,
+                    self.settings.threshold,
+                    &mut self.jitter,
+                ),
+                // A failed fetch stops the engine; it is fetched anew when it restarts.
+                _ => self.settings.static_interval,
+            };
+            self.store.insert(
+                dep,
+                Entry {
+                    lookup,
+                    due: Instant::now() + wait,
+                },
+            );
+        }
+    }
+
+    /// One round (spec §3.1): render everything with what is known, fetch what is missing,
+    /// render again until nothing is missing; then write what changed and run the commands of
+    /// the written templates.
+    pub(crate) async fn round(&mut self, client: &VaultClient) -> Result<RoundReport, AgentError> {
+        let mut report = RoundReport::default();
+        for _ in 0..MAX_PASSES {
+            let mut outputs = Vec::with_capacity(self.templates.len());
+            let mut missing = Vec::new();
+            {
+                let mut view = View {
+                    store: &self.store,
+                    env: &self.env,
+                };
+                for t in &self.templates {
+                    let r = t
+                        .template
+                        .render(&mut view, &t.opts)
+                        .map_err(|e| AgentError::Template(e.agent_message()))?;
+                    for d in r.missing {
+                        if !missing.contains(&d) {
+                            missing.push(d);
+                        }
+                    }
+                    outputs.push(r.output);
+                }
+            }
+            if missing.is_empty() {
+                self.write(&outputs, &mut report)?;
+                self.run_commands(&report.written).await?;
+                return Ok(report);
+            }
+            tracing::debug!(count = missing.len(), "fetching missing dependencies");
+            report.fetched += missing.len();
+            self.fetch_all(client, missing).await;
+        }
+        Err(AgentError::Template(format!(
+            "templates still had missing dependencies after {MAX_PASSES} render passes"
+        )))
+    }
+
+    fn write(&self, outputs: &[String], report: &mut RoundReport) -> Result<(), AgentError> {
+        for (i, (t, out)) in self.templates.iter().zip(outputs).enumerate() {
+            let changed = files::write_if_changed(
+                &t.dest,
+                out.as_bytes(),
+                t.cfg.perms,
+                t.cfg.create_dest_dirs,
+            )
+            .map_err(|source| AgentError::Write {
+                what: "template destination",
+                path: t.dest.clone(),
+                source,
+            })?;
+            if changed {
+                tracing::info!(
+                    destination = %t.dest.display(),
+                    bytes = out.len(),
+                    "rendered template"
+                );
+                report.written.push(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commands of the written templates, in configuration order, each argv once (spec §6.8).
+    async fn run_commands(&self, written: &[usize]) -> Result<(), AgentError> {
+        let mut seen: Vec<&[String]> = Vec::new();
+        for &i in written {
+            let t = &self.templates[i];
+            let cmd = t.cfg.command.as_slice();
+            if cmd.is_empty() || cmd.iter().all(String::is_empty) || seen.contains(&cmd) {
+                continue;
+            }
+            seen.push(cmd);
+            crate::command::run(cmd, t.cfg.command_timeout).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Fetches one dependency, retrying per spec §6.6; never fails, a final error becomes
+/// [`Lookup::Failed`] with the agent's text.
+async fn fetch_with_retries(
+    client: &VaultClient,
+    dep: &Dependency,
+    policy: vk_lease::RetryPolicy,
+) -> Lookup {
+    let mut attempt = 0;
+    loop {
+        match fetch(client, dep).await {
+            Ok(body) => return Lookup::Ready(body),
+            Err(e) => {
+                let wait = match policy.decide(attempt) {
+                    vk_lease::RetryDecision::RetryAfter(w) if e.is_retried_by_watcher() => Some(w),
+                    _ => None,
+                };
+                let retry = wait.is_some();
+                tracing::warn!(
+                    dependency = %describe(dep),
+                    attempt,
+                    error = %e,
+                    will_retry = retry,
+                    "fetch failed"
+                );
+                let Some(wait) = wait else {
+                    return Lookup::Failed(format!("{}: {e}", describe(dep)));
+                };
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// consul-template's name of a dependency (`vault.read(path)`, …), used in messages.
+fn describe(dep: &Dependency) -> String {
+    match dep {
+        Dependency::Read { path } => match path.split_once('?') {
+            Some((p, q)) => match q.split('&').find_map(|kv| kv.strip_prefix("version=")) {
+                Some(v) => format!("vault.read({p}.v{v})"),
+                None => format!("vault.read({path})"),
+            },
+            None => format!("vault.read({path})"),
+        },
+        Dependency::Write { path, .. } => format!("vault.write({path})"),
+        Dependency::List { path } => format!("vault.list({path})"),
+        Dependency::PkiCert {
+            path, destination, ..
+        } => format!("vault.pki({path}->{destination})"),
+    }
+}
+
+fn data_object(data: &[(String, String)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        data.iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+async fn fetch(client: &VaultClient, dep: &Dependency) -> Result<String, VaultError> {
+    match dep {
+        Dependency::Read { path } => Ok(client.read_secret(path).await?.response.body),
+        Dependency::Write { path, data } => {
+            Ok(client.write_secret(path, &data_object(data)).await?.body)
+        }
+        Dependency::List { path } => {
+            let target = match client.kv_v2_mount(path).await {
+                Some(m) => shim_list_path(&m.path, path),
+                None => path.clone(),
+            };
+            let r = client.list(&target).await?;
+            if r.is_not_found() || r.body.trim().is_empty() {
+                Ok(r#"{"data":{"keys":[]}}"#.to_string())
+            } else {
+                Ok(r.body)
+            }
+        }
+        // Without the destination-file cache (not built yet) every fetch issues.
+        Dependency::PkiCert { path, data, .. } => {
+            Ok(client.write(path, &data_object(data)).await?.body)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let r = |p: &str| Dependency::Read { path: p.into() };
+        assert_eq!(describe(&r("secret/data/x")), "vault.read(secret/data/x)");
+        assert_eq!(
+            describe(&r("secret/data/x?version=2")),
+            "vault.read(secret/data/x.v2)"
+        );
+        assert_eq!(
+            describe(&Dependency::List { path: "a".into() }),
+            "vault.list(a)"
+        );
+    }
+
+    #[test]
+    fn prepare_reports_parse_errors_with_the_agent_prefix() {
+        let t = vk_agent_config::Template {
+            contents: Some("{{ if }}".into()),
+            destination: "/tmp/x".into(),
+            ..vk_agent_config::Template::default()
+        };
+        let e = prepare(&[t], "cfg.hcl").unwrap_err().to_string();
+        assert!(e.starts_with("template server: (dynamic): parse: "), "{e}");
+    }
+}
