@@ -7,6 +7,7 @@ use vk_injector::config::{Flag, FlagKind, INJECT_FLAGS, RENDER_FLAGS};
 pub(crate) const TOP_HELP: &str = "Usage: vault-k8s [--version] [--help] <command> [<args>]
 
 Available commands are:
+    agent           Vault Agent replacement: log in, render secret templates, keep them fresh
     agent-inject    Vault Agent injector service
     version         Prints the version
 
@@ -22,6 +23,7 @@ pub(crate) enum Invocation<'a> {
     Version,
     AgentInject(&'a [String]),
     Render(&'a [String]),
+    Agent(&'a [String]),
 }
 
 pub(crate) fn parse(args: &[String]) -> Invocation<'_> {
@@ -44,7 +46,7 @@ pub(crate) fn parse(args: &[String]) -> Invocation<'_> {
     };
     let sub = args[at].as_str();
     let rest = &args[at + 1..];
-    if !matches!(sub, "agent-inject" | "version") {
+    if !matches!(sub, "agent" | "agent-inject" | "version") {
         return Invocation::TopHelp { exit: 127 };
     }
     if before_sub
@@ -59,12 +61,22 @@ pub(crate) fn parse(args: &[String]) -> Invocation<'_> {
             "Usage: vault-k8s version\n\n  Prints the version of this binary.".into(),
         ),
         ("version", false, _) => Invocation::Version,
+        ("agent", true, _) => Invocation::SubcommandHelp(AGENT_HELP.into()),
+        ("agent", false, _) => Invocation::Agent(rest),
         (_, true, false) => Invocation::SubcommandHelp(inject_help()),
         (_, true, true) => Invocation::SubcommandHelp(render_help()),
         (_, false, false) => Invocation::AgentInject(rest),
         (_, false, true) => Invocation::Render(&rest[1..]),
     }
 }
+
+const AGENT_HELP: &str =
+    "Usage: vault-k8s agent [-config=FILE] [-exit-after-auth[=BOOL]] [-revoke-on-exit]
+  Run the agent: authenticate to Vault, write the token sinks, render every template into
+  its destination and keep it fresh. Reads the Vault Agent configuration (HCL or JSON) from
+  -config, or, without it, the base64 JSON in VAULT_CONFIG (what agent-inject sets).
+  VAULT_ADDR, VAULT_CACERT, VAULT_SKIP_VERIFY … override the file; VAULT_LOG_LEVEL and
+  VAULT_LOG_FORMAT choose the logging.";
 
 pub(crate) fn inject_help() -> String {
     format!(

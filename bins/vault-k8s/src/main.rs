@@ -44,5 +44,6 @@ fn main() -> ExitCode {
         cli::Invocation::Version => cmd::version::run(),
         cli::Invocation::AgentInject(rest) => cmd::agent_inject::run(rest),
         cli::Invocation::Render(rest) => cmd::render::run(rest),
+        cli::Invocation::Agent(rest) => cmd::agent::run(rest),
     }
 }

@@ -126,6 +126,46 @@ fn webapp_pod() -> Value {
         .expect("fixture JSON")
 }
 
+/// The same injected init container, with `vault` on `PATH` being `vault-k8s` (the command is
+/// `vault agent -config=/home/vault/config.json`, which our binary accepts as its `agent`
+/// subcommand): our agent renders exactly what OpenBao's agent renders.
+#[test]
+fn works_with_our_agent() {
+    let mut cluster = Cluster::start();
+    let mutated = cluster.mutate(&webapp_pod());
+    let token = cluster
+        .kube
+        .mint("default", "webapp", Duration::from_secs(3607))
+        .expect("mint");
+    let mut sandbox = cluster.sandbox(&mutated, &token);
+    sandbox.set_vault_binary(env!("CARGO_BIN_EXE_vault-k8s"));
+    sandbox.set_timeout(Duration::from_secs(60));
+    let run = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(
+        run.success(),
+        "vault-agent-init (vault-k8s agent) failed: {}\nOpenBao log:\n{}",
+        run.describe(),
+        cluster.dev.log_tail(30)
+    );
+    let host_file = sandbox
+        .host_path("vault-agent-init", SECRET_FILE)
+        .expect("secret on a volume");
+    assert_eq!(
+        std::fs::read_to_string(&host_file).expect("rendered secret file"),
+        "postgresql://db-user:db-password@postgres:5432/mydb\n"
+    );
+    // The agent's log never carries the secret or the token.
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.output.stdout),
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    assert!(!log.contains("db-password"), "secret in the log: {log}");
+    assert!(!log.contains(&token), "token in the log");
+}
+
 #[test]
 fn works_with_the_real_agent() {
     let mut cluster = Cluster::start();

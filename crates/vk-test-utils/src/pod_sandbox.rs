@@ -143,6 +143,12 @@ impl PodSandbox {
         })
     }
 
+    /// What `vault` on `PATH` runs (default: OpenBao's `bao`). The injected commands call
+    /// `vault agent -config=…`, so `vault-k8s` itself can stand in to test our own agent.
+    pub fn set_vault_binary(&mut self, path: impl Into<PathBuf>) {
+        self.bao = path.into();
+    }
+
     /// Limit for each [`PodSandbox::run`]; after it the process group is killed (default 60 s).
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
