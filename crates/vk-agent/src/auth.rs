@@ -285,7 +285,7 @@ impl Authenticator {
                     let wait = backoff.next_delay();
                     tracing::error!(
                         method = %self.method.kind,
-                        error = %crate::chain(&e),
+                        error = %vk_telemetry::ErrorChain(&e),
                         backoff_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                         "auto-auth attempt failed"
                     );
@@ -315,7 +315,7 @@ impl Authenticator {
                             path: path.to_path_buf(),
                             source,
                         };
-                        tracing::error!(error = %crate::chain(&err), "sink write failed; retrying");
+                        tracing::error!(error = %vk_telemetry::ErrorChain(&err), "sink write failed; retrying");
                         let wait = Duration::from_secs(1).mul_f64(1.0 + 2.0 * jitter.unit());
                         if shutdown.sleep(wait).await {
                             return Ok(());

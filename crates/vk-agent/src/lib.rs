@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use vk_agent_config::Config;
+use vk_telemetry::ErrorChain;
 use vk_vault_client::{ClientConfig, PemSource, VaultClient};
 
 pub use args::{AgentArgs, VAULT_CONFIG_NAME};
@@ -44,18 +45,6 @@ pub enum Exit {
     Completed,
     /// SIGTERM/SIGINT.
     Shutdown,
-}
-
-/// The error with its whole cause chain on one line.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Runs the agent in its own tokio runtime (single-threaded: the agent is I/O bound and small)
@@ -76,7 +65,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
     match result {
         Ok(_) => 0,
         Err(e) => {
-            let msg = chain(&e);
+            let msg = ErrorChain(&e).to_string();
             tracing::error!(error = %msg, "agent stopped");
             eprintln!("error: {msg}");
             1
@@ -355,7 +344,7 @@ async fn render_until_ok(
             Err(e) if config.template_config.exit_on_retry_failure => return Err(e),
             Err(e) => {
                 let wait = engine_backoff.next_delay();
-                tracing::error!(error = %chain(&e), backoff_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "template engine failed; restarting");
+                tracing::error!(error = %ErrorChain(&e), backoff_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "template engine failed; restarting");
                 engine.reset();
                 if shutdown.sleep(wait).await {
                     return Ok(false);

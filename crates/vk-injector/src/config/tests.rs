@@ -19,17 +19,6 @@ fn resolve(
     InjectorConfig::resolve(values, &|name| env.get(name).cloned(), purpose)
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
-}
-
 const SERVE: &[&str] = &[
     "-vault-address=http://vault:8200",
     "-tls-cert-file=c.pem",
@@ -248,7 +237,8 @@ fn empty_env_is_unset_and_fallback_names_apply() {
 #[test]
 fn validation_order_and_messages() {
     let msg = |cli: &[&str], env: &[(&str, &str)]| {
-        chain(&resolve(cli, env, Purpose::Serve).expect_err("invalid"))
+        vk_telemetry::ErrorChain(&resolve(cli, env, Purpose::Serve).expect_err("invalid"))
+            .to_string()
     };
     // Env errors win over a missing address.
     assert_eq!(
