@@ -9,7 +9,7 @@
 //! a later container share them as in a pod.
 //!
 //! What is not: the image. The host's `/bin/sh`, `base64`, etc. are used, and `vault` on `PATH`
-//! is OpenBao's `bao` (a temp bin dir holding a `vault` symlink comes first in `PATH`). The
+//! is OpenBao's `bao` (a temp bin dir holding a `vault` link to it comes first in `PATH`). The
 //! network is the host's, so `127.0.0.1` services are reachable.
 //!
 //! # How the paths exist without touching the host
@@ -275,7 +275,7 @@ impl PodSandbox {
             bail!("container {name}: envFrom is not supported by the pod sandbox");
         }
 
-        // Per-run scratch: the new root and the bin dir with `vault` → bao.
+        // Per-run scratch: the new root and the bin dir holding `vault` (bao, or the binary set).
         let run_dir = tempfile::Builder::new()
             .prefix("run-")
             .tempdir_in(self.dir.path())?;
@@ -283,8 +283,17 @@ impl PodSandbox {
         let bin = run_dir.path().join("bin");
         std::fs::create_dir_all(&root)?;
         std::fs::create_dir_all(&bin)?;
-        std::os::unix::fs::symlink(&self.bao, bin.join("vault"))
-            .context("creating the vault -> bao symlink")?;
+        // A link, not a symlink: the binary's own directory may not be traversable by the
+        // container's user (a checkout under a 0700 temp dir), the bin dir is.
+        let vault = bin.join("vault");
+        if std::fs::hard_link(&self.bao, &vault).is_err() {
+            std::fs::copy(&self.bao, &vault)
+                .with_context(|| format!("copying {} into the sandbox", self.bao.display()))?;
+        }
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&vault, std::fs::Permissions::from_mode(0o755))?;
+        }
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))?;
