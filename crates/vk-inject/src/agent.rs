@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::AgentCommandStyle;
 use crate::annotations::{self as k, Annotations, Initialized};
 use crate::jsonpatch::Operation;
 use crate::pod::{self, Pod};
@@ -53,6 +54,8 @@ pub(crate) struct Agent<'p> {
     pub(crate) lease_renewal_threshold: f64,
     pub(crate) enable_quit: bool,
     pub(crate) auto_auth_exit_on_err: bool,
+    /// The pod's own `agent-command-style`, if any (the injector setting applies otherwise).
+    pub(crate) command_style: Option<AgentCommandStyle>,
 }
 
 impl Agent<'_> {
@@ -163,6 +166,16 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
     };
     let enable_quit = bool_of(&ann, k::AGENT_ENABLE_QUIT)?;
     let auto_auth_exit_on_err = bool_of(&ann, k::AGENT_AUTO_AUTH_EXIT_ON_ERR)?;
+    // Only the pod's own annotation: Init has no default for this key.
+    let command_style = match ann.pod().get(k::AGENT_COMMAND_STYLE) {
+        None => None,
+        Some(raw) => Some(AgentCommandStyle::parse(raw).map_err(|_| {
+            format!(
+                "invalid value {raw:?} for annotation \"{}\": expected auto, native or shell",
+                k::AGENT_COMMAND_STYLE
+            )
+        })?),
+    };
 
     Ok(Agent {
         pod,
@@ -191,6 +204,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         lease_renewal_threshold,
         enable_quit,
         auto_auth_exit_on_err,
+        command_style,
     })
 }
 

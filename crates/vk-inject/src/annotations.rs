@@ -79,6 +79,8 @@ keys! {
     AGENT_DISABLE_KEEP_ALIVES = "agent-disable-keep-alives";
     AGENT_JSON_PATCH = "agent-json-patch";
     AGENT_INIT_JSON_PATCH = "agent-init-json-patch";
+    /// Not upstream: `auto`, `native` or `shell`, overriding `-agent-command-style` for this pod.
+    AGENT_COMMAND_STYLE = "agent-command-style";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";

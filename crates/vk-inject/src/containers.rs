@@ -9,7 +9,7 @@ use crate::agent::Agent;
 use crate::annotations as k;
 use crate::pod::{self, Mount};
 use crate::quantity::canonical_quantity;
-use crate::{config, jsonpatch};
+use crate::{command, config, jsonpatch};
 
 pub(crate) const INIT_NAME: &str = "vault-agent-init";
 pub(crate) const SIDECAR_NAME: &str = "vault-agent";
@@ -297,6 +297,28 @@ fn lifecycle(agent: &Agent<'_>) -> Value {
     json!({"preStop": {"exec": {"command": ["/bin/sh", "-c", cmd]}}})
 }
 
+/// Upstream's `command` and `args`, byte for byte (for images with a shell and `vault`).
+fn shell_command(plain: bool, init: bool) -> (Value, Value) {
+    let arg = match (plain, init) {
+        (true, _) => ARG_NORMAL,
+        (false, true) => ARG_CM_INIT,
+        (false, false) => ARG_CM_SIDE,
+    };
+    (json!(["/bin/sh", "-ec"]), json!([arg]))
+}
+
+/// `vault-k8s agent` without a shell (for this project's image). The agent decodes
+/// `VAULT_CONFIG` itself; in config-map mode it reads the mounted file, and its file sink
+/// creates the token file, which upstream's command `touch`es first.
+fn native_command(plain: bool, init: bool) -> (Value, Value) {
+    let args = match (plain, init) {
+        (true, _) => json!(["agent"]),
+        (false, true) => json!(["agent", "-config=/vault/configs/config-init.hcl"]),
+        (false, false) => json!(["agent", "-config=/vault/configs/config.hcl"]),
+    };
+    (json!([command::AGENT_BINARY]), args)
+}
+
 /// Builds one agent container; `init` selects `vault-agent-init`.
 pub(crate) fn build(
     agent: &Agent<'_>,
@@ -324,22 +346,21 @@ pub(crate) fn build(
         mounts.push(mount(VOL_HOME_SIDECAR, "/home/vault", false));
     }
     shared_mounts(agent, &mut mounts);
-    let arg = match (agent.configmap().is_empty(), init) {
-        (true, _) => ARG_NORMAL,
-        (false, true) => ARG_CM_INIT,
-        (false, false) => ARG_CM_SIDE,
+    let image = agent.get(k::AGENT_IMAGE);
+    let style = agent.command_style.unwrap_or(settings.agent_command_style);
+    let (command, args) = if style.is_native_for(image) {
+        native_command(agent.configmap().is_empty(), init)
+    } else {
+        shell_command(agent.configmap().is_empty(), init)
     };
     let mut c = Map::new();
     c.insert(
         "name".to_owned(),
         Value::String(if init { INIT_NAME } else { SIDECAR_NAME }.to_owned()),
     );
-    c.insert(
-        "image".to_owned(),
-        Value::String(agent.get(k::AGENT_IMAGE).to_owned()),
-    );
-    c.insert("command".to_owned(), json!(["/bin/sh", "-ec"]));
-    c.insert("args".to_owned(), json!([arg]));
+    c.insert("image".to_owned(), Value::String(image.to_owned()));
+    c.insert("command".to_owned(), command);
+    c.insert("args".to_owned(), args);
     c.insert("env".to_owned(), Value::Array(env));
     c.insert("resources".to_owned(), resources);
     c.insert("volumeMounts".to_owned(), Value::Array(mounts));

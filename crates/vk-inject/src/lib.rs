@@ -14,6 +14,7 @@
 
 mod agent;
 pub mod annotations;
+pub mod command;
 mod config;
 mod containers;
 pub mod gojson;
@@ -30,6 +31,8 @@ mod telemetry;
 
 use serde::Serialize;
 
+pub use command::{AgentCommandStyle, UnknownCommandStyle};
+
 /// Injector-wide defaults, i.e. the validated `agent-inject` flags that feed annotation defaults.
 /// Field docs name the flag each comes from. Values are the raw strings upstream keeps
 /// (validation of e.g. quantities happens per pod, as upstream does).
@@ -39,6 +42,9 @@ pub struct InjectorSettings {
     pub vault_address: String,
     /// `-vault-image` → default of `agent-image` (empty → [`DEFAULT_AGENT_IMAGE`]).
     pub vault_image: String,
+    /// `-agent-command-style` (not upstream): how the injected containers start the agent;
+    /// the pod's `agent-command-style` annotation overrides it. See [`command`].
+    pub agent_command_style: AgentCommandStyle,
     /// `-proxy-address` → default of `proxy-address`.
     pub proxy_address: String,
     /// `-vault-auth-type` → default of `auth-type` (empty → `kubernetes`).
@@ -83,15 +89,21 @@ pub struct InjectorSettings {
     pub max_connections_per_host: i64,
 }
 
-/// Upstream's default agent image.
-pub const DEFAULT_AGENT_IMAGE: &str = "hashicorp/vault:2.0.4";
+/// The default agent image: this project's runtime image, at the workspace version (its
+/// entrypoint is `/usr/local/bin/vault-k8s`, it has no shell; see docs/images.md).
+pub const DEFAULT_AGENT_IMAGE: &str = concat!("localhost/vault-k8s:", env!("CARGO_PKG_VERSION"));
+
+/// Upstream's default agent image (vault-k8s 1.7.6), for going back to upstream's agent.
+pub const UPSTREAM_AGENT_IMAGE: &str = "hashicorp/vault:2.0.4";
 
 impl Default for InjectorSettings {
-    /// The CLI defaults of upstream `agent-inject` (spec §1.4), with an empty Vault address.
+    /// The CLI defaults of upstream `agent-inject` (spec §1.4), with an empty Vault address,
+    /// except the agent image, which is this project's own ([`DEFAULT_AGENT_IMAGE`]).
     fn default() -> Self {
         Self {
             vault_address: String::new(),
             vault_image: DEFAULT_AGENT_IMAGE.to_owned(),
+            agent_command_style: AgentCommandStyle::Auto,
             proxy_address: String::new(),
             vault_auth_type: "kubernetes".to_owned(),
             vault_auth_path: "auth/kubernetes".to_owned(),

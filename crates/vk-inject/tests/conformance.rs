@@ -8,7 +8,10 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
-use vk_inject::{Decision, InjectorSettings, PatchOpKind, mutate, patch_to_json};
+use vk_inject::{
+    AgentCommandStyle, DEFAULT_AGENT_IMAGE, Decision, InjectorSettings, PatchOpKind, mutate,
+    patch_to_json,
+};
 
 const PREFIX: &str = "vault.hashicorp.com/";
 
@@ -35,7 +38,16 @@ fn apply_setting(st: &mut InjectorSettings, key: &str, v: &Value) {
     };
     match key {
         "vault_address" => st.vault_address = s(v),
-        "vault_image" => st.vault_image = s(v),
+        "vault_image" => {
+            st.vault_image = match expand_templates(v) {
+                Value::String(image) => image,
+                other => s(&other),
+            }
+        }
+        "agent_command_style" => {
+            st.agent_command_style = AgentCommandStyle::parse(&s(v))
+                .unwrap_or_else(|e| panic!("agent_command_style: {e}"))
+        }
         "proxy_address" => st.proxy_address = s(v),
         "vault_auth_type" => st.vault_auth_type = s(v),
         "vault_auth_path" => st.vault_auth_path = s(v),
@@ -162,6 +174,9 @@ impl Outcome {
 
 fn expand_templates(v: &Value) -> Value {
     match v {
+        Value::String(t) if t == "$DEFAULT_AGENT_IMAGE" => {
+            Value::String(DEFAULT_AGENT_IMAGE.to_owned())
+        }
         Value::String(t) if t.starts_with("MAP:") => Value::String(format!(
             "{{{{ with secret \"{}\" }}}}{{{{ range $k, $v := .Data }}}}{{{{ $k }}}}: {{{{ $v }}}}\n{{{{ end }}}}{{{{ end }}}}",
             &t[4..]
