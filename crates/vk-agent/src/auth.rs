@@ -42,6 +42,7 @@ enum Kind {
     Cert {
         name: Option<String>,
     },
+    Jwt(crate::jwt::JwtSource),
 }
 
 /// The configured auth method and its sinks.
@@ -52,7 +53,7 @@ pub(crate) struct Authenticator {
     sinks: Vec<Sink>,
 }
 
-fn setting(file: &str, key: &str, reason: impl Into<String>) -> AgentError {
+pub(crate) fn setting(file: &str, key: &str, reason: impl Into<String>) -> AgentError {
     AgentError::Setting {
         key: key.to_string(),
         file: file.to_string(),
@@ -109,6 +110,13 @@ impl Authenticator {
             "cert" => Kind::Cert {
                 name: m.config_str("name").map(str::to_string),
             },
+            "jwt" => Kind::Jwt(crate::jwt::JwtSource::new(
+                required(m, file, "role")?,
+                required(m, file, "path")?.into(),
+                optional_bool(m, "remove_jwt_after_reading", true),
+                optional_bool(m, "remove_jwt_follows_symlinks", false),
+                crate::jwt::read_period(m, file)?,
+            )),
             other => {
                 return Err(setting(
                     file,
@@ -235,6 +243,11 @@ impl Authenticator {
             }
             Kind::Cert { name } => AuthMethod::Cert {
                 name: name.clone(),
+                mount_path,
+            },
+            Kind::Jwt(source) => AuthMethod::Jwt {
+                role: source.role().to_string(),
+                jwt: source.current()?,
                 mount_path,
             },
         };

@@ -18,6 +18,8 @@ mod backoff;
 mod command;
 mod error;
 mod files;
+mod jwt;
+mod pki_cache;
 mod shutdown;
 mod templates;
 

@@ -202,8 +202,9 @@ impl Engine {
         for dep in deps {
             let client = client.clone();
             let policy = self.settings.retry;
+            let threshold = self.settings.threshold;
             set.spawn(async move {
-                let r = fetch_with_retries(&client, &dep, policy).await;
+                let r = fetch_with_retries(&client, &dep, policy, threshold).await;
                 (dep, r)
             });
         }
@@ -218,6 +219,11 @@ impl Engine {
             let wait = match (&dep, &lookup) {
                 (Dependency::List { .. }, _) => {
                     vk_lease::list_sleep(false, self.settings.static_interval)
+                }
+                // Look at the certificate again at its renewal point (spec §6.5).
+                (Dependency::PkiCert { .. }, Lookup::Ready(body)) => {
+                    crate::pki_cache::recheck_after(body, self.settings.threshold, backoff::now())
+                        .unwrap_or(self.settings.static_interval)
                 }
                 (_, Lookup::Ready(body)) => backoff::next_fetch_delay(
                     body,
@@ -325,10 +331,11 @@ async fn fetch_with_retries(
     client: &VaultClient,
     dep: &Dependency,
     policy: vk_lease::RetryPolicy,
+    threshold: f64,
 ) -> Lookup {
     let mut attempt = 0;
     loop {
-        match fetch(client, dep).await {
+        match fetch(client, dep, threshold).await {
             Ok(body) => return Lookup::Ready(body),
             Err(e) => {
                 let wait = match policy.decide(attempt) {
@@ -379,7 +386,11 @@ fn data_object(data: &[(String, String)]) -> serde_json::Value {
     )
 }
 
-async fn fetch(client: &VaultClient, dep: &Dependency) -> Result<String, VaultError> {
+async fn fetch(
+    client: &VaultClient,
+    dep: &Dependency,
+    threshold: f64,
+) -> Result<String, VaultError> {
     match dep {
         Dependency::Read { path } => Ok(client.read_secret(path).await?.response.body),
         Dependency::Write { path, data } => {
@@ -397,9 +408,12 @@ async fn fetch(client: &VaultClient, dep: &Dependency) -> Result<String, VaultEr
                 Ok(r.body)
             }
         }
-        // Without the destination-file cache (not built yet) every fetch issues.
-        Dependency::PkiCert { path, data, .. } => {
-            Ok(client.write(path, &data_object(data)).await?.body)
+        Dependency::PkiCert {
+            path,
+            data,
+            destination,
+        } => {
+            crate::pki_cache::fetch(client, path, &data_object(data), destination, threshold).await
         }
     }
 }
