@@ -51,6 +51,13 @@ const fn b(
 
 /// Flags of `vault-k8s agent-inject` (spec §1.4), in upstream's lexicographic help order.
 pub const INJECT_FLAGS: &[Flag] = &[
+    // Not upstream: how the injected containers start the agent (vk_inject::command).
+    s(
+        "agent-command-style",
+        "auto",
+        &["AGENT_INJECT_AGENT_COMMAND_STYLE"],
+        "How injected containers start the agent: auto (native for a vault-k8s image, upstream's shell command otherwise), native (/usr/local/bin/vault-k8s agent, no shell) or shell",
+    ),
     s(
         "auth-max-backoff",
         "",
@@ -265,7 +272,7 @@ pub const INJECT_FLAGS: &[Flag] = &[
         "vault-image",
         vk_inject::DEFAULT_AGENT_IMAGE,
         &["AGENT_INJECT_VAULT_IMAGE"],
-        "Docker image for Vault",
+        "Container image of the injected agent (default: this project's image; hashicorp/vault:2.0.4 is upstream's)",
     ),
     s(
         "vault-namespace",

@@ -7,7 +7,7 @@ mod goparse;
 
 use std::path::PathBuf;
 
-use vk_inject::InjectorSettings;
+use vk_inject::{AgentCommandStyle, InjectorSettings};
 use vk_server::{CertFiles, TlsConfigError, TlsMinVersion, TlsSettings};
 use vk_telemetry::{LogFormat, LogLevel, UnknownLogLevel};
 
@@ -73,6 +73,10 @@ pub enum ConfigError {
     Tls(#[source] TlsConfigError),
     #[error("-telemetry-path {0:?} must start with \"/\" and must not be /mutate or /health/ready")]
     TelemetryPath(String),
+    #[error(
+        "-agent-command-style (AGENT_INJECT_AGENT_COMMAND_STYLE) must be auto, native or shell, not {0:?}"
+    )]
+    AgentCommandStyle(String),
 }
 
 // === InjectorConfig ===
@@ -134,6 +138,9 @@ impl InjectorConfig {
         let log_level = LogLevel::parse(values.get("log-level")).map_err(ConfigError::LogLevel)?;
         let log_format = LogFormat::parse(values.get("log-format"));
 
+        let agent_command_style = AgentCommandStyle::parse(values.get("agent-command-style"))
+            .map_err(|e| ConfigError::AgentCommandStyle(e.0))?;
+
         let telemetry_path = match values.get("telemetry-path") {
             "" => None,
             p if !p.starts_with('/') || p == "/mutate" || p == "/health/ready" => {
@@ -148,7 +155,7 @@ impl InjectorConfig {
         };
 
         Ok(Self {
-            settings: settings_from(&values, max_connections),
+            settings: settings_from(&values, max_connections, agent_command_style),
             log_level,
             log_format,
             listen: values.get("listen").to_owned(),
@@ -208,11 +215,16 @@ fn server_tls(values: &FlagValues, warnings: &mut Vec<String>) -> Result<ServerT
     })
 }
 
-fn settings_from(values: &FlagValues, max_connections_per_host: i64) -> InjectorSettings {
+fn settings_from(
+    values: &FlagValues,
+    max_connections_per_host: i64,
+    agent_command_style: AgentCommandStyle,
+) -> InjectorSettings {
     let get = |name: &str| values.get(name).to_owned();
     InjectorSettings {
         vault_address: get("vault-address"),
         vault_image: get("vault-image"),
+        agent_command_style,
         proxy_address: get("proxy-address"),
         vault_auth_type: get("vault-auth-type"),
         vault_auth_path: get("vault-auth-path"),

@@ -337,3 +337,68 @@ fn render_needs_no_tls() {
     let cfg = resolve(&["-vault-address=x"], &[], Purpose::Render).expect("valid");
     assert!(cfg.tls.is_none());
 }
+
+#[test]
+fn agent_command_style_from_flag_or_env_and_validated() {
+    let style = |cli: &[&str], env: &[(&str, &str)]| {
+        let mut all = SERVE.to_vec();
+        all.extend_from_slice(cli);
+        resolve(&all, env, Purpose::Serve).map(|c| c.settings.agent_command_style)
+    };
+    assert_eq!(style(&[], &[]).expect("valid"), AgentCommandStyle::Auto);
+    assert_eq!(
+        style(&["-agent-command-style=native"], &[]).expect("valid"),
+        AgentCommandStyle::Native
+    );
+    assert_eq!(
+        style(&["-agent-command-style", "shell"], &[]).expect("valid"),
+        AgentCommandStyle::Shell
+    );
+    // The environment wins over the flag, as for every other setting.
+    assert_eq!(
+        style(
+            &["-agent-command-style=native"],
+            &[("AGENT_INJECT_AGENT_COMMAND_STYLE", "shell")]
+        )
+        .expect("valid"),
+        AgentCommandStyle::Shell
+    );
+    for bad in [
+        &["-agent-command-style=Native"][..],
+        &["-agent-command-style="],
+    ] {
+        let err = style(bad, &[]).expect_err("invalid");
+        assert_eq!(
+            vk_telemetry::ErrorChain(&err).to_string(),
+            format!(
+                "-agent-command-style (AGENT_INJECT_AGENT_COMMAND_STYLE) must be auto, native or shell, not {:?}",
+                bad[0].split_once('=').map(|(_, v)| v).unwrap_or_default()
+            )
+        );
+    }
+    let err = style(&[], &[("AGENT_INJECT_AGENT_COMMAND_STYLE", "bash")]).expect_err("invalid");
+    assert!(err.to_string().contains("AGENT_INJECT_AGENT_COMMAND_STYLE"));
+    assert!(err.to_string().contains("\"bash\""));
+    // The offline preview validates it too.
+    assert!(
+        resolve(
+            &["-vault-address=x", "-agent-command-style=sh"],
+            &[],
+            Purpose::Render
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn vault_image_defaults_to_our_image() {
+    let cfg = resolve(SERVE, &[], Purpose::Serve).expect("valid");
+    assert_eq!(cfg.settings.vault_image, vk_inject::DEFAULT_AGENT_IMAGE);
+    let cfg = resolve(
+        SERVE,
+        &[("AGENT_INJECT_VAULT_IMAGE", "hashicorp/vault:2.0.4")],
+        Purpose::Serve,
+    )
+    .expect("valid");
+    assert_eq!(cfg.settings.vault_image, "hashicorp/vault:2.0.4");
+}

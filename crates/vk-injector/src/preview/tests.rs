@@ -128,3 +128,38 @@ fn denials_and_skips_are_reported() {
         Rendered::Skipped(_)
     ));
 }
+
+/// The preview runs the same engine as the webhook, so it follows the command-style rule.
+#[test]
+fn preview_follows_the_agent_command_rule() {
+    let pods = pods_from_manifest(&fixture("webapp-pod.yaml"), "").expect("pods");
+    let agents = |settings: &InjectorSettings| {
+        let Rendered::Injected { pod, .. } = render(&pods[0], settings).expect("render") else {
+            panic!("expected an injection");
+        };
+        let init = pod["spec"]["initContainers"][0].clone();
+        let sidecar = pod["spec"]["containers"][1].clone();
+        (init, sidecar)
+    };
+    let native = serde_json::json!(["/usr/local/bin/vault-k8s"]);
+    let shell = serde_json::json!(["/bin/sh", "-ec"]);
+
+    let (init, sidecar) = agents(&settings());
+    assert_eq!(init["image"], vk_inject::DEFAULT_AGENT_IMAGE);
+    assert_eq!((&init["command"], &sidecar["command"]), (&native, &native));
+    assert_eq!(init["args"], serde_json::json!(["agent"]));
+
+    let upstream = InjectorSettings {
+        vault_image: vk_inject::UPSTREAM_AGENT_IMAGE.into(),
+        ..settings()
+    };
+    let (init, sidecar) = agents(&upstream);
+    assert_eq!((&init["command"], &sidecar["command"]), (&shell, &shell));
+
+    let forced = InjectorSettings {
+        agent_command_style: vk_inject::AgentCommandStyle::Native,
+        ..upstream
+    };
+    let (init, _) = agents(&forced);
+    assert_eq!(init["command"], native);
+}
