@@ -12,6 +12,11 @@
 //! is OpenBao's `bao` (a temp bin dir holding a `vault` link to it comes first in `PATH`). The
 //! network is the host's, so `127.0.0.1` services are reachable.
 //!
+//! This project's own image is stood in for too: after [`PodSandbox::set_agent_binary`], the
+//! given binary appears at `/usr/local/bin/vault-k8s` (the path of the runtime image), so a
+//! container injected with the native command (`["/usr/local/bin/vault-k8s"]`, `["agent"]`,
+//! no shell) runs exactly as patched. Running such a container without it is an error.
+//!
 //! # How the paths exist without touching the host
 //!
 //! The container runs under `unshare --mount --propagation private --pid --fork` (private
@@ -26,7 +31,9 @@
 //!    over `R/<dir>` and each of its host entries is bound back in. The missing components are
 //!    then created on tmpfs, never on the host (e.g. `/vault` is made on the root tmpfs,
 //!    `/run/secrets` on the tmpfs shadowing `/run`);
-//! 3. bind-mounts each volume's host dir at `R/<mount path>` (read-only when asked);
+//! 3. bind-mounts each volume's host dir at `R/<mount path>` (read-only when asked), and the
+//!    agent binary, if set, read-only at `R/usr/local/bin/vault-k8s`: its directory is always
+//!    shadowed by a tmpfs holding the host's other entries, so the file is created on tmpfs;
 //! 4. `exec chroot R …` into the container process.
 //!
 //! When the process tree ends, the namespace and all its mounts disappear; the temp dirs are
@@ -45,6 +52,8 @@ use crate::util::{TimedOutput, run_with_timeout};
 
 /// `PATH` of the sandboxed process; the first entry holds `vault` → `bao`.
 const SANDBOX_BIN: &str = "/.vk-sandbox/bin";
+/// Where this project's runtime image has its binary (docs/images.md), the native command.
+pub const AGENT_BINARY_PATH: &str = "/usr/local/bin/vault-k8s";
 const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A pod whose volumes exist as host temp dirs; run its containers with [`PodSandbox::run`].
@@ -54,6 +63,8 @@ pub struct PodSandbox {
     dir: TempDir,
     volumes: BTreeMap<String, PathBuf>,
     bao: PathBuf,
+    /// Shown at [`AGENT_BINARY_PATH`] when set.
+    agent: Option<PathBuf>,
     timeout: Duration,
 }
 
@@ -139,6 +150,7 @@ impl PodSandbox {
             dir,
             volumes,
             bao,
+            agent: None,
             timeout: Duration::from_secs(60),
         })
     }
@@ -147,6 +159,14 @@ impl PodSandbox {
     /// `vault agent -config=…`, so `vault-k8s` itself can stand in to test our own agent.
     pub fn set_vault_binary(&mut self, path: impl Into<PathBuf>) {
         self.bao = path.into();
+    }
+
+    /// The binary that appears at `/usr/local/bin/vault-k8s` in every container (read-only,
+    /// bind-mounted; nothing is written on the host), standing in for this project's image.
+    /// Injected containers with the native command (`/usr/local/bin/vault-k8s agent`, no
+    /// shell) need it; pass `vault-k8s` itself, e.g. `env!("CARGO_BIN_EXE_vault-k8s")`.
+    pub fn set_agent_binary(&mut self, path: impl Into<PathBuf>) {
+        self.agent = Some(path.into());
     }
 
     /// Limit for each [`PodSandbox::run`]; after it the process group is killed (default 60 s).
@@ -271,6 +291,12 @@ impl PodSandbox {
                  (use run_with_command)"
             );
         }
+        if argv[0] == AGENT_BINARY_PATH && self.agent.is_none() {
+            bail!(
+                "container {name} runs {AGENT_BINARY_PATH} (this project's image): call \
+                 PodSandbox::set_agent_binary with the vault-k8s binary first"
+            );
+        }
         if c.get("envFrom").is_some() {
             bail!("container {name}: envFrom is not supported by the pod sandbox");
         }
@@ -326,13 +352,31 @@ impl PodSandbox {
                 path: clean_abs(mount_path)
                     .with_context(|| format!("container {name}: mountPath {mount_path:?}"))?,
                 read_only: m["readOnly"].as_bool().unwrap_or(false),
+                file: false,
             });
         }
         mounts.push(Mount {
             host: bin.clone(),
             path: PathBuf::from(SANDBOX_BIN),
             read_only: true,
+            file: false,
         });
+        if let Some(agent) = &self.agent {
+            let host = agent
+                .canonicalize()
+                .with_context(|| format!("agent binary {}", agent.display()))?;
+            anyhow::ensure!(
+                host.is_file(),
+                "agent binary {} is not a file",
+                host.display()
+            );
+            mounts.push(Mount {
+                host,
+                path: PathBuf::from(AGENT_BINARY_PATH),
+                read_only: true,
+                file: true,
+            });
+        }
         // Parents before children, as a runtime mounts them.
         mounts.sort_by_key(|m| m.path.components().count());
 
@@ -429,6 +473,8 @@ struct Mount {
     host: PathBuf,
     path: PathBuf,
     read_only: bool,
+    /// A single file (the agent binary) rather than a directory.
+    file: bool,
 }
 
 /// The effective uid of this process, from `/proc/self/status`.
@@ -631,8 +677,14 @@ fn split_existing(path: &Path) -> Result<(PathBuf, Vec<String>)> {
     Ok((existing, missing))
 }
 
-/// Commands that recreate host directory `dir`'s entries at `target` (already a directory).
-fn replicate_entries(script: &mut String, dir: &Path, target: &str) -> Result<()> {
+/// Commands that recreate host directory `dir`'s entries at `target` (already a directory),
+/// except the entry named `except`.
+fn replicate_entries(
+    script: &mut String,
+    dir: &Path,
+    target: &str,
+    except: Option<&str>,
+) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok())
@@ -640,6 +692,9 @@ fn replicate_entries(script: &mut String, dir: &Path, target: &str) -> Result<()
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
+        if except == Some(name.as_str()) {
+            continue;
+        }
         let src = dir.join(&name);
         let dst = format!("{target}/{name}");
         let ft = e.file_type()?;
@@ -667,6 +722,56 @@ fn replicate_entries(script: &mut String, dir: &Path, target: &str) -> Result<()
     Ok(())
 }
 
+/// Commands that show host file `m.host` at `m.path` inside root `r`. The directory holding it
+/// is shadowed by a tmpfs (its other host entries bound back in) so that the file is created
+/// there, never on the host, and so that a host file of that name is hidden, not written to.
+fn file_mount(script: &mut String, r: &str, m: &Mount, shadowed: &mut Vec<PathBuf>) -> Result<()> {
+    let (Some(parent), Some(file_name)) = (m.path.parent(), m.path.file_name()) else {
+        bail!("{} cannot hold a file mount", m.path.display());
+    };
+    let file_name = file_name.to_string_lossy().into_owned();
+    let (existing, missing) = split_existing(parent)?;
+    if existing == Path::new("/") && missing.is_empty() {
+        bail!(
+            "{}: the sandbox cannot add a file directly under /",
+            m.path.display()
+        );
+    }
+    if shadowed.contains(&existing) {
+        bail!(
+            "{}: a volume is already mounted in {}, the sandbox cannot add a file there",
+            m.path.display(),
+            existing.display()
+        );
+    }
+    if existing != Path::new("/") {
+        let target = format!("{r}{}", existing.display());
+        script.push_str(&format!(
+            "mount -t tmpfs -o mode=0755 vk-sandbox-shadow {}\n",
+            sh_quote(&target)
+        ));
+        let except = missing.is_empty().then_some(file_name.as_str());
+        replicate_entries(script, &existing, &target, except)?;
+        shadowed.push(existing.clone());
+    }
+    let mut inside = existing;
+    for part in &missing {
+        inside.push(part);
+    }
+    let dir = format!("{r}{}", inside.display());
+    let target = format!("{dir}/{file_name}");
+    script.push_str(&format!(
+        "mkdir -p {d}\n: > {t}\nmount --bind {h} {t}\n",
+        d = sh_quote(&dir),
+        t = sh_quote(&target),
+        h = sh_quote(&m.host.to_string_lossy())
+    ));
+    if m.read_only {
+        script.push_str(&format!("mount -o remount,bind,ro {}\n", sh_quote(&target)));
+    }
+    Ok(())
+}
+
 fn mount_script(root: &Path, mounts: &[Mount], read_only_root: bool) -> Result<String> {
     let r = root.to_string_lossy().into_owned();
     let mut s = String::new();
@@ -675,9 +780,13 @@ fn mount_script(root: &Path, mounts: &[Mount], read_only_root: bool) -> Result<S
         "mount -t tmpfs -o mode=0755 vk-sandbox-root {}\n",
         sh_quote(&r)
     ));
-    replicate_entries(&mut s, Path::new("/"), &r)?;
+    replicate_entries(&mut s, Path::new("/"), &r, None)?;
     let mut shadowed: Vec<PathBuf> = Vec::new();
     for m in mounts {
+        if m.file {
+            file_mount(&mut s, &r, m, &mut shadowed)?;
+            continue;
+        }
         let (existing, missing) = split_existing(&m.path)?;
         if !missing.is_empty() && existing != Path::new("/") && !shadowed.contains(&existing) {
             let target = format!("{r}{}", existing.display());
@@ -685,7 +794,7 @@ fn mount_script(root: &Path, mounts: &[Mount], read_only_root: bool) -> Result<S
                 "mount -t tmpfs -o mode=0755 vk-sandbox-shadow {}\n",
                 sh_quote(&target)
             ));
-            replicate_entries(&mut s, &existing, &target)?;
+            replicate_entries(&mut s, &existing, &target, None)?;
             shadowed.push(existing.clone());
         }
         let mut inside = existing.clone();
@@ -781,6 +890,66 @@ mod tests {
                 "/run/secrets leaked onto the host"
             );
         }
+    }
+
+    #[test]
+    fn agent_binary_appears_at_the_image_path_without_touching_the_host() {
+        use std::os::unix::fs::PermissionsExt;
+        let host_had_it = Path::new(AGENT_BINARY_PATH).exists();
+        let host_entries: Vec<String> = std::fs::read_dir("/usr/local/bin")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != "vault-k8s")
+                    .collect()
+            })
+            .unwrap_or_default();
+        let scripts = tempfile::tempdir().unwrap();
+        let fake = scripts.path().join("fake-agent");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho \"fake agent: $*\"\nls /usr/local/bin\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        let mut p = pod();
+        p["spec"]["containers"][0]["command"] = json!([AGENT_BINARY_PATH]);
+        p["spec"]["containers"][0]["args"] = json!(["agent", "-x=$(GREETING)"]);
+        let mut sb = PodSandbox::new(&p).unwrap();
+        let err = sb.run("c").expect_err("no agent binary set");
+        assert!(format!("{err:#}").contains("set_agent_binary"), "{err:#}");
+
+        sb.set_agent_binary(&fake);
+        let run = sb.run("c").unwrap();
+        assert!(run.success(), "{}", run.describe());
+        let out = run.output.stdout_str();
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("fake agent: agent -x=hello-ns1"));
+        let listed: Vec<&str> = lines.collect();
+        assert!(listed.contains(&"vault-k8s"), "{listed:?}");
+        for entry in &host_entries {
+            assert!(
+                listed.contains(&entry.as_str()),
+                "host entry {entry} hidden: {listed:?}"
+            );
+        }
+        if !host_had_it {
+            assert!(
+                !Path::new(AGENT_BINARY_PATH).exists(),
+                "{AGENT_BINARY_PATH} leaked onto the host"
+            );
+        }
+        // The container cannot overwrite the binary (read-only bind, not its owner).
+        let run = sb
+            .run_with_command("c", &["/bin/sh", "-c", "echo x > /usr/local/bin/vault-k8s"])
+            .unwrap();
+        assert!(!run.success(), "{}", run.describe());
+        assert!(
+            std::fs::read_to_string(&fake)
+                .unwrap()
+                .starts_with("#!/bin/sh")
+        );
     }
 
     #[test]
