@@ -62,6 +62,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
+{{/* The injected agent image: the injector's own unless injector.agentImage names another. */}}
+{{- define "vk.agentImage" -}}
+{{- $agent := .Values.injector.agentImage -}}
+{{- $tag := toString (default "" $agent.tag) -}}
+{{- if and (not $agent.repository) (not $tag) -}}
+{{- include "vk.image" . -}}
+{{- else if not $agent.repository -}}
+{{- printf "%s:%s" .Values.injector.image.repository $tag -}}
+{{- else if contains "@" $agent.repository -}}
+{{- $agent.repository -}}
+{{- else if not $tag -}}
+{{- fail "injector.agentImage.tag is required when injector.agentImage.repository is set (e.g. repository hashicorp/vault, tag 2.0.4)" -}}
+{{- else -}}
+{{- printf "%s:%s" $agent.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "vk.vaultAddr" -}}
 {{- if .Values.injector.externalVaultAddr -}}
 {{- .Values.injector.externalVaultAddr -}}
