@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use vk_lease::{Backoff, Fraction, RefreshConfig, SecretTiming, Threshold, Timestamp};
+use vk_lease::{Backoff, FetchPlan, Fraction, RefreshConfig, SecretTiming, Threshold, Timestamp};
 
 /// A small non-cryptographic random source (xorshift64*) for jitter; seeded from the clock
 /// and the process id. Not used for anything secret.
@@ -115,22 +115,31 @@ pub(crate) fn secret_timing(body: &str) -> SecretTiming {
     }
 }
 
-/// When a fetched secret is fetched again (spec §6.2). Renewable leases are not renewed yet:
-/// they are treated like non-renewable ones (re-fetched at 85–95 % of the lease).
-pub(crate) fn next_fetch_delay(
+/// What follows a successful fetch (spec §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterFetch {
+    /// Renewable (§6.3): hand the lease to a lifetime watcher.
+    Renew(vk_lease::LeaseInfo),
+    /// Not renewable (§6.2): fetch again after this long.
+    Sleep(Duration),
+}
+
+/// Decides between renewing and re-fetching a fetched secret (spec §6.2, §6.3).
+pub(crate) fn after_fetch(
     body: &str,
     static_interval: Duration,
     threshold: f64,
     jitter: &mut Jitter,
-) -> Duration {
+) -> AfterFetch {
     let config = RefreshConfig {
         static_secret_render_interval: static_interval,
         lease_renewal_threshold: Threshold::new(threshold).unwrap_or_default(),
     };
-    match vk_lease::non_renewable_sleep(&secret_timing(body), now(), &config, jitter.fraction()) {
-        Ok((sleep, _)) => sleep,
+    match vk_lease::plan_after_fetch(&secret_timing(body), now(), &config, jitter.fraction()) {
+        Ok(FetchPlan::Renew(lease)) => AfterFetch::Renew(lease),
+        Ok(FetchPlan::Sleep { sleep, .. }) => AfterFetch::Sleep(sleep),
         // A rotating secret reported ttl 0: read it again soon (the retry path).
-        Err(_) => vk_lease::DEFAULT_RETRY_BACKOFF,
+        Err(_) => AfterFetch::Sleep(vk_lease::DEFAULT_RETRY_BACKOFF),
     }
 }
 
@@ -160,14 +169,45 @@ mod tests {
     #[test]
     fn fetch_delay_range() {
         let mut j = Jitter::new();
+        let sleep = |body: &str, interval: u64, j: &mut Jitter| match after_fetch(
+            body,
+            Duration::from_secs(interval),
+            0.9,
+            j,
+        ) {
+            AfterFetch::Sleep(d) => d,
+            other => panic!("expected a sleep, got {other:?}"),
+        };
         let kv2 = r#"{"lease_duration":0,"data":{"data":{}}}"#;
         for _ in 0..100 {
-            let d = next_fetch_delay(kv2, Duration::from_secs(10), 0.9, &mut j);
+            let d = sleep(kv2, 10, &mut j);
             assert!(d >= Duration::from_millis(8500) && d < Duration::from_millis(9500));
         }
         let kv1 = r#"{"lease_duration":20,"data":{}}"#;
-        let d = next_fetch_delay(kv1, Duration::from_secs(300), 0.9, &mut j);
+        let d = sleep(kv1, 300, &mut j);
         assert!(d >= Duration::from_secs(17) && d < Duration::from_secs(19));
+    }
+
+    #[test]
+    fn renewable_secrets_go_to_the_watcher() {
+        let mut j = Jitter::new();
+        let db =
+            r#"{"lease_id":"database/creds/app/x","lease_duration":6,"renewable":true,"data":{}}"#;
+        assert_eq!(
+            after_fetch(db, Duration::from_secs(300), 0.9, &mut j),
+            AfterFetch::Renew(vk_lease::LeaseInfo {
+                ttl: Duration::from_secs(6),
+                renewable: true
+            })
+        );
+        let token = r#"{"lease_duration":0,"renewable":false,"auth":{"client_token":"t","lease_duration":30,"renewable":true}}"#;
+        assert_eq!(
+            after_fetch(token, Duration::from_secs(300), 0.9, &mut j),
+            AfterFetch::Renew(vk_lease::LeaseInfo {
+                ttl: Duration::from_secs(30),
+                renewable: true
+            })
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod command;
 mod error;
 mod files;
 mod jwt;
+mod lease;
 mod pki_cache;
 mod shutdown;
 mod templates;

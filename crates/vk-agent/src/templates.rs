@@ -10,9 +10,10 @@ use tokio::time::Instant;
 use vk_template::{DataSource, Dependency, Lookup, RenderOptions};
 use vk_vault_client::{VaultClient, VaultError, shim_list_path};
 
-use crate::backoff::{self, Jitter};
+use crate::backoff::{self, AfterFetch, Jitter};
 use crate::error::AgentError;
 use crate::files;
+use crate::lease::{self, LeaseWatch, Next, Target};
 
 /// Render passes per round before giving up (templates that discover dependencies one
 /// level at a time need one pass per level).
@@ -89,8 +90,11 @@ pub(crate) fn prepare(
 #[derive(Debug, Clone)]
 struct Entry {
     lookup: Lookup,
-    /// When the dependency is fetched again (sidecar mode).
+    /// When the dependency is renewed (with `lease`) or fetched again (sidecar mode).
     due: Instant,
+    /// The lifetime watcher of a renewable secret (§6.3): at `due` it renews, and when it
+    /// ends the secret is fetched again.
+    lease: Option<LeaseWatch>,
 }
 
 /// Timing settings of the engine.
@@ -183,18 +187,96 @@ impl Engine {
         self.store.values().map(|e| e.due).min()
     }
 
-    /// Fetches again every dependency whose time has come; returns how many.
+    /// Renews the leases and fetches again the dependencies whose time has come (a secret
+    /// whose lease watcher ended is fetched at once); returns how many were renewed or fetched.
     pub(crate) async fn refresh_due(&mut self, client: &VaultClient) -> usize {
         let now = Instant::now();
-        let due: Vec<Dependency> = self
-            .store
-            .iter()
-            .filter(|(_, e)| e.due <= now)
-            .map(|(d, _)| d.clone())
-            .collect();
-        let n = due.len();
-        self.fetch_all(client, due).await;
+        let mut renew = Vec::new();
+        let mut fetch = Vec::new();
+        for (dep, e) in self.store.iter().filter(|(_, e)| e.due <= now) {
+            if e.lease.is_some() {
+                renew.push(dep.clone());
+            } else {
+                fetch.push(dep.clone());
+            }
+        }
+        let n = renew.len() + fetch.len();
+        fetch.extend(self.renew_all(client, renew).await);
+        self.fetch_all(client, fetch).await;
         n
+    }
+
+    /// Runs the due step of each lease watcher (§6.3); returns the dependencies whose watcher
+    /// ended and that are to be fetched again now.
+    async fn renew_all(&mut self, client: &VaultClient, deps: Vec<Dependency>) -> Vec<Dependency> {
+        let mut set = JoinSet::new();
+        for dep in deps {
+            let Some(watch) = self.store.get(&dep).and_then(|e| e.lease.as_ref()) else {
+                continue;
+            };
+            let target = watch.renews().then(|| watch.target().clone());
+            let client = client.clone();
+            set.spawn(async move {
+                let outcome = match target {
+                    Some(t) => Some(t.renew(&client).await),
+                    None => None,
+                };
+                (dep, outcome)
+            });
+        }
+        let mut refetch_now = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let (dep, outcome) = match joined {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(error = %e, "renewal task failed");
+                    continue;
+                }
+            };
+            let Some(entry) = self.store.get_mut(&dep) else {
+                continue;
+            };
+            let Some(watch) = entry.lease.as_mut() else {
+                continue;
+            };
+            let kind = watch.target().kind();
+            match &outcome {
+                Some(Ok(ttl)) => {
+                    tracing::info!(
+                        dependency = %describe(&dep),
+                        kind,
+                        ttl_secs = ttl.as_secs(),
+                        "renewed secret lease"
+                    );
+                    // Publish the renewed secret: same data, current lease (§6.3).
+                    if let Lookup::Ready(body) = &entry.lookup {
+                        entry.lookup = Lookup::Ready(lease::with_lease_duration(body, *ttl));
+                    }
+                }
+                Some(Err(e)) => tracing::warn!(
+                    dependency = %describe(&dep),
+                    kind,
+                    error = %e,
+                    "secret lease renewal failed"
+                ),
+                None => {}
+            }
+            match watch.on_outcome(outcome.as_ref(), &mut self.jitter) {
+                Next::Renew(at) => entry.due = at,
+                Next::Refetch(at) => {
+                    tracing::info!(
+                        dependency = %describe(&dep),
+                        "secret lease watcher ended; fetching the secret again"
+                    );
+                    entry.lease = None;
+                    entry.due = at;
+                    if at <= Instant::now() {
+                        refetch_now.push(dep);
+                    }
+                }
+            }
+        }
+        refetch_now
     }
 
     async fn fetch_all(&mut self, client: &VaultClient, deps: Vec<Dependency>) {
@@ -216,6 +298,7 @@ impl Engine {
                     continue;
                 }
             };
+            let mut lease = None;
             let wait = match (&dep, &lookup) {
                 (Dependency::List { .. }, _) => {
                     vk_lease::list_sleep(false, self.settings.static_interval)
@@ -225,12 +308,11 @@ impl Engine {
                     crate::pki_cache::recheck_after(body, self.settings.threshold, backoff::now())
                         .unwrap_or(self.settings.static_interval)
                 }
-                (_, Lookup::Ready(body)) => backoff::next_fetch_delay(
-                    body,
-                    self.settings.static_interval,
-                    self.settings.threshold,
-                    &mut self.jitter,
-                ),
+                (_, Lookup::Ready(body)) => {
+                    let (wait, watch) = self.schedule(body);
+                    lease = watch;
+                    wait
+                }
                 // A failed fetch stops the engine; it is fetched anew when it restarts.
                 _ => self.settings.static_interval,
             };
@@ -239,8 +321,39 @@ impl Engine {
                 Entry {
                     lookup,
                     due: Instant::now() + wait,
+                    lease,
                 },
             );
+        }
+    }
+
+    /// After a successful fetch: a lifetime watcher for a renewable secret (§6.3, its first
+    /// renewal due at once), else the wait before the next fetch (§6.2).
+    fn schedule(&mut self, body: &str) -> (Duration, Option<LeaseWatch>) {
+        match backoff::after_fetch(
+            body,
+            self.settings.static_interval,
+            self.settings.threshold,
+            &mut self.jitter,
+        ) {
+            AfterFetch::Sleep(wait) => (wait, None),
+            AfterFetch::Renew(info) => match Target::of(body) {
+                Some(target) => {
+                    let (watch, next) = LeaseWatch::start(info, target, &mut self.jitter);
+                    match next {
+                        Next::Renew(at) => {
+                            (at.saturating_duration_since(Instant::now()), Some(watch))
+                        }
+                        Next::Refetch(at) => (at.saturating_duration_since(Instant::now()), None),
+                    }
+                }
+                // Renewable without a lease id or token to renew with: fetch again at the
+                // usual share of the lease (§6.2).
+                None => (
+                    vk_lease::scale(info.ttl, self.settings.threshold.clamp(0.05, 1.0)),
+                    None,
+                ),
+            },
         }
     }
 

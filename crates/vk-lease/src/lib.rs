@@ -22,7 +22,7 @@ pub use backoff::{
 };
 pub use lifetime::{
     ERROR_BACKOFF_INITIAL, ERROR_BACKOFF_MAX, EndReason, LeaseInfo, LifetimeWatcher, RenewMode,
-    WatchAction, grace_period,
+    WatchAction, grace_period, refetch_at,
 };
 pub use pki::{CertValidity, PkiDecision, pki_decision, pki_renewal_point};
 pub use refresh::{

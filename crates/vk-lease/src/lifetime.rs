@@ -79,6 +79,20 @@ pub fn grace_period(lease: Duration, increment: Option<Duration>, draw: Fraction
     scale(base, 0.1 + 0.1 * draw.get())
 }
 
+/// When a template secret whose watcher ended is fetched again (§6.3: "the watcher ends and
+/// the secret is fetched again", i.e. at `now`).
+///
+/// One exception keeps a broken setup from minting credentials in a tight loop: when renewal
+/// fails although the secret was fetched less than [`ERROR_BACKOFF_INITIAL`] ago (every
+/// renewal fails, e.g. a policy without `update` on `sys/leases/renew`), the new fetch waits
+/// until `fetched_at + ERROR_BACKOFF_INITIAL`, the first wait of the token's renewal retries.
+pub fn refetch_at(reason: EndReason, fetched_at: Timestamp, now: Timestamp) -> Timestamp {
+    match reason {
+        EndReason::GraceReached => now,
+        EndReason::RenewalFailed => now.max(fetched_at.saturating_add(ERROR_BACKOFF_INITIAL)),
+    }
+}
+
 /// State of one lifetime watcher (§2.8); see the module docs for the call protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LifetimeWatcher {
@@ -590,5 +604,26 @@ mod tests {
             }
             assert!(w.expiry() <= hard_end);
         }
+    }
+
+    #[test]
+    fn refetch_after_end() {
+        // Max TTL reached: fetch at once.
+        assert_eq!(refetch_at(EndReason::GraceReached, at(0), at(63)), at(63));
+        // A renewal failing late in the lease: at once too (§6.3).
+        assert_eq!(refetch_at(EndReason::RenewalFailed, at(0), at(21)), at(21));
+        // Failing right after the fetch: not before 10 s after it.
+        assert_eq!(
+            refetch_at(EndReason::RenewalFailed, at(100), at(100)),
+            at(110)
+        );
+        assert_eq!(
+            refetch_at(EndReason::RenewalFailed, at(100), at(104)),
+            at(110)
+        );
+        assert_eq!(
+            refetch_at(EndReason::RenewalFailed, Timestamp::MAX, at(1)),
+            Timestamp::MAX
+        );
     }
 }

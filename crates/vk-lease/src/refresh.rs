@@ -108,22 +108,30 @@ impl fmt::Display for RefreshError {
 
 impl std::error::Error for RefreshError {}
 
-/// Decides what follows a successful fetch (§6.1): renewable secrets (`renewable` or
-/// `auth.renewable`) go to the lifetime watcher (§6.3), the rest sleep per §6.2.
+/// Decides what follows a successful fetch (§6.1): renewable secrets (`renewable` with a
+/// `lease_id`, or `auth.renewable`) go to the lifetime watcher (§6.3), the rest sleep per §6.2.
+///
+/// A "renewable" response that cannot be renewed — no `lease_id` to renew (and no renewable
+/// `auth`), or a lease of zero seconds — sleeps like a non-renewable one: a watcher on it
+/// would end at once and the secret would be fetched again in a tight loop.
 pub fn plan_after_fetch(
     secret: &SecretTiming,
     now_unix: Timestamp,
     config: &RefreshConfig,
     jitter: Fraction,
 ) -> Result<FetchPlan, RefreshError> {
-    if secret.renewable || secret.auth_renewable {
-        let secs = match secret.auth_lease_duration {
-            Some(auth) if secret.auth_renewable => auth,
-            _ => secret.lease_duration,
-        };
-        let ttl = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    let secs = if secret.auth_renewable {
+        secret.auth_lease_duration.unwrap_or(0)
+    } else if secret.renewable && secret.has_lease_id {
+        secret.lease_duration
+    } else {
+        0
+    };
+    if let Ok(secs) = u64::try_from(secs)
+        && secs > 0
+    {
         return Ok(FetchPlan::Renew(LeaseInfo {
-            ttl,
+            ttl: Duration::from_secs(secs),
             renewable: true,
         }));
     }
@@ -490,6 +498,40 @@ mod tests {
                 renewable: true
             }))
         );
+        // Renewable but nothing to renew with, or a zero lease: §6.2 sleeps instead.
+        let no_lease_id = SecretTiming {
+            lease_duration: 100,
+            renewable: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_after_fetch(&no_lease_id, Timestamp::ZERO, &cfg(), Fraction::ZERO),
+            Ok(FetchPlan::Sleep {
+                kind: SleepKind::Leased,
+                sleep
+            }) if close(sleep, s(85))
+        ));
+        let zero = SecretTiming {
+            has_lease_id: true,
+            renewable: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_after_fetch(&zero, Timestamp::ZERO, &cfg(), Fraction::HALF),
+            Ok(FetchPlan::Sleep {
+                kind: SleepKind::Static,
+                ..
+            })
+        ));
+        let zero_auth = SecretTiming {
+            auth_lease_duration: Some(0),
+            auth_renewable: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_after_fetch(&zero_auth, Timestamp::ZERO, &cfg(), Fraction::HALF),
+            Ok(FetchPlan::Sleep { .. })
+        ));
         let kv2 = SecretTiming::default();
         assert!(matches!(
             plan_after_fetch(&kv2, Timestamp::ZERO, &cfg(), Fraction::HALF),

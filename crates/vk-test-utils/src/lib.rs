@@ -3,7 +3,8 @@
 //! Every fixture is a real component: [`bao::DevServer`] runs OpenBao's `bao server -dev`,
 //! [`kube_api::KubeApi`] answers Kubernetes TokenReview calls with real signature checks,
 //! [`certs`] makes a real PKI, and [`pod_sandbox`] runs one container of a pod the way a kubelet
-//! would (command, env, volume mounts at their real paths) in a private mount namespace.
+//! would (command, env, volume mounts at their real paths) in a private mount namespace, and
+//! [`postgres::Postgres`] runs a PostgreSQL cluster for the `database` secrets engine.
 //! [`admission`] builds AdmissionReview requests and applies a webhook's JSON Patch, [`http`]
 //! is a small blocking HTTP(S) client pinned to a test CA, and [`util`] has ports, polling and
 //! kill-on-drop child processes. Everything listens on 127.0.0.1 and is stopped on drop.
@@ -14,12 +15,14 @@ pub mod certs;
 pub mod http;
 pub mod kube_api;
 pub mod pod_sandbox;
+pub mod postgres;
 pub mod util;
 
 pub use bao::{DevServer, bao_binary};
 pub use certs::{Leaf, TestCa, TlsFiles};
 pub use kube_api::{KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth};
 pub use pod_sandbox::{PodSandbox, SandboxRun};
+pub use postgres::Postgres;
 pub use util::{
     ChildGuard, TimedOutput, eventually, fixture, fixtures_dir, free_port, shared_dir,
     workspace_root,
