@@ -2,7 +2,7 @@
 //! as written (not trimmed), removed after reading unless told otherwise, and remembered so a
 //! later re-authentication works after the file is gone.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use vk_agent_config::Method;
@@ -122,7 +122,7 @@ impl JwtSource {
     }
 
     #[cfg(test)]
-    fn path(&self) -> &Path {
+    fn path(&self) -> &std::path::Path {
         &self.path
     }
 }
