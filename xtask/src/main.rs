@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the binary and preview what the webhook does to a sample pod (offline).
+    /// Run the guide's walkthrough end to end on this machine (`--offline`: render-only preview).
     Demo(RawArgs),
     /// Install what builds and tests need (OpenBao, helm, Debian packages) into `.tools/`.
     Tools(RawArgs),

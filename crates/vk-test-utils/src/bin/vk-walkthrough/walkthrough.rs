@@ -114,12 +114,17 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         steps.detail(format!("| {line}"));
     }
     if !run.success() {
+        let how = match (run.output.timed_out, run.output.status) {
+            (true, _) => "was still running after 60 s and was killed".to_string(),
+            (false, Some(status)) => match status.code() {
+                Some(code) => format!("exited with code {code}"),
+                None => format!("ended by {status}"),
+            },
+            (false, None) => "ended without a status".to_string(),
+        };
         bail!(
-            "{INIT_CONTAINER} did not succeed (status {:?}, timed out: {}); its log is above. \
-             OpenBao's log tail:\n{}",
-            run.output.status,
-            run.output.timed_out,
-            dev.log_tail(20)
+            "{INIT_CONTAINER} {how}; its log is above. OpenBao's log tail:\n{}",
+            dev.log_tail(15)
         );
     }
     interrupt::check()?;
@@ -320,8 +325,11 @@ fn sandbox(mutated: &Value, token: &str, kube: &KubeApi, vault_k8s: &Path) -> Re
     sandbox
         .set_file(token_volume, "ca.crt", kube.ca_pem().as_bytes())
         .context("writing ca.crt")?;
-    // The injected command runs `vault agent …`; `vault` in the sandbox is our binary, so the
-    // init container runs `vault-k8s agent` exactly as patched.
+    // Stand-ins for the images: our binary at /usr/local/bin/vault-k8s (this project's image,
+    // which the injector's native `vault-k8s agent` command runs) and as `vault` on PATH (for
+    // upstream's shell command, if the injector is configured for it). The container then runs
+    // exactly as patched, and either way it is our agent.
+    sandbox.set_agent_binary(vault_k8s);
     sandbox.set_vault_binary(vault_k8s);
     sandbox.set_timeout(Duration::from_secs(60));
     std::io::stdout().flush().ok();
