@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vk_agent_config::{AutoAuth, Method, Sink};
-use vk_vault_client::{AuthMethod, SecretString, VaultClient, read_credential_file};
+use vk_vault_client::{
+    AuthMethod, ClientConfig, PemSource, SecretString, VaultClient, read_credential_file,
+};
 
 use crate::backoff::AuthBackoff;
 use crate::error::AgentError;
@@ -41,6 +43,9 @@ enum Kind {
     },
     Cert {
         name: Option<String>,
+        tls: Option<CertTls>,
+        /// The dedicated login client built from `tls` (rebuilt on every login with `reload`).
+        login_client: Option<VaultClient>,
     },
     Jwt(crate::jwt::JwtSource),
 }
@@ -109,6 +114,8 @@ impl Authenticator {
             },
             "cert" => Kind::Cert {
                 name: m.config_str("name").map(str::to_string),
+                tls: CertTls::from_method(m, file)?,
+                login_client: None,
             },
             "jwt" => Kind::Jwt(crate::jwt::JwtSource::new(
                 required(m, file, "role")?,
@@ -187,6 +194,8 @@ impl Authenticator {
     /// One attempt: read the credentials (again), log in or look the token up.
     async fn attempt(&mut self, client: &VaultClient) -> Result<Token, AgentError> {
         let mount_path = self.mount();
+        // The client that sends the login (the `cert` method may bring its own TLS files).
+        let mut via: Option<VaultClient> = None;
         let method = match &mut self.kind {
             Kind::TokenFile { path, cached } => {
                 let token = match read_nonempty(path) {
@@ -241,10 +250,22 @@ impl Authenticator {
                     mount_path,
                 }
             }
-            Kind::Cert { name } => AuthMethod::Cert {
-                name: name.clone(),
-                mount_path,
-            },
+            Kind::Cert {
+                name,
+                tls,
+                login_client,
+            } => {
+                if let Some(tls) = tls {
+                    if tls.reload || login_client.is_none() {
+                        *login_client = Some(tls.client(client)?);
+                    }
+                }
+                via = login_client.clone();
+                AuthMethod::Cert {
+                    name: name.clone(),
+                    mount_path,
+                }
+            }
             Kind::Jwt(source) => AuthMethod::Jwt {
                 role: source.role().to_string(),
                 jwt: source.current()?,
@@ -253,7 +274,9 @@ impl Authenticator {
         };
         // Logins are sent without a token.
         client.clear_token();
-        let auth = client
+        let auth = via
+            .as_ref()
+            .unwrap_or(client)
             .login(&method)
             .await
             .map_err(|source| AgentError::Vault {
@@ -338,6 +361,64 @@ impl Authenticator {
             }
         }
         Ok(())
+    }
+}
+
+/// The `cert` method's own TLS files (spec §2.6): with `ca_cert`, or `client_cert` and
+/// `client_key`, the login goes through a dedicated client built from them.
+#[derive(Debug, Clone)]
+struct CertTls {
+    ca_cert: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    reload: bool,
+}
+
+impl CertTls {
+    fn from_method(m: &Method, file: &str) -> Result<Option<Self>, AgentError> {
+        let path = |k: &str| m.config_str(k).filter(|p| !p.is_empty()).map(PathBuf::from);
+        let (ca_cert, client_cert, client_key) =
+            (path("ca_cert"), path("client_cert"), path("client_key"));
+        match (&client_cert, &client_key) {
+            (Some(_), None) => {
+                return Err(setting(
+                    file,
+                    "auto_auth.method.config.client_key",
+                    "'client_cert' is set but 'client_key' is missing",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(setting(
+                    file,
+                    "auto_auth.method.config.client_cert",
+                    "'client_key' is set but 'client_cert' is missing",
+                ));
+            }
+            _ => {}
+        }
+        if ca_cert.is_none() && client_cert.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            ca_cert,
+            client_cert,
+            client_key,
+            reload: optional_bool(m, "reload", false),
+        }))
+    }
+
+    /// A client for the same server and namespace that uses only these TLS files (reading
+    /// them now, so `reload` picks up renewed certificates).
+    fn client(&self, base: &VaultClient) -> Result<VaultClient, AgentError> {
+        let mut cfg = ClientConfig::new(base.address());
+        cfg.namespace = base.namespace().map(str::to_string);
+        cfg.ca_cert = self.ca_cert.clone().map(PemSource::Path);
+        cfg.client_cert = self.client_cert.clone().map(PemSource::Path);
+        cfg.client_key = self.client_key.clone().map(PemSource::Path);
+        VaultClient::new(&cfg).map_err(|source| AgentError::Vault {
+            what: "cert: building the login client from auto_auth.method.config".into(),
+            source,
+        })
     }
 }
 

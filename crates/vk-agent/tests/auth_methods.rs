@@ -111,6 +111,16 @@ fn policies(dev: &DevServer, token: &str) -> Vec<String> {
         .collect()
 }
 
+/// Kills the agent if a test fails before it exits.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A run that must fail: `exit_on_err` makes the first failed login fatal.
 fn login_fails(addr: &str, d: &Path, method: &str, vault_extra: &str) -> String {
     let cfg = d.join("bad.hcl");
@@ -287,6 +297,71 @@ fn jwt() {
     )
     .unwrap();
     login_fails(dev.addr(), d, &method("ci", ""), "");
+
+    // No JWT yet and no exit_on_err: the agent retries with backoff (a missing file is not
+    // fatal) and logs in once the file appears.
+    let late_dir = tempfile::tempdir().unwrap();
+    let ld = late_dir.path();
+    let late = ld.join("late-jwt");
+    let cfg = ld.join("agent.hcl");
+    std::fs::write(
+        &cfg,
+        config(
+            dev.addr(),
+            ld,
+            &format!(
+                r#"method "jwt" {{
+    min_backoff = "200ms"
+    max_backoff = "1s"
+    config {{
+      role = "ci"
+      path = "{}"
+    }}
+  }}"#,
+                late.display()
+            ),
+            "",
+        ),
+    )
+    .unwrap();
+    let log = ld.join("agent.log");
+    let child = Command::new(agent_bin())
+        .arg(format!("-config={}", cfg.display()))
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut guard = KillOnDrop(child);
+    let failures = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("auto-auth attempt failed")
+            .count()
+    };
+    vk_test_utils::eventually(Duration::from_secs(30), || failures() >= 2).unwrap();
+    assert!(
+        guard.0.try_wait().unwrap().is_none(),
+        "the agent gave up without exit_on_err"
+    );
+    std::fs::write(&late, &jwt).unwrap();
+    let mut status = None;
+    vk_test_utils::eventually(Duration::from_secs(30), || {
+        status = guard.0.try_wait().unwrap();
+        status.is_some()
+    })
+    .unwrap();
+    assert!(
+        status.unwrap().success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(ld.join("out/app.txt")).unwrap(),
+        "user=alice"
+    );
+    assert!(!late.exists(), "read and removed");
 
     // Missing required settings name the key.
     let err = login_fails(
@@ -501,4 +576,35 @@ fn cert() {
     // A certificate role that does not exist.
     let err = login_fails(&server.addr, d, &method("nope"), &vault_tls);
     assert!(err.contains("cert login"), "{err}");
+
+    // The method's own TLS files (spec §2.6): the vault block has no client certificate, so
+    // the login only succeeds through the method's dedicated client.
+    let vault_ca_only = format!(r#"ca_cert = "{}""#, server.ca_path().display());
+    let err = login_fails(&server.addr, d, &method("web"), &vault_ca_only);
+    assert!(err.contains("cert login"), "{err}");
+    let own_tls = format!(
+        r#"method "cert" {{
+    exit_on_err = true
+    config {{
+      name = "web"
+      ca_cert = "{}"
+      client_cert = "{}"
+      client_key = "{}"
+    }}
+  }}"#,
+        server.ca_path().display(),
+        tls.cert.display(),
+        tls.key.display()
+    );
+    std::fs::remove_file(d.join("sink")).unwrap();
+    let token = login_and_render(&server.addr, d, &own_tls, &vault_ca_only);
+    let lookup = server.cli_ok(&["token", "lookup", "-format=json", &token]);
+    assert!(lookup.contains("\"reader\""), "{lookup}");
+    // Half a key pair names the missing key.
+    let half = format!(
+        r#"method "cert" {{ config {{ client_cert = "{}" }} }}"#,
+        tls.cert.display()
+    );
+    let err = login_fails(&server.addr, d, &half, &vault_ca_only);
+    assert!(err.contains("auto_auth.method.config.client_key"), "{err}");
 }
