@@ -309,14 +309,20 @@ fn shell_command(plain: bool, init: bool) -> (Value, Value) {
 
 /// `vault-k8s agent` without a shell (for this project's image). The agent decodes
 /// `VAULT_CONFIG` itself; in config-map mode it reads the mounted file, and its file sink
-/// creates the token file, which upstream's command `touch`es first.
-fn native_command(plain: bool, init: bool) -> (Value, Value) {
-    let args = match (plain, init) {
-        (true, _) => json!(["agent"]),
-        (false, true) => json!(["agent", "-config=/vault/configs/config-init.hcl"]),
-        (false, false) => json!(["agent", "-config=/vault/configs/config.hcl"]),
-    };
-    (json!([command::AGENT_BINARY]), args)
+/// creates the token file, which upstream's command `touch`es first. `revoke` adds
+/// `-revoke-on-exit`: upstream's `preStop` revocation hook needs a shell our image lacks, so
+/// the sidecar revokes its token itself when the kubelet stops it.
+fn native_command(plain: bool, init: bool, revoke: bool) -> (Value, Value) {
+    let mut args = vec!["agent"];
+    match (plain, init) {
+        (true, _) => {}
+        (false, true) => args.push("-config=/vault/configs/config-init.hcl"),
+        (false, false) => args.push("-config=/vault/configs/config.hcl"),
+    }
+    if revoke {
+        args.push("-revoke-on-exit");
+    }
+    (json!([command::AGENT_BINARY]), json!(args))
 }
 
 /// Builds one agent container; `init` selects `vault-agent-init`.
@@ -349,7 +355,11 @@ pub(crate) fn build(
     let image = agent.get(k::AGENT_IMAGE);
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
     let (command, args) = if style.is_native_for(image) {
-        native_command(agent.configmap().is_empty(), init)
+        native_command(
+            agent.configmap().is_empty(),
+            init,
+            agent.revoke_on_shutdown && !init,
+        )
     } else {
         shell_command(agent.configmap().is_empty(), init)
     };

@@ -1,6 +1,8 @@
 //! The command style changes `command` and `args` of the injected containers and nothing else:
 //! for a range of pods, the native and the shell patches are identical once those two fields
 //! are set aside (env, mounts, resources, securityContext, lifecycle, volumes, annotations).
+//! The native args are `agent`, then `-config=…` in config-map mode, then `-revoke-on-exit` on
+//! a sidecar with revoke-on-shutdown.
 
 use serde_json::{Value, json};
 use vk_inject::{
