@@ -255,10 +255,10 @@ impl Authenticator {
                 tls,
                 login_client,
             } => {
-                if let Some(tls) = tls {
-                    if tls.reload || login_client.is_none() {
-                        *login_client = Some(tls.client(client)?);
-                    }
+                if let Some(tls) = tls
+                    && (tls.reload || login_client.is_none())
+                {
+                    *login_client = Some(tls.client(client)?);
                 }
                 via = login_client.clone();
                 AuthMethod::Cert {
