@@ -166,8 +166,8 @@ impl Agent {
     fn spawn(cfg: &Path, dir: &Path, extra: &[&str]) -> Self {
         let log = dir.join("agent.log");
         let child = Command::new(agent_bin())
-            .arg(format!("-config={}", cfg.display()))
             .args(extra)
+            .arg(format!("-config={}", cfg.display()))
             .env_remove("VAULT_ADDR")
             .env_remove("VAULT_CONFIG")
             .env("VAULT_LOG_LEVEL", "debug")
@@ -197,7 +197,14 @@ fn sidecar_renews_rotates_at_max_ttl_and_revokes_on_exit() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&s, dir.path(), false);
     let dest = dir.path().join("secrets/db");
-    let mut agent = Agent::spawn(&cfg, dir.path(), &["-revoke-on-exit"]);
+    // The sidecar's arguments as the injector writes them for `agent-revoke-on-shutdown`.
+    let args = injector_sidecar_args();
+    assert!(
+        args.iter().any(|a| a == "-revoke-on-exit"),
+        "the injector does not ask the sidecar to revoke on shutdown: {args:?}"
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut agent = Agent::spawn(&cfg, dir.path(), &args);
 
     // The first credentials are rendered and log in.
     eventually(Duration::from_secs(30), || credentials(&dest).is_some())
@@ -302,6 +309,70 @@ fn sidecar_renews_rotates_at_max_ttl_and_revokes_on_exit() {
     }
 }
 
+/// `secret "auth/token/create"` (spec §6.3's own example, shortened): the created token is
+/// renewed with `auth/token/renew-self` while it can be, then a new one is created.
+#[test]
+fn token_create_secret_is_renewed_then_recreated() {
+    let dev = DevServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("token"), dev.root_token()).unwrap();
+    let cfg = d.join("agent.hcl");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+vault {{ address = "{addr}" }}
+auto_auth {{
+  method "token_file" {{ config {{ token_file_path = "{d}/token" }} }}
+}}
+template {{
+  contents = "{{{{ with secret \"auth/token/create\" \"ttl=4s\" \"explicit_max_ttl=14s\" \"policies=default\" }}}}{{{{ .Auth.ClientToken }}}}{{{{ end }}}}"
+  destination = "{d}/child-token"
+}}
+"#,
+            addr = dev.addr(),
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    let dest = d.join("child-token");
+    let agent = Agent::spawn(&cfg, d, &[]);
+    let read = || {
+        std::fs::read_to_string(&dest)
+            .ok()
+            .filter(|t| !t.is_empty())
+    };
+    eventually(Duration::from_secs(30), || read().is_some())
+        .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
+    let started = Instant::now();
+    let first = read().unwrap();
+    // Renewed with renew-self (the only renewable secret here): it outlives its 4 s TTL.
+    eventually(Duration::from_secs(15), || {
+        agent.log().contains("renewed secret lease")
+    })
+    .unwrap_or_else(|e| panic!("no renew-self: {e}; agent log:\n{}", agent.log()));
+    while started.elapsed() < Duration::from_secs(6) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if read().as_deref() == Some(first.as_str()) {
+        let ok = dev.cli(&["token", "lookup", &first]).unwrap();
+        assert!(
+            ok.status.success(),
+            "renewed token expired before its max TTL"
+        );
+    }
+    // At its explicit max TTL a new token is created and rendered.
+    eventually(Duration::from_secs(30), || {
+        read().is_some_and(|t| t != first)
+    })
+    .unwrap_or_else(|e| panic!("no new token: {e}; agent log:\n{}", agent.log()));
+    let second = read().unwrap();
+    let ok = dev.cli(&["token", "lookup", &second]).unwrap();
+    assert!(ok.status.success(), "the new token is not valid");
+    assert!(!agent.log().contains(&first) && !agent.log().contains(&second));
+}
+
 #[test]
 fn init_mode_renders_working_credentials_and_exits() {
     let s = setup();
@@ -322,6 +393,42 @@ fn init_mode_renders_working_credentials_and_exits() {
     // Init mode does not revoke: the lease lives on for the sidecar's first render.
     assert_eq!(leases(&s.dev).len(), 1);
     assert!(!out.stderr_str().contains(&pw), "a secret reached the log");
+}
+
+/// The `args` of the `vault-agent` sidecar the injector adds to the guide's pod annotated with
+/// `agent-revoke-on-shutdown: "true"` (this project's image, so the native command).
+fn injector_sidecar_args() -> Vec<String> {
+    let mut pod: serde_json::Value =
+        serde_json::from_str(&vk_test_utils::util::fixture("webapp-pod-admitted.json").unwrap())
+            .unwrap();
+    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-revoke-on-shutdown"] = "true".into();
+    let settings = vk_inject::InjectorSettings {
+        vault_address: "http://vault.vault.svc:8200".into(),
+        ..vk_inject::InjectorSettings::default()
+    };
+    let vk_inject::Decision::Inject { patch, .. } = vk_inject::mutate(&pod, "default", &settings)
+    else {
+        panic!("the guide's pod was not injected");
+    };
+    let patch: serde_json::Value =
+        serde_json::from_slice(&vk_inject::patch_to_json(&patch)).unwrap();
+    let mut found = None;
+    find_container(&patch, "vault-agent", &mut found);
+    let sidecar = found.expect("a vault-agent container in the patch");
+    serde_json::from_value(sidecar["args"].clone()).expect("string args")
+}
+
+fn find_container(v: &serde_json::Value, name: &str, out: &mut Option<serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.get("name").and_then(|n| n.as_str()) == Some(name) && m.contains_key("args") {
+                *out = Some(v.clone());
+            }
+            m.values().for_each(|x| find_container(x, name, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| find_container(x, name, out)),
+        _ => {}
+    }
 }
 
 fn inode(p: &Path) -> u64 {
