@@ -6,9 +6,10 @@
 //!
 //! * init (`exit_after_auth = true`): authenticate, write the sinks, render every template
 //!   once, exit 0; a template error with `exit_on_retry_failure` exits non-zero.
-//! * sidecar: keep secrets fresh (re-fetch per spec §6.2, re-render, write what changed),
+//! * sidecar: keep secrets fresh (re-fetch per spec §6.2; renew the leases of renewable
+//!   secrets and fetch new ones at their max TTL, §6.3; re-render, write what changed),
 //!   renew the token at ~⅔ of its TTL, re-authenticate when it cannot be renewed, exit 0 on
-//!   SIGTERM/SIGINT.
+//!   SIGTERM/SIGINT (with `-revoke-on-exit`, revoking the token and so its leases first).
 //!
 //! Secret values and tokens are never logged: only sizes, paths and outcomes.
 
