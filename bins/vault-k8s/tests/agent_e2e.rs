@@ -1,8 +1,13 @@
-//! End to end, "works with the real agent": the real `vault-k8s agent-inject` webhook mutates
-//! the guide's `webapp` pod, and the injected `vault-agent-init` container then runs (in the
-//! kubelet-like pod sandbox) OpenBao's agent, which logs in with kubernetes auth — OpenBao
-//! asking our TokenReview server about a real signed service-account token — and renders the
-//! guide's template into `/vault/secrets/database-config`.
+//! End to end: the real `vault-k8s agent-inject` webhook mutates the guide's `webapp` pod, and
+//! the injected `vault-agent-init` container then runs exactly as patched (in the kubelet-like
+//! pod sandbox), logs in with kubernetes auth — OpenBao asking our TokenReview server about a
+//! real signed service-account token — and renders the guide's template into
+//! `/vault/secrets/database-config`.
+//!
+//! With the default agent image (ours) the container runs `/usr/local/bin/vault-k8s agent`
+//! without a shell, and the sandbox shows our binary at that path. With upstream's image
+//! (`-vault-image=hashicorp/vault:…`) it runs upstream's shell command, with OpenBao's `bao`
+//! as `vault`.
 //!
 //! Needs root (mount namespaces) and OpenBao at `.tools/bin/bao` (`cargo xtask tools`).
 
@@ -29,8 +34,12 @@ struct Cluster {
     _tls_dir: tempfile::TempDir,
 }
 
+/// Upstream's agent image: the webhook then injects upstream's shell command.
+const UPSTREAM_IMAGE_FLAG: &str = "-vault-image=hashicorp/vault:2.0.4";
+
 impl Cluster {
-    fn start() -> Self {
+    /// `webhook_args` are added to the webhook's flags.
+    fn start(webhook_args: &[&str]) -> Self {
         let kube = KubeApi::start().expect("start the TokenReview server");
         let dev = DevServer::start().expect("start the OpenBao dev server");
         configure_kubernetes_auth(&dev, &kube, "webapp", "webapp", "default", "webapp", POLICY)
@@ -58,6 +67,7 @@ impl Cluster {
             format!("-tls-key-file={}", files.key.display()),
             format!("-vault-address={}", dev.addr()),
         ]);
+        cmd.args(webhook_args);
         let mut webhook =
             ChildGuard::spawn("vault-k8s agent-inject", &mut cmd).expect("spawn webhook");
         // `Listening on "<addr>"...` carries the address actually bound (port 0 resolved).
@@ -126,19 +136,43 @@ fn webapp_pod() -> Value {
         .expect("fixture JSON")
 }
 
-/// The same injected init container, with `vault` on `PATH` being `vault-k8s` (the command is
-/// `vault agent -config=/home/vault/config.json`, which our binary accepts as its `agent`
-/// subcommand): our agent renders exactly what OpenBao's agent renders.
+fn container<'a>(pod: &'a Value, list: &str, name: &str) -> &'a Value {
+    pod["spec"][list]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in the mutated pod: {pod:#}"))
+}
+
+/// The default injection: our image, and the init container runs `/usr/local/bin/vault-k8s
+/// agent` exactly as patched, no shell (the agent reads `VAULT_CONFIG` itself). `vault` on the
+/// sandbox's `PATH` stays OpenBao's, so nothing but our binary can have rendered the file.
 #[test]
 fn works_with_our_agent() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start(&[]);
     let mutated = cluster.mutate(&webapp_pod());
+    for (list, name) in [
+        ("initContainers", "vault-agent-init"),
+        ("containers", "vault-agent"),
+    ] {
+        let c = container(&mutated, list, name);
+        assert_eq!(
+            c["image"],
+            concat!("localhost/vault-k8s:", env!("CARGO_PKG_VERSION")),
+            "{name}"
+        );
+        assert_eq!(
+            c["command"],
+            serde_json::json!(["/usr/local/bin/vault-k8s"]),
+            "{name}"
+        );
+        assert_eq!(c["args"], serde_json::json!(["agent"]), "{name}");
+    }
     let token = cluster
         .kube
         .mint("default", "webapp", Duration::from_secs(3607))
         .expect("mint");
     let mut sandbox = cluster.sandbox(&mutated, &token);
-    sandbox.set_vault_binary(env!("CARGO_BIN_EXE_vault-k8s"));
+    sandbox.set_agent_binary(env!("CARGO_BIN_EXE_vault-k8s"));
     sandbox.set_timeout(Duration::from_secs(60));
     let run = sandbox
         .run("vault-agent-init")
@@ -164,16 +198,69 @@ fn works_with_our_agent() {
     );
     assert!(!log.contains("db-password"), "secret in the log: {log}");
     assert!(!log.contains(&token), "token in the log");
+    assert!(
+        cluster
+            .kube
+            .reviews()
+            .iter()
+            .any(|r| r.caller_authorized && r.authenticated),
+        "OpenBao never had the token reviewed: {:?}",
+        cluster.kube.reviews()
+    );
+
+    // The sidecar, alone in a fresh pod, runs the same way and keeps running.
+    let mut sidecar_pod = cluster.sandbox(&mutated, &token);
+    sidecar_pod.set_agent_binary(env!("CARGO_BIN_EXE_vault-k8s"));
+    sidecar_pod.set_timeout(Duration::from_secs(5));
+    let sidecar_file = sidecar_pod
+        .host_path("vault-agent", SECRET_FILE)
+        .expect("secret on a volume");
+    let run = sidecar_pod.run("vault-agent").expect("run vault-agent");
+    assert!(
+        run.output.timed_out,
+        "the sidecar should keep running: {}",
+        run.describe()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&sidecar_file).expect("sidecar rendered the secret"),
+        "postgresql://db-user:db-password@postgres:5432/mydb\n"
+    );
 }
 
+/// Upstream's shell command run by our binary as `vault` (`vault agent -config=…` is accepted
+/// as the `agent` subcommand): the path for a shell image that carries `vault-k8s` as `vault`.
+#[test]
+fn upstream_command_runs_our_agent_as_vault() {
+    let mut cluster = Cluster::start(&["-vault-image=registry.example/mirror/vault:1.18"]);
+    let mutated = cluster.mutate(&webapp_pod());
+    let init = container(&mutated, "initContainers", "vault-agent-init");
+    assert_eq!(init["command"], serde_json::json!(["/bin/sh", "-ec"]));
+    let token = cluster
+        .kube
+        .mint("default", "webapp", Duration::from_secs(3607))
+        .expect("mint");
+    let mut sandbox = cluster.sandbox(&mutated, &token);
+    sandbox.set_vault_binary(env!("CARGO_BIN_EXE_vault-k8s"));
+    let run = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(run.success(), "{}", run.describe());
+    let host_file = sandbox
+        .host_path("vault-agent-init", SECRET_FILE)
+        .expect("secret on a volume");
+    assert_eq!(
+        std::fs::read_to_string(&host_file).expect("rendered secret file"),
+        "postgresql://db-user:db-password@postgres:5432/mydb\n"
+    );
+}
+
+/// Upstream's image: upstream's shell command, byte for byte, run with OpenBao's agent.
 #[test]
 fn works_with_the_real_agent() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start(&[UPSTREAM_IMAGE_FLAG]);
     let mutated = cluster.mutate(&webapp_pod());
-    let init = mutated["spec"]["initContainers"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == "vault-agent-init"))
-        .unwrap_or_else(|| panic!("no vault-agent-init in the mutated pod: {mutated:#}"));
+    let init = container(&mutated, "initContainers", "vault-agent-init");
+    assert_eq!(init["image"], "hashicorp/vault:2.0.4");
     assert_eq!(init["command"], serde_json::json!(["/bin/sh", "-ec"]));
     assert_eq!(
         init["args"],
@@ -263,7 +350,8 @@ fn works_with_the_real_agent() {
 
 #[test]
 fn a_token_from_another_signer_is_refused() {
-    let mut cluster = Cluster::start();
+    // OpenBao's agent, whose log wording the checks below use.
+    let mut cluster = Cluster::start(&[UPSTREAM_IMAGE_FLAG]);
     let foreign = cluster
         .kube
         .mint_foreign("default", "webapp", Duration::from_secs(3607))

@@ -211,3 +211,69 @@ fn render_previews_the_webapp_fixture() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("-f FILE is required"));
 }
+
+#[test]
+fn render_and_start_up_follow_the_agent_command_style() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/vk-test-utils/fixtures/webapp-pod.yaml"
+    );
+    let agents = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec![
+            "agent-inject",
+            "render",
+            "-f",
+            file,
+            "-vault-address=http://vault.vault.svc:8200",
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args, env);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let pod: serde_json::Value = serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+        let init = pod["spec"]["initContainers"][0].clone();
+        let sidecar = pod["spec"]["containers"][1].clone();
+        (init, sidecar)
+    };
+    let native = serde_json::json!(["/usr/local/bin/vault-k8s"]);
+    let shell = serde_json::json!(["/bin/sh", "-ec"]);
+
+    // Default: our image, our agent, no shell.
+    let (init, sidecar) = agents(&[], &[]);
+    assert_eq!(
+        init["image"],
+        concat!("localhost/vault-k8s:", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!((&init["command"], &sidecar["command"]), (&native, &native));
+    assert_eq!(init["args"], serde_json::json!(["agent"]));
+    // Upstream's image: upstream's command.
+    let (init, sidecar) = agents(&["-vault-image=hashicorp/vault:2.0.4"], &[]);
+    assert_eq!((&init["command"], &sidecar["command"]), (&shell, &shell));
+    // The override, by flag and by environment.
+    let (init, _) = agents(
+        &[
+            "-vault-image=hashicorp/vault:2.0.4",
+            "-agent-command-style=native",
+        ],
+        &[],
+    );
+    assert_eq!(init["command"], native);
+    let (init, _) = agents(&[], &[("AGENT_INJECT_AGENT_COMMAND_STYLE", "shell")]);
+    assert_eq!(init["command"], shell);
+
+    // A bad value stops the webhook before anything is bound, naming the flag.
+    let out = run(
+        &[
+            "agent-inject",
+            "-vault-address=x",
+            "-tls-cert-file=c",
+            "-tls-key-file=k",
+            "-agent-command-style=bash",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "-agent-command-style (AGENT_INJECT_AGENT_COMMAND_STYLE) must be auto, native or shell, not \"bash\"\n"
+    );
+}
