@@ -15,28 +15,69 @@ const DEFAULT_TTL_SECS: u64 = 6;
 /// Hard limit of a credential: renewals stop extending it, so new ones are rendered.
 const MAX_TTL_SECS: u64 = 20;
 
-/// The `agent` example binary. `cargo test --test database` does not build examples, so it is
-/// brought up to date once here (a no-op when it already is) rather than trusting a stale one.
+/// The `agent` example binary. `cargo test --test database` does not build examples, so a
+/// binary older than the sources it is built from is brought up to date first rather than
+/// trusted (a fresh one is used as is: a cargo call would wait for the shared build lock).
 fn agent_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| {
-        let out = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "vk-agent", "--example", "agent"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("running cargo build for the agent example");
-        assert!(
-            out.status.success(),
-            "building the agent example failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/agent")
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let bin = exe
+                .parent()
+                .and_then(Path::parent)
+                .unwrap()
+                .join("examples/agent");
+            let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+            let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            let newest_source = [
+                "vk-agent",
+                "vk-agent-config",
+                "vk-lease",
+                "vk-template",
+                "vk-vault-client",
+                "vk-telemetry",
+            ]
+            .iter()
+            .filter_map(|c| newest_mtime(&crates.join(c)))
+            .max();
+            if built.is_none() || built < newest_source {
+                let out = Command::new(env!("CARGO"))
+                    .args(["build", "--quiet", "-p", "vk-agent", "--example", "agent"])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("running cargo build for the agent example");
+                assert!(
+                    out.status.success(),
+                    "building the agent example failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            bin
+        })
+        .clone()
+}
+
+/// The latest modification time of a crate's `Cargo.toml`, `src/` and `examples/` files.
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    fn walk(p: &Path, newest: &mut Option<std::time::SystemTime>) {
+        let Ok(meta) = std::fs::metadata(p) else {
+            return;
+        };
+        if meta.is_dir() {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                walk(&e.path(), newest);
+            }
+        } else if let Ok(t) = meta.modified() {
+            *newest = (*newest).max(Some(t));
+        }
+    }
+    let mut newest = None;
+    for sub in ["Cargo.toml", "src", "examples"] {
+        walk(&dir.join(sub), &mut newest);
+    }
+    newest
 }
 
 /// OpenBao with the `database` engine on `pg` and a role `app`, plus a token (not root, so
@@ -109,6 +150,7 @@ template {{
 {template}
 EOT
   destination = "{d}/secrets/db"
+  command = "echo rendered >> {d}/commands"
 }}
 "#,
             addr = s.dev.addr(),
@@ -251,13 +293,16 @@ fn sidecar_renews_rotates_at_max_ttl_and_revokes_on_exit() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let (user_now, _) = credentials(&dest).unwrap();
-    if user_now == user1 {
-        assert!(
-            s.pg.can_login(&user1, &pw1),
-            "renewed credentials stopped working before the max TTL"
-        );
-        assert_eq!(inode(&dest), first_inode, "a renewal rewrote the file");
-    }
+    assert_eq!(
+        user_now, user1,
+        "credentials replaced long before the max TTL"
+    );
+    assert!(
+        s.pg.can_login(&user1, &pw1),
+        "renewed credentials stopped working before the max TTL"
+    );
+    assert_eq!(inode(&dest), first_inode, "a renewal rewrote the file");
+    assert_eq!(commands_run(dir.path()), 1, "a renewal ran the command");
 
     // At the max TTL the watcher ends: new credentials are rendered …
     eventually(Duration::from_secs(MAX_TTL_SECS + 10), || {
@@ -265,6 +310,8 @@ fn sidecar_renews_rotates_at_max_ttl_and_revokes_on_exit() {
     })
     .unwrap_or_else(|e| panic!("no new credentials: {e}; agent log:\n{}", agent.log()));
     let (user2, pw2) = credentials(&dest).unwrap();
+    eventually(Duration::from_secs(10), || commands_run(dir.path()) == 2)
+        .expect("the command did not run once for the new credentials");
     assert!(
         s.pg.can_login(&user2, &pw2),
         "new credentials do not log in"
@@ -355,13 +402,16 @@ template {{
     while started.elapsed() < Duration::from_secs(6) {
         std::thread::sleep(Duration::from_millis(200));
     }
-    if read().as_deref() == Some(first.as_str()) {
-        let ok = dev.cli(&["token", "lookup", &first]).unwrap();
-        assert!(
-            ok.status.success(),
-            "renewed token expired before its max TTL"
-        );
-    }
+    assert_eq!(
+        read().as_deref(),
+        Some(first.as_str()),
+        "token replaced before its max TTL"
+    );
+    let ok = dev.cli(&["token", "lookup", &first]).unwrap();
+    assert!(
+        ok.status.success(),
+        "renewed token expired before its max TTL"
+    );
     // At its explicit max TTL a new token is created and rendered.
     eventually(Duration::from_secs(30), || {
         read().is_some_and(|t| t != first)
@@ -429,6 +479,13 @@ fn find_container(v: &serde_json::Value, name: &str, out: &mut Option<serde_json
         serde_json::Value::Array(a) => a.iter().for_each(|x| find_container(x, name, out)),
         _ => {}
     }
+}
+
+/// How often the template's command ran (one line per run).
+fn commands_run(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("commands"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
 }
 
 fn inode(p: &Path) -> u64 {
