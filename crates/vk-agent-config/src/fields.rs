@@ -70,6 +70,16 @@ pub(crate) fn boolean(items: &[Item], key: &str) -> Field<bool> {
     }
 }
 
+/// Prefixes a conversion error with the key it is about: upstream's texts (`time: invalid
+/// duration "x"`, `cannot parse '' as bool: …`) do not say which setting was wrong.
+fn keyed(key: &str, msg: String) -> String {
+    if msg.starts_with(key) {
+        msg
+    } else {
+        format!("{key}: {msg}")
+    }
+}
+
 /// `parseutil.ParseBool`: booleans, Go bool strings, numbers.
 pub(crate) fn weak_bool(items: &[Item], key: &str) -> Field<bool> {
     let Some(item) = last(items, key) else {
@@ -77,7 +87,7 @@ pub(crate) fn weak_bool(items: &[Item], key: &str) -> Field<bool> {
     };
     values::weak_bool(scalar(item, "a bool")?)
         .map(Some)
-        .map_err(|e| (item.line, e))
+        .map_err(|e| (item.line, keyed(key, e)))
 }
 
 /// `parseutil.ParseDurationSecond`.
@@ -87,7 +97,7 @@ pub(crate) fn duration(items: &[Item], key: &str) -> Field<Duration> {
     };
     values::duration_second(scalar(item, "a duration")?)
         .map(Some)
-        .map_err(|e| (item.line, e))
+        .map_err(|e| (item.line, keyed(key, e)))
 }
 
 /// `parseutil.SafeParseInt`: integers and decimal strings.
@@ -101,7 +111,7 @@ pub(crate) fn int(items: &[Item], key: &str) -> Field<i64> {
         Lit::Str(s) => s.trim().parse().map(Some).map_err(|_| {
             (
                 item.line,
-                format!("strconv.ParseInt: parsing {s:?}: invalid syntax"),
+                format!("{key}: strconv.ParseInt: parsing {s:?}: invalid syntax"),
             )
         }),
         other => Err((
@@ -122,7 +132,7 @@ pub(crate) fn float(items: &[Item], key: &str) -> Field<f64> {
         Lit::Str(s) => s.trim().parse().map_err(|_| {
             (
                 item.line,
-                format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"),
+                format!("{key}: strconv.ParseFloat: parsing {s:?}: invalid syntax"),
             )
         })?,
         Lit::Bool(_) => return Err((item.line, format!("{key}: expected a number, got bool"))),

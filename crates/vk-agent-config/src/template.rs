@@ -135,17 +135,29 @@ fn apply(t: &mut Template, field: &Item) -> Result<(), FieldError> {
         "error_fatal" => t.error_fatal = boolean()?,
         "uid" => t.uid = Some(int()?),
         "gid" => t.gid = Some(int()?),
-        "perms" => t.perms = Some(perms(node).map_err(err)?),
+        "perms" => t.perms = Some(perms(node).map_err(|m| err(decoding(key, m)))?),
         "command" => t.command = string_list(key, node).map_err(err)?,
         "function_denylist" | "function_blacklist" => {
             t.function_denylist = string_list(key, node).map_err(err)?;
         }
-        "command_timeout" => t.command_timeout = duration(key, node).map_err(err)?,
+        "command_timeout" => {
+            t.command_timeout = duration(key, node).map_err(|m| err(decoding(key, m)))?;
+        }
         "exec" => t.exec = Some(exec(last_object(node))?),
-        "wait" => t.wait = Some(wait(node).map_err(err)?),
+        "wait" => t.wait = Some(wait(node).map_err(|m| err(decoding(key, m)))?),
         _ => {}
     }
     Ok(())
+}
+
+/// Names the key in a value error, as mapstructure's decode hooks do (`error decoding 'perms':
+/// strconv.ParseUint: …`); texts that already name it are kept.
+fn decoding(key: &str, msg: String) -> String {
+    if msg.contains(&format!("'{key}'")) || msg.starts_with(&format!("{key}:")) {
+        msg
+    } else {
+        format!("error decoding '{key}': {msg}")
+    }
 }
 
 /// Upstream flattens a repeated `exec`/`wait` block to its last occurrence.
@@ -215,7 +227,10 @@ fn exec(node: &Node) -> Result<Exec, FieldError> {
         let err = |m| (field.line.or(line), m);
         match field.name() {
             "command" => out.command = string_list("command", &field.value).map_err(err)?,
-            "timeout" => out.timeout = duration("timeout", &field.value).map_err(err)?,
+            "timeout" => {
+                out.timeout =
+                    duration("timeout", &field.value).map_err(|m| err(decoding("timeout", m)))?;
+            }
             _ => {}
         }
     }

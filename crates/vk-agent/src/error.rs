@@ -30,9 +30,13 @@ pub enum AgentError {
         file: String,
         reason: String,
     },
-    /// The Vault client could not be built (address, TLS files).
-    #[error("building the Vault client")]
-    Client(#[source] VaultError),
+    /// The Vault client could not be built (address, TLS files of the `vault` stanza).
+    #[error("building the Vault client from the 'vault' settings of {file}")]
+    Client {
+        file: String,
+        #[source]
+        source: VaultError,
+    },
     /// Authentication failed and `exit_on_err` is set.
     #[error("auto-auth ({method}) failed")]
     Auth {
@@ -65,10 +69,12 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
-    /// A template's `source` file could not be read.
-    #[error("reading template source {path}")]
+    /// A template's `source` file could not be read (`key` is e.g. `template[0].source`).
+    #[error("reading template source {path} ('{key}' in {file})")]
     TemplateSource {
         path: PathBuf,
+        key: String,
+        file: String,
         #[source]
         source: std::io::Error,
     },

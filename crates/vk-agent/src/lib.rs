@@ -131,7 +131,11 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     };
     let mut auth = Authenticator::new(auto_auth, &file)?;
     let templates = templates::prepare(&config.templates, &file)?;
-    let client = VaultClient::new(&client_config(&config)).map_err(AgentError::Client)?;
+    let client =
+        VaultClient::new(&client_config(&config)).map_err(|source| AgentError::Client {
+            file: file.clone(),
+            source,
+        })?;
     auth.check_sinks()?;
     let _pid = PidFile::create(&config.pid_file)?;
     let mut shutdown = Shutdown::install().map_err(AgentError::Runtime)?;
@@ -153,8 +157,13 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         "starting vault-k8s agent"
     );
 
-    let Some(mut token) = auth.authenticate(&client, &mut shutdown).await? else {
+    let Some(token) = auth.authenticate(&client, &mut shutdown).await? else {
         return Ok(Exit::Shutdown);
+    };
+    let mut session = Session {
+        auth,
+        token,
+        new_token: false,
     };
     let mut engine_backoff = AuthBackoff::engine();
     if !render_until_ok(
@@ -163,6 +172,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         &config,
         &mut engine_backoff,
         &mut shutdown,
+        &mut session,
     )
     .await?
     {
@@ -175,7 +185,8 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
 
     // Sidecar mode.
     let mut jitter = Jitter::new();
-    let mut watch = TokenWatch::start(&token, &mut jitter);
+    let mut watch = TokenWatch::start(&session.token, &mut jitter);
+    session.new_token = false;
     loop {
         let next = [engine.next_due(), watch.at].into_iter().flatten().min();
         let stop = match next {
@@ -194,11 +205,11 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             && !watch.step(&client, &mut jitter).await
         {
             tracing::info!("auth token lifetime ended; re-authenticating");
-            let Some(t) = auth.authenticate(&client, &mut shutdown).await? else {
+            let Some(t) = session.auth.authenticate(&client, &mut shutdown).await? else {
                 break;
             };
-            token = t;
-            watch = TokenWatch::start(&token, &mut jitter);
+            session.token = t;
+            watch = TokenWatch::start(&session.token, &mut jitter);
             engine.reset();
             changed = true;
         }
@@ -212,10 +223,15 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
                 &config,
                 &mut engine_backoff,
                 &mut shutdown,
+                &mut session,
             )
             .await?
         {
             break;
+        }
+        if std::mem::take(&mut session.new_token) {
+            // Rendering re-authenticated: the old token's watcher is moot.
+            watch = TokenWatch::start(&session.token, &mut jitter);
         }
     }
     if args.revoke_on_exit {
@@ -322,20 +338,39 @@ impl TokenWatch {
     }
 }
 
+/// The auth method and the token the agent currently holds.
+struct Session {
+    auth: Authenticator,
+    token: Token,
+    /// Set when rendering had to re-authenticate (the caller restarts the token watcher).
+    new_token: bool,
+}
+
+/// Whether Vault no longer accepts the agent's token (revoked, expired early, or the server
+/// lost its state). Vault says "invalid token" in a 403, OpenBao only "permission denied", so
+/// the test is a 403 on `lookup-self`, which every token's default policy allows.
+pub(crate) async fn token_rejected(client: &VaultClient) -> bool {
+    matches!(client.lookup_self().await, Err(e) if e.is_forbidden())
+}
+
 /// Renders until a round succeeds (spec §6.6): with `exit_on_retry_failure` an error is
-/// returned; otherwise the engine restarts after a backoff. `false` on shutdown.
+/// returned; otherwise the engine restarts after a backoff. A round that failed because Vault
+/// rejects the token re-authenticates first and tries again at once (spec §2.1, §6.6), once
+/// per failure streak so a token rejected right after login cannot loop. `false` on shutdown.
 async fn render_until_ok(
     engine: &mut Engine,
     client: &VaultClient,
     config: &Config,
     engine_backoff: &mut AuthBackoff,
     shutdown: &mut Shutdown,
+    session: &mut Session,
 ) -> Result<bool, AgentError> {
     if engine.is_empty() {
         return Ok(true);
     }
+    let mut reauthenticated = false;
     loop {
-        match engine.round(client).await {
+        let err = match engine.round(client).await {
             Ok(report) => {
                 tracing::debug!(
                     written = report.written.len(),
@@ -345,15 +380,35 @@ async fn render_until_ok(
                 engine_backoff.reset();
                 return Ok(true);
             }
-            Err(e) if config.template_config.exit_on_retry_failure => return Err(e),
-            Err(e) => {
-                let wait = engine_backoff.next_delay();
-                tracing::error!(error = %ErrorChain(&e), backoff_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "template engine failed; restarting");
-                engine.reset();
-                if shutdown.sleep(wait).await {
-                    return Ok(false);
-                }
-            }
+            Err(e) => e,
+        };
+        if !reauthenticated && token_rejected(client).await {
+            tracing::warn!(
+                error = %ErrorChain(&err),
+                "Vault rejected the auth token while rendering; re-authenticating"
+            );
+            let Some(t) = session.auth.authenticate(client, shutdown).await? else {
+                return Ok(false);
+            };
+            session.token = t;
+            session.new_token = true;
+            reauthenticated = true;
+            engine.reset();
+            continue;
+        }
+        if config.template_config.exit_on_retry_failure {
+            return Err(err);
+        }
+        let wait = engine_backoff.next_delay();
+        tracing::error!(
+            error = %ErrorChain(&err),
+            backoff_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "template engine failed; restarting"
+        );
+        engine.reset();
+        reauthenticated = false;
+        if shutdown.sleep(wait).await {
+            return Ok(false);
         }
     }
 }

@@ -40,6 +40,8 @@ pub(crate) fn prepare(
                 let text =
                     std::fs::read_to_string(src).map_err(|source| AgentError::TemplateSource {
                         path: src.into(),
+                        key: format!("template[{i}].source"),
+                        file: file.to_string(),
                         source,
                     })?;
                 (text, src.clone())
@@ -451,8 +453,14 @@ async fn fetch_with_retries(
         match fetch(client, dep, threshold).await {
             Ok(body) => return Lookup::Ready(body),
             Err(e) => {
+                // A rejected token is not retried: the agent re-authenticates (spec §6.6).
+                let rejected = e.is_forbidden() && crate::token_rejected(client).await;
                 let wait = match policy.decide(attempt) {
-                    vk_lease::RetryDecision::RetryAfter(w) if e.is_retried_by_watcher() => Some(w),
+                    vk_lease::RetryDecision::RetryAfter(w)
+                        if e.is_retried_by_watcher() && !rejected =>
+                    {
+                        Some(w)
+                    }
                     _ => None,
                 };
                 let retry = wait.is_some();

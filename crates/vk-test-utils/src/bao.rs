@@ -55,9 +55,37 @@ impl DevServer {
         Err(last_err.unwrap_or_else(|| anyhow!("OpenBao dev server did not start")))
     }
 
+    /// Starts a dev server on a given port of 127.0.0.1, e.g. to replace one that was stopped
+    /// (a fresh server at the same address: all state lost, old tokens invalid).
+    pub fn start_on_port(port: u16) -> Result<Self> {
+        let bin = bao_binary()?;
+        let mut last_err = None;
+        // The old server's socket may take a moment to be released.
+        for _ in 0..5 {
+            match Self::start_once_on(&bin, port) {
+                Ok(server) => return Ok(server),
+                Err(e) => last_err = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Err(last_err.unwrap_or_else(|| anyhow!("OpenBao dev server did not start on {port}")))
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
     fn start_once(bin: &Path) -> Result<Self> {
+        Self::start_once_on(bin, free_port()?)
+    }
+
+    fn start_once_on(bin: &Path, port: u16) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("vk-bao-").tempdir()?;
-        let port = free_port()?;
         let log = dir.path().join("bao.log");
         let log_file = File::create(&log).context("creating the OpenBao log file")?;
         let child = Command::new(bin)
@@ -222,7 +250,8 @@ impl DevServer {
     }
 }
 
-fn check(args: &[&str], out: Output) -> Result<String> {
+/// Fails (with stdout and stderr) unless the CLI exited 0; returns stdout.
+pub(crate) fn check(args: &[&str], out: Output) -> Result<String> {
     if !out.status.success() {
         bail!(
             "bao {} failed ({}):\nstdout: {}\nstderr: {}",

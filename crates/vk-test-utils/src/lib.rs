@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod bao;
+pub mod bao_file;
 pub mod certs;
 pub mod http;
 pub mod kube_api;
@@ -19,6 +20,7 @@ pub mod postgres;
 pub mod util;
 
 pub use bao::{DevServer, bao_binary};
+pub use bao_file::FileServer;
 pub use certs::{Leaf, TestCa, TlsFiles};
 pub use kube_api::{KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth};
 pub use pod_sandbox::{PodSandbox, SandboxRun};
