@@ -4,13 +4,15 @@
 //! cargo xtask bench inject [--duration SECS] [--rounds N] [--connections N] [--no-micro]
 //!                          [--vault-k8s-bin PATH] [--bare-bin PATH]
 //! cargo xtask bench template
-//! cargo xtask bench agent
+//! cargo xtask bench agent [--rounds N] [--sidecar-secs S] [--templates 5,50] [--vault-k8s-bin PATH]
 //! ```
 //!
 //! `inject` runs the engine micro-benchmark (`cargo bench -p vk-inject --bench mutate`), then loads
 //! `vault-k8s agent-inject` over TLS with wrk and compares it with a bare TLS server from the same stack
 //! (`vk-injector`'s `bench_bare_server` example), so the ratio shows what the webhook itself costs.
+//! `agent` compares `vault-k8s agent` with `bao agent` (see `bench/agent.rs`).
 
+mod agent;
 mod server;
 mod wrk;
 
@@ -38,9 +40,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             ensure_args_empty("template", &args[1..])?;
             cargo_bench("vk-template", "render", "the template engine (issue [2])")
         }
-        Some("agent") => {
-            bail!("`bench agent` is not built yet: it arrives with issue [3] (the agent)")
-        }
+        Some("agent") => agent::run(&args[1..]),
         Some(other) => bail!("unknown benchmark `{other}`; choose inject, template or agent"),
         None => bail!("which benchmark? `cargo xtask bench inject|template|agent`"),
     }
