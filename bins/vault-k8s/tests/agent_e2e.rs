@@ -421,6 +421,52 @@ fn a_token_from_another_signer_is_refused() {
     );
 }
 
+/// Our agent, run natively, refuses the forged token the same way: no secret, and with
+/// `agent-auto-auth-exit-on-err` a non-zero exit instead of retrying.
+#[test]
+fn our_agent_refuses_a_token_from_another_signer() {
+    let mut cluster = Cluster::start(&[]);
+    let foreign = cluster
+        .kube
+        .mint_foreign("default", "webapp", Duration::from_secs(3607))
+        .expect("mint");
+    let mut pod = webapp_pod();
+    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-auto-auth-exit-on-err"] =
+        "true".into();
+    let mutated = cluster.mutate(&pod);
+    let init = container(&mutated, "initContainers", "vault-agent-init");
+    assert_eq!(
+        init["command"],
+        serde_json::json!(["/usr/local/bin/vault-k8s"])
+    );
+    let mut sandbox = cluster.sandbox(&mutated, &foreign);
+    sandbox.set_agent_binary(env!("CARGO_BIN_EXE_vault-k8s"));
+    sandbox.set_timeout(Duration::from_secs(30));
+    let run = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(
+        !run.output.timed_out,
+        "agent did not exit on the auth error: {}",
+        run.describe()
+    );
+    assert!(
+        run.output.code().is_some_and(|c| c != 0),
+        "{}",
+        run.describe()
+    );
+    assert_no_secret(&sandbox);
+    assert!(
+        cluster
+            .kube
+            .reviews()
+            .iter()
+            .any(|r| r.caller_authorized && !r.authenticated),
+        "OpenBao never reviewed the forged token: {:?}",
+        cluster.kube.reviews()
+    );
+}
+
 fn assert_no_secret(sandbox: &PodSandbox) {
     let path = sandbox
         .host_path("vault-agent-init", SECRET_FILE)
