@@ -293,8 +293,11 @@ fn sidecar_reissues_before_expiry_and_runs_the_command_after_each_change() {
     let (serial, not_after) = serial_and_not_after(&first);
     let secret_first = std::fs::read_to_string(&secret_dest).unwrap();
     let (secret_serial, secret_not_after) = serial_and_not_after(&secret_first);
-    assert_eq!(lines(&d.join("pki-changes")), 1);
-    assert_eq!(lines(&d.join("secret-changes")), 1);
+    // Commands run after the writes of a pass.
+    eventually(Duration::from_secs(10), || {
+        lines(&d.join("pki-changes")) == 1 && lines(&d.join("secret-changes")) == 1
+    })
+    .unwrap();
 
     // Both are replaced, each while the previous certificate is still valid: poll both files
     // together and note when each first changed.
@@ -366,4 +369,126 @@ fn cert_common_name(pem: &str) -> String {
         .and_then(|cn| cn.as_str().ok())
         .unwrap_or_default()
         .to_string()
+}
+
+#[test]
+fn reauthentication_reuses_the_file_and_a_refused_issue_fails_init() {
+    let (dev, _ca) = pki_server();
+    dev.write_policy(
+        "pki",
+        r#"path "pki/issue/web" { capabilities = ["create", "update"] }"#,
+    )
+    .unwrap();
+    dev.cli_ok(&["auth", "enable", "approle"]).unwrap();
+    // Tokens that cannot be renewed past 4 s: the agent logs in again every few seconds.
+    dev.cli_ok(&[
+        "write",
+        "auth/approle/role/app",
+        "token_policies=pki",
+        "token_ttl=2s",
+        "token_max_ttl=4s",
+        "secret_id_num_uses=0",
+    ])
+    .unwrap();
+    let role_id = dev
+        .cli_ok(&["read", "-field=role_id", "auth/approle/role/app/role-id"])
+        .unwrap();
+    let secret_id = dev
+        .cli_ok(&[
+            "write",
+            "-f",
+            "-field=secret_id",
+            "auth/approle/role/app/secret-id",
+        ])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("role-id"), role_id.trim()).unwrap();
+    std::fs::write(d.join("secret-id"), secret_id.trim()).unwrap();
+    let method = format!(
+        r#"method "approle" {{
+    config {{
+      role_id_file_path = "{d}/role-id"
+      secret_id_file_path = "{d}/secret-id"
+    }}
+  }}"#,
+        d = d.display()
+    );
+    let cfg_text = config(dev.addr(), d, false, "10m", "").replace(
+        &format!(
+            r#"method "token_file" {{ config {{ token_file_path = "{}/token" }} }}"#,
+            d.display()
+        ),
+        &method,
+    );
+    assert!(cfg_text.contains("approle"), "{cfg_text}");
+    let cfg = d.join("agent.hcl");
+    std::fs::write(&cfg, &cfg_text).unwrap();
+    let dest = d.join("certs/app.pem");
+    let child = agent_command(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child);
+    eventually(Duration::from_secs(30), || dest.exists()).unwrap();
+    let first = std::fs::read_to_string(&dest).unwrap();
+    let issued = issued_count(&dev);
+    // Two new tokens later (each restarts the template engine, spec §6.9) the certificate is
+    // still the one from the file: no new issue, no rewrite, no second command.
+    let sink = d.join("sink");
+    let mut tokens = vec![std::fs::read_to_string(&sink).unwrap()];
+    eventually(Duration::from_secs(40), || {
+        let t = std::fs::read_to_string(&sink).unwrap_or_default();
+        if !t.is_empty() && !tokens.contains(&t) {
+            tokens.push(t);
+        }
+        tokens.len() >= 3
+    })
+    .unwrap();
+    assert_eq!(
+        issued_count(&dev),
+        issued,
+        "a re-login issued a certificate"
+    );
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), first);
+    assert_eq!(lines(&d.join("pki-changes")), 1);
+
+    // A name the role does not allow: init fails with the dependency in the message.
+    let bad = d.join("bad.hcl");
+    std::fs::write(
+        &bad,
+        format!(
+            r#"
+exit_after_auth = true
+vault {{
+  address = "{addr}"
+  retry {{ num_retries = -1 }}
+}}
+auto_auth {{
+  method "token_file" {{ config {{ token_file_path = "{d}/token" }} }}
+}}
+template_config {{ exit_on_retry_failure = true }}
+template {{
+  contents = "{{{{ with pkiCert \"pki/issue/web\" \"common_name=app.not-allowed.org\" }}}}{{{{ .Cert }}}}{{{{ end }}}}"
+  destination = "{d}/bad.pem"
+}}
+"#,
+            addr = dev.addr(),
+            d = d.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("token"), dev.root_token()).unwrap();
+    let out = run_with_timeout(&mut agent_command(&bad), Duration::from_secs(60)).unwrap();
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains(&format!(
+            "vault.pki(pki/issue/web->{}/bad.pem)",
+            d.display()
+        )),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!d.join("bad.pem").exists());
 }
