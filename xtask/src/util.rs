@@ -46,7 +46,11 @@ pub(crate) fn path_with_tools() -> std::ffi::OsString {
 pub(crate) fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace_root());
+    // `cargo run` gives xtask its own CARGO_MANIFEST_DIR; ring's build script reruns when that
+    // variable changes, so passing it on would rebuild ring (and all above it) on every switch
+    // between `cargo build` in a shell and `cargo xtask …`.
+    cmd.current_dir(workspace_root())
+        .env_remove("CARGO_MANIFEST_DIR");
     cmd
 }
 

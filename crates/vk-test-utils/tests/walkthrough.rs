@@ -35,6 +35,9 @@ fn build_vault_k8s() -> PathBuf {
         .unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(workspace_root())
+        // The test's own CARGO_MANIFEST_DIR would change ring's build-script fingerprint and
+        // rebuild it (and everything above) for this and the next ordinary build.
+        .env_remove("CARGO_MANIFEST_DIR")
         .args([
             "build",
             "-p",
