@@ -123,8 +123,8 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
             (false, None) => "ended without a status".to_string(),
         };
         bail!(
-            "{INIT_CONTAINER} {how}; its log is above. OpenBao's log tail:\n{}",
-            dev.log_tail(15)
+            "{INIT_CONTAINER} {how}; its log is above{}",
+            openbao_complaints(&dev)
         );
     }
     interrupt::check()?;
@@ -156,6 +156,25 @@ pub(crate) fn run(opts: &Options) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// OpenBao's warnings and errors (a refused login, a denied read), for a failed agent run; the
+/// dev server's banner and routine lines would only bury them.
+fn openbao_complaints(dev: &DevServer) -> String {
+    let tail = dev.log_tail(400);
+    let lines: Vec<&str> = tail
+        .lines()
+        .filter(|l| {
+            ["[ERROR]", "[WARN]", "denied", "unauthorized"]
+                .iter()
+                .any(|k| l.contains(k))
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let last = &lines[lines.len().saturating_sub(10)..];
+    format!("; OpenBao logged:\n{}", last.join("\n"))
 }
 
 /// Names the walkthrough takes from the guide's pod rather than repeating them.
