@@ -169,6 +169,8 @@ fn openbao_complaints(dev: &DevServer) -> String {
                 .iter()
                 .any(|k| l.contains(k))
         })
+        // Dev mode always warns about its missing `api_addr`.
+        .filter(|l| !l.contains("api_addr"))
         .collect();
     if lines.is_empty() {
         return String::new();
