@@ -11,6 +11,10 @@
 //!   renew the token at ~⅔ of its TTL, re-authenticate when it cannot be renewed, exit 0 on
 //!   SIGTERM/SIGINT (with `-revoke-on-exit`, revoking the token and so its leases first).
 //!
+//! In both modes a render that fails because Vault no longer accepts the token (a 403 on
+//! `lookup-self`, e.g. after Vault lost its state) re-authenticates instead of retrying with
+//! the dead token; while Vault is unreachable the last rendered files stay as they are.
+//!
 //! Secret values and tokens are never logged: only sizes, paths and outcomes.
 
 mod args;
