@@ -37,10 +37,15 @@ fn main() {
     println!("cargo:rustc-env=VK_BUILD_DATE={date}");
     println!("cargo:rustc-env=VK_TARGET={target}");
     // Re-run when HEAD moves (new commit or checkout), not on every source edit.
+    // Only paths that exist: cargo treats a missing one as changed and would rebuild every time
+    // (a fresh clone or worktree may have no `packed-refs`).
     if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
-        println!("cargo:rerun-if-changed={git_dir}/HEAD");
-        println!("cargo:rerun-if-changed={git_dir}/refs/heads");
-        println!("cargo:rerun-if-changed={git_dir}/packed-refs");
+        for watched in ["HEAD", "refs/heads", "packed-refs"] {
+            let path = std::path::Path::new(&git_dir).join(watched);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
     }
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=build.rs");

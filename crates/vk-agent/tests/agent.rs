@@ -12,13 +12,8 @@ use vk_test_utils::{DevServer, KubeApi, configure_kubernetes_auth};
 
 const GUIDE_TEMPLATE: &str = r#"{{- with secret "secret/data/database/config" -}}postgresql://{{ .Data.data.username }}:{{ .Data.data.password }}@postgres:5432/mydb{{- end }}"#;
 
-/// The example binary (cargo builds examples for `cargo test`).
 fn agent_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/agent")
+    vk_test_utils::agent_example()
 }
 
 fn seeded() -> DevServer {

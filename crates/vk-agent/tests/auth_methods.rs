@@ -20,13 +20,8 @@ const POLICY: &str = r#"path "secret/data/app" { capabilities = ["read"] }"#;
 const TEMPLATE: &str =
     r#"{{ with secret \"secret/data/app\" }}user={{ .Data.data.user }}{{ end }}"#;
 
-/// The example binary (cargo builds examples for integration tests).
 fn agent_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/agent")
+    vk_test_utils::agent_example()
 }
 
 fn seeded() -> DevServer {

@@ -14,24 +14,7 @@ use base64::Engine as _;
 use vk_test_utils::util::run_with_timeout;
 
 fn agent_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    BUILT.get_or_init(|| {
-        // `cargo test/nextest --test NAME` does not build examples: make sure the agent under
-        // test is the current code, not whatever an earlier build left behind.
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "-q", "-p", "vk-agent", "--example", "agent"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap();
-        assert!(status.success(), "building the agent example failed");
-    });
-    profile_dir.join("examples/agent")
+    vk_test_utils::agent_example()
 }
 
 /// Where a case's configuration comes from.

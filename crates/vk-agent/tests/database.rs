@@ -15,69 +15,8 @@ const DEFAULT_TTL_SECS: u64 = 6;
 /// Hard limit of a credential: renewals stop extending it, so new ones are rendered.
 const MAX_TTL_SECS: u64 = 20;
 
-/// The `agent` example binary. `cargo test --test database` does not build examples, so a
-/// binary older than the sources it is built from is brought up to date first rather than
-/// trusted (a fresh one is used as is: a cargo call would wait for the shared build lock).
 fn agent_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let bin = exe
-                .parent()
-                .and_then(Path::parent)
-                .unwrap()
-                .join("examples/agent");
-            let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
-            let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-            let newest_source = [
-                "vk-agent",
-                "vk-agent-config",
-                "vk-lease",
-                "vk-template",
-                "vk-vault-client",
-                "vk-telemetry",
-            ]
-            .iter()
-            .filter_map(|c| newest_mtime(&crates.join(c)))
-            .max();
-            if built.is_none() || built < newest_source {
-                let out = Command::new(env!("CARGO"))
-                    .args(["build", "--quiet", "-p", "vk-agent", "--example", "agent"])
-                    .current_dir(env!("CARGO_MANIFEST_DIR"))
-                    .stdin(Stdio::null())
-                    .output()
-                    .expect("running cargo build for the agent example");
-                assert!(
-                    out.status.success(),
-                    "building the agent example failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            bin
-        })
-        .clone()
-}
-
-/// The latest modification time of a crate's `Cargo.toml`, `src/` and `examples/` files.
-fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
-    fn walk(p: &Path, newest: &mut Option<std::time::SystemTime>) {
-        let Ok(meta) = std::fs::metadata(p) else {
-            return;
-        };
-        if meta.is_dir() {
-            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
-                walk(&e.path(), newest);
-            }
-        } else if let Ok(t) = meta.modified() {
-            *newest = (*newest).max(Some(t));
-        }
-    }
-    let mut newest = None;
-    for sub in ["Cargo.toml", "src", "examples"] {
-        walk(&dir.join(sub), &mut newest);
-    }
-    newest
+    vk_test_utils::agent_example()
 }
 
 /// OpenBao with the `database` engine on `pg` and a role `app`, plus a token (not root, so

@@ -67,13 +67,8 @@ impl Drop for WorkDir {
     }
 }
 
-/// The `agent` example binary (cargo builds examples for `cargo test`).
 fn agent_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps")
-        .join("examples/agent")
+    vk_test_utils::agent_example()
 }
 
 type Results = BTreeMap<String, (Outcome, Outcome)>;

@@ -13,26 +13,8 @@ use std::time::Duration;
 use vk_test_utils::util::{eventually, run_with_timeout};
 use vk_test_utils::{DevServer, FileServer};
 
-/// The example binary, built first if needed.
 fn agent_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    BUILT.get_or_init(|| {
-        // `cargo test/nextest --test NAME` does not build examples: make sure the agent under
-        // test is the current code, not whatever an earlier build left behind.
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "-q", "-p", "vk-agent", "--example", "agent"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap();
-        assert!(status.success(), "building the agent example failed");
-    });
-    profile_dir.join("examples/agent")
+    vk_test_utils::agent_example()
 }
 
 fn agent_command(config: &Path) -> Command {

@@ -9,13 +9,8 @@ use std::time::Duration;
 use vk_test_utils::DevServer;
 use vk_test_utils::util::{eventually, run_with_timeout};
 
-/// The example binary (cargo builds examples for integration tests).
 fn agent_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/agent")
+    vk_test_utils::agent_example()
 }
 
 fn agent_command(config: &Path) -> Command {

@@ -10,6 +10,7 @@
 //! kill-on-drop child processes. Everything listens on 127.0.0.1 and is stopped on drop.
 
 pub mod admission;
+pub mod agent_example;
 pub mod bao;
 pub mod bao_file;
 pub mod certs;
@@ -19,6 +20,7 @@ pub mod pod_sandbox;
 pub mod postgres;
 pub mod util;
 
+pub use agent_example::agent_example;
 pub use bao::{DevServer, bao_binary};
 pub use bao_file::FileServer;
 pub use certs::{Leaf, TestCa, TlsFiles};
