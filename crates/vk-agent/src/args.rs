@@ -19,13 +19,17 @@ pub struct AgentArgs {
     pub exit_after_auth: Option<bool>,
     /// `-revoke-on-exit`: revoke the auto-auth token when the sidecar shuts down.
     pub revoke_on_exit: bool,
+    /// `-revoke-grace=SECONDS`: how long the sidecar keeps its token after SIGTERM before
+    /// revoking it, so the application can finish with the credentials (the injector's
+    /// `agent-revoke-grace`; upstream's `preStop` hook sleeps as long).
+    pub revoke_grace: std::time::Duration,
     /// The process environment (env overrides, `VAULT_CONFIG`, template `env`).
     pub env: BTreeMap<String, String>,
 }
 
 impl AgentArgs {
     /// Parses Go-style flags (`-config=FILE`, `-config FILE`, `--config=FILE`,
-    /// `-exit-after-auth[=bool]`, `-revoke-on-exit`). A leading `agent` word is skipped, so the
+    /// `-exit-after-auth[=bool]`, `-revoke-on-exit`, `-revoke-grace=SECONDS`). A leading `agent` word is skipped, so the
     /// binary can be invoked as `vault agent -config=…`.
     pub fn parse(args: &[String], env: BTreeMap<String, String>) -> Result<Self, AgentError> {
         let mut out = AgentArgs {
@@ -58,6 +62,17 @@ impl AgentArgs {
                 }
                 "exit-after-auth" => out.exit_after_auth = Some(parse_bool(name, value)?),
                 "revoke-on-exit" => out.revoke_on_exit = parse_bool(name, value)?,
+                "revoke-grace" => {
+                    let v = value.ok_or_else(|| {
+                        AgentError::Usage("-revoke-grace needs a value in seconds".into())
+                    })?;
+                    let secs = v.parse::<u64>().map_err(|_| {
+                        AgentError::Usage(format!(
+                            "invalid value {v:?} for -revoke-grace: expected whole seconds"
+                        ))
+                    })?;
+                    out.revoke_grace = std::time::Duration::from_secs(secs);
+                }
                 other => return Err(AgentError::Usage(format!("unknown flag -{other}"))),
             }
         }

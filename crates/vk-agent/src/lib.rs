@@ -239,6 +239,13 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         }
     }
     if args.revoke_on_exit {
+        if !args.revoke_grace.is_zero() {
+            tracing::info!(
+                grace_secs = args.revoke_grace.as_secs(),
+                "waiting before revoking the auto-auth token"
+            );
+            tokio::time::sleep(args.revoke_grace).await;
+        }
         match client.revoke_self().await {
             Ok(()) => tracing::info!("auto-auth token revoked"),
             Err(e) => tracing::warn!(error = %e, "revoking the auto-auth token failed"),

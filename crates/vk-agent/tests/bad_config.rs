@@ -262,6 +262,12 @@ fn cases() -> Vec<Case> {
             want: vec!["-revoke-on-exit", "\"perhaps\""],
         },
         Case {
+            name: "-revoke-grace=soon",
+            source: Source::File("ok.hcl", AUTH_HCL.into()),
+            args: vec!["-revoke-grace=soon".into()],
+            want: vec!["-revoke-grace", "\"soon\"", "seconds"],
+        },
+        Case {
             name: "unknown flag",
             source: Source::File("ok.hcl", AUTH_HCL.into()),
             args: vec!["-colour=red".into()],

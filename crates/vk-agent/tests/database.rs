@@ -184,6 +184,10 @@ fn sidecar_renews_rotates_at_max_ttl_and_revokes_on_exit() {
         args.iter().any(|a| a == "-revoke-on-exit"),
         "the injector does not ask the sidecar to revoke on shutdown: {args:?}"
     );
+    assert!(
+        args.iter().any(|a| a == "-revoke-grace=5"),
+        "the injector does not pass the default revoke grace: {args:?}"
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut agent = Agent::spawn(&cfg, dir.path(), &args);
 
@@ -269,6 +273,11 @@ fn sidecar_renews_rotates_at_max_ttl_and_revokes_on_exit() {
         .status()
         .unwrap();
     assert!(status.success());
+    // During the revoke grace the application can still use its credentials.
+    assert!(
+        s.pg.can_login(&user2, &pw2),
+        "credentials revoked before the grace ended"
+    );
     let mut code = None;
     eventually(Duration::from_secs(15), || {
         code = agent.child.try_wait().ok().flatten().map(|s| s.code());

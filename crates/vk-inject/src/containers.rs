@@ -309,18 +309,20 @@ fn shell_command(plain: bool, init: bool) -> (Value, Value) {
 
 /// `vault-k8s agent` without a shell (for this project's image). The agent decodes
 /// `VAULT_CONFIG` itself; in config-map mode it reads the mounted file, and its file sink
-/// creates the token file, which upstream's command `touch`es first. `revoke` adds
-/// `-revoke-on-exit`: upstream's `preStop` revocation hook needs a shell our image lacks, so
-/// the sidecar revokes its token itself when the kubelet stops it.
-fn native_command(plain: bool, init: bool, revoke: bool) -> (Value, Value) {
-    let mut args = vec!["agent"];
+/// creates the token file, which upstream's command `touch`es first. `revoke_grace` (set when
+/// the sidecar revokes on shutdown) adds `-revoke-on-exit -revoke-grace=N`: upstream's
+/// `preStop` hook (sleep, then `vault token revoke`) needs a shell our image lacks, so the
+/// sidecar itself waits the same grace after SIGTERM and then revokes its token.
+fn native_command(plain: bool, init: bool, revoke_grace: Option<u64>) -> (Value, Value) {
+    let mut args = vec!["agent".to_owned()];
     match (plain, init) {
         (true, _) => {}
-        (false, true) => args.push("-config=/vault/configs/config-init.hcl"),
-        (false, false) => args.push("-config=/vault/configs/config.hcl"),
+        (false, true) => args.push("-config=/vault/configs/config-init.hcl".to_owned()),
+        (false, false) => args.push("-config=/vault/configs/config.hcl".to_owned()),
     }
-    if revoke {
-        args.push("-revoke-on-exit");
+    if let Some(grace) = revoke_grace {
+        args.push("-revoke-on-exit".to_owned());
+        args.push(format!("-revoke-grace={grace}"));
     }
     (json!([command::AGENT_BINARY]), json!(args))
 }
@@ -354,11 +356,12 @@ pub(crate) fn build(
     shared_mounts(agent, &mut mounts);
     let image = agent.get(k::AGENT_IMAGE);
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
-    let (command, args) = if style.is_native_for(image) {
+    let native = style.is_native_for(image);
+    let (command, args) = if native {
         native_command(
             agent.configmap().is_empty(),
             init,
-            agent.revoke_on_shutdown && !init,
+            (agent.revoke_on_shutdown && !init).then_some(agent.revoke_grace),
         )
     } else {
         shell_command(agent.configmap().is_empty(), init)
@@ -375,7 +378,10 @@ pub(crate) fn build(
     c.insert("resources".to_owned(), resources);
     c.insert("volumeMounts".to_owned(), Value::Array(mounts));
     if !init {
-        c.insert("lifecycle".to_owned(), lifecycle(agent));
+        // The native sidecar revokes by itself (see `native_command`); upstream's hook would
+        // only fail for want of `/bin/sh` and leave a FailedPreStopHook event on every pod.
+        let hooks = if native { json!({}) } else { lifecycle(agent) };
+        c.insert("lifecycle".to_owned(), hooks);
     }
     if agent.set_security_context {
         c.insert("securityContext".to_owned(), security_context(agent));

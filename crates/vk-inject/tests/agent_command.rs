@@ -1,8 +1,9 @@
-//! The command style changes `command` and `args` of the injected containers and nothing else:
-//! for a range of pods, the native and the shell patches are identical once those two fields
-//! are set aside (env, mounts, resources, securityContext, lifecycle, volumes, annotations).
-//! The native args are `agent`, then `-config=…` in config-map mode, then `-revoke-on-exit` on
-//! a sidecar with revoke-on-shutdown.
+//! The command style changes `command` and `args` of the injected containers and, on a
+//! revoke-on-shutdown sidecar, its shell `preStop` hook (the native sidecar revokes by itself),
+//! and nothing else: for a range of pods, the native and the shell patches are identical once
+//! those fields are set aside (env, mounts, resources, securityContext, volumes, annotations).
+//! The native args are `agent`, then `-config=…` in config-map mode, then `-revoke-on-exit
+//! -revoke-grace=N` on a sidecar with revoke-on-shutdown.
 
 use serde_json::{Value, json};
 use vk_inject::{
@@ -68,8 +69,8 @@ fn agents(patch: &mut Value) -> Vec<&mut Value> {
     out
 }
 
-/// Removes `command` and `args` from each agent container, returning them.
-fn take_commands(patch: &mut Value) -> Vec<(Value, Value)> {
+/// Removes `command`, `args` and `lifecycle` from each agent container, returning them.
+fn take_commands(patch: &mut Value) -> Vec<(Value, Value, Value)> {
     agents(patch)
         .into_iter()
         .map(|c| {
@@ -77,6 +78,7 @@ fn take_commands(patch: &mut Value) -> Vec<(Value, Value)> {
             (
                 m.remove("command").unwrap_or_default(),
                 m.remove("args").unwrap_or_default(),
+                m.remove("lifecycle").unwrap_or_default(),
             )
         })
         .collect()
@@ -120,9 +122,24 @@ fn only_command_and_args_differ_between_styles() {
                 native, shell,
                 "{what} ({image}): more than the command changed"
             );
-            for ((n_cmd, n_args), (s_cmd, s_args)) in native_cmds.iter().zip(&shell_cmds) {
+            for ((n_cmd, n_args, n_hooks), (s_cmd, s_args, s_hooks)) in
+                native_cmds.iter().zip(&shell_cmds)
+            {
                 assert_eq!(n_cmd, &json!(["/usr/local/bin/vault-k8s"]), "{what}");
                 assert_eq!(n_args[0], "agent", "{what}");
+                // The native sidecar has no hook; upstream's shell hook only with revoking.
+                assert!(
+                    n_hooks.is_null() || n_hooks == &json!({}),
+                    "{what}: {n_hooks}"
+                );
+                let revokes = n_args
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "-revoke-on-exit"));
+                assert_eq!(
+                    s_hooks.get("preStop").is_some(),
+                    revokes,
+                    "{what}: {s_hooks} vs {n_args}"
+                );
                 assert_eq!(s_cmd, &json!(["/bin/sh", "-ec"]), "{what}");
                 assert!(
                     s_args[0]
