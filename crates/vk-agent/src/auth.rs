@@ -333,18 +333,26 @@ impl Authenticator {
         }
     }
 
-    /// Writes the token to every file sink (no trailing newline, sink mode), retrying a failed
-    /// write after 1–3 s (spec §2.7).
+    /// Writes the token to every file sink in one batch (no trailing newline, sink mode),
+    /// retrying the failed ones after 1–3 s (spec §2.7).
     async fn write_sinks(&self, token: &Token, shutdown: &mut Shutdown) -> Result<(), AgentError> {
         let mut jitter = crate::backoff::Jitter::new();
-        for s in &self.sinks {
-            let path = Path::new(&s.path);
-            loop {
-                match files::write_atomic(path, token.token.expose().as_bytes(), s.mode) {
-                    Ok(()) => {
-                        tracing::info!(path = %path.display(), "token written to sink");
-                        break;
-                    }
+        let mut pending: Vec<&Sink> = self.sinks.iter().collect();
+        while !pending.is_empty() {
+            let jobs: Vec<files::Job<'_>> = pending
+                .iter()
+                .map(|s| files::Job {
+                    path: Path::new(&s.path),
+                    contents: token.token.expose().as_bytes(),
+                    mode: s.mode,
+                })
+                .collect();
+            let results = files::write_batch(&jobs);
+            let mut failed = Vec::new();
+            for (s, result) in pending.into_iter().zip(results) {
+                let path = Path::new(&s.path);
+                match result {
+                    Ok(()) => tracing::info!(path = %path.display(), "token written to sink"),
                     Err(source) => {
                         let err = AgentError::Write {
                             what: "sink",
@@ -352,11 +360,15 @@ impl Authenticator {
                             source,
                         };
                         tracing::error!(error = %vk_telemetry::ErrorChain(&err), "sink write failed; retrying");
-                        let wait = Duration::from_secs(1).mul_f64(1.0 + 2.0 * jitter.unit());
-                        if shutdown.sleep(wait).await {
-                            return Ok(());
-                        }
+                        failed.push(s);
                     }
+                }
+            }
+            pending = failed;
+            if !pending.is_empty() {
+                let wait = Duration::from_secs(1).mul_f64(1.0 + 2.0 * jitter.unit());
+                if shutdown.sleep(wait).await {
+                    return Ok(());
                 }
             }
         }

@@ -399,29 +399,58 @@ impl Engine {
         )))
     }
 
+    /// Writes the destinations whose bytes changed, all in one batch (spec §6.7); the
+    /// commands run after this returns, so after every write of the pass.
     fn write(&self, outputs: &[String], report: &mut RoundReport) -> Result<(), AgentError> {
+        let write_err = |t: &Prepared, source| AgentError::Write {
+            what: "template destination",
+            path: t.dest.clone(),
+            source,
+        };
+        let mut changed: Vec<usize> = Vec::new();
+        let mut jobs: Vec<files::Job<'_>> = Vec::new();
         for (i, (t, out)) in self.templates.iter().zip(outputs).enumerate() {
-            let changed = files::write_if_changed(
-                &t.dest,
-                out.as_bytes(),
-                t.cfg.perms,
-                t.cfg.create_dest_dirs,
-            )
-            .map_err(|source| AgentError::Write {
-                what: "template destination",
-                path: t.dest.clone(),
-                source,
-            })?;
-            if changed {
-                tracing::info!(
-                    destination = %t.dest.display(),
-                    bytes = out.len(),
-                    "rendered template"
-                );
-                report.written.push(i);
+            // Two templates with one destination: the later one wins, as when written in turn.
+            if let Some(k) = changed
+                .iter()
+                .position(|&j| self.templates[j].dest == t.dest)
+            {
+                changed.remove(k);
+                jobs.remove(k);
+            }
+            let Some(mode) = files::mode_if_changed(&t.dest, out.as_bytes(), t.cfg.perms)
+                .map_err(|e| write_err(t, e))?
+            else {
+                continue;
+            };
+            if t.cfg.create_dest_dirs {
+                files::create_parents(&t.dest).map_err(|e| write_err(t, e))?;
+            }
+            changed.push(i);
+            jobs.push(files::Job {
+                path: &t.dest,
+                contents: out.as_bytes(),
+                mode,
+            });
+        }
+        let mut first_err = None;
+        for (i, result) in changed.into_iter().zip(files::write_batch(&jobs)) {
+            let t = &self.templates[i];
+            match result {
+                Ok(()) => {
+                    tracing::info!(
+                        destination = %t.dest.display(),
+                        bytes = outputs[i].len(),
+                        "rendered template"
+                    );
+                    report.written.push(i);
+                }
+                Err(e) => {
+                    first_err.get_or_insert(write_err(t, e));
+                }
             }
         }
-        Ok(())
+        first_err.map_or(Ok(()), Err)
     }
 
     /// Commands of the written templates, in configuration order, each argv once (spec §6.8).

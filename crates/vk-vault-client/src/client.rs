@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -32,7 +33,13 @@ struct Inner {
     retry_wait: Duration,
     token: RwLock<Option<SecretString>>,
     /// Mount lookups (`sys/internal/ui/mounts/…`), keyed by mount path (`secret/`).
-    pub(crate) mounts: Mutex<HashMap<String, MountInfo>>,
+    mounts: Mutex<HashMap<String, MountInfo>>,
+    /// Held by the first mount lookup after a token change while it runs: the N reads of a
+    /// render pass usually share one mount, so the others wait for that answer instead of
+    /// sending N identical lookups. Later lookups (other mounts) run concurrently.
+    first_mount_lookup: tokio::sync::Mutex<()>,
+    /// Whether a mount lookup completed since the last token change.
+    mounts_primed: AtomicBool,
 }
 
 impl fmt::Debug for VaultClient {
@@ -151,6 +158,8 @@ impl VaultClient {
                 retry_wait: cfg.retry_wait,
                 token: RwLock::new(None),
                 mounts: Mutex::new(HashMap::new()),
+                first_mount_lookup: tokio::sync::Mutex::new(()),
+                mounts_primed: AtomicBool::new(false),
             }),
         })
     }
@@ -198,6 +207,21 @@ impl VaultClient {
             Ok(mut m) => m.clear(),
             Err(poisoned) => poisoned.into_inner().clear(),
         }
+        self.inner.mounts_primed.store(false, Ordering::Release);
+    }
+
+    /// Whether a mount lookup completed since the last token change.
+    pub(crate) fn mounts_primed(&self) -> bool {
+        self.inner.mounts_primed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_mounts_primed(&self) {
+        self.inner.mounts_primed.store(true, Ordering::Release);
+    }
+
+    /// The gate of the first mount lookup after a token change.
+    pub(crate) async fn first_mount_lookup(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.first_mount_lookup.lock().await
     }
 
     pub(crate) fn mounts(&self) -> std::sync::MutexGuard<'_, HashMap<String, MountInfo>> {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rustls::client::WebPkiServerVerifier;
@@ -134,8 +134,16 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
     } else {
-        let roots = root_store(cfg)?;
-        match &cfg.tls_server_name {
+        let verifier: Arc<dyn ServerCertVerifier> = match explicit_roots(cfg)? {
+            Some(roots) => webpki_verifier(roots, provider)?,
+            // Reading and parsing the system trust store costs milliseconds and memory; an
+            // agent talking plain HTTP (the common in-cluster set-up) never needs it.
+            None => Arc::new(SystemRoots {
+                provider,
+                verifier: OnceLock::new(),
+            }),
+        };
+        let verifier = match &cfg.tls_server_name {
             Some(name) if !name.is_empty() => {
                 let server_name = ServerName::try_from(name.clone()).map_err(|source| {
                     VaultError::InvalidServerName {
@@ -143,21 +151,16 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
                         source,
                     }
                 })?;
-                let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .map_err(|source| VaultError::Tls {
-                        what: "certificate verifier",
-                        source: rustls::Error::General(source.to_string()),
-                    })?;
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(FixedServerName {
-                        inner,
-                        server_name,
-                    }))
+                Arc::new(FixedServerName {
+                    inner: verifier,
+                    server_name,
+                })
             }
-            _ => builder.with_root_certificates(roots),
-        }
+            _ => verifier,
+        };
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
     };
 
     let mut config = match (&cfg.client_cert, &cfg.client_key) {
@@ -187,15 +190,29 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
     Ok(config)
 }
 
-fn root_store(cfg: &ClientConfig) -> Result<RootCertStore, VaultError> {
+fn webpki_verifier(
+    roots: RootCertStore,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, VaultError> {
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|source| VaultError::Tls {
+            what: "certificate verifier",
+            source: rustls::Error::General(source.to_string()),
+        })?;
+    Ok(verifier)
+}
+
+/// The CAs of `ca_cert` and `ca_path`; `None` when neither is set (the system roots apply).
+fn explicit_roots(cfg: &ClientConfig) -> Result<Option<RootCertStore>, VaultError> {
+    if cfg.ca_cert.is_none() && cfg.ca_path.is_none() {
+        return Ok(None);
+    }
     let mut roots = RootCertStore::empty();
-    let mut explicit = false;
     if let Some(ca) = &cfg.ca_cert {
-        explicit = true;
         add_certs(&mut roots, ca.load("ca_cert")?, &ca.origin())?;
     }
     if let Some(dir) = &cfg.ca_path {
-        explicit = true;
         let entries = std::fs::read_dir(dir).map_err(|source| VaultError::ReadPem {
             what: "ca_path",
             path: dir.clone(),
@@ -214,16 +231,88 @@ fn root_store(cfg: &ClientConfig) -> Result<RootCertStore, VaultError> {
             }
         }
     }
-    if !explicit {
-        // No CA configured: the system trust store, like Vault's client.
-        let native = rustls_native_certs::load_native_certs();
-        for err in &native.errors {
-            tracing::debug!(error = %err, "skipping unreadable system CA certificate");
-        }
-        let (added, ignored) = roots.add_parsable_certificates(native.certs);
-        tracing::debug!(added, ignored, "loaded system CA certificates");
+    Ok(Some(roots))
+}
+
+/// The system trust store (like Vault's client when no CA is configured), loaded at the
+/// first TLS handshake rather than when the client is built.
+#[derive(Debug)]
+struct SystemRoots {
+    provider: Arc<CryptoProvider>,
+    verifier: OnceLock<Result<Arc<dyn ServerCertVerifier>, String>>,
+}
+
+impl SystemRoots {
+    fn get(&self) -> Result<&Arc<dyn ServerCertVerifier>, rustls::Error> {
+        self.verifier
+            .get_or_init(|| {
+                let native = rustls_native_certs::load_native_certs();
+                for err in &native.errors {
+                    tracing::debug!(error = %err, "skipping unreadable system CA certificate");
+                }
+                let mut roots = RootCertStore::empty();
+                let (added, ignored) = roots.add_parsable_certificates(native.certs);
+                tracing::debug!(added, ignored, "loaded system CA certificates");
+                webpki_verifier(roots, self.provider.clone()).map_err(|e| {
+                    format!(
+                        "no usable system CA certificates ({e}): set ca_cert or ca_path in the \
+                         vault block"
+                    )
+                })
+            })
+            .as_ref()
+            .map_err(|msg| rustls::Error::General(msg.clone()))
     }
-    Ok(roots)
+}
+
+impl ServerCertVerifier for SystemRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    // Handshake signatures do not depend on the roots: checked with the provider directly,
+    // so that only the chain check loads the trust store.
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 fn add_certs(roots: &mut RootCertStore, pem: Vec<u8>, origin: &str) -> Result<(), VaultError> {
@@ -326,7 +415,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 /// `tls_server_name`: verify the chain as usual, but against the configured name.
 #[derive(Debug)]
 struct FixedServerName {
-    inner: Arc<WebPkiServerVerifier>,
+    inner: Arc<dyn ServerCertVerifier>,
     server_name: ServerName<'static>,
 }
 

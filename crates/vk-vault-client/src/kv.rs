@@ -116,13 +116,30 @@ impl VaultClient {
     /// servers, or no mount). Cached per mount until the token changes.
     pub async fn mount_info(&self, path: &str) -> Result<Option<MountInfo>, VaultError> {
         let (path, _) = split_path(path)?;
-        if let Some(hit) = self
-            .mounts()
-            .values()
-            .find(|m| remainder(&path, &m.path).is_some())
-        {
-            return Ok(Some(hit.clone()));
+        if let Some(hit) = self.cached_mount(&path) {
+            return Ok(Some(hit));
         }
+        if self.mounts_primed() {
+            return self.lookup_mount(&path).await;
+        }
+        let _first = self.first_mount_lookup().await;
+        // Another caller may have looked up this path's mount while this one waited.
+        if let Some(hit) = self.cached_mount(&path) {
+            return Ok(Some(hit));
+        }
+        let result = self.lookup_mount(&path).await;
+        self.set_mounts_primed();
+        result
+    }
+
+    fn cached_mount(&self, path: &str) -> Option<MountInfo> {
+        self.mounts()
+            .values()
+            .find(|m| remainder(path, &m.path).is_some())
+            .cloned()
+    }
+
+    async fn lookup_mount(&self, path: &str) -> Result<Option<MountInfo>, VaultError> {
         let resp = self.read(&format!("sys/internal/ui/mounts/{path}")).await?;
         if resp.is_not_found() {
             return Ok(None);
