@@ -40,7 +40,13 @@ struct Inner {
     first_mount_lookup: tokio::sync::Mutex<()>,
     /// Whether a mount lookup completed since the last token change.
     mounts_primed: AtomicBool,
+    /// Bounds the requests in flight, and so the connections: a render pass with hundreds of
+    /// secrets would otherwise open one connection (and its buffers) per secret, at once.
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// At most this many requests of one client are in flight at a time.
+const MAX_IN_FLIGHT: usize = 16;
 
 impl fmt::Debug for VaultClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,6 +166,7 @@ impl VaultClient {
                 mounts: Mutex::new(HashMap::new()),
                 first_mount_lookup: tokio::sync::Mutex::new(()),
                 mounts_primed: AtomicBool::new(false),
+                in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
             }),
         })
     }
@@ -287,9 +294,12 @@ impl VaultClient {
             certificate_rejected: is_certificate_error(&source),
             source: Box::new(source),
         };
+        // The semaphore is never closed, so acquiring only waits.
+        let permit = self.inner.in_flight.acquire().await.ok();
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(transport)?;
+        drop(permit);
         let text = String::from_utf8_lossy(&bytes).into_owned();
         tracing::debug!(
             method = verb.name(),
