@@ -586,6 +586,52 @@ mod tests {
         );
     }
 
+    fn engine(dests: &[&std::path::Path]) -> Engine {
+        let cfgs: Vec<_> = dests
+            .iter()
+            .map(|d| vk_agent_config::Template {
+                contents: Some("static".into()),
+                destination: d.display().to_string(),
+                ..vk_agent_config::Template::default()
+            })
+            .collect();
+        let settings = EngineSettings {
+            retry: vk_lease::RetryPolicy::from_config(-1, None, None),
+            static_interval: Duration::from_secs(300),
+            threshold: 0.9,
+        };
+        Engine::new(
+            prepare(&cfgs, "cfg.hcl").unwrap(),
+            settings,
+            BTreeMap::new(),
+        )
+    }
+
+    #[test]
+    fn a_pass_writes_changed_files_and_the_last_of_a_shared_destination_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let e = engine(&[&a, &b, &a]);
+        std::fs::write(&a, "third").unwrap();
+        let outputs = |x: &str, y: &str, z: &str| vec![x.to_string(), y.to_string(), z.to_string()];
+
+        let mut report = RoundReport::default();
+        e.write(&outputs("first", "b1", "third"), &mut report)
+            .unwrap();
+        // `a` already holds what its last template renders: only `b` is written.
+        assert_eq!(report.written, vec![1]);
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "third");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "b1");
+
+        let mut report = RoundReport::default();
+        e.write(&outputs("first", "b1", "new"), &mut report)
+            .unwrap();
+        assert_eq!(report.written, vec![2]);
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new");
+        // Nothing else in the directory: no temp files.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
     #[test]
     fn prepare_reports_parse_errors_with_the_agent_prefix() {
         let t = vk_agent_config::Template {
