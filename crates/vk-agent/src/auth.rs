@@ -293,6 +293,7 @@ impl Authenticator {
 
     /// The auth loop (spec §2.1): attempts until one succeeds, waiting with backoff between
     /// failures; `exit_on_err` makes the first failure fatal. `None` when shut down meanwhile.
+    #[tracing::instrument(name = "auth", skip_all, fields(method = %self.method.kind))]
     pub(crate) async fn authenticate(
         &mut self,
         client: &VaultClient,

@@ -191,6 +191,7 @@ impl Engine {
 
     /// Renews the leases and fetches again the dependencies whose time has come (a secret
     /// whose lease watcher ended is fetched at once); returns how many were renewed or fetched.
+    #[tracing::instrument(name = "refresh", skip_all)]
     pub(crate) async fn refresh_due(&mut self, client: &VaultClient) -> usize {
         let now = Instant::now();
         let mut renew = Vec::new();
@@ -362,6 +363,7 @@ impl Engine {
     /// One round (spec §3.1): render everything with what is known, fetch what is missing,
     /// render again until nothing is missing; then write what changed and run the commands of
     /// the written templates.
+    #[tracing::instrument(name = "render_round", skip_all, fields(templates = self.templates.len()))]
     pub(crate) async fn round(&mut self, client: &VaultClient) -> Result<RoundReport, AgentError> {
         let mut report = RoundReport::default();
         for _ in 0..MAX_PASSES {

@@ -128,9 +128,23 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let ours = match &opts.vault_k8s_bin {
         Some(p) => p.clone(),
         None => {
-            eprintln!("\n==> bench agent: building vault-k8s (release)");
-            util::run(util::cargo().args(["build", "--release", "-p", "vault-k8s"]))?;
-            util::target_dir().join("release").join("vault-k8s")
+            // The artifact the image ships (and so what runs in every pod): the static musl
+            // build. It also maps no libc or loader, which is part of the memory it saves.
+            let musl = crate::image::MUSL;
+            eprintln!("\n==> bench agent: building vault-k8s (release, static {musl})");
+            util::run(util::cargo().args([
+                "build",
+                "--release",
+                "--locked",
+                "--target",
+                musl,
+                "-p",
+                "vault-k8s",
+            ]))?;
+            util::target_dir()
+                .join(musl)
+                .join("release")
+                .join("vault-k8s")
         }
     };
     // Agents run in their own directories: relative paths would not resolve there.
