@@ -366,30 +366,14 @@ fn sidecar_approle_renews_then_reauthenticates_at_max_ttl() {
         r#"path "secret/data/database/config" { capabilities = ["read"] }"#,
     )
     .unwrap();
-    dev.cli_ok(&["auth", "enable", "approle"]).unwrap();
-    dev.cli_ok(&[
-        "write",
-        "auth/approle/role/app",
-        "token_policies=db",
-        "token_ttl=3s",
-        "token_max_ttl=6s",
-    ])
+    let role = vk_test_utils::AppRole::create(
+        |a| dev.cli_ok(a),
+        &["token_policies=db", "token_ttl=3s", "token_max_ttl=6s"],
+    )
     .unwrap();
-    let role_id = dev
-        .cli_ok(&["read", "-field=role_id", "auth/approle/role/app/role-id"])
-        .unwrap();
-    let secret_id = dev
-        .cli_ok(&[
-            "write",
-            "-f",
-            "-field=secret_id",
-            "auth/approle/role/app/secret-id",
-        ])
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("role-id"), role_id.trim()).unwrap();
-    std::fs::write(d.join("secret-id"), secret_id.trim()).unwrap();
+    role.write_files(d).unwrap();
     let cfg = d.join("agent.hcl");
     std::fs::write(
         &cfg,

@@ -8,10 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::json;
 use vk_test_utils::util::{TimedOutput, run_with_timeout};
 use vk_test_utils::{DevServer, KubeApi, TestCa, configure_kubernetes_auth};
@@ -161,42 +157,6 @@ fn kubernetes() {
     assert!(!d.join("sink").exists());
 }
 
-/// A P-256 key that signs test JWTs; its public key (PEM) goes to `jwt_validation_pubkeys`.
-struct JwtSigner {
-    key: EcdsaKeyPair,
-    public_pem: String,
-}
-
-impl JwtSigner {
-    fn new() -> Self {
-        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let key = EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            &kp.serialize_der(),
-            &SystemRandom::new(),
-        )
-        .unwrap();
-        Self {
-            key,
-            public_pem: kp.public_key_pem(),
-        }
-    }
-
-    fn sign(&self, claims: &serde_json::Value) -> String {
-        let header = json!({"alg": "ES256", "typ": "JWT"});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap()),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
-        );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
-    }
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -207,7 +167,7 @@ fn now() -> u64 {
 #[test]
 fn jwt() {
     let dev = seeded();
-    let signer = JwtSigner::new();
+    let signer = vk_test_utils::JwtSigner::new();
     let pub_path = dev.scratch_dir().join("jwt.pub");
     std::fs::write(&pub_path, &signer.public_pem).unwrap();
     dev.cli_ok(&["auth", "enable", "jwt"]).unwrap();
@@ -285,7 +245,7 @@ fn jwt() {
     // A JWT signed by another key.
     std::fs::write(
         &jwt_file,
-        JwtSigner::new().sign(&json!({
+        vk_test_utils::JwtSigner::new().sign(&json!({
             "iss": "https://issuer.test", "sub": "job-1", "aud": "vk",
             "iat": now(), "exp": now() + 600
         })),
@@ -371,30 +331,16 @@ fn jwt() {
 #[test]
 fn approle() {
     let dev = seeded();
-    dev.cli_ok(&["auth", "enable", "approle"]).unwrap();
-    dev.cli_ok(&[
-        "write",
-        "auth/approle/role/app",
-        "token_policies=reader",
-        "token_ttl=10m",
-    ])
+    let role = vk_test_utils::AppRole::create(
+        |a| dev.cli_ok(a),
+        &["token_policies=reader", "token_ttl=10m"],
+    )
     .unwrap();
-    let role_id = dev
-        .cli_ok(&["read", "-field=role_id", "auth/approle/role/app/role-id"])
-        .unwrap();
-    let secret_id = dev
-        .cli_ok(&[
-            "write",
-            "-f",
-            "-field=secret_id",
-            "auth/approle/role/app/secret-id",
-        ])
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Both files are trimmed (spec §2.4).
-    std::fs::write(d.join("role-id"), format!("{}\n", role_id.trim())).unwrap();
-    std::fs::write(d.join("secret-id"), format!("{}\n", secret_id.trim())).unwrap();
+    std::fs::write(d.join("role-id"), format!("{}\n", role.role_id)).unwrap();
+    std::fs::write(d.join("secret-id"), format!("{}\n", role.secret_id)).unwrap();
     let method = format!(
         r#"method "approle" {{
     exit_on_err = true

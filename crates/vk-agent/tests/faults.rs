@@ -288,30 +288,13 @@ fn vault_stopped_and_restarted_keeps_files_and_recovers() {
     bao.cli_ok(&["kv", "put", "secret/app/other", "api_key=key-first-9e2a"])
         .unwrap();
     bao.write_policy("app", APP_POLICY).unwrap();
-    bao.cli_ok(&["auth", "enable", "approle"]).unwrap();
-    bao.cli_ok(&[
-        "write",
-        "auth/approle/role/app",
-        "token_policies=app",
-        "token_ttl=1h",
-    ])
-    .unwrap();
-    let role_id = bao
-        .cli_ok(&["read", "-field=role_id", "auth/approle/role/app/role-id"])
-        .unwrap();
-    let secret_id = bao
-        .cli_ok(&[
-            "write",
-            "-f",
-            "-field=secret_id",
-            "auth/approle/role/app/secret-id",
-        ])
-        .unwrap();
+    let role =
+        vk_test_utils::AppRole::create(|a| bao.cli_ok(a), &["token_policies=app", "token_ttl=1h"])
+            .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("role-id"), role_id.trim()).unwrap();
-    std::fs::write(d.join("secret-id"), secret_id.trim()).unwrap();
+    role.write_files(d).unwrap();
     let cfg = d.join("agent.hcl");
     std::fs::write(&cfg, sidecar_config(bao.addr(), d, "")).unwrap();
     let mut agent = Agent::spawn(&cfg, d.join("agent.log"));
@@ -396,7 +379,7 @@ fn vault_stopped_and_restarted_keeps_files_and_recovers() {
             "key-second-d3f5",
             &token,
             &sink,
-            &secret_id,
+            &role.secret_id,
             bao.root_token(),
         ],
     );

@@ -375,32 +375,20 @@ fn reauthentication_reuses_the_file_and_a_refused_issue_fails_init() {
         r#"path "pki/issue/web" { capabilities = ["create", "update"] }"#,
     )
     .unwrap();
-    dev.cli_ok(&["auth", "enable", "approle"]).unwrap();
     // Tokens that cannot be renewed past 4 s: the agent logs in again every few seconds.
-    dev.cli_ok(&[
-        "write",
-        "auth/approle/role/app",
-        "token_policies=pki",
-        "token_ttl=2s",
-        "token_max_ttl=4s",
-        "secret_id_num_uses=0",
-    ])
+    let role = vk_test_utils::AppRole::create(
+        |a| dev.cli_ok(a),
+        &[
+            "token_policies=pki",
+            "token_ttl=2s",
+            "token_max_ttl=4s",
+            "secret_id_num_uses=0",
+        ],
+    )
     .unwrap();
-    let role_id = dev
-        .cli_ok(&["read", "-field=role_id", "auth/approle/role/app/role-id"])
-        .unwrap();
-    let secret_id = dev
-        .cli_ok(&[
-            "write",
-            "-f",
-            "-field=secret_id",
-            "auth/approle/role/app/secret-id",
-        ])
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("role-id"), role_id.trim()).unwrap();
-    std::fs::write(d.join("secret-id"), secret_id.trim()).unwrap();
+    role.write_files(d).unwrap();
     let method = format!(
         r#"method "approle" {{
     config {{

@@ -11,19 +11,23 @@
 
 pub mod admission;
 pub mod agent_example;
+pub mod approle;
 pub mod bao;
 pub mod bao_file;
 pub mod certs;
 pub mod http;
+pub mod jwt;
 pub mod kube_api;
 pub mod pod_sandbox;
 pub mod postgres;
 pub mod util;
 
 pub use agent_example::agent_example;
+pub use approle::AppRole;
 pub use bao::{DevServer, bao_binary};
 pub use bao_file::FileServer;
 pub use certs::{Leaf, TestCa, TlsFiles};
+pub use jwt::JwtSigner;
 pub use kube_api::{KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth};
 pub use pod_sandbox::{PodSandbox, SandboxRun};
 pub use postgres::Postgres;

@@ -132,15 +132,18 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
     let builder = if cfg.tls_skip_verify {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
+            .with_custom_certificate_verifier(Arc::new(ChainVerifier {
+                provider,
+                chain: Chain::AcceptAny,
+            }))
     } else {
         let verifier: Arc<dyn ServerCertVerifier> = match explicit_roots(cfg)? {
             Some(roots) => webpki_verifier(roots, provider)?,
             // Reading and parsing the system trust store costs milliseconds and memory; an
             // agent talking plain HTTP (the common in-cluster set-up) never needs it.
-            None => Arc::new(SystemRoots {
+            None => Arc::new(ChainVerifier {
                 provider,
-                verifier: OnceLock::new(),
+                chain: Chain::SystemRoots(OnceLock::new()),
             }),
         };
         let verifier = match &cfg.tls_server_name {
@@ -234,38 +237,49 @@ fn explicit_roots(cfg: &ClientConfig) -> Result<Option<RootCertStore>, VaultErro
     Ok(Some(roots))
 }
 
-/// The system trust store (like Vault's client when no CA is configured), loaded at the
-/// first TLS handshake rather than when the client is built.
+/// A verifier whose chain check varies while the handshake signatures are always checked
+/// with the provider (they do not depend on any trust store).
 #[derive(Debug)]
-struct SystemRoots {
+struct ChainVerifier {
     provider: Arc<CryptoProvider>,
-    verifier: OnceLock<Result<Arc<dyn ServerCertVerifier>, String>>,
+    chain: Chain,
 }
 
-impl SystemRoots {
-    fn get(&self) -> Result<&Arc<dyn ServerCertVerifier>, rustls::Error> {
-        self.verifier
-            .get_or_init(|| {
-                let native = rustls_native_certs::load_native_certs();
-                for err in &native.errors {
-                    tracing::debug!(error = %err, "skipping unreadable system CA certificate");
-                }
-                let mut roots = RootCertStore::empty();
-                let (added, ignored) = roots.add_parsable_certificates(native.certs);
-                tracing::debug!(added, ignored, "loaded system CA certificates");
-                webpki_verifier(roots, self.provider.clone()).map_err(|e| {
-                    format!(
-                        "no usable system CA certificates ({e}): set ca_cert or ca_path in the \
-                         vault block"
-                    )
-                })
+#[derive(Debug)]
+enum Chain {
+    /// `tls_skip_verify`: any certificate chain is accepted.
+    AcceptAny,
+    /// The system trust store (like Vault's client when no CA is configured), loaded at the
+    /// first TLS handshake rather than when the client is built.
+    SystemRoots(OnceLock<Result<Arc<dyn ServerCertVerifier>, String>>),
+}
+
+impl ChainVerifier {
+    fn system_roots<'a>(
+        &self,
+        cell: &'a OnceLock<Result<Arc<dyn ServerCertVerifier>, String>>,
+    ) -> Result<&'a Arc<dyn ServerCertVerifier>, rustls::Error> {
+        cell.get_or_init(|| {
+            let native = rustls_native_certs::load_native_certs();
+            for err in &native.errors {
+                tracing::debug!(error = %err, "skipping unreadable system CA certificate");
+            }
+            let mut roots = RootCertStore::empty();
+            let (added, ignored) = roots.add_parsable_certificates(native.certs);
+            tracing::debug!(added, ignored, "loaded system CA certificates");
+            webpki_verifier(roots, self.provider.clone()).map_err(|e| {
+                format!(
+                    "no usable system CA certificates ({e}): set ca_cert or ca_path in the \
+                     vault block"
+                )
             })
-            .as_ref()
-            .map_err(|msg| rustls::Error::General(msg.clone()))
+        })
+        .as_ref()
+        .map_err(|msg| rustls::Error::General(msg.clone()))
     }
 }
 
-impl ServerCertVerifier for SystemRoots {
+impl ServerCertVerifier for ChainVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -274,12 +288,20 @@ impl ServerCertVerifier for SystemRoots {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.get()?
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        match &self.chain {
+            Chain::AcceptAny => Ok(ServerCertVerified::assertion()),
+            Chain::SystemRoots(cell) => self.system_roots(cell)?.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ),
+        }
     }
 
     // Handshake signatures do not depend on the roots: checked with the provider directly,
-    // so that only the chain check loads the trust store.
+    // so that only the chain check loads the trust store (and skip_verify still checks them).
     fn verify_tls12_signature(
         &self,
         message: &[u8],
@@ -357,59 +379,6 @@ fn parse_key(pem: Vec<u8>, origin: &str) -> Result<PrivateKeyDer<'static>, Vault
             what: "private key",
             origin: origin.to_string(),
         })
-}
-
-/// `tls_skip_verify`: any certificate is accepted; handshake signatures are still checked.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// `tls_server_name`: verify the chain as usual, but against the configured name.

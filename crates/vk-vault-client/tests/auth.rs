@@ -4,11 +4,7 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{TlsDevServer, anon_client, dev, json_out, root_client};
-use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::json;
 use vk_test_utils::{KubeApi, TestCa, configure_kubernetes_auth};
 use vk_vault_client::{
@@ -149,42 +145,6 @@ async fn approle_without_secret_id_and_custom_mount() {
     assert!(auth.policies.contains(&"default".to_string()));
 }
 
-/// A P-256 key for signing test JWTs, with its public key in PEM for `jwt_validation_pubkeys`.
-struct JwtSigner {
-    key: EcdsaKeyPair,
-    public_pem: String,
-}
-
-impl JwtSigner {
-    fn new() -> Self {
-        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let key = EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            &kp.serialize_der(),
-            &SystemRandom::new(),
-        )
-        .unwrap();
-        Self {
-            key,
-            public_pem: kp.public_key_pem(),
-        }
-    }
-
-    fn sign(&self, claims: &serde_json::Value) -> String {
-        let header = json!({"alg": "ES256", "typ": "JWT"});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap()),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap())
-        );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
-    }
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -195,7 +155,7 @@ fn now() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_login_accepts_good_and_rejects_foreign_signatures() {
     let dev = dev();
-    let signer = JwtSigner::new();
+    let signer = vk_test_utils::JwtSigner::new();
     let pub_path = dev.scratch_dir().join("jwt.pub");
     std::fs::write(&pub_path, &signer.public_pem).unwrap();
     dev.cli_ok(&["auth", "enable", "jwt"]).unwrap();
@@ -236,7 +196,7 @@ async fn jwt_login_accepts_good_and_rejects_foreign_signatures() {
     assert_eq!(auth.lease_duration, 600);
     assert_eq!(auth.metadata.get("role").map(String::as_str), Some("ci"));
 
-    let foreign = JwtSigner::new().sign(&claims);
+    let foreign = vk_test_utils::JwtSigner::new().sign(&claims);
     let err = c
         .login(&AuthMethod::Jwt {
             role: "ci".into(),
