@@ -98,7 +98,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{/* A value that may be a map/list or (vault-helm style) a string template. */}}
 {{- define "vk.tplValue" -}}
 {{- if kindIs "string" .value -}}
-{{- tpl .value .context -}}
+{{- tpl .value .context | trimSuffix "\n" -}}
 {{- else -}}
 {{- toYaml .value -}}
 {{- end -}}
