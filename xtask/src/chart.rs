@@ -318,16 +318,30 @@ fn check(args: &[String]) -> Result<()> {
     let bin = binary.or_else(find_binary);
     match bin {
         Some(b) => {
+            // Every set runs, so one report shows each configuration the binary refuses.
+            let mut refused = Vec::new();
             for (label, k, f) in &rendered {
-                if *k == KUBE_VERSIONS[1] {
-                    let how = binary::run_rendered(&b, f)
-                        .with_context(|| format!("the binary rejected the container of {label}"))?;
-                    ok(&format!(
+                if *k != KUBE_VERSIONS[1] {
+                    continue;
+                }
+                match binary::run_rendered(&b, f) {
+                    Ok(how) => ok(&format!(
                         "{} agent-inject with the args/env rendered with {label}: {how}",
                         b.display()
-                    ));
+                    )),
+                    Err(e) => {
+                        println!("  FAIL the binary with the container of {label}");
+                        refused.push(format!("{label}: {e:#}"));
+                    }
                 }
             }
+            ensure!(
+                refused.is_empty(),
+                "{} refused {} rendered configuration(s):\n{}",
+                b.display(),
+                refused.len(),
+                refused.join("\n")
+            );
         }
         None => println!(
             "  skip binary check: no vault-k8s binary built (cargo build -p vault-k8s, or --binary PATH)"
