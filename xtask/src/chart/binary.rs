@@ -92,25 +92,21 @@ pub(crate) fn run_rendered(bin: &Path, manifest: &Path) -> Result<String> {
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    let result = watch(&mut child, &log, &dead_api, auto_tls);
+    // Probe while the process still runs; stop it whatever the outcome.
+    let result = watch(&mut child, &log, &dead_api, auto_tls).and_then(|outcome| match outcome {
+        Outcome::Serving => icheck::wait_https(
+            &format!("https://localhost:{port}/health/ready"),
+            &tls.join("ca.crt"),
+            Duration::from_secs(10),
+        )
+        .map(|_| "serves /health/ready".to_string()),
+        Outcome::ApiUnreachable(line) => Ok(format!(
+            "accepted the auto-TLS configuration and reports the unreachable API server: {line}"
+        )),
+    });
     let _ = child.kill();
     let _ = child.wait();
-    let result = match result? {
-        Outcome::Serving => {
-            icheck::wait_https(
-                &format!("https://localhost:{port}/health/ready"),
-                &tls.join("ca.crt"),
-                Duration::from_secs(10),
-            )?;
-            "serves /health/ready".to_string()
-        }
-        Outcome::ApiUnreachable(line) => {
-            format!(
-                "accepted the auto-TLS configuration and reports the unreachable API server: {line}"
-            )
-        }
-    };
-    Ok(result)
+    result
 }
 
 fn ensure_field_ref(name: &str, path: Option<&str>) -> Result<()> {
