@@ -218,6 +218,29 @@ fn check(args: &[String]) -> Result<()> {
         ok(&format!("helm template refuses {label}"));
     }
 
+    // The install notes name a deprecated vault-helm key that loses against its
+    // injector.webhook.* counterpart (rendering succeeds, as in vault-helm, but not silently).
+    let notes = meta::output(
+        helm()?
+            .args([
+                "install",
+                "vault",
+                "--dry-run=client",
+                "--namespace",
+                "vault",
+            ])
+            .arg(&dir)
+            .arg("-f")
+            .arg(dir.join("ci/vault-helm-values.yaml")),
+    )
+    .context("helm install --dry-run=client with ci/vault-helm-values.yaml")?;
+    let want = "injector.failurePolicy (deprecated) has no effect";
+    ensure!(
+        notes.contains(want),
+        "the install notes should say {want:?}:\n{notes}"
+    );
+    ok("install notes name the deprecated vault-helm key that has no effect");
+
     // 3. render for each Kubernetes version and validate strictly.
     let kv = venv_tool(
         "venv-kv",
