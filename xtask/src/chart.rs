@@ -198,6 +198,11 @@ fn check(args: &[String]) -> Result<()> {
             "csi.enabled",
         ),
         (
+            "a templated selector that is not a map",
+            vec!["injector.webhook.objectSelector=just-a-string"],
+            "injector.webhook.objectSelector is a string that does not render to a YAML map",
+        ),
+        (
             "an unknown injector key (vault-helm < 0.19 leaderElector.ttl)",
             vec!["injector.leaderElector.ttl=60s"],
             "ttl",

@@ -107,7 +107,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{/* The same, parsed back into a map (for values the chart merges with its own). */}}
 {{- define "vk.tplMap" -}}
 {{- if kindIs "string" .value -}}
-{{- toJson (fromYaml (tpl .value .context)) -}}
+{{- $m := fromYaml (tpl .value .context) -}}
+{{- if hasKey $m "Error" -}}
+{{- fail (printf "vault-k8s: %s is a string that does not render to a YAML map: %v" (.key | default "a templated value") (get $m "Error")) -}}
+{{- end -}}
+{{- toJson $m -}}
 {{- else -}}
 {{- toJson (.value | default dict) -}}
 {{- end -}}

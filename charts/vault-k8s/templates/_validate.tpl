@@ -8,7 +8,7 @@
 {{- fail "vault-k8s: choose ONE TLS mode: injector.certs.secretName (your own Secret) OR injector.certManager.enabled=true, not both. Leave both unset for the default, auto TLS (the injector generates its own certificate)." -}}
 {{- end -}}
 {{- if and $certs.secretName (not $certs.caBundle) -}}
-{{- $a := include "vk.tplMap" (dict "value" ($inj.webhook.annotations | default $inj.webhookAnnotations) "context" .) | fromJson -}}
+{{- $a := include "vk.tplMap" (dict "value" ($inj.webhook.annotations | default $inj.webhookAnnotations) "context" . "key" "injector.webhook.annotations") | fromJson -}}
 {{- if not (or (hasKey $a "cert-manager.io/inject-ca-from") (hasKey $a "cert-manager.io/inject-ca-from-secret")) -}}
 {{- fail "vault-k8s: injector.certs.secretName is set but injector.certs.caBundle is empty, so the API server could not verify the webhook. Set injector.certs.caBundle to the base64 PEM of the CA, or add a cert-manager.io/inject-ca-from-secret annotation in injector.webhook.annotations." -}}
 {{- end -}}
