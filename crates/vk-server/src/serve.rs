@@ -8,13 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
+
+use crate::limits::{IdleTimeout, ServeLimits};
 
 /// A bound listener that is not serving yet.
 #[derive(Debug)]
@@ -62,7 +65,7 @@ impl Bound {
     }
 
     /// Serve `app` over TLS until `shutdown` resolves, then stop accepting and let in-flight
-    /// requests finish, waiting at most `grace`.
+    /// requests finish, waiting at most `grace`. Applies [`ServeLimits::default`].
     pub async fn serve(
         self,
         app: Router,
@@ -70,19 +73,38 @@ impl Bound {
         shutdown: impl Future<Output = ()>,
         grace: Duration,
     ) -> Result<(), ServeError> {
+        self.serve_with_limits(app, tls, shutdown, grace, ServeLimits::default())
+            .await
+    }
+
+    /// [`Bound::serve`] with explicit limits.
+    pub async fn serve_with_limits(
+        self,
+        app: Router,
+        tls: Arc<ServerConfig>,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+        limits: ServeLimits,
+    ) -> Result<(), ServeError> {
         let acceptor = TlsAcceptor::from(tls);
         let graceful = GracefulShutdown::new();
         let service = TowerToHyperService::new(app);
+        let builder = Arc::new(connection_builder(&limits));
+        let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
+                (slot, accepted) = accept_within(&self.listener, &slots) => match accepted {
                     Ok((stream, peer)) => {
                         let acceptor = acceptor.clone();
                         let service = service.clone();
+                        let builder = Arc::clone(&builder);
                         let watcher = graceful.watcher();
+                        let idle_timeout = limits.idle_timeout;
                         tokio::spawn(async move {
+                            // Held for the connection's whole life.
+                            let _slot = slot;
                             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                                 Ok(Ok(tls)) => tls,
                                 Ok(Err(err)) => {
@@ -94,14 +116,15 @@ impl Bound {
                                     return;
                                 }
                             };
-                            let builder = auto::Builder::new(TokioExecutor::new());
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                            let io = TokioIo::new(IdleTimeout::new(tls, idle_timeout));
+                            let conn = builder.serve_connection_with_upgrades(io, service);
                             if let Err(err) = watcher.watch(conn.into_owned()).await {
                                 tracing::debug!(%peer, error = %err, "Connection ended with an error");
                             }
                         });
                     }
                     Err(err) => {
+                        drop(slot);
                         // Typically EMFILE; back off instead of spinning on the error.
                         tracing::warn!(error = %err, "Accepting a connection failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -116,4 +139,35 @@ impl Bound {
             .await
             .map_err(|_| ServeError::DrainTimeout(grace, open))
     }
+}
+
+/// Waits for a free connection slot, then accepts: at the limit, new clients wait in the
+/// kernel's backlog instead of costing a task and a TLS handshake each.
+async fn accept_within(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (
+    Option<OwnedSemaphorePermit>,
+    io::Result<(TcpStream, SocketAddr)>,
+) {
+    // The semaphore is never closed, so acquiring only fails in theory; serve unbounded then.
+    let slot = Arc::clone(slots).acquire_owned().await.ok();
+    (slot, listener.accept().await)
+}
+
+/// One hyper builder for every connection, HTTP/1.1 and HTTP/2, with the limits' timeouts.
+fn connection_builder(limits: &ServeLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.h2_max_concurrent_streams)
+        .max_header_list_size(limits.h2_max_header_list_size)
+        .keep_alive_interval(limits.h2_keep_alive_interval)
+        .keep_alive_timeout(limits.h2_keep_alive_timeout);
+    builder
 }
