@@ -3,49 +3,51 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-/// An incoming AdmissionReview. Unknown fields are ignored, as the Kubernetes decoder does.
+/// An incoming AdmissionReview, decoded for the fields the handler reads only (the rest is
+/// skipped), with strings borrowed from the body unless they carry JSON escapes. Unknown fields
+/// are ignored, as the Kubernetes decoder does.
 #[derive(Debug, Deserialize)]
-pub struct ReviewIn {
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default, rename = "apiVersion")]
-    pub api_version: String,
-    pub request: Option<Request>,
+pub struct ReviewIn<'a> {
+    #[serde(default, borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(default, rename = "apiVersion", borrow)]
+    pub api_version: Cow<'a, str>,
+    #[serde(borrow)]
+    pub request: Option<Request<'a>>,
 }
 
 /// The parts of an AdmissionRequest the handler needs.
 #[derive(Debug, Default, Deserialize)]
-pub struct Request {
-    #[serde(default)]
-    pub uid: String,
-    #[serde(default)]
-    pub kind: GroupVersionKind,
-    #[serde(default)]
-    pub namespace: String,
-    #[serde(default)]
-    pub operation: String,
+pub struct Request<'a> {
+    #[serde(default, borrow)]
+    pub uid: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub kind: GroupVersionKind<'a>,
+    #[serde(default, borrow)]
+    pub namespace: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub operation: Cow<'a, str>,
     #[serde(default)]
     pub object: serde_json::Value,
 }
 
+/// Of the request's group/version/kind, only the kind is read (for the log span).
 #[derive(Debug, Default, Deserialize)]
-pub struct GroupVersionKind {
-    #[serde(default)]
-    pub group: String,
-    #[serde(default)]
-    pub version: String,
-    #[serde(default)]
-    pub kind: String,
+pub struct GroupVersionKind<'a> {
+    #[serde(default, borrow)]
+    pub kind: Cow<'a, str>,
 }
 
 /// The AdmissionReview written back: only `response` is set.
 #[derive(Debug, Serialize)]
-pub struct ReviewOut {
-    pub kind: String,
+pub struct ReviewOut<'a> {
+    pub kind: &'a str,
     #[serde(rename = "apiVersion")]
-    pub api_version: String,
+    pub api_version: &'a str,
     pub response: Response,
 }
 
@@ -82,16 +84,10 @@ fn serialize_base64<S: serde::Serializer>(
     }
 }
 
-impl ReviewOut {
+impl<'a> ReviewOut<'a> {
     /// A response echoing the request's `kind`/`apiVersion` (defaults when absent).
-    pub fn new(request_review: &ReviewIn, response: Response) -> Self {
-        let pick = |v: &str, default: &str| {
-            if v.is_empty() {
-                default.to_owned()
-            } else {
-                v.to_owned()
-            }
-        };
+    pub fn new(request_review: &'a ReviewIn<'_>, response: Response) -> Self {
+        let pick = |v: &'a str, default: &'static str| if v.is_empty() { default } else { v };
         Self {
             kind: pick(&request_review.kind, "AdmissionReview"),
             api_version: pick(&request_review.api_version, "admission.k8s.io/v1"),
@@ -100,7 +96,7 @@ impl ReviewOut {
     }
 }
 
-impl ReviewOut {
+impl ReviewOut<'_> {
     /// The JSON text, byte for byte what `serde_json::to_vec(self)` gives, without its costs on
     /// the hot path: the patch is base64-encoded straight into the output (the encoded text
     /// never needs JSON escaping, so it is not scanned again) and the buffer is sized up front.
@@ -159,10 +155,10 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
 
-    fn review(kind: &str, api_version: &str) -> ReviewIn {
+    fn review<'a>(kind: &'a str, api_version: &'a str) -> ReviewIn<'a> {
         ReviewIn {
-            kind: kind.to_owned(),
-            api_version: api_version.to_owned(),
+            kind: Cow::Borrowed(kind),
+            api_version: Cow::Borrowed(api_version),
             request: None,
         }
     }
@@ -212,7 +208,8 @@ mod tests {
         for (i, response) in responses.into_iter().enumerate() {
             let kinds = [("", ""), ("AdmissionReview", "admission.k8s.io/v1beta1")];
             let (kind, api) = kinds[i % 2];
-            let out = ReviewOut::new(&review(kind, api), response);
+            let review = review(kind, api);
+            let out = ReviewOut::new(&review, response);
             let expected = serde_json::to_vec(&out).expect("serialise");
             assert_eq!(
                 String::from_utf8_lossy(&out.to_json()),

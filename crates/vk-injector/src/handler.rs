@@ -16,9 +16,10 @@ use vk_inject::{Decision, InjectorSettings};
 use crate::admission::{ReviewIn, ReviewOut, Status};
 use crate::metrics::InjectorMetrics;
 
-/// Upper bound on an AdmissionReview body. The API server caps objects far below this (about
-/// 3 MiB); the bound only stops a misbehaving client from exhausting memory.
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Upper bound on an AdmissionReview body: 3 MiB, the API server's own limit on a request
+/// object (etcd's default value size limit is 1.5 MiB), so no review it sends is refused,
+/// while a misbehaving client cannot make the webhook hold more. Larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 /// Everything the routes need; cheap to clone.
 #[derive(Clone, Debug)]
@@ -116,8 +117,17 @@ async fn mutate(state: AppState, request: Request) -> Response {
         if let Some(message) = content_type_error(&parts.headers) {
             return http_error(StatusCode::BAD_REQUEST, message);
         }
+        // A declared length over the limit is refused before reading a byte of the body.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return body_too_large();
+        }
         let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
             Ok(b) => b,
+            Err(err) if is_length_limit(&err) => return body_too_large(),
             Err(err) => {
                 return http_error(
                     StatusCode::BAD_REQUEST,
@@ -131,7 +141,7 @@ async fn mutate(state: AppState, request: Request) -> Response {
         if body.is_empty() {
             return http_error(StatusCode::BAD_REQUEST, "Empty request body".to_owned());
         }
-        let review: ReviewIn = match serde_json::from_slice(&body) {
+        let review: ReviewIn<'_> = match serde_json::from_slice(&body) {
             Ok(r) => r,
             Err(err) => {
                 return http_error(
@@ -152,10 +162,10 @@ async fn mutate(state: AppState, request: Request) -> Response {
         // skipped when no such event will be written.
         if matches!(decision, Decision::Deny(_)) || tracing::enabled!(tracing::Level::DEBUG) {
             let span = tracing::Span::current();
-            span.record("uid", req.uid.as_str());
-            span.record("namespace", req.namespace.as_str());
-            span.record("kind", req.kind.kind.as_str());
-            span.record("operation", req.operation.as_str());
+            span.record("uid", &*req.uid);
+            span.record("namespace", &*req.namespace);
+            span.record("kind", &*req.kind.kind);
+            span.record("operation", &*req.operation);
         }
         let (response, outcome) = respond(&req.uid, decision);
         let out = ReviewOut::new(&review, response);
@@ -165,14 +175,14 @@ async fn mutate(state: AppState, request: Request) -> Response {
                 state
                     .metrics
                     .injections
-                    .with_label_values(&[req.namespace.as_str(), label])
+                    .with_label_values(&[&*req.namespace, label])
                     .inc();
             }
             Outcome::Injected(None) | Outcome::Skipped => {}
             Outcome::Denied => state
                 .metrics
                 .failures
-                .with_label_values(&[&req.namespace])
+                .with_label_values(&[&*req.namespace])
                 .inc(),
         }
         ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
@@ -220,6 +230,27 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
         }
     };
     (response, outcome)
+}
+
+/// 413 with a short plain-text reason, for a body over [`MAX_BODY_BYTES`].
+fn body_too_large() -> Response {
+    http_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body larger than {MAX_BODY_BYTES} bytes, the limit of an AdmissionReview"),
+    )
+}
+
+/// Whether reading the body failed because it grew past the limit (a body without a declared
+/// length, e.g. chunked).
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// `None` when the header is exactly `application/json`, else upstream's 400 message.

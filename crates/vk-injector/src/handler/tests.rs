@@ -483,3 +483,41 @@ fn go_quote_escapes_like_go() {
     assert_eq!(go_quote(b"\xff\xfe"), r#""\xff\xfe""#);
     assert_eq!(go_quote("é".as_bytes()), "\"é\"");
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_413_and_the_limit_itself_is_read() {
+    let h = harness();
+    let too_big = vec![b' '; MAX_BODY_BYTES + 1];
+    // Without a declared length: the body is read up to the limit, then refused.
+    let (status, headers, bytes) = call(
+        &h,
+        Method::POST,
+        "/mutate",
+        Some("application/json"),
+        too_big.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    assert!(text(&bytes).contains("3145728 bytes"), "{}", text(&bytes));
+
+    // With a declared length over the limit: refused before reading the body.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/mutate")
+        .header("content-type", "application/json")
+        .header("content-length", (MAX_BODY_BYTES + 1).to_string())
+        .body(Body::from(too_big))
+        .expect("request");
+    let resp = router(h.state.clone())
+        .oneshot(req)
+        .await
+        .expect("infallible");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // A review padded to exactly the limit is still read and answered.
+    let mut at_limit = review("admission.k8s.io/v1", "default", pod(json!({})));
+    at_limit.resize(MAX_BODY_BYTES, b' ');
+    let out = post_review(&h, at_limit).await;
+    assert_eq!(out["response"]["allowed"], true);
+}
