@@ -110,9 +110,9 @@ impl ReviewOut<'_> {
             160 + self.kind.len() + self.api_version.len() + r.uid.len() + patch_len,
         );
         out.extend_from_slice(b"{\"kind\":");
-        write_str(&mut out, &self.kind);
+        write_str(&mut out, self.kind);
         out.extend_from_slice(b",\"apiVersion\":");
-        write_str(&mut out, &self.api_version);
+        write_str(&mut out, self.api_version);
         out.extend_from_slice(b",\"response\":{\"uid\":");
         write_str(&mut out, &r.uid);
         out.extend_from_slice(if r.allowed {
