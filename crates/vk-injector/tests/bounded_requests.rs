@@ -247,11 +247,22 @@ async fn idle_connection_is_closed_after_the_idle_timeout() {
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
 
-    // … and idle from the start (TLS done, no request ever sent).
+    // … idle from the start (TLS done, no request ever sent) …
     let mut silent = server.connect().await;
     assert!(
         closed_within(&mut silent, Duration::from_secs(30)).await,
         "a silent connection stayed open"
+    );
+
+    // … and an HTTP/2 connection (preface and SETTINGS sent, then nothing).
+    let mut h2 = server.connect().await;
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .expect("h2 preface");
+    h2.flush().await.expect("flush");
+    assert!(
+        closed_within(&mut h2, Duration::from_secs(30)).await,
+        "an idle HTTP/2 connection stayed open"
     );
     review_is_served(&server).await;
 }

@@ -24,7 +24,9 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A connection on which no byte moves either way for this long is closed (HTTP/2 has no
 /// idle limit of its own, and a TLS client that never sends its first request would otherwise
-/// hold a task forever). Longer than the 90 s idle timeout of Go's HTTP client (the API
+/// hold a task forever). This also finds peers that vanished without closing (a node gone, a
+/// dropped NAT entry), which is why the server sends no HTTP/2 keep-alive PINGs: hyper's
+/// server pings idle connections too, and a peer answering them would never count as idle. Longer than the 90 s idle timeout of Go's HTTP client (the API
 /// server's), so the client, not the server, normally closes an idle connection: a server-side
 /// close racing a new request would fail that admission.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,11 +39,6 @@ pub const H2_MAX_CONCURRENT_STREAMS: u32 = 64;
 /// sends a few short headers.
 pub const H2_MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
 
-/// HTTP/2 PING interval and how long to wait for the answer: finds peers that vanished
-/// without closing (a node gone, a dropped NAT entry) so their connection and streams go.
-pub const H2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
-pub const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// The bounds [`crate::Bound::serve`] applies; [`Default`] gives the constants above. Tests
 /// shorten the timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +48,6 @@ pub struct ServeLimits {
     pub idle_timeout: Duration,
     pub h2_max_concurrent_streams: u32,
     pub h2_max_header_list_size: u32,
-    pub h2_keep_alive_interval: Duration,
-    pub h2_keep_alive_timeout: Duration,
 }
 
 impl Default for ServeLimits {
@@ -63,8 +58,6 @@ impl Default for ServeLimits {
             idle_timeout: IDLE_TIMEOUT,
             h2_max_concurrent_streams: H2_MAX_CONCURRENT_STREAMS,
             h2_max_header_list_size: H2_MAX_HEADER_LIST_SIZE,
-            h2_keep_alive_interval: H2_KEEP_ALIVE_INTERVAL,
-            h2_keep_alive_timeout: H2_KEEP_ALIVE_TIMEOUT,
         }
     }
 }

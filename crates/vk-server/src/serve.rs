@@ -166,8 +166,6 @@ fn connection_builder(limits: &ServeLimits) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.h2_max_concurrent_streams)
-        .max_header_list_size(limits.h2_max_header_list_size)
-        .keep_alive_interval(limits.h2_keep_alive_interval)
-        .keep_alive_timeout(limits.h2_keep_alive_timeout);
+        .max_header_list_size(limits.h2_max_header_list_size);
     builder
 }
