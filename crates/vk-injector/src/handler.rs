@@ -102,93 +102,112 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The `admission` span's fields only show in the events logged inside it: the debug lines, and
+/// the warning of a denial. Creating the span (and entering it on every poll) is a measurable
+/// share of a request, so at info level it is only made for a denial, around its warning; at
+/// debug level it wraps the whole request, as the debug lines need.
 async fn mutate(state: AppState, request: Request) -> Response {
-    let span = tracing::info_span!(
-        "admission",
-        uid = tracing::field::Empty,
-        namespace = tracing::field::Empty,
-        kind = tracing::field::Empty,
-        operation = tracing::field::Empty,
-    );
-    async move {
-        let _in_flight = InFlight::enter(&state.metrics);
-        tracing::debug!(method = %request.method(), uri = %request.uri(), "Request received");
-        let (parts, body) = request.into_parts();
-        if let Some(message) = content_type_error(&parts.headers) {
-            return http_error(StatusCode::BAD_REQUEST, message);
-        }
-        // A declared length over the limit is refused before reading a byte of the body.
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            return body_too_large();
-        }
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(b) => b,
-            Err(err) if is_length_limit(&err) => return body_too_large(),
-            Err(err) => {
-                return http_error(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "error reading request body: {}",
-                        vk_telemetry::ErrorChain(&err)
-                    ),
-                );
-            }
-        };
-        if body.is_empty() {
-            return http_error(StatusCode::BAD_REQUEST, "Empty request body".to_owned());
-        }
-        let review: ReviewIn<'_> = match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(err) => {
-                return http_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("error decoding admission request: {err}"),
-                );
-            }
-        };
-        let Some(req) = &review.request else {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let span = tracing::info_span!(
+            "admission",
+            uid = tracing::field::Empty,
+            namespace = tracing::field::Empty,
+            kind = tracing::field::Empty,
+            operation = tracing::field::Empty,
+        );
+        mutate_in_span(state, request, true).instrument(span).await
+    } else {
+        mutate_in_span(state, request, false).await
+    }
+}
+
+/// The request; `in_span` says whether the caller already runs it in the `admission` span.
+async fn mutate_in_span(state: AppState, request: Request, in_span: bool) -> Response {
+    let _in_flight = InFlight::enter(&state.metrics);
+    tracing::debug!(method = %request.method(), uri = %request.uri(), "Request received");
+    let (parts, body) = request.into_parts();
+    if let Some(message) = content_type_error(&parts.headers) {
+        return http_error(StatusCode::BAD_REQUEST, message);
+    }
+    // A declared length over the limit is refused before reading a byte of the body.
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return body_too_large();
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(err) if is_length_limit(&err) => return body_too_large(),
+        Err(err) => {
             return http_error(
                 StatusCode::BAD_REQUEST,
-                "error decoding admission request: missing request".to_owned(),
+                format!(
+                    "error reading request body: {}",
+                    vk_telemetry::ErrorChain(&err)
+                ),
             );
-        };
-        let decision = vk_inject::mutate(&req.object, &req.namespace, &state.settings);
-        // The span's fields only show in the events logged inside it: the debug lines, and the
-        // warning of a denial. Recording them costs a formatting pass per request, so it is
-        // skipped when no such event will be written.
-        if matches!(decision, Decision::Deny(_)) || tracing::enabled!(tracing::Level::DEBUG) {
-            let span = tracing::Span::current();
-            span.record("uid", &*req.uid);
-            span.record("namespace", &*req.namespace);
-            span.record("kind", &*req.kind.kind);
-            span.record("operation", &*req.operation);
         }
-        let (response, outcome) = respond(&req.uid, decision);
-        let out = ReviewOut::new(&review, response);
-        let bytes = out.to_json();
-        match outcome {
-            Outcome::Injected(Some(label)) => {
-                state
-                    .metrics
-                    .injections
-                    .with_label_values(&[&*req.namespace, label])
-                    .inc();
-            }
-            Outcome::Injected(None) | Outcome::Skipped => {}
-            Outcome::Denied => state
-                .metrics
-                .failures
-                .with_label_values(&[&*req.namespace])
-                .inc(),
-        }
-        ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+    };
+    if body.is_empty() {
+        return http_error(StatusCode::BAD_REQUEST, "Empty request body".to_owned());
     }
-    .instrument(span)
-    .await
+    let review: ReviewIn<'_> = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(err) => {
+            return http_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("error decoding admission request: {err}"),
+            );
+        }
+    };
+    let Some(req) = &review.request else {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            "error decoding admission request: missing request".to_owned(),
+        );
+    };
+    let decision = vk_inject::mutate(&req.object, &req.namespace, &state.settings);
+    let denied = matches!(decision, Decision::Deny(_));
+    let span = if in_span {
+        tracing::Span::current()
+    } else if denied {
+        tracing::info_span!(
+            "admission",
+            uid = tracing::field::Empty,
+            namespace = tracing::field::Empty,
+            kind = tracing::field::Empty,
+            operation = tracing::field::Empty,
+        )
+    } else {
+        tracing::Span::none()
+    };
+    if in_span || denied {
+        span.record("uid", &*req.uid);
+        span.record("namespace", &*req.namespace);
+        span.record("kind", &*req.kind.kind);
+        span.record("operation", &*req.operation);
+    }
+    let (response, outcome) = span.in_scope(|| respond(&req.uid, decision));
+    let out = ReviewOut::new(&review, response);
+    let bytes = out.to_json();
+    match outcome {
+        Outcome::Injected(Some(label)) => {
+            state
+                .metrics
+                .injections
+                .with_label_values(&[&*req.namespace, label])
+                .inc();
+        }
+        Outcome::Injected(None) | Outcome::Skipped => {}
+        Outcome::Denied => state
+            .metrics
+            .failures
+            .with_label_values(&[&*req.namespace])
+            .inc(),
+    }
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 enum Outcome {
