@@ -475,3 +475,76 @@ fn unsupported_persist_type_is_refused_by_name() {
         "{err}"
     );
 }
+
+/// The same scenario with OpenBao's own agent and the same configs (the reference): what it
+/// leaves OpenBao holding for the pod.
+#[test]
+fn bao_agent_same_configs_reference() {
+    let (_pg, dev, kube) = database_setup();
+    let pod = Pod::new(
+        &dev,
+        &kube,
+        &[
+            ("agent-inject-secret-db", "database/creds/app"),
+            ("agent-inject-template-db", DB_TEMPLATE),
+        ],
+    );
+    // bao reads the service-account token for the kubernetes persist type from this file.
+    let sa = pod.path("sa-token").display().to_string();
+    let with_sa = |json: &str| {
+        json.replace(
+            r#""persist":{"type":"kubernetes","#,
+            &format!(r#""persist":{{"service_account_token_file":"{sa}","type":"kubernetes","#),
+        )
+    };
+    std::fs::write(pod.path("init.json"), with_sa(&pod.init)).unwrap();
+    std::fs::write(pod.path("sidecar.json"), with_sa(&pod.sidecar)).unwrap();
+    let bao = vk_test_utils::bao_binary().unwrap();
+    let tokens_before = token_count(&dev);
+    let mut init = Command::new(&bao);
+    init.args([
+        "agent",
+        &format!("-config={}", pod.path("init.json").display()),
+    ])
+    .env("VAULT_ADDR", dev.addr());
+    let out = run_with_timeout(&mut init, Duration::from_secs(90)).unwrap();
+    assert!(out.success(), "bao agent init failed: {}", out.stderr_str());
+    let init_creds = credentials(&pod.path("secrets/db")).unwrap();
+    let after_init = (token_count(&dev) - tokens_before, db_leases(&dev).len());
+    let cache_files: Vec<String> = std::fs::read_dir(pod.path("agent-cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+
+    std::fs::remove_file(pod.path("secrets/db")).unwrap();
+    let log = pod.path("bao-sidecar.log");
+    let mut sidecar = Command::new(&bao)
+        .args([
+            "agent",
+            &format!("-config={}", pod.path("sidecar.json").display()),
+        ])
+        .env("VAULT_ADDR", dev.addr())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let rendered = eventually(Duration::from_secs(60), || pod.path("secrets/db").exists());
+    std::thread::sleep(Duration::from_secs(3));
+    let after_sidecar = (token_count(&dev) - tokens_before, db_leases(&dev).len());
+    let sidecar_creds = credentials(&pod.path("secrets/db"));
+    let _ = sidecar.kill();
+    let _ = sidecar.wait();
+    let sidecar_log = std::fs::read_to_string(&log).unwrap_or_default();
+    eprintln!(
+        "bao agent: cache files after init {cache_files:?}; (tokens, leases) after init \
+         {after_init:?}, after sidecar {after_sidecar:?}; same credentials: {}",
+        sidecar_creds.as_ref() == Some(&init_creds)
+    );
+    rendered.unwrap_or_else(|e| panic!("{e}; bao sidecar log:\n{sidecar_log}"));
+    // Observed: bao also ends with one token and one lease, and the init's credentials.
+    assert_eq!(after_init, (1, 1));
+    assert_eq!(after_sidecar, (1, 1), "bao sidecar log:\n{sidecar_log}");
+    assert_eq!(sidecar_creds, Some(init_creds));
+    assert!(sidecar_log.contains("loaded memcache from persistent storage"));
+}
