@@ -327,3 +327,53 @@ pub(crate) async fn first_token(
     }
     auth.authenticate(client, shutdown).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn persister(persist: &str) -> Result<Option<Persister>, AgentError> {
+        let text = format!(
+            r#"
+auto_auth {{
+  method "token_file" {{ config {{ token_file_path = "/t" }} }}
+  sink "file" {{ config {{ path = "/s" }} }}
+}}
+listener "tcp" {{ address = "127.0.0.1:8200" tls_disable = true }}
+cache {{ {persist} }}
+"#
+        );
+        let loaded = vk_agent_config::parse_hcl(&text, "a.hcl").unwrap();
+        Persister::from_config(&loaded.config, "a.hcl")
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(persister("").unwrap().is_none());
+        let p = persister(r#"persist "kubernetes" { path = "/c" exit_on_err = true }"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.data, Path::new("/c").join(DATA_FILE));
+        assert_eq!(p.key_path, Path::new("/c").join(KEY_FILE));
+        assert!(p.exit_on_err && !p.keep_after_import);
+        // Vault's default: exit_on_err false.
+        let p = persister(r#"persist { type = "kubernetes" path = "/c" }"#)
+            .unwrap()
+            .unwrap();
+        assert!(!p.exit_on_err);
+
+        let e = persister(r#"persist "file" { path = "/c" }"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("'cache.persist.type'") && e.contains("\"file\""),
+            "{e}"
+        );
+        let e = persister(r#"persist "kubernetes" { }"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("'cache.persist.path'"), "{e}");
+    }
+}
