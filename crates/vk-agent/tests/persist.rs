@@ -44,6 +44,7 @@ impl Pod {
         {
             ann.insert(format!("vault.hashicorp.com/{k}"), (*v).into());
         }
+        let cache = ann["vault.hashicorp.com/agent-cache-enable"] == "true";
         pod["metadata"]["annotations"] = serde_json::Value::Object(ann);
         let settings = vk_inject::InjectorSettings {
             vault_address: "http://vault.vault.svc:8200".into(),
@@ -57,8 +58,9 @@ impl Pod {
         let patch: serde_json::Value =
             serde_json::from_slice(&vk_inject::patch_to_json(&patch)).unwrap();
         let text = patch.to_string();
-        assert!(
+        assert_eq!(
             text.contains(r#""name":"vault-agent-cache","emptyDir":{"medium":"Memory"}"#),
+            cache,
             "the injector adds no in-memory cache volume: {text}"
         );
         let mut configs = Vec::new();
@@ -81,8 +83,9 @@ impl Pod {
                 .iter()
                 .find(|c| c.contains(&format!("\"exit_after_auth\":{init}")))
                 .unwrap_or_else(|| panic!("no VAULT_CONFIG with exit_after_auth={init}"));
-            assert!(
+            assert_eq!(
                 json.contains(r#""persist":{"type":"kubernetes","path":"/vault/agent-cache""#),
+                cache,
                 "no persist stanza: {json}"
             );
             localize(json)
@@ -334,6 +337,35 @@ fn init_then_sidecar_hold_one_token_and_one_lease() {
     assert_eq!(token_count(&dev), tokens_before + 1);
     assert_eq!(db_leases(&dev).len(), 1);
     assert!(!sidecar.log().contains(&init_token));
+}
+
+/// Today's behaviour without `agent-cache-enable` (the figure persistence improves on): the
+/// sidecar logs in again and fetches its own credentials.
+#[test]
+fn without_the_cache_init_and_sidecar_hold_two_tokens_and_two_leases() {
+    let (_pg, dev, kube) = database_setup();
+    let pod = Pod::new(
+        &dev,
+        &kube,
+        &[
+            ("agent-cache-enable", "false"),
+            ("agent-inject-secret-db", "database/creds/app"),
+            ("agent-inject-template-db", DB_TEMPLATE),
+        ],
+    );
+    let tokens_before = token_count(&dev);
+    let init = pod.run_init();
+    assert!(init.success(), "init agent failed: {}", init.stderr_str());
+    let dest = pod.path("secrets/db");
+    let init_creds = credentials(&dest).unwrap();
+    std::fs::remove_file(&dest).unwrap();
+    let sidecar = pod.spawn_sidecar();
+    eventually(Duration::from_secs(60), || dest.exists())
+        .unwrap_or_else(|e| panic!("{e}; sidecar log:\n{}", sidecar.log()));
+    assert_ne!(credentials(&dest), Some(init_creds));
+    assert_eq!(token_count(&dev), tokens_before + 2);
+    assert_eq!(db_leases(&dev).len(), 2);
+    assert!(!pod.path(CACHE_FILE).exists());
 }
 
 #[test]
