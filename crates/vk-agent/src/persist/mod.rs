@@ -80,17 +80,26 @@ impl Persister {
                  cache key never leaves the pod's cache volume (see the agent's README)"
             );
         }
-        let dir = PathBuf::from(&p.path);
-        Ok(Some(Self {
+        Ok(Some(Self::new(
+            PathBuf::from(&p.path),
+            p.keep_after_import,
+            p.exit_on_err,
+        )))
+    }
+
+    /// A cache in `dir` (also the entry point for turning persistence on without a
+    /// `cache.persist` stanza, e.g. from a command-line flag).
+    pub(crate) fn new(dir: PathBuf, keep_after_import: bool, exit_on_err: bool) -> Self {
+        Self {
             data: dir.join(DATA_FILE),
             key_path: dir.join(KEY_FILE),
             dir,
-            keep_after_import: p.keep_after_import,
-            exit_on_err: p.exit_on_err,
+            keep_after_import,
+            exit_on_err,
             key: None,
             last: None,
             accessor: None,
-        }))
+        }
     }
 
     /// Restores the token and the leased secrets if the cache file exists. The token must
