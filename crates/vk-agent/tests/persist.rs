@@ -333,10 +333,25 @@ fn init_then_sidecar_hold_one_token_and_one_lease() {
         "credentials expired; sidecar log:\n{}",
         sidecar.log()
     );
-    assert_eq!(credentials(&dest), Some((user, password)));
+    assert_eq!(credentials(&dest), Some((user.clone(), password.clone())));
     assert_eq!(token_count(&dev), tokens_before + 1);
     assert_eq!(db_leases(&dev).len(), 1);
     assert!(!sidecar.log().contains(&init_token));
+
+    // A restarted sidecar container (killed, not stopped) restores the sidecar's own cache.
+    drop(sidecar);
+    std::fs::remove_file(&dest).unwrap();
+    let sidecar = pod.spawn_sidecar();
+    sidecar.wait_for_log("restored the auth token and leased secrets");
+    eventually(Duration::from_secs(60), || dest.exists())
+        .unwrap_or_else(|e| panic!("{e}; sidecar log:\n{}", sidecar.log()));
+    assert_eq!(credentials(&dest), Some((user, password)));
+    assert_eq!(
+        std::fs::read_to_string(pod.path("home/.vault-token")).unwrap(),
+        init_token
+    );
+    assert_eq!(token_count(&dev), tokens_before + 1);
+    assert_eq!(db_leases(&dev).len(), 1);
 }
 
 /// Today's behaviour without `agent-cache-enable` (the figure persistence improves on): the
