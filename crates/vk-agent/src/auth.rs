@@ -336,7 +336,11 @@ impl Authenticator {
 
     /// Writes the token to every file sink in one batch (no trailing newline, sink mode),
     /// retrying the failed ones after 1–3 s (spec §2.7).
-    async fn write_sinks(&self, token: &Token, shutdown: &mut Shutdown) -> Result<(), AgentError> {
+    pub(crate) async fn write_sinks(
+        &self,
+        token: &Token,
+        shutdown: &mut Shutdown,
+    ) -> Result<(), AgentError> {
         let mut jitter = crate::backoff::Jitter::new();
         let mut pending: Vec<&Sink> = self.sinks.iter().collect();
         while !pending.is_empty() {

@@ -85,6 +85,9 @@ pub enum AgentError {
     /// A template `command` failed.
     #[error("template server: command {command:?}: {reason}")]
     Command { command: String, reason: String },
+    /// The persistent cache could not be restored and `cache.persist.exit_on_err` is set.
+    #[error("persistent cache {path}: {reason} (cache.persist.exit_on_err is true)")]
+    Persist { path: PathBuf, reason: String },
     /// The tokio runtime or a signal handler could not be set up.
     #[error("setting up the runtime")]
     Runtime(#[source] std::io::Error),

@@ -25,6 +25,7 @@ mod error;
 mod files;
 mod jwt;
 mod lease;
+mod persist;
 mod pki_cache;
 mod shutdown;
 mod templates;
@@ -135,6 +136,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     };
     let mut auth = Authenticator::new(auto_auth, &file)?;
     let templates = templates::prepare(&config.templates, &file)?;
+    let mut persister = persist::Persister::from_config(&config, &file)?;
     let client =
         VaultClient::new(&client_config(&config)).map_err(|source| AgentError::Client {
             file: file.clone(),
@@ -161,7 +163,15 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         "starting vault-k8s agent"
     );
 
-    let Some(token) = auth.authenticate(&client, &mut shutdown).await? else {
+    let Some(token) = persist::first_token(
+        persister.as_mut(),
+        &mut auth,
+        &client,
+        &mut engine,
+        &mut shutdown,
+    )
+    .await?
+    else {
         return Ok(Exit::Shutdown);
     };
     let mut session = Session {
@@ -181,6 +191,9 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     .await?
     {
         return Ok(Exit::Shutdown);
+    }
+    if let Some(p) = persister.as_mut() {
+        p.save(&client, &session.token, &engine).await;
     }
     if config.exit_after_auth {
         tracing::info!("exit_after_auth: sinks written and templates rendered; exiting");
@@ -237,6 +250,9 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             // Rendering re-authenticated: the old token's watcher is moot.
             watch = TokenWatch::start(&session.token, &mut jitter);
         }
+        if let Some(p) = persister.as_mut() {
+            p.save(&client, &session.token, &engine).await;
+        }
     }
     if args.revoke_on_exit {
         if !args.revoke_grace.is_zero() {
@@ -247,7 +263,13 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             tokio::time::sleep(args.revoke_grace).await;
         }
         match client.revoke_self().await {
-            Ok(()) => tracing::info!("auto-auth token revoked"),
+            Ok(()) => {
+                tracing::info!("auto-auth token revoked");
+                // The cached token and its leases are gone with it.
+                if let Some(p) = &persister {
+                    p.discard();
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "revoking the auto-auth token failed"),
         }
     }

@@ -97,6 +97,8 @@ struct Entry {
     /// The lifetime watcher of a renewable secret (§6.3): at `due` it renews, and when it
     /// ends the secret is fetched again.
     lease: Option<LeaseWatch>,
+    /// When `lookup`'s lease duration was current (fetch or last renewal; persistent cache).
+    at: std::time::SystemTime,
 }
 
 /// Timing settings of the engine.
@@ -184,6 +186,48 @@ impl Engine {
         self.store.clear();
     }
 
+    /// The leased secrets of the store (fetched bodies with a lease watcher), with the time
+    /// their lease duration was current: what the persistent cache keeps.
+    pub(crate) fn leased(&self) -> Vec<(&Dependency, &str, std::time::SystemTime)> {
+        self.store
+            .iter()
+            .filter(|(_, e)| e.lease.is_some())
+            .filter_map(|(d, e)| match &e.lookup {
+                Lookup::Ready(body) => Some((d, body.as_str(), e.at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Seeds the store with a leased secret restored from the persistent cache: templates
+    /// render it without a fetch, and its lease (with `remaining` left) is renewed at once by
+    /// the usual watcher (§6.3). `false` when the body has nothing to renew (not seeded).
+    pub(crate) fn seed(
+        &mut self,
+        dep: Dependency,
+        body: String,
+        remaining: vk_lease::LeaseInfo,
+        at: std::time::SystemTime,
+    ) -> bool {
+        let Some(target) = Target::of(&body) else {
+            return false;
+        };
+        let (watch, next) = LeaseWatch::start(remaining, target, &mut self.jitter);
+        let Next::Renew(due) = next else {
+            return false;
+        };
+        self.store.insert(
+            dep,
+            Entry {
+                lookup: Lookup::Ready(body),
+                due,
+                lease: Some(watch),
+                at,
+            },
+        );
+        true
+    }
+
     /// The earliest time a dependency must be fetched again.
     pub(crate) fn next_due(&self) -> Option<Instant> {
         self.store.values().map(|e| e.due).min()
@@ -255,6 +299,7 @@ impl Engine {
                     if let Lookup::Ready(body) = &entry.lookup {
                         entry.lookup = Lookup::Ready(lease::with_lease_duration(body, *ttl));
                     }
+                    entry.at = std::time::SystemTime::now();
                 }
                 Some(Err(e)) => tracing::warn!(
                     dependency = %describe(&dep),
@@ -325,6 +370,7 @@ impl Engine {
                     lookup,
                     due: Instant::now() + wait,
                     lease,
+                    at: std::time::SystemTime::now(),
                 },
             );
         }
