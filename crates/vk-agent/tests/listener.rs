@@ -467,7 +467,10 @@ fn unix_socket_listener_serves_the_proxy() {
             let sock = dir.join("agent.sock");
             let ok = eventually(Duration::from_secs(30), || sock.exists());
             assert!(ok.is_ok(), "{name}: no socket");
-            assert_eq!(vk_agent::file_mode(&sock).unwrap() & 0o777, 0o600, "{name}");
+            // bao agent 2.7.2 leaves the socket at 0755 despite socket_mode; ours applies it.
+            if name == "ours" {
+                assert_eq!(vk_agent::file_mode(&sock).unwrap() & 0o777, 0o600);
+            }
             let resp = unix_get(&sock, "/v1/secret/data/database/config");
             assert!(resp.starts_with("HTTP/1.1 200 OK"), "{name}: {resp}");
             assert!(resp.contains("db-secret-password"), "{name}");
