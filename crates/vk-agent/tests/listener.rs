@@ -85,7 +85,11 @@ fn wait_listening(port: u16, agent: &Proc) {
     let ok = eventually(Duration::from_secs(30), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
-    assert!(ok.is_ok(), "listener on {port} never opened:\n{}", agent.log());
+    assert!(
+        ok.is_ok(),
+        "listener on {port} never opened:\n{}",
+        agent.log()
+    );
 }
 
 fn call(method: &str, port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
@@ -162,8 +166,7 @@ fn localise(config: &Value, dev: &DevServer, dir: &Path, port: u16) -> PathBuf {
 
 fn kube_setup(dev: &DevServer) -> KubeApi {
     let kube = KubeApi::start().unwrap();
-    configure_kubernetes_auth(dev, &kube, "webapp", "webapp", "default", "webapp", POLICY)
-        .unwrap();
+    configure_kubernetes_auth(dev, &kube, "webapp", "webapp", "default", "webapp", POLICY).unwrap();
     kube
 }
 
@@ -212,7 +215,11 @@ fn injector_cache_config_proxies_with_auto_auth_token_and_shares_leases() {
         ("agent-cache-enable", "true"),
         ("agent-cache-listener-port", &port.to_string()),
     ]);
-    assert_eq!(config["cache"]["use_auto_auth_token"], json!("true"), "{config}");
+    assert_eq!(
+        config["cache"]["use_auto_auth_token"],
+        json!("true"),
+        "{config}"
+    );
     assert_eq!(config["listener"][0]["type"], "tcp", "{config}");
     let tmpl = config["template"][0].clone();
     let mut child = tmpl.clone();
@@ -223,7 +230,11 @@ fn injector_cache_config_proxies_with_auto_auth_token_and_shares_leases() {
     for (name, reference) in [("ours", false), ("bao", true)] {
         let dir = root.path().join(name);
         write_sa_token(&kube, &dir);
-        let port = if reference { free_port().unwrap() } else { port };
+        let port = if reference {
+            free_port().unwrap()
+        } else {
+            port
+        };
         let cfg = localise(&config, &dev, &dir, port);
         let agent = if reference {
             bao_agent(&dev, &cfg, dir.join("log"))
@@ -240,8 +251,17 @@ fn injector_cache_config_proxies_with_auto_auth_token_and_shares_leases() {
         // The application: no token, the agent adds its own.
         let r = call("GET", port, "/v1/secret/data/database/config", &[], "");
         assert_eq!(r.status, 200, "{name}: {}", r.text());
-        assert_eq!(r.json().unwrap()["data"]["data"]["username"], "db-readonly-user");
-        let no_header = call("GET", port, "/v1/secret/data/database/config", &[("X-Vault-Token", "")], "");
+        assert_eq!(
+            r.json().unwrap()["data"]["data"]["username"],
+            "db-readonly-user"
+        );
+        let no_header = call(
+            "GET",
+            port,
+            "/v1/secret/data/database/config",
+            &[("X-Vault-Token", "")],
+            "",
+        );
         assert_eq!(no_header.status, 200, "{name}");
 
         // Ours: the template's child token is the one the application gets for the same
@@ -259,12 +279,26 @@ fn injector_cache_config_proxies_with_auto_auth_token_and_shares_leases() {
         let r = call("PUT", port, "/v1/auth/token/create", &[], r#"{"ttl":"1h"}"#);
         assert_eq!(r.status, 200, "{name}: {}", r.text());
         assert_eq!(r.header("x-cache"), Some("HIT"), "{name}");
-        assert_eq!(r.json().unwrap()["auth"]["client_token"], first_token, "{name}");
-        assert_eq!(token_count(&dev), before, "{name}: the cache hit created a token");
+        assert_eq!(
+            r.json().unwrap()["auth"]["client_token"],
+            first_token,
+            "{name}"
+        );
+        assert_eq!(
+            token_count(&dev),
+            before,
+            "{name}: the cache hit created a token"
+        );
 
         if !reference {
             // After a cache-clear the same request creates a new token (and is cached again).
-            let r = call("POST", port, "/agent/v1/cache-clear", &[], r#"{"type":"all"}"#);
+            let r = call(
+                "POST",
+                port,
+                "/agent/v1/cache-clear",
+                &[],
+                r#"{"type":"all"}"#,
+            );
             assert_eq!(r.status, 200);
             let fresh = call("PUT", port, "/v1/auth/token/create", &[], r#"{"ttl":"1h"}"#);
             assert_eq!(fresh.header("x-cache"), Some("MISS"));
@@ -291,7 +325,11 @@ fn quit_stops_the_sidecar_with_status_zero() {
     let kube = kube_setup(&dev);
     let root = tempfile::tempdir().unwrap();
     let config = injector_sidecar_config(&[("agent-enable-quit", "true")]);
-    assert_eq!(config["listener"][0]["agent_api"]["enable_quit"], json!(true), "{config}");
+    assert_eq!(
+        config["listener"][0]["agent_api"]["enable_quit"],
+        json!(true),
+        "{config}"
+    );
     for (name, reference) in [("ours", false), ("bao", true)] {
         let dir = root.path().join(name);
         write_sa_token(&kube, &dir);
@@ -303,12 +341,27 @@ fn quit_stops_the_sidecar_with_status_zero() {
             ours(&cfg, dir.join("log"))
         };
         wait_listening(port, &agent);
-        let ok = eventually(Duration::from_secs(60), || dir.join("secrets/database-config").exists());
+        let ok = eventually(Duration::from_secs(60), || {
+            dir.join("secrets/database-config").exists()
+        });
         assert!(ok.is_ok(), "{name}: not rendered:\n{}", agent.log());
-        assert_eq!(call("GET", port, "/agent/v1/quit", &[], "").status, 405, "{name}");
-        assert_eq!(call("POST", port, "/agent/v1/quit", &[], "").status, 200, "{name}");
+        assert_eq!(
+            call("GET", port, "/agent/v1/quit", &[], "").status,
+            405,
+            "{name}"
+        );
+        assert_eq!(
+            call("POST", port, "/agent/v1/quit", &[], "").status,
+            200,
+            "{name}"
+        );
         let status = agent.wait_exit(Duration::from_secs(30));
-        assert_eq!(status.and_then(|s| s.code()), Some(0), "{name}:\n{}", agent.log());
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "{name}:\n{}",
+            agent.log()
+        );
     }
 }
 
@@ -426,15 +479,27 @@ listener "tcp" {{
             let r = call("GET", port, "/v1/secret/data/database/config", &[], "");
             assert_eq!(r.status, 404, "{name}");
             assert_eq!(r.text(), "404 page not found\n", "{name}");
-            assert_eq!(call("POST", port, "/agent/v1/quit", &[], "").status, 404, "{name}");
+            assert_eq!(
+                call("POST", port, "/agent/v1/quit", &[], "").status,
+                404,
+                "{name}"
+            );
             let m = call("GET", port, "/agent/v1/metrics", &[], "");
             assert_eq!(m.status, 200, "{name}");
             assert!(m.json().unwrap()["Counters"].is_array(), "{name}");
             // No telemetry stanza: the Prometheus format is off.
             let p = call("GET", port, "/agent/v1/metrics?format=prometheus", &[], "");
-            assert_eq!((p.status, p.text().as_str()), (400, "prometheus is not enabled"), "{name}");
+            assert_eq!(
+                (p.status, p.text().as_str()),
+                (400, "prometheus is not enabled"),
+                "{name}"
+            );
             // The default listener without agent_api: quit does not exist.
-            assert_eq!(call("POST", port + 1, "/agent/v1/quit", &[], "").status, 404, "{name}");
+            assert_eq!(
+                call("POST", port + 1, "/agent/v1/quit", &[], "").status,
+                404,
+                "{name}"
+            );
         },
     );
 }
@@ -442,7 +507,11 @@ listener "tcp" {{
 fn unix_get(socket: &Path, path: &str) -> String {
     let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -483,7 +552,9 @@ fn tls_listener_serves_the_proxy_over_https() {
     let pair = approle_pair();
     let ca = TestCa::new().unwrap();
     let leaf = ca.leaf().unwrap();
-    let files = ca.write_tls_dir(&pair.root.path().join("tls"), &leaf).unwrap();
+    let files = ca
+        .write_tls_dir(&pair.root.path().join("tls"), &leaf)
+        .unwrap();
     let ca_pem = ca.ca_pem();
     both(
         &pair,
@@ -509,7 +580,10 @@ fn tls_listener_serves_the_proxy_over_https() {
             )
             .unwrap();
             assert_eq!(r.status, 200, "{name}: {}", r.text());
-            assert_eq!(r.json().unwrap()["data"]["data"]["username"], "db-readonly-user");
+            assert_eq!(
+                r.json().unwrap()["data"]["data"]["username"],
+                "db-readonly-user"
+            );
             // Plain HTTP on the TLS port gets no answer from the proxy.
             let plain = request(
                 "GET",
@@ -558,12 +632,21 @@ fn telemetry_prometheus_exposition_parses_and_lists_the_documented_series() {
             ours(&cfg, dir.join("log"))
         };
         wait_listening(port, &agent);
-        let ok = eventually(Duration::from_secs(60), || dir.join("secrets/database-config").exists());
+        let ok = eventually(Duration::from_secs(60), || {
+            dir.join("secrets/database-config").exists()
+        });
         assert!(ok.is_ok(), "{name}: not rendered:\n{}", agent.log());
-        assert_eq!(call("GET", port, "/v1/secret/data/database/config", &[], "").status, 200);
+        assert_eq!(
+            call("GET", port, "/v1/secret/data/database/config", &[], "").status,
+            200
+        );
         let r = call("GET", port, "/agent/v1/metrics?format=prometheus", &[], "");
         assert_eq!(r.status, 200, "{name}");
-        assert!(r.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+        assert!(
+            r.header("content-type")
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
         let text = r.text();
         let logins = text
             .lines()
@@ -608,7 +691,12 @@ fn promtool_parses(text: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let report = format!(
         "{}{}",

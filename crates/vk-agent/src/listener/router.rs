@@ -63,7 +63,7 @@ pub(crate) async fn route(api: Arc<Api>, route: Route, req: Request<Incoming>) -
                 tracing::info!(evicted = n, "cache-clear");
                 empty(StatusCode::OK)
             }
-            Err(resp) => resp,
+            Err((status, message)) => errors(status, &[message]),
         };
     }
     super::proxy::handle(&api, route.auto_auth, parts, body).await
@@ -84,23 +84,23 @@ async fn read_body(body: Incoming) -> Result<Bytes, Response<Body>> {
 }
 
 /// `{"type": …, "value": …}`; an empty body clears nothing.
-fn parse_clear(body: &[u8]) -> Result<Option<Selector>, Response<Body>> {
+fn parse_clear(body: &[u8]) -> Result<Option<Selector>, (StatusCode, String)> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        errors(
+        (
             StatusCode::BAD_REQUEST,
-            &[format!("failed to parse JSON input: {e}")],
+            format!("failed to parse JSON input: {e}"),
         )
     })?;
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
     let (kind, value) = (text("type"), text("value"));
     let need = |what: &str, f: fn(String) -> Selector| {
         if value.is_empty() {
-            Err(errors(
+            Err((
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &[format!("failed to clear cache: {what} not provided")],
+                format!("failed to clear cache: {what} not provided"),
             ))
         } else {
             Ok(Some(f(value.clone())))
@@ -112,9 +112,9 @@ fn parse_clear(body: &[u8]) -> Result<Option<Selector>, Response<Body>> {
         "lease" => need("lease", Selector::Lease),
         "token" => need("token", Selector::Token),
         "token_accessor" => need("token accessor", Selector::TokenAccessor),
-        _ => Err(errors(
+        _ => Err((
             StatusCode::BAD_REQUEST,
-            &["failed to clear cache: invalid type provided".to_owned()],
+            "failed to clear cache: invalid type provided".to_owned(),
         )),
     }
 }
@@ -150,5 +150,37 @@ fn metrics(api: &Api, req: &Request<Incoming>) -> Response<Body> {
             Some("text/plain"),
             format!("metric response format {other:?} unknown"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_clear_bodies() {
+        assert_eq!(parse_clear(b""), Ok(None));
+        assert_eq!(parse_clear(br#"{"type":"all"}"#), Ok(Some(Selector::All)));
+        assert_eq!(
+            parse_clear(br#"{"type":"lease","value":"db/creds/r/1"}"#),
+            Ok(Some(Selector::Lease("db/creds/r/1".into())))
+        );
+        assert_eq!(
+            parse_clear(br#"{"type":"lease"}"#).unwrap_err(),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "failed to clear cache: lease not provided".to_owned()
+            )
+        );
+        assert_eq!(
+            parse_clear(br#"{"type":"bogus"}"#).unwrap_err().0,
+            StatusCode::BAD_REQUEST
+        );
+        assert!(
+            parse_clear(b"xx")
+                .unwrap_err()
+                .1
+                .starts_with("failed to parse JSON input")
+        );
     }
 }
