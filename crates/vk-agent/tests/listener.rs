@@ -711,3 +711,78 @@ fn promtool_parses(text: &str) {
         "promtool: {report}"
     );
 }
+
+/// A cached token is renewed by the agent while cached, and evicted when renewal ends at its
+/// max TTL, so the next identical request creates a new one.
+#[test]
+fn cached_token_is_renewed_then_evicted_at_max_ttl() {
+    let pair = approle_pair();
+    let dir = pair.root.path().join("ours");
+    let port = free_port().unwrap();
+    let cfg = approle_hcl(
+        &pair.dev,
+        &dir,
+        &format!("listener \"tcp\" {{\n address = \"127.0.0.1:{port}\"\n tls_disable = true\n}}"),
+    );
+    let agent = ours(&cfg, dir.join("log"));
+    wait_listening(port, &agent);
+    let body = r#"{"ttl":"4s","explicit_max_ttl":"9s"}"#;
+    let create = || call("POST", port, "/v1/auth/token/create", &[], body);
+    let ok = eventually(Duration::from_secs(30), || create().status == 200);
+    assert!(ok.is_ok(), "{}", agent.log());
+    let first = create().json().unwrap()["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Past the first TTL the token still works: the cache renewed it.
+    std::thread::sleep(Duration::from_secs(5));
+    let lookup = pair
+        .dev
+        .cli(&["token", "lookup", "-format=json", &first])
+        .unwrap();
+    assert!(
+        lookup.status.success(),
+        "cached token expired unrenewed: {}",
+        agent.log()
+    );
+    let again = create();
+    assert_eq!(again.header("x-cache"), Some("HIT"));
+    assert_eq!(again.json().unwrap()["auth"]["client_token"], json!(first));
+    // After the max TTL the entry is gone: a new token.
+    let evicted = eventually(Duration::from_secs(30), || {
+        let r = create();
+        r.json().unwrap()["auth"]["client_token"] != json!(first)
+    });
+    assert!(evicted.is_ok(), "never evicted:\n{}", agent.log());
+}
+
+/// Init mode (`exit_after_auth`) with a listener: the listener is open while the agent works
+/// and the agent exits 0 when done, as `bao agent` does.
+#[test]
+fn init_mode_with_a_listener_exits_zero() {
+    let pair = approle_pair();
+    for (name, reference) in [("ours", false), ("bao", true)] {
+        let dir = pair.root.path().join(name);
+        let port = free_port().unwrap();
+        let cfg = approle_hcl(
+            &pair.dev,
+            &dir,
+            &format!(
+                "exit_after_auth = true\nlistener \"tcp\" {{\n address = \"127.0.0.1:{port}\"\n tls_disable = true\n}}"
+            ),
+        );
+        let mut agent = if reference {
+            bao_agent(&pair.dev, &cfg, dir.join("log"))
+        } else {
+            ours(&cfg, dir.join("log"))
+        };
+        let status = agent.wait_exit(Duration::from_secs(60));
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "{name}:\n{}",
+            agent.log()
+        );
+        assert!(dir.join("sink").exists(), "{name}");
+    }
+}
