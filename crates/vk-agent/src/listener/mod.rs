@@ -73,13 +73,6 @@ impl Plan {
         let listeners = settings::listeners(config, file)?;
         let auto_auth = settings::auto_auth_token(config, file)?;
         let prometheus = !settings::prometheus_retention(config, file)?.is_zero();
-        if config.cache.is_some() && listeners.is_empty() {
-            return Err(crate::auth::setting(
-                file,
-                "cache",
-                "a cache needs at least one listener block",
-            ));
-        }
         Ok(Self {
             listeners,
             auto_auth,
@@ -88,8 +81,10 @@ impl Plan {
         })
     }
 
+    /// Nothing to serve: no listener and no cache (a cache without listeners still serves
+    /// the templates, as Vault Agent allows).
     pub(crate) fn is_empty(&self) -> bool {
-        self.listeners.is_empty()
+        self.listeners.is_empty() && !self.cache
     }
 
     /// Binds every listener and starts serving. `with_template_listener` also opens the
