@@ -51,6 +51,7 @@ pub(crate) struct LeaseCache {
     entries: Mutex<HashMap<CacheKey, Entry>>,
     /// Striped locks: identical requests that miss together reach Vault once.
     stripes: Vec<tokio::sync::Mutex<()>>,
+    hasher: std::hash::RandomState,
     vault: VaultClient,
 }
 
@@ -79,6 +80,7 @@ impl LeaseCache {
         Arc::new(Self {
             entries: Mutex::new(HashMap::new()),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            hasher: std::hash::RandomState::new(),
             vault,
         })
     }
@@ -92,9 +94,8 @@ impl LeaseCache {
 
     /// The lock that serialises misses of requests like `key`.
     pub(crate) fn stripe(&self, key: &CacheKey) -> &tokio::sync::Mutex<()> {
-        use std::hash::{BuildHasher, RandomState};
-        thread_local!(static STATE: RandomState = RandomState::new());
-        let h = STATE.with(|s| s.hash_one(key));
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one(key);
         &self.stripes[usize::try_from(h % STRIPES as u64).unwrap_or(0)]
     }
 
