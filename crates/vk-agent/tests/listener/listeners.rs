@@ -240,3 +240,40 @@ fn init_mode_with_a_listener_exits_zero() {
         assert!(dir.join("sink").exists(), "{name}");
     }
 }
+
+/// `api_proxy { use_auto_auth_token = "force" }`: the agent's token replaces the one the
+/// request carries, so a request with a bogus token still reads the secret.
+#[test]
+fn force_replaces_the_request_token() {
+    let pair = approle_pair();
+    for (name, reference) in [("ours", false), ("bao", true)] {
+        let dir = pair.root.path().join(name);
+        let port = free_port().unwrap();
+        let cfg = approle_hcl(
+            &pair.dev,
+            &dir,
+            &format!(
+                "listener \"tcp\" {{\n address = \"127.0.0.1:{port}\"\n tls_disable = true\n}}"
+            ),
+        );
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(
+            "cache { use_auto_auth_token = true }",
+            "api_proxy { use_auto_auth_token = \"force\" }",
+        );
+        std::fs::write(&cfg, text).unwrap();
+        let agent = if reference {
+            bao_agent(&pair.dev, &cfg, dir.join("log"))
+        } else {
+            ours(&cfg, dir.join("log"))
+        };
+        let sink = dir.join("sink");
+        assert!(
+            eventually(Duration::from_secs(30), || sink.exists()).is_ok(),
+            "{name}:\n{}",
+            agent.log()
+        );
+        let path = "/v1/secret/data/database/config";
+        let r = call("GET", port, path, &[("X-Vault-Token", "s.bogus")], "");
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+    }
+}
