@@ -56,6 +56,10 @@ pub(crate) struct Authenticator {
     kind: Kind,
     method: Method,
     sinks: Vec<Sink>,
+    metrics: Option<std::sync::Arc<crate::metrics::AgentMetrics>>,
+    /// Another client that must hold the same token (the templates' client when they read
+    /// through the lease cache).
+    mirror: Option<VaultClient>,
 }
 
 pub(crate) fn setting(file: &str, key: &str, reason: impl Into<String>) -> AgentError {
@@ -166,6 +170,8 @@ impl Authenticator {
             kind,
             method: m.clone(),
             sinks: auto_auth.sinks.clone(),
+            metrics: None,
+            mirror: None,
         })
     }
 
@@ -291,6 +297,16 @@ impl Authenticator {
         })
     }
 
+    /// Counts logins in `metrics` and gives every new token to `mirror` too.
+    pub(crate) fn observe(
+        &mut self,
+        metrics: std::sync::Arc<crate::metrics::AgentMetrics>,
+        mirror: Option<VaultClient>,
+    ) {
+        self.metrics = Some(metrics);
+        self.mirror = mirror;
+    }
+
     /// The auth loop (spec §2.1): attempts until one succeeds, waiting with backoff between
     /// failures; `exit_on_err` makes the first failure fatal. `None` when shut down meanwhile.
     #[tracing::instrument(name = "auth", skip_all, fields(method = %self.method.kind))]
@@ -303,6 +319,12 @@ impl Authenticator {
         loop {
             match self.attempt(client).await {
                 Ok(token) => {
+                    if let Some(m) = &self.metrics {
+                        m.auth_success.inc();
+                    }
+                    if let Some(c) = &self.mirror {
+                        c.set_token(token.token.clone());
+                    }
                     tracing::info!(
                         method = %self.method.kind,
                         ttl_secs = token.ttl.as_secs(),
@@ -313,6 +335,9 @@ impl Authenticator {
                     return Ok(Some(token));
                 }
                 Err(e) => {
+                    if let Some(m) = &self.metrics {
+                        m.auth_failure.inc();
+                    }
                     if self.method.exit_on_err {
                         return Err(AgentError::Auth {
                             method: self.method.kind.clone(),

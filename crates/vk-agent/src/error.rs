@@ -30,6 +30,14 @@ pub enum AgentError {
         file: String,
         reason: String,
     },
+    /// A listener could not be opened (address in use, socket path, TLS files).
+    #[error("opening listener {address}: {what}")]
+    Listen {
+        address: String,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The Vault client could not be built (address, TLS files of the `vault` stanza).
     #[error("building the Vault client from the 'vault' settings of {file}")]
     Client {

@@ -25,6 +25,8 @@ mod error;
 mod files;
 mod jwt;
 mod lease;
+mod listener;
+mod metrics;
 mod persist;
 mod pki_cache;
 mod shutdown;
@@ -143,8 +145,41 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             source,
         })?;
     auth.check_sinks()?;
+    let api_plan = listener::Plan::new(&config, &file)?;
     let _pid = PidFile::create(&config.pid_file)?;
     let mut shutdown = Shutdown::install().map_err(AgentError::Runtime)?;
+    let metrics = std::sync::Arc::new(metrics::AgentMetrics::new());
+    // Listeners open before the first login, in init mode too (as `bao agent` does).
+    let _listeners = if api_plan.is_empty() {
+        None
+    } else {
+        Some(
+            api_plan
+                .start(
+                    &client,
+                    metrics.clone(),
+                    shutdown.requester(),
+                    !templates.is_empty(),
+                )
+                .await?,
+        )
+    };
+    // With a cache the templates read through it: their client talks to the agent's private
+    // loopback listener and holds the auto-auth token itself.
+    let template_client = match _listeners.as_ref().and_then(|l| l.template_address.clone()) {
+        Some(address) => {
+            VaultClient::new(&ClientConfig::new(address)).map_err(|source| AgentError::Client {
+                file: file.clone(),
+                source,
+            })?
+        }
+        None => client.clone(),
+    };
+    let mirror = _listeners
+        .as_ref()
+        .and_then(|l| l.template_address.as_ref())
+        .map(|_| template_client.clone());
+    auth.observe(metrics.clone(), mirror);
     let tc = &config.template_config;
     let mut engine = Engine::new(
         templates,
@@ -160,6 +195,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         method = auth.kind_name(),
         templates = config.templates.len(),
         exit_after_auth = config.exit_after_auth,
+        listeners = config.listeners.len(),
         "starting vault-k8s agent"
     );
 
@@ -182,7 +218,10 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     let mut engine_backoff = AuthBackoff::engine();
     if !render_until_ok(
         &mut engine,
-        &client,
+        Clients {
+            agent: &client,
+            templates: &template_client,
+        },
         &config,
         &mut engine_backoff,
         &mut shutdown,
@@ -219,7 +258,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         }
         let mut changed = false;
         if watch.at.is_some_and(|at| at <= Instant::now())
-            && !watch.step(&client, &mut jitter).await
+            && !watch.step(&client, &mut jitter, &metrics).await
         {
             tracing::info!("auth token lifetime ended; re-authenticating");
             let Some(t) = session.auth.authenticate(&client, &mut shutdown).await? else {
@@ -230,13 +269,16 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             engine.reset();
             changed = true;
         }
-        if engine.refresh_due(&client).await > 0 {
+        if engine.refresh_due(&template_client).await > 0 {
             changed = true;
         }
         if changed
             && !render_until_ok(
                 &mut engine,
-                &client,
+                Clients {
+                    agent: &client,
+                    templates: &template_client,
+                },
                 &config,
                 &mut engine_backoff,
                 &mut shutdown,
@@ -347,10 +389,17 @@ impl TokenWatch {
     }
 
     /// Runs the due action; `false` means re-authenticate.
-    async fn step(&mut self, client: &VaultClient, jitter: &mut Jitter) -> bool {
+    async fn step(
+        &mut self,
+        client: &VaultClient,
+        jitter: &mut Jitter,
+        metrics: &metrics::AgentMetrics,
+    ) -> bool {
         let action = if self.renew {
             match client.renew_self(None).await {
                 Ok(a) => {
+                    // Vault Agent counts a renewal of its token as an auth success too.
+                    metrics.auth_success.inc();
                     tracing::info!(ttl_secs = a.lease_duration, "renewed auth token");
                     self.watcher.on_renewed(
                         backoff::now(),
@@ -390,9 +439,17 @@ pub(crate) async fn token_rejected(client: &VaultClient) -> bool {
 /// returned; otherwise the engine restarts after a backoff. A round that failed because Vault
 /// rejects the token re-authenticates first and tries again at once (spec §2.1, §6.6), once
 /// per failure streak so a token rejected right after login cannot loop. `false` on shutdown.
+/// The agent's own client (auth, token checks) and the one the templates read with (the
+/// same client, or one through the lease cache).
+#[derive(Clone, Copy)]
+struct Clients<'a> {
+    agent: &'a VaultClient,
+    templates: &'a VaultClient,
+}
+
 async fn render_until_ok(
     engine: &mut Engine,
-    client: &VaultClient,
+    clients: Clients<'_>,
     config: &Config,
     engine_backoff: &mut AuthBackoff,
     shutdown: &mut Shutdown,
@@ -401,9 +458,10 @@ async fn render_until_ok(
     if engine.is_empty() {
         return Ok(true);
     }
+    let client = clients.agent;
     let mut reauthenticated = false;
     loop {
-        let err = match engine.round(client).await {
+        let err = match engine.round(clients.templates).await {
             Ok(report) => {
                 tracing::debug!(
                     written = report.written.len(),

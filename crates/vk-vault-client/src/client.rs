@@ -208,6 +208,16 @@ impl VaultClient {
         }
     }
 
+    /// The HTTP stack (TLS settings of the configuration).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Waits for a slot among the requests in flight (the semaphore is never closed).
+    pub(crate) async fn in_flight_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.inner.in_flight.acquire().await.ok()
+    }
+
     /// Drops every cached mount lookup.
     pub fn clear_mount_cache(&self) {
         match self.inner.mounts.lock() {
