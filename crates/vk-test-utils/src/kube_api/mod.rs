@@ -64,8 +64,6 @@ mod vault_auth;
 mod watch;
 
 #[cfg(test)]
-mod store_tests;
-#[cfg(test)]
 mod token_review_tests;
 
 pub use token_review::ReviewRecord;
