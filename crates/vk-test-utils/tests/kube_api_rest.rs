@@ -494,8 +494,28 @@ fn watch_replays_history_streams_changes_and_expires() {
     assert_eq!(types(&writer), ["ADDED"]);
     assert_eq!(writer[0]["object"]["metadata"]["name"], "live");
 
-    // After a compaction, an old resourceVersion gets an ERROR event with a 410 Status.
-    kube.compact();
+    // After a compaction, an old resourceVersion gets an ERROR event with a 410 Status, and
+    // an open watch ends with one.
+    let rv = kube.resource_version();
+    let open = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            c.watch(&format!(
+                "{SECRETS}?watch=1&resourceVersion={rv}&timeoutSeconds=20"
+            ))
+        });
+        vk_test_utils::eventually(Duration::from_secs(10), || {
+            kube.requests().iter().any(|r| {
+                r.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("timeoutSeconds=20"))
+            })
+        })
+        .unwrap();
+        kube.compact();
+        watcher.join().unwrap()
+    });
+    assert_eq!(types(&open), ["ERROR"]);
+    assert_eq!(open[0]["object"]["code"], 410);
     let ev = c.watch(&format!(
         "{SECRETS}?watch=1&resourceVersion={after_a}&timeoutSeconds=5"
     ));

@@ -367,8 +367,10 @@ impl KubeApi {
         self.state.store.current_rv()
     }
 
-    /// Forgets the event history, as an etcd compaction does: a watch from any earlier
-    /// resourceVersion then gets a 410 Expired (clients re-list).
+    /// Forgets the event history and moves the resourceVersion on by one, so that every
+    /// resourceVersion handed out so far is too old: open watches end with, and new watches
+    /// from an old resourceVersion get, an `ERROR` event with a 410 Expired `Status` (as after
+    /// an etcd compaction or a re-initialised watch cache); clients then re-list.
     pub fn compact(&self) {
         self.state.store.compact();
     }
