@@ -81,12 +81,12 @@ impl AgentArgs {
 }
 
 fn parse_bool(name: &str, value: Option<String>) -> Result<bool, AgentError> {
+    // Go's flag package: a bare boolean flag is true, a value goes through strconv.ParseBool.
     match value.as_deref() {
-        None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => Ok(true),
-        Some("false" | "0" | "f" | "F" | "FALSE" | "False") => Ok(false),
-        Some(v) => Err(AgentError::Usage(format!(
-            "invalid boolean value {v:?} for -{name}"
-        ))),
+        None => Ok(true),
+        Some(v) => vk_go::parse_bool(v).map_err(|e| {
+            AgentError::Usage(format!("invalid boolean value {v:?} for -{name}: {e}"))
+        }),
     }
 }
 
@@ -126,6 +126,7 @@ pub(crate) fn load_config(args: &AgentArgs) -> Result<(Config, String), AgentErr
     for w in &warnings {
         tracing::warn!(warning = %w, "configuration key ignored");
     }
+    crate::support::check(&config, &warnings, &name)?;
     if let Some(v) = args.exit_after_auth {
         config.exit_after_auth = v;
     }

@@ -154,7 +154,9 @@ pub(crate) fn read_period(method: &Method, file: &str) -> Result<Option<Duration
                 .map(Duration::from_secs)
                 .map_err(|e| e.to_string())
         }
-        Some(serde_json::Value::String(s)) => vk_agent_config::values::parse_go_duration(s),
+        Some(serde_json::Value::String(s)) => {
+            vk_go::parse_std_duration(s).map_err(|e| e.to_string())
+        }
         Some(_) => Err("must be a duration such as \"500ms\" or \"1m\"".to_string()),
     };
     parsed

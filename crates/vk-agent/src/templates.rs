@@ -26,6 +26,10 @@ pub(crate) struct Prepared {
     template: vk_template::Template,
     dest: PathBuf,
     opts: RenderOptions,
+    owner: Option<files::Owner>,
+    /// The command run after a write (`exec.command`, else `command`) and its time limit.
+    command: Vec<String>,
+    command_timeout: std::time::Duration,
 }
 
 /// Parses every `template` stanza (contents or source file, delimiters).
@@ -49,25 +53,16 @@ pub(crate) fn prepare(
             (_, Some(c)) => (c.clone(), String::new()),
             _ => (String::new(), String::new()),
         };
-        if cfg.exec.is_some() {
-            return Err(AgentError::Setting {
-                key: format!("template[{i}].exec"),
-                file: file.to_string(),
-                reason: "'exec' is not supported by vault-k8s agent yet (use 'command')".into(),
-            });
-        }
-        if cfg.user.is_some() || cfg.group.is_some() || cfg.uid.is_some() || cfg.gid.is_some() {
-            tracing::warn!(
-                template = i,
-                "user/group/uid/gid are not supported yet; ignored"
-            );
-        }
-        if cfg.backup || cfg.wait.is_some() || !cfg.function_denylist.is_empty() {
-            tracing::warn!(
-                template = i,
-                "backup/wait/function_denylist are not supported yet; ignored"
-            );
-        }
+        let owner = crate::owner::resolve(cfg).map_err(|(key, reason)| AgentError::Setting {
+            key: format!("template[{i}].{key}"),
+            file: file.to_string(),
+            reason,
+        })?;
+        // `exec { command timeout }` is the newer spelling of `command`/`command_timeout`.
+        let (command, command_timeout) = match &cfg.exec {
+            Some(exec) if !exec.command.is_empty() => (exec.command.clone(), exec.timeout),
+            _ => (cfg.command.clone(), cfg.command_timeout),
+        };
         let parse_opts = vk_template::ParseOptions {
             name,
             left_delim: cfg.left_delimiter.clone(),
@@ -84,6 +79,9 @@ pub(crate) fn prepare(
             dest: PathBuf::from(&cfg.destination),
             cfg: cfg.clone(),
             template,
+            owner,
+            command,
+            command_timeout,
         });
     }
     Ok(out)
@@ -114,6 +112,9 @@ pub(crate) struct RoundReport {
     pub(crate) written: Vec<usize>,
     /// Dependencies fetched in this round.
     pub(crate) fetched: usize,
+    /// Commands that failed or timed out (the files were written; what this means for the
+    /// agent depends on the mode, see `render_until_ok`).
+    pub(crate) command_errors: Vec<AgentError>,
 }
 
 /// The template engine with its dependency store.
@@ -389,7 +390,7 @@ impl Engine {
             }
             if missing.is_empty() {
                 self.write(&outputs, &mut report)?;
-                self.run_commands(&report.written).await?;
+                report.command_errors = self.run_commands(&report.written).await;
                 return Ok(report);
             }
             tracing::debug!(count = missing.len(), "fetching missing dependencies");
@@ -433,6 +434,8 @@ impl Engine {
                 path: &t.dest,
                 contents: out.as_bytes(),
                 mode,
+                owner: t.owner,
+                backup: t.cfg.backup,
             });
         }
         let mut first_err = None;
@@ -456,18 +459,22 @@ impl Engine {
     }
 
     /// Commands of the written templates, in configuration order, each argv once (spec §6.8).
-    async fn run_commands(&self, written: &[usize]) -> Result<(), AgentError> {
+    /// Every command runs even when an earlier one failed; the failures are returned.
+    async fn run_commands(&self, written: &[usize]) -> Vec<AgentError> {
         let mut seen: Vec<&[String]> = Vec::new();
+        let mut errors = Vec::new();
         for &i in written {
             let t = &self.templates[i];
-            let cmd = t.cfg.command.as_slice();
+            let cmd = t.command.as_slice();
             if cmd.is_empty() || cmd.iter().all(String::is_empty) || seen.contains(&cmd) {
                 continue;
             }
             seen.push(cmd);
-            crate::command::run(cmd, t.cfg.command_timeout).await?;
+            if let Err(e) = crate::command::run(cmd, t.command_timeout).await {
+                errors.push(e);
+            }
         }
-        Ok(())
+        errors
     }
 }
 

@@ -45,7 +45,7 @@ struct Inner {
     in_flight: tokio::sync::Semaphore,
 }
 
-/// At most this many requests of one client are in flight at a time.
+/// At most this many requests of one client are in flight at a time, unless configured.
 const MAX_IN_FLIGHT: usize = 16;
 
 impl fmt::Debug for VaultClient {
@@ -166,7 +166,11 @@ impl VaultClient {
                 mounts: Mutex::new(HashMap::new()),
                 first_mount_lookup: tokio::sync::Mutex::new(()),
                 mounts_primed: AtomicBool::new(false),
-                in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+                in_flight: tokio::sync::Semaphore::new(if cfg.max_in_flight == 0 {
+                    MAX_IN_FLIGHT
+                } else {
+                    cfg.max_in_flight
+                }),
             }),
         })
     }
@@ -272,6 +276,7 @@ impl VaultClient {
         body: Option<&serde_json::Value>,
         token: Option<&SecretString>,
         allow_404: bool,
+        wrap_ttl: Option<Duration>,
     ) -> Result<RawResponse, VaultError> {
         let url = self.url(path, query, verb == Verb::List)?;
         let mut req = self
@@ -284,6 +289,9 @@ impl VaultClient {
         }
         if let Some(ns) = &self.inner.namespace {
             req = req.header("X-Vault-Namespace", ns.as_str());
+        }
+        if let Some(ttl) = wrap_ttl {
+            req = req.header("X-Vault-Wrap-TTL", ttl.as_secs().max(1).to_string());
         }
         if let Some(body) = body {
             req = req.json(body);
@@ -376,6 +384,7 @@ impl VaultClient {
                 body,
                 token.as_ref(),
                 allow_404,
+                None,
             )
         })
         .await
@@ -389,7 +398,7 @@ impl VaultClient {
         body: &serde_json::Value,
     ) -> Result<RawResponse, VaultError> {
         let (path, query) = split_path(path)?;
-        self.exchange(verb, &path, query.as_deref(), Some(body), None, false)
+        self.exchange(verb, &path, query.as_deref(), Some(body), None, false, None)
             .await
     }
 
@@ -408,6 +417,30 @@ impl VaultClient {
         data: &serde_json::Value,
     ) -> Result<RawResponse, VaultError> {
         self.call(Verb::Put, path, Some(data), false).await
+    }
+
+    /// `PUT /v1/<path>` asking Vault to response-wrap the answer for `ttl`
+    /// (`X-Vault-Wrap-TTL`); the wrapping token is in the envelope's `wrap_info`.
+    pub async fn write_wrapped(
+        &self,
+        path: &str,
+        data: &serde_json::Value,
+        ttl: Duration,
+    ) -> Result<RawResponse, VaultError> {
+        let (path, query) = split_path(path)?;
+        let token = self.token();
+        self.retrying(|| {
+            self.exchange(
+                Verb::Put,
+                &path,
+                query.as_deref(),
+                Some(data),
+                token.as_ref(),
+                false,
+                Some(ttl),
+            )
+        })
+        .await
     }
 
     /// `DELETE /v1/<path>`.
