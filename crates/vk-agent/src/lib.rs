@@ -161,6 +161,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             retry: retry_policy(&config),
             static_interval: tc.static_secret_render_interval,
             threshold: tc.lease_renewal_threshold,
+            quiescence: !config.exit_after_auth,
         },
         args.env.clone(),
     );
@@ -228,7 +229,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             engine.reset();
             changed = true;
         }
-        if engine.refresh_due(&client).await > 0 {
+        if engine.refresh_due(&client).await > 0 || engine.held_due() {
             changed = true;
         }
         if changed
