@@ -27,11 +27,13 @@ mod pod;
 pub mod primitives;
 pub mod quantity;
 mod secrets;
+mod support;
 mod telemetry;
 
 use serde::Serialize;
 
 pub use command::{AgentCommandStyle, UnknownCommandStyle};
+pub use support::{SUPPORTED_AUTH_METHODS, USE_UPSTREAM};
 
 /// Injector-wide defaults, i.e. the validated `agent-inject` flags that feed annotation defaults.
 /// Field docs name the flag each comes from. Values are the raw strings upstream keeps
@@ -179,6 +181,9 @@ pub enum Decision {
     Inject {
         patch: Vec<PatchOp>,
         injection: InjectionType,
+        /// Admission warnings: what the chosen agent will refuse at start-up (empty for
+        /// upstream's agent image and for pods that need nothing it lacks).
+        warnings: Vec<String>,
     },
     /// Denied; the message is upstream's full `status.message` (stage prefix included).
     Deny(DenyReason),
@@ -195,7 +200,11 @@ pub struct DenyReason {
 /// Pure and deterministic: same input, same output (secrets are ordered by raw name).
 pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
     match run(pod, namespace, settings) {
-        Ok(Some((patch, injection))) => Decision::Inject { patch, injection },
+        Ok(Some((patch, injection, warnings))) => Decision::Inject {
+            patch,
+            injection,
+            warnings,
+        },
         Ok(None) => Decision::Skip,
         Err(message) => Decision::Deny(DenyReason { message }),
     }
@@ -206,7 +215,7 @@ fn run(
     raw: &serde_json::Value,
     namespace: &str,
     settings: &InjectorSettings,
-) -> Result<Option<(Vec<PatchOp>, InjectionType)>, String> {
+) -> Result<Option<(Vec<PatchOp>, InjectionType, Vec<String>)>, String> {
     let pod = pod::Pod::decode(raw)?;
     let Some(inject) = pod.annotations.get(annotations::AGENT_INJECT) else {
         return Ok(None);
@@ -241,7 +250,8 @@ fn run(
         (false, false) => InjectionType::SidecarOnly,
         (false, true) => InjectionType::Nothing,
     };
-    Ok(Some((ops, injection)))
+    let warnings = support::warnings(&agent, settings);
+    Ok(Some((ops, injection, warnings)))
 }
 
 /// Serialise a patch the way upstream does (compact JSON array; Go escaping of `<`, `>`, `&`).
