@@ -3,9 +3,9 @@
 //! admission (AdmissionReview `warnings`, shown by kubectl) and `agent-inject render` prints
 //! the same text. Upstream's agent image has no such limits, so nothing is said for it.
 
+use crate::InjectorSettings;
 use crate::agent::Agent;
 use crate::annotations as k;
-use crate::InjectorSettings;
 
 /// The auth methods vault-k8s agent implements (`auth-type` values).
 pub const SUPPORTED_AUTH_METHODS: &[&str] = &["kubernetes", "jwt", "approle", "token_file", "cert"];

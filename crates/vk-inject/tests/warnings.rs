@@ -59,9 +59,15 @@ fn unsupported_auth_methods_are_named_with_the_way_out() {
     for method in ["aws", "gcp", "azure", "alicloud", "userpass"] {
         let w = warnings(json!({"auth-type": method}));
         assert_eq!(w.len(), 1, "{method}: {w:?}");
-        assert!(w[0].starts_with("vault.hashicorp.com/auth-type: "), "{}", w[0]);
         assert!(
-            w[0].contains(&format!("auth method \"{method}\" is not supported by vault-k8s agent")),
+            w[0].starts_with("vault.hashicorp.com/auth-type: "),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[0].contains(&format!(
+                "auth method \"{method}\" is not supported by vault-k8s agent"
+            )),
             "{}",
             w[0]
         );
@@ -73,8 +79,16 @@ fn unsupported_auth_methods_are_named_with_the_way_out() {
 fn a_config_map_is_flagged_as_unchecked() {
     let w = warnings(json!({"agent-configmap": "my-agent-config"}));
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].starts_with("vault.hashicorp.com/agent-configmap: "), "{}", w[0]);
-    assert!(w[0].contains("\"my-agent-config\" cannot be checked at admission"), "{}", w[0]);
+    assert!(
+        w[0].starts_with("vault.hashicorp.com/agent-configmap: "),
+        "{}",
+        w[0]
+    );
+    assert!(
+        w[0].contains("\"my-agent-config\" cannot be checked at admission"),
+        "{}",
+        w[0]
+    );
 }
 
 #[test]
