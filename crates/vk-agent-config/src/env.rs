@@ -31,9 +31,10 @@ pub fn apply_env(config: &mut Config, env: &BTreeMap<String, String>) -> Result<
         }
     }
     if let Some(v) = get("VAULT_SKIP_VERIFY") {
-        vault.tls_skip_verify = vk_go::parse_bool(v).map_err(|e| ConfigError::Env {
+        // Upstream's text does not repeat the value.
+        vault.tls_skip_verify = vk_go::parse_bool(v).map_err(|_| ConfigError::Env {
             name: "VAULT_SKIP_VERIFY".to_owned(),
-            message: format!("could not parse VAULT_SKIP_VERIFY: {e}"),
+            message: "could not parse VAULT_SKIP_VERIFY".to_owned(),
         })?;
     }
     for (name, key, slot) in [
