@@ -679,6 +679,7 @@ mod tests {
             retry: vk_lease::RetryPolicy::from_config(-1, None, None),
             static_interval: Duration::from_secs(300),
             threshold: 0.9,
+            quiescence: false,
         };
         Engine::new(
             prepare(&cfgs, "cfg.hcl").unwrap(),
@@ -691,7 +692,7 @@ mod tests {
     fn a_pass_writes_changed_files_and_the_last_of_a_shared_destination_wins() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        let e = engine(&[&a, &b, &a]);
+        let mut e = engine(&[&a, &b, &a]);
         std::fs::write(&a, "third").unwrap();
         let outputs = |x: &str, y: &str, z: &str| vec![x.to_string(), y.to_string(), z.to_string()];
 

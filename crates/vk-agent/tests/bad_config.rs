@@ -109,7 +109,7 @@ fn cases() -> Vec<Case> {
         ),
         file(
             "dh-sink.hcl",
-            format!("auto_auth {{\n  method \"token_file\" {{ config {{ token_file_path = \"{{dir}}/token\" }} }}\n  sink \"file\" {{\n    dh_type = \"curve25519\"\n    dh_path = \"{{dir}}/dh.json\"\n    config {{ path = \"{{dir}}/sink\" }}\n  }}\n}}\n"),
+            "auto_auth {\n  method \"token_file\" { config { token_file_path = \"{dir}/token\" } }\n  sink \"file\" {\n    dh_type = \"curve25519\"\n    dh_path = \"{dir}/dh.json\"\n    config { path = \"{dir}/sink\" }\n  }\n}\n".into(),
             vec!["auto_auth.sink.dh_type", "Diffie-Hellman", "not supported by vault-k8s agent", "vault.hashicorp.com/agent-image"],
         ),
         file(

@@ -199,38 +199,30 @@ pub struct DenyReason {
 /// Decide what to do with `pod` (the AdmissionRequest `object`, as JSON) created in `namespace`.
 /// Pure and deterministic: same input, same output (secrets are ordered by raw name).
 pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
-    match run(pod, namespace, settings) {
-        Ok(Some((patch, injection, warnings))) => Decision::Inject {
-            patch,
-            injection,
-            warnings,
-        },
-        Ok(None) => Decision::Skip,
-        Err(message) => Decision::Deny(DenyReason { message }),
-    }
+    run(pod, namespace, settings).unwrap_or_else(|message| Decision::Deny(DenyReason { message }))
 }
 
-/// The pipeline; `Ok(None)` is a skip, `Err` the full deny message.
+/// The pipeline; `Err` is the full deny message.
 fn run(
     raw: &serde_json::Value,
     namespace: &str,
     settings: &InjectorSettings,
-) -> Result<Option<(Vec<PatchOp>, InjectionType, Vec<String>)>, String> {
+) -> Result<Decision, String> {
     let pod = pod::Pod::decode(raw)?;
     let Some(inject) = pod.annotations.get(annotations::AGENT_INJECT) else {
-        return Ok(None);
+        return Ok(Decision::Skip);
     };
     let inject = primitives::parse_bool(inject)
         .map_err(|e| format!("error checking if should inject agent: {e}"))?;
     if !inject || (!pod.phase.is_empty() && pod.phase != "Pending") {
-        return Ok(None);
+        return Ok(Decision::Skip);
     }
     if pod
         .annotations
         .get(annotations::AGENT_INJECT_STATUS)
         .is_some_and(|s| s == "injected")
     {
-        return Ok(None);
+        return Ok(Decision::Skip);
     }
     if namespace == "kube-system" || namespace == "kube-public" {
         return Err(format!(
@@ -251,7 +243,11 @@ fn run(
         (false, true) => InjectionType::Nothing,
     };
     let warnings = support::warnings(&agent, settings);
-    Ok(Some((ops, injection, warnings)))
+    Ok(Decision::Inject {
+        patch: ops,
+        injection,
+        warnings,
+    })
 }
 
 /// Serialise a patch the way upstream does (compact JSON array; Go escaping of `<`, `>`, `&`).

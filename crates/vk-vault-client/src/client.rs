@@ -45,6 +45,15 @@ struct Inner {
     in_flight: tokio::sync::Semaphore,
 }
 
+/// Per-request switches of `exchange`.
+#[derive(Debug, Clone, Copy, Default)]
+struct ExchangeOptions {
+    /// A 404 is a response, not an error (reads).
+    allow_404: bool,
+    /// Ask Vault to response-wrap the answer (`X-Vault-Wrap-TTL`).
+    wrap_ttl: Option<Duration>,
+}
+
 /// At most this many requests of one client are in flight at a time, unless configured.
 const MAX_IN_FLIGHT: usize = 16;
 
@@ -275,9 +284,12 @@ impl VaultClient {
         query: Option<&str>,
         body: Option<&serde_json::Value>,
         token: Option<&SecretString>,
-        allow_404: bool,
-        wrap_ttl: Option<Duration>,
+        opts: ExchangeOptions,
     ) -> Result<RawResponse, VaultError> {
+        let ExchangeOptions {
+            allow_404,
+            wrap_ttl,
+        } = opts;
         let url = self.url(path, query, verb == Verb::List)?;
         let mut req = self
             .inner
@@ -383,8 +395,10 @@ impl VaultClient {
                 query.as_deref(),
                 body,
                 token.as_ref(),
-                allow_404,
-                None,
+                ExchangeOptions {
+                    allow_404,
+                    wrap_ttl: None,
+                },
             )
         })
         .await
@@ -398,8 +412,15 @@ impl VaultClient {
         body: &serde_json::Value,
     ) -> Result<RawResponse, VaultError> {
         let (path, query) = split_path(path)?;
-        self.exchange(verb, &path, query.as_deref(), Some(body), None, false, None)
-            .await
+        self.exchange(
+            verb,
+            &path,
+            query.as_deref(),
+            Some(body),
+            None,
+            ExchangeOptions::default(),
+        )
+        .await
     }
 
     /// `GET /v1/<path>` (a `?query` is passed through, e.g. `?version=1`). A 404 is returned as
@@ -436,8 +457,10 @@ impl VaultClient {
                 query.as_deref(),
                 Some(data),
                 token.as_ref(),
-                false,
-                Some(ttl),
+                ExchangeOptions {
+                    allow_404: false,
+                    wrap_ttl: Some(ttl),
+                },
             )
         })
         .await
