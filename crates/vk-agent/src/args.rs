@@ -157,6 +157,28 @@ mod tests {
     }
 
     #[test]
+    fn boolean_flags_take_go_spellings_only() {
+        for (v, want) in [
+            ("TRUE", true),
+            ("t", true),
+            ("1", true),
+            ("False", false),
+            ("0", false),
+        ] {
+            let a =
+                AgentArgs::parse(&s(&[&format!("-exit-after-auth={v}")]), BTreeMap::new()).unwrap();
+            assert_eq!(a.exit_after_auth, Some(want), "{v}");
+        }
+        for v in ["yes", "tRUE", ""] {
+            let e = AgentArgs::parse(&s(&[&format!("-revoke-on-exit={v}")]), BTreeMap::new())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("-revoke-on-exit"), "{e}");
+            assert!(e.contains("strconv.ParseBool"), "{e}");
+        }
+    }
+
+    #[test]
     fn no_config() {
         let a = AgentArgs::parse(&[], BTreeMap::new()).unwrap();
         assert!(matches!(load_config(&a), Err(AgentError::NoConfig)));

@@ -124,3 +124,15 @@ pub(crate) fn check(config: &Config, warnings: &[Warning], file: &str) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The webhook's warnings and the agent's refusals agree on what is supported.
+    #[test]
+    fn the_injector_warns_about_exactly_the_methods_the_agent_refuses() {
+        assert_eq!(SUPPORTED_METHODS, vk_inject::SUPPORTED_AUTH_METHODS);
+        assert_eq!(USE_UPSTREAM, vk_inject::USE_UPSTREAM);
+    }
+}
