@@ -39,6 +39,22 @@ pub fn weak_bool_json(v: &serde_json::Value) -> Result<bool, String> {
     }
 }
 
+/// `parseutil.ParseDurationSecond` on a JSON value (method `config` settings): numbers and
+/// digit strings are seconds, `<n>d` days, other strings Go durations.
+pub fn duration_second_json(v: &serde_json::Value) -> Result<Duration, String> {
+    use serde_json::Value;
+    let lit = match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Lit::Int(i),
+            None => Lit::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Lit::Str(s.clone()),
+        Value::Bool(b) => Lit::Bool(*b),
+        other => return Err(format!("could not parse duration from input: {other}")),
+    };
+    duration_second(&lit)
+}
+
 /// Go `time.ParseDuration` for settings that cannot be negative (Go's error texts).
 pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     vk_go::parse_std_duration(s).map_err(|e| e.to_string())
