@@ -26,7 +26,13 @@ mod pure_docs;
 const TEST_UTILS: &str = "vk-test-utils";
 
 /// Crates that must stay free of I/O machinery.
-const PURE_CRATES: &[&str] = &["vk-inject", "vk-template", "vk-agent-config", "vk-lease"];
+const PURE_CRATES: &[&str] = &[
+    "vk-inject",
+    "vk-template",
+    "vk-agent-config",
+    "vk-lease",
+    "vk-go",
+];
 
 /// Packages whose presence means a crate can do async, network, TLS or telemetry I/O.
 const FORBIDDEN_IN_PURE: &[&str] = &[

@@ -38,6 +38,19 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    /// A setting Vault Agent honours that vault-k8s agent does not implement.
+    #[error(
+        "{key} in {file}: {what} is not supported by vault-k8s agent; {}",
+        crate::support::USE_UPSTREAM
+    )]
+    Unsupported {
+        key: String,
+        file: String,
+        what: String,
+    },
+    /// `sys/wrapping/wrap` answered without wrap information.
+    #[error("auto_auth.sink.wrap_ttl: Vault answered the wrap request without a wrapping token")]
+    WrapInfo,
     /// The Vault client could not be built (address, TLS files of the `vault` stanza).
     #[error("building the Vault client from the 'vault' settings of {file}")]
     Client {

@@ -27,9 +27,11 @@ mod jwt;
 mod lease;
 mod listener;
 mod metrics;
+mod owner;
 mod persist;
 mod pki_cache;
 mod shutdown;
+mod support;
 mod templates;
 
 use std::os::unix::fs::PermissionsExt;
@@ -95,6 +97,7 @@ fn client_config(cfg: &Config) -> ClientConfig {
     c.tls_server_name = some(&v.tls_server_name);
     c.tls_skip_verify = v.tls_skip_verify;
     c.namespace = some(&v.namespace);
+    c.max_in_flight = usize::try_from(cfg.template_config.max_connections_per_host).unwrap_or(0);
     c
 }
 
@@ -137,6 +140,14 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         });
     };
     let mut auth = Authenticator::new(auto_auth, &file)?;
+    if !auto_auth.method.namespace.is_empty() {
+        let mut cc = client_config(&config);
+        cc.namespace = Some(auto_auth.method.namespace.clone());
+        auth.set_namespace_client(VaultClient::new(&cc).map_err(|source| AgentError::Client {
+            file: file.clone(),
+            source,
+        })?);
+    }
     let templates = templates::prepare(&config.templates, &file)?;
     let mut persister = persist::Persister::from_config(&config, &file)?;
     let client =
@@ -187,6 +198,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             retry: retry_policy(&config),
             static_interval: tc.static_secret_render_interval,
             threshold: tc.lease_renewal_threshold,
+            quiescence: !config.exit_after_auth,
         },
         args.env.clone(),
     );
@@ -269,7 +281,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             engine.reset();
             changed = true;
         }
-        if engine.refresh_due(&template_client).await > 0 {
+        if engine.refresh_due(&template_client).await > 0 || engine.held_due() {
             changed = true;
         }
         if changed
@@ -462,13 +474,14 @@ async fn render_until_ok(
     let mut reauthenticated = false;
     loop {
         let err = match engine.round(clients.templates).await {
-            Ok(report) => {
+            Ok(mut report) => {
                 tracing::debug!(
                     written = report.written.len(),
                     fetched = report.fetched,
                     "render round done"
                 );
                 engine_backoff.reset();
+                command_outcome(config, std::mem::take(&mut report.command_errors))?;
                 return Ok(true);
             }
             Err(e) => e,
@@ -502,6 +515,24 @@ async fn render_until_ok(
             return Ok(false);
         }
     }
+}
+
+/// What failed template commands mean (spec §6.8, as `bao agent`): the files are written
+/// either way. In init mode a failed or timed-out command is not a failed init (logged only);
+/// in sidecar mode it stops the agent with `exit_on_retry_failure`, else it is logged and the
+/// agent carries on.
+fn command_outcome(config: &Config, errors: Vec<AgentError>) -> Result<(), AgentError> {
+    let mut errors = errors.into_iter();
+    let Some(first) = errors.next() else {
+        return Ok(());
+    };
+    for e in std::iter::once(&first).chain(errors.as_slice()) {
+        tracing::error!(error = %ErrorChain(e), "template command failed");
+    }
+    if !config.exit_after_auth && config.template_config.exit_on_retry_failure {
+        return Err(first);
+    }
+    Ok(())
 }
 
 /// Reads the mode bits of a file (tests and diagnostics).

@@ -327,7 +327,10 @@ fn run_case(case: &Value, fixtures: &Value) -> Vec<String> {
             return errors;
         }
     }
-    let Decision::Inject { patch, injection } = &out.decision else {
+    let Decision::Inject {
+        patch, injection, ..
+    } = &out.decision
+    else {
         return errors;
     };
     let ops = out.ops();

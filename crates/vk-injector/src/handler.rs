@@ -209,15 +209,24 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
         patch: None,
         patch_type: None,
         status: None,
+        warnings: Vec::new(),
     };
     let outcome = match decision {
         Decision::Skip => {
             tracing::debug!("Not injecting");
             Outcome::Skipped
         }
-        Decision::Inject { patch, injection } => {
+        Decision::Inject {
+            patch,
+            injection,
+            warnings,
+        } => {
             response.patch = Some(vk_inject::patch_to_json(&patch));
             response.patch_type = Some("JSONPatch");
+            for w in &warnings {
+                tracing::warn!(warning = %w, "admission warning");
+            }
+            response.warnings = warnings;
             tracing::debug!(
                 injection = injection.label().unwrap_or("nothing"),
                 "Injected"

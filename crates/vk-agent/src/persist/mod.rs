@@ -331,7 +331,8 @@ pub(crate) async fn first_token(
     if let Some(p) = persister
         && let Some(t) = p.restore(client, engine).await?
     {
-        auth.write_sinks(&t, shutdown).await?;
+        auth.mirror_token(&t);
+        auth.write_sinks(client, &t, shutdown).await?;
         return Ok(Some(t));
     }
     auth.authenticate(client, shutdown).await

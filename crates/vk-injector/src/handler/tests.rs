@@ -506,3 +506,48 @@ fn go_quote_escapes_like_go() {
     assert_eq!(go_quote(b"\xff\xfe"), r#""\xff\xfe""#);
     assert_eq!(go_quote("é".as_bytes()), "\"é\"");
 }
+
+#[tokio::test]
+async fn unsupported_agent_features_are_admission_warnings() {
+    let h = harness();
+    // Our agent (native command) asked to log in with AWS: allowed, with a warning.
+    let annotations = json!({
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/role": "demo",
+        "vault.hashicorp.com/agent-command-style": "native",
+        "vault.hashicorp.com/auth-type": "aws"
+    });
+    let out = post_review(&h, review("admission.k8s.io/v1", "test", pod(annotations))).await;
+    assert_eq!(out["response"]["allowed"], true);
+    assert_eq!(out["response"]["patchType"], "JSONPatch");
+    let warnings = out["response"]["warnings"]
+        .as_array()
+        .expect("warnings array");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].as_str().expect("string");
+    assert!(
+        w.starts_with(
+            "vault.hashicorp.com/auth-type: auth method \"aws\" is not supported by vault-k8s agent"
+        ),
+        "{w}"
+    );
+    assert!(w.ends_with(vk_inject::USE_UPSTREAM), "{w}");
+
+    // The same pod on upstream's agent (shell command): no warnings key at all.
+    let annotations = json!({
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/role": "demo",
+        "vault.hashicorp.com/auth-type": "aws"
+    });
+    let (_, _, body) = call(
+        &h,
+        Method::POST,
+        "/mutate",
+        Some("application/json"),
+        review("admission.k8s.io/v1", "test", pod(annotations)),
+    )
+    .await;
+    let body = text(&body);
+    assert!(!body.contains("warnings"), "{body}");
+    assert!(body.ends_with(r#"","patchType":"JSONPatch"}}"#), "{body}");
+}
