@@ -1,11 +1,13 @@
 //! `cargo xtask tidy`: dependency rules that keep the architecture honest (docs/ARCHITECTURE.md).
 //!
-//! 1. The pure crates (`vk-inject`, `vk-template`, `vk-agent-config`) reach no async, network, TLS or telemetry crate
+//! 1. The pure crates (`PURE_CRATES`) reach no async, network, TLS or telemetry crate
 //!    through normal dependencies, however indirectly.
 //! 2. `anyhow` is a normal dependency only of `bins/*`, `xtask` and the dev-only `vk-test-utils`
 //!    (libraries use typed errors; test code may use anyhow).
 //! 3. `vk-test-utils` is never a normal dependency.
 //! 4. A dependency used by two or more workspace crates is declared once, in `[workspace.dependencies]`.
+//! 5. The pure-crate list written in docs/ARCHITECTURE.md and docs/development.md equals `PURE_CRATES`,
+//!    and each pure crate links the shared clippy configuration that bans I/O calls.
 //!
 //! It reads `cargo metadata` (the resolved graph) and, for rule 4, the members' `Cargo.toml` files, because
 //! metadata does not say whether a dependency was inherited with `workspace = true`.
@@ -18,11 +20,19 @@ use serde_json::Value;
 
 use crate::util;
 
+mod pure_docs;
+
 /// The dev-only crate: never a normal dependency, and, being test code, free to use anyhow.
 const TEST_UTILS: &str = "vk-test-utils";
 
 /// Crates that must stay free of I/O machinery.
-const PURE_CRATES: &[&str] = &["vk-inject", "vk-template", "vk-agent-config", "vk-lease"];
+const PURE_CRATES: &[&str] = &[
+    "vk-inject",
+    "vk-template",
+    "vk-agent-config",
+    "vk-lease",
+    "vk-go",
+];
 
 /// Packages whose presence means a crate can do async, network, TLS or telemetry I/O.
 const FORBIDDEN_IN_PURE: &[&str] = &[
@@ -58,6 +68,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     problems.extend(pure_crate_problems(&graph));
     problems.extend(direct_dependency_problems(&graph, &root));
     problems.extend(workspace_dependency_problems(&graph)?);
+    problems.extend(pure_docs::problems(&root, PURE_CRATES));
 
     if problems.is_empty() {
         println!(

@@ -263,7 +263,15 @@ impl<'a> Decoder<'a> {
                 return Err(self.error(S, (item.line, p.to_owned())));
             }
         }
-        Ok(Some(AutoAuth { method, sinks }))
+        let enable_reauth_on_new_credentials =
+            fields::boolean(body, "enable_reauth_on_new_credentials")
+                .map_err(|r| self.error(S, r))?
+                .unwrap_or(false);
+        Ok(Some(AutoAuth {
+            method,
+            sinks,
+            enable_reauth_on_new_credentials,
+        }))
     }
 
     fn method(&mut self, auto_auth: &[Item]) -> Result<Method, ConfigError> {

@@ -8,7 +8,6 @@ use base64::Engine as _;
 use crate::decode::check_subsystems;
 use crate::error::ConfigError;
 use crate::model::Config;
-use crate::values::go_parse_bool;
 
 /// Applies `VAULT_ADDR`, `VAULT_CACERT`, `VAULT_CAPATH`, `VAULT_CLIENT_CERT`,
 /// `VAULT_CLIENT_KEY`, `VAULT_SKIP_VERIFY`, `VAULT_TLS_SERVER_NAME`, `VAULT_NAMESPACE` and the
@@ -32,7 +31,8 @@ pub fn apply_env(config: &mut Config, env: &BTreeMap<String, String>) -> Result<
         }
     }
     if let Some(v) = get("VAULT_SKIP_VERIFY") {
-        vault.tls_skip_verify = go_parse_bool(v).ok_or_else(|| ConfigError::Env {
+        // Upstream's text does not repeat the value.
+        vault.tls_skip_verify = vk_go::parse_bool(v).map_err(|_| ConfigError::Env {
             name: "VAULT_SKIP_VERIFY".to_owned(),
             message: "could not parse VAULT_SKIP_VERIFY".to_owned(),
         })?;

@@ -63,6 +63,8 @@ impl Default for Vault {
 pub struct AutoAuth {
     pub method: Method,
     pub sinks: Vec<Sink>,
+    /// `enable_reauth_on_new_credentials` (default false).
+    pub enable_reauth_on_new_credentials: bool,
 }
 
 /// `auto_auth.method`.

@@ -3,7 +3,7 @@
 
 use crate::error::ConfigError;
 use crate::model::{AutoAuthToken, Config};
-use crate::values::format_duration;
+use vk_go::format_std as format_duration;
 
 /// Checks cross-stanza rules; `file` names the configuration in the message.
 pub fn validate(config: &Config, file: &str) -> Result<(), ConfigError> {

@@ -6,23 +6,12 @@ use std::time::Duration;
 
 use crate::ast::Lit;
 
-/// Go `strconv.ParseBool`.
-pub fn go_parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
 /// `parseutil.ParseBool` on a string: empty is false, otherwise Go's spellings.
 pub fn parse_bool_str(s: &str) -> Result<bool, String> {
     if s.is_empty() {
         return Ok(false);
     }
-    go_parse_bool(s).ok_or_else(|| {
-        format!("cannot parse '' as bool: strconv.ParseBool: parsing {s:?}: invalid syntax")
-    })
+    vk_go::parse_bool(s).map_err(|e| format!("cannot parse '' as bool: {e}"))
 }
 
 /// `parseutil.ParseBool` on any scalar.
@@ -35,58 +24,40 @@ pub(crate) fn weak_bool(lit: &Lit) -> Result<bool, String> {
     }
 }
 
-/// Go `time.ParseDuration`. Negative results are refused: no setting here means anything
-/// sensible below zero.
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let invalid = || format!("time: invalid duration {s:?}");
-    let (neg, mut rest) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
+/// `parseutil.ParseBool` on a JSON value (method `config` settings): booleans, Go bool
+/// strings, numbers (non-zero is true); anything else is an error.
+pub fn weak_bool_json(v: &serde_json::Value) -> Result<bool, String> {
+    use serde_json::Value;
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => parse_bool_str(s),
+        Value::Number(n) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
+        Value::Null => Ok(false),
+        other => Err(format!(
+            "cannot parse '' as bool: unsupported value {other}"
+        )),
+    }
+}
+
+/// `parseutil.ParseDurationSecond` on a JSON value (method `config` settings): numbers and
+/// digit strings are seconds, `<n>d` days, other strings Go durations.
+pub fn duration_second_json(v: &serde_json::Value) -> Result<Duration, String> {
+    use serde_json::Value;
+    let lit = match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Lit::Int(i),
+            None => Lit::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Lit::Str(s.clone()),
+        Value::Bool(b) => Lit::Bool(*b),
+        other => return Err(format!("could not parse duration from input: {other}")),
     };
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
-        let (num, after) = rest.split_at(num_len);
-        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return Err(invalid());
-        }
-        let unit_len = after
-            .char_indices()
-            .find(|(_, c)| c.is_ascii_digit() || *c == '.')
-            .map_or(after.len(), |(i, _)| i);
-        let (unit, next) = after.split_at(unit_len);
-        let scale = match unit {
-            "" => return Err(format!("time: missing unit in duration {s:?}")),
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            other => return Err(format!("time: unknown unit {other:?} in duration {s:?}")),
-        };
-        let value: f64 = num.parse().map_err(|_| invalid())?;
-        total += value * scale;
-        rest = next;
-    }
-    // Go's limit is the range of int64 nanoseconds.
-    if total > 9_223_372_036.854_775 {
-        return Err(invalid());
-    }
-    if neg && total > 0.0 {
-        return Err(format!("negative duration {s:?} is not allowed"));
-    }
-    Ok(Duration::from_secs_f64(total))
+    duration_second(&lit)
+}
+
+/// Go `time.ParseDuration` for settings that cannot be negative (Go's error texts).
+pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    vk_go::parse_std_duration(s).map_err(|e| e.to_string())
 }
 
 /// `parseutil.ParseDurationSecond`: numbers and digit strings are seconds, `<n>d` days, anything
@@ -114,40 +85,6 @@ pub(crate) fn duration_second(lit: &Lit) -> Result<Duration, String> {
             parse_go_duration(s)
         }
     }
-}
-
-/// Go's `time.Duration.String()`, for messages.
-pub fn format_duration(d: Duration) -> String {
-    if d.is_zero() {
-        return "0s".to_owned();
-    }
-    let total = d.as_secs_f64();
-    if total < 1.0 {
-        let ms = total * 1e3;
-        return if ms >= 1.0 {
-            format!("{}ms", trim_float(ms))
-        } else {
-            format!("{}µs", trim_float(total * 1e6))
-        };
-    }
-    let h = d.as_secs() / 3600;
-    let m = (d.as_secs() % 3600) / 60;
-    let s = total - (h * 3600 + m * 60) as f64;
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&format!("{}s", trim_float(s)));
-    out
-}
-
-fn trim_float(v: f64) -> String {
-    let s = format!("{v:.9}");
-    let s = s.trim_end_matches('0');
-    s.trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]
@@ -202,13 +139,5 @@ mod tests {
                     .to_owned()
             )
         );
-    }
-
-    #[test]
-    fn formats_like_go() {
-        assert_eq!(format_duration(Duration::from_secs(300)), "5m0s");
-        assert_eq!(format_duration(Duration::from_secs(3661)), "1h1m1s");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
     }
 }

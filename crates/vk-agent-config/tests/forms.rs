@@ -1,5 +1,6 @@
 //! The JSON (§1.9) and HCL (§1.9b) forms of spec agent.md decode to the same model, and the
 //! injector's own `VAULT_CONFIG` round-trips.
+#![allow(clippy::disallowed_methods)] // Test code, not the pure library: the forms are read from files.
 
 use std::time::Duration;
 

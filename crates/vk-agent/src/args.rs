@@ -81,12 +81,12 @@ impl AgentArgs {
 }
 
 fn parse_bool(name: &str, value: Option<String>) -> Result<bool, AgentError> {
+    // Go's flag package: a bare boolean flag is true, a value goes through strconv.ParseBool.
     match value.as_deref() {
-        None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => Ok(true),
-        Some("false" | "0" | "f" | "F" | "FALSE" | "False") => Ok(false),
-        Some(v) => Err(AgentError::Usage(format!(
-            "invalid boolean value {v:?} for -{name}"
-        ))),
+        None => Ok(true),
+        Some(v) => vk_go::parse_bool(v).map_err(|e| {
+            AgentError::Usage(format!("invalid boolean value {v:?} for -{name}: {e}"))
+        }),
     }
 }
 
@@ -126,6 +126,7 @@ pub(crate) fn load_config(args: &AgentArgs) -> Result<(Config, String), AgentErr
     for w in &warnings {
         tracing::warn!(warning = %w, "configuration key ignored");
     }
+    crate::support::check(&config, &warnings, &name)?;
     if let Some(v) = args.exit_after_auth {
         config.exit_after_auth = v;
     }
@@ -153,6 +154,28 @@ mod tests {
         assert_eq!(a.config_path, Some(PathBuf::from("c.hcl")));
         assert!(AgentArgs::parse(&s(&["-nope"]), BTreeMap::new()).is_err());
         assert!(AgentArgs::parse(&s(&["stray"]), BTreeMap::new()).is_err());
+    }
+
+    #[test]
+    fn boolean_flags_take_go_spellings_only() {
+        for (v, want) in [
+            ("TRUE", true),
+            ("t", true),
+            ("1", true),
+            ("False", false),
+            ("0", false),
+        ] {
+            let a =
+                AgentArgs::parse(&s(&[&format!("-exit-after-auth={v}")]), BTreeMap::new()).unwrap();
+            assert_eq!(a.exit_after_auth, Some(want), "{v}");
+        }
+        for v in ["yes", "tRUE", ""] {
+            let e = AgentArgs::parse(&s(&[&format!("-revoke-on-exit={v}")]), BTreeMap::new())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("-revoke-on-exit"), "{e}");
+            assert!(e.contains("strconv.ParseBool"), "{e}");
+        }
     }
 
     #[test]

@@ -56,6 +56,13 @@ pub(crate) struct Authenticator {
     kind: Kind,
     method: Method,
     sinks: Vec<Sink>,
+    metrics: Option<std::sync::Arc<crate::metrics::AgentMetrics>>,
+    /// Another client that must hold the same token (the templates' client when they read
+    /// through the lease cache).
+    mirror: Option<VaultClient>,
+    /// The client logins go through when `auto_auth.method.namespace` is set (the login is
+    /// sent in that namespace).
+    namespace_client: Option<VaultClient>,
 }
 
 pub(crate) fn setting(file: &str, key: &str, reason: impl Into<String>) -> AgentError {
@@ -78,11 +85,23 @@ fn required(method: &Method, file: &str, key: &str) -> Result<String, AgentError
     }
 }
 
-fn optional_bool(method: &Method, key: &str, default: bool) -> bool {
+/// A boolean method setting, read as Vault's methods read it (`parseutil.ParseBool`: Go's
+/// bool spellings, numbers); a value that is not a boolean stops the agent naming the key.
+pub(crate) fn optional_bool(
+    method: &Method,
+    file: &str,
+    key: &str,
+    default: bool,
+) -> Result<bool, AgentError> {
     match method.config.get(key) {
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(serde_json::Value::String(s)) => matches!(s.as_str(), "true" | "1" | "t" | "T"),
-        _ => default,
+        None => Ok(default),
+        Some(v) => vk_agent_config::values::weak_bool_json(v).map_err(|e| {
+            setting(
+                file,
+                &format!("auto_auth.method.config.{key}"),
+                format!("error parsing '{key}' value: {e}"),
+            )
+        }),
     }
 }
 
@@ -109,7 +128,12 @@ impl Authenticator {
                     .config_str("secret_id_file_path")
                     .filter(|p| !p.is_empty())
                     .map(PathBuf::from),
-                remove_secret_id: optional_bool(m, "remove_secret_id_file_after_reading", true),
+                remove_secret_id: optional_bool(
+                    m,
+                    file,
+                    "remove_secret_id_file_after_reading",
+                    true,
+                )?,
                 cached_secret_id: None,
             },
             "cert" => Kind::Cert {
@@ -120,38 +144,24 @@ impl Authenticator {
             "jwt" => Kind::Jwt(crate::jwt::JwtSource::new(
                 required(m, file, "role")?,
                 required(m, file, "path")?.into(),
-                optional_bool(m, "remove_jwt_after_reading", true),
-                optional_bool(m, "remove_jwt_follows_symlinks", false),
+                optional_bool(m, file, "remove_jwt_after_reading", true)?,
+                optional_bool(m, file, "remove_jwt_follows_symlinks", false)?,
                 crate::jwt::read_period(m, file)?,
             )),
             other => {
-                return Err(setting(
-                    file,
-                    "auto_auth.method.type",
-                    format!("auth method {other:?} is not supported by vault-k8s agent yet"),
-                ));
+                return Err(AgentError::Unsupported {
+                    key: "auto_auth.method.type".into(),
+                    file: file.to_string(),
+                    what: crate::support::method_refusal(other),
+                });
             }
         };
-        if m.wrap_ttl.is_some() {
-            return Err(setting(
-                file,
-                "auto_auth.method.wrap_ttl",
-                "response wrapping is not supported by vault-k8s agent yet",
-            ));
-        }
         for s in &auto_auth.sinks {
             if s.kind != "file" {
                 return Err(setting(
                     file,
                     "auto_auth.sink.type",
                     format!("sink type {:?} is not supported", s.kind),
-                ));
-            }
-            if s.wrap_ttl.is_some() || !s.dh_type.is_empty() {
-                return Err(setting(
-                    file,
-                    "auto_auth.sink",
-                    "wrapped or encrypted sinks are not supported by vault-k8s agent yet",
                 ));
             }
             if s.path.is_empty() {
@@ -166,7 +176,15 @@ impl Authenticator {
             kind,
             method: m.clone(),
             sinks: auto_auth.sinks.clone(),
+            metrics: None,
+            mirror: None,
+            namespace_client: None,
         })
+    }
+
+    /// Sends logins through `client` (built for `auto_auth.method.namespace`).
+    pub(crate) fn set_namespace_client(&mut self, client: VaultClient) {
+        self.namespace_client = Some(client);
     }
 
     /// The method type, for messages.
@@ -195,7 +213,7 @@ impl Authenticator {
     async fn attempt(&mut self, client: &VaultClient) -> Result<Token, AgentError> {
         let mount_path = self.mount();
         // The client that sends the login (the `cert` method may bring its own TLS files).
-        let mut via: Option<VaultClient> = None;
+        let mut via: Option<VaultClient> = self.namespace_client.clone();
         let method = match &mut self.kind {
             Kind::TokenFile { path, cached } => {
                 let token = match read_nonempty(path) {
@@ -291,6 +309,16 @@ impl Authenticator {
         })
     }
 
+    /// Counts logins in `metrics` and gives every new token to `mirror` too.
+    pub(crate) fn observe(
+        &mut self,
+        metrics: std::sync::Arc<crate::metrics::AgentMetrics>,
+        mirror: Option<VaultClient>,
+    ) {
+        self.metrics = Some(metrics);
+        self.mirror = mirror;
+    }
+
     /// The auth loop (spec §2.1): attempts until one succeeds, waiting with backoff between
     /// failures; `exit_on_err` makes the first failure fatal. `None` when shut down meanwhile.
     #[tracing::instrument(name = "auth", skip_all, fields(method = %self.method.kind))]
@@ -303,16 +331,23 @@ impl Authenticator {
         loop {
             match self.attempt(client).await {
                 Ok(token) => {
+                    if let Some(m) = &self.metrics {
+                        m.auth_success.inc();
+                    }
+                    self.mirror_token(&token);
                     tracing::info!(
                         method = %self.method.kind,
                         ttl_secs = token.ttl.as_secs(),
                         renewable = token.renewable,
                         "authentication successful"
                     );
-                    self.write_sinks(&token, shutdown).await?;
+                    self.write_sinks(client, &token, shutdown).await?;
                     return Ok(Some(token));
                 }
                 Err(e) => {
+                    if let Some(m) = &self.metrics {
+                        m.auth_failure.inc();
+                    }
                     if self.method.exit_on_err {
                         return Err(AgentError::Auth {
                             method: self.method.kind.clone(),
@@ -336,16 +371,55 @@ impl Authenticator {
 
     /// Writes the token to every file sink in one batch (no trailing newline, sink mode),
     /// retrying the failed ones after 1–3 s (spec §2.7).
-    async fn write_sinks(&self, token: &Token, shutdown: &mut Shutdown) -> Result<(), AgentError> {
+    /// Gives the token to the client that must hold the same one (the templates' client
+    /// when they read through the lease cache): after a login, or a restored token.
+    pub(crate) fn mirror_token(&self, token: &Token) {
+        if let Some(c) = &self.mirror {
+            c.set_token(token.token.clone());
+        }
+    }
+
+    pub(crate) async fn write_sinks(
+        &self,
+        client: &VaultClient,
+        token: &Token,
+        shutdown: &mut Shutdown,
+    ) -> Result<(), AgentError> {
         let mut jitter = crate::backoff::Jitter::new();
         let mut pending: Vec<&Sink> = self.sinks.iter().collect();
         while !pending.is_empty() {
+            // A sink with `wrap_ttl` holds a fresh response-wrapping token for every write.
+            let mut contents: Vec<SecretString> = Vec::with_capacity(pending.len());
+            let mut wrap_failed = Vec::new();
+            let mut ready = Vec::new();
+            for s in pending {
+                match s.wrap_ttl.filter(|d| !d.is_zero()) {
+                    None => {
+                        contents.push(token.token.clone());
+                        ready.push(s);
+                    }
+                    Some(ttl) => match wrap_token(client, &token.token, ttl).await {
+                        Ok(wrapped) => {
+                            contents.push(wrapped);
+                            ready.push(s);
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %vk_telemetry::ErrorChain(&e), path = %s.path, "wrapping the token for the sink failed; retrying");
+                            wrap_failed.push(s);
+                        }
+                    },
+                }
+            }
+            pending = ready;
             let jobs: Vec<files::Job<'_>> = pending
                 .iter()
-                .map(|s| files::Job {
+                .zip(&contents)
+                .map(|(s, c)| files::Job {
                     path: Path::new(&s.path),
-                    contents: token.token.expose().as_bytes(),
+                    contents: c.expose().as_bytes(),
                     mode: s.mode,
+                    owner: None,
+                    backup: false,
                 })
                 .collect();
             let results = files::write_batch(&jobs);
@@ -365,6 +439,7 @@ impl Authenticator {
                     }
                 }
             }
+            failed.extend(wrap_failed);
             pending = failed;
             if !pending.is_empty() {
                 let wait = Duration::from_secs(1).mul_f64(1.0 + 2.0 * jitter.unit());
@@ -416,7 +491,7 @@ impl CertTls {
             ca_cert,
             client_cert,
             client_key,
-            reload: optional_bool(m, "reload", false),
+            reload: optional_bool(m, file, "reload", false)?,
         }))
     }
 
@@ -446,4 +521,40 @@ fn read_nonempty(path: &Path) -> Result<SecretString, AgentError> {
         });
     }
     Ok(v)
+}
+
+/// Response-wraps `token` for `ttl` (`sys/wrapping/wrap` with `{"token": …}`, as Vault Agent's
+/// sinks do) and returns what the sink holds: the wrap information as JSON, in the field order
+/// of Vault's `SecretWrapInfo` (`token`, `accessor`, `ttl`, `creation_time`, `creation_path`,
+/// `wrapped_accessor`). Unwrapping the wrapping token gives `data.token`.
+async fn wrap_token(
+    client: &VaultClient,
+    token: &SecretString,
+    ttl: Duration,
+) -> Result<SecretString, AgentError> {
+    let vault = |source| AgentError::Vault {
+        what: "auto_auth.sink.wrap_ttl: wrapping the token".into(),
+        source,
+    };
+    let body = serde_json::json!({ "token": token.expose() });
+    let resp = client
+        .write_wrapped("sys/wrapping/wrap", &body, ttl)
+        .await
+        .map_err(vault)?;
+    let parsed: serde_json::Value = serde_json::from_str(&resp.body).unwrap_or_default();
+    let info = &parsed["wrap_info"];
+    let text = |k: &str| info[k].as_str().unwrap_or_default().to_string();
+    if text("token").is_empty() {
+        return Err(AgentError::WrapInfo);
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("token".into(), text("token").into());
+    out.insert("accessor".into(), text("accessor").into());
+    out.insert("ttl".into(), info["ttl"].as_u64().unwrap_or(0).into());
+    out.insert("creation_time".into(), text("creation_time").into());
+    out.insert("creation_path".into(), text("creation_path").into());
+    out.insert("wrapped_accessor".into(), text("wrapped_accessor").into());
+    Ok(SecretString::from(
+        serde_json::Value::Object(out).to_string(),
+    ))
 }

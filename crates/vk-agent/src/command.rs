@@ -39,6 +39,14 @@ pub(crate) async fn run(argv: &[String], timeout: Duration) -> Result<(), AgentE
         ))),
         Ok(Err(e)) => Err(fail(format!("waiting for the command: {e}"))),
         Err(_) => {
+            // The whole process group (the command runs in its own): a shell's children
+            // would otherwise outlive it and keep its output pipes open.
+            if let Some(pid) = child
+                .id()
+                .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+            {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            }
             let _ = child.kill().await;
             Err(fail(format!(
                 "command did not finish in {timeout:?}; killed"

@@ -30,6 +30,27 @@ pub enum AgentError {
         file: String,
         reason: String,
     },
+    /// A listener could not be opened (address in use, socket path, TLS files).
+    #[error("opening listener {address}: {what}")]
+    Listen {
+        address: String,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A setting Vault Agent honours that vault-k8s agent does not implement.
+    #[error(
+        "{key} in {file}: {what} is not supported by vault-k8s agent; {}",
+        crate::support::USE_UPSTREAM
+    )]
+    Unsupported {
+        key: String,
+        file: String,
+        what: String,
+    },
+    /// `sys/wrapping/wrap` answered without wrap information.
+    #[error("auto_auth.sink.wrap_ttl: Vault answered the wrap request without a wrapping token")]
+    WrapInfo,
     /// The Vault client could not be built (address, TLS files of the `vault` stanza).
     #[error("building the Vault client from the 'vault' settings of {file}")]
     Client {
@@ -85,6 +106,9 @@ pub enum AgentError {
     /// A template `command` failed.
     #[error("template server: command {command:?}: {reason}")]
     Command { command: String, reason: String },
+    /// The persistent cache could not be restored and `cache.persist.exit_on_err` is set.
+    #[error("persistent cache {path}: {reason} (cache.persist.exit_on_err is true)")]
+    Persist { path: PathBuf, reason: String },
     /// The tokio runtime or a signal handler could not be set up.
     #[error("setting up the runtime")]
     Runtime(#[source] std::io::Error),

@@ -55,6 +55,17 @@ pub(crate) struct Job<'a> {
     pub(crate) path: &'a Path,
     pub(crate) contents: &'a [u8],
     pub(crate) mode: u32,
+    /// `chown` of the new file (template `user`/`group`/`uid`/`gid`); `None` keeps ours.
+    pub(crate) owner: Option<Owner>,
+    /// Keep the previous file as `<path>.bak` (template `backup`).
+    pub(crate) backup: bool,
+}
+
+/// Numeric owner and group of a written file (`None` leaves that one unchanged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) uid: Option<u32>,
+    pub(crate) gid: Option<u32>,
 }
 
 /// Writes, fsyncs and chmods the temp file of `job`; on failure nothing is left behind.
@@ -68,6 +79,10 @@ fn write_temp(job: &Job<'_>) -> io::Result<PathBuf> {
             .open(&tmp)?;
         f.write_all(job.contents)?;
         f.sync_all()?;
+        // chown before chmod: a chown by root clears set-id bits the mode may ask for.
+        if let Some(o) = job.owner {
+            std::os::unix::fs::fchown(&f, o.uid, o.gid)?;
+        }
         // Explicit chmod, so the umask does not apply (spec §6.7).
         fs::set_permissions(&tmp, fs::Permissions::from_mode(job.mode))
     })();
@@ -137,11 +152,28 @@ pub(crate) fn write_batch(jobs: &[Job<'_>]) -> Vec<io::Result<()>> {
         .zip(temps)
         .map(|(job, tmp)| {
             let tmp = tmp?;
+            if job.backup {
+                backup(job.path).inspect_err(|_| {
+                    let _ = fs::remove_file(&tmp);
+                })?;
+            }
             fs::rename(&tmp, job.path).inspect_err(|_| {
                 let _ = fs::remove_file(&tmp);
             })
         })
         .collect()
+}
+
+/// Copies an existing `path` to `<path>.bak` (contents and mode), as consul-template's
+/// `backup` does before it replaces a destination; nothing to do for a new file.
+fn backup(path: &Path) -> io::Result<()> {
+    let mut bak = path.as_os_str().to_owned();
+    bak.push(".bak");
+    match fs::copy(path, PathBuf::from(bak)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Replaces `path` with `contents` atomically and gives it `mode` (a batch of one).
@@ -150,6 +182,8 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Resul
         path,
         contents,
         mode,
+        owner: None,
+        backup: false,
     }])
     .pop()
     .unwrap_or(Ok(()))
@@ -250,6 +284,8 @@ mod tests {
             .zip(&contents)
             .enumerate()
             .map(|(i, (path, c))| Job {
+                owner: None,
+                backup: false,
                 path,
                 contents: c.as_bytes(),
                 mode: if i % 3 == 0 { 0o600 } else { 0o640 },

@@ -142,20 +142,7 @@ pub(crate) fn read_period(method: &Method, file: &str) -> Result<Option<Duration
     let key = "auto_auth.method.config.jwt_read_period";
     let parsed = match method.config.get("jwt_read_period") {
         None | Some(serde_json::Value::Null) => return Ok(None),
-        Some(serde_json::Value::Number(n)) => n
-            .as_f64()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
-            .ok_or_else(|| "must be a non-negative number of seconds".to_string()),
-        Some(serde_json::Value::String(s))
-            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            s.parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|e| e.to_string())
-        }
-        Some(serde_json::Value::String(s)) => vk_agent_config::values::parse_go_duration(s),
-        Some(_) => Err("must be a duration such as \"500ms\" or \"1m\"".to_string()),
+        Some(v) => vk_agent_config::values::duration_second_json(v),
     };
     parsed
         .map(Some)

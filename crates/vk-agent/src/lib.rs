@@ -25,8 +25,13 @@ mod error;
 mod files;
 mod jwt;
 mod lease;
+mod listener;
+mod metrics;
+mod owner;
+mod persist;
 mod pki_cache;
 mod shutdown;
+mod support;
 mod templates;
 
 use std::os::unix::fs::PermissionsExt;
@@ -92,6 +97,7 @@ fn client_config(cfg: &Config) -> ClientConfig {
     c.tls_server_name = some(&v.tls_server_name);
     c.tls_skip_verify = v.tls_skip_verify;
     c.namespace = some(&v.namespace);
+    c.max_in_flight = usize::try_from(cfg.template_config.max_connections_per_host).unwrap_or(0);
     c
 }
 
@@ -134,15 +140,57 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         });
     };
     let mut auth = Authenticator::new(auto_auth, &file)?;
+    if !auto_auth.method.namespace.is_empty() {
+        let mut cc = client_config(&config);
+        cc.namespace = Some(auto_auth.method.namespace.clone());
+        auth.set_namespace_client(VaultClient::new(&cc).map_err(|source| AgentError::Client {
+            file: file.clone(),
+            source,
+        })?);
+    }
     let templates = templates::prepare(&config.templates, &file)?;
+    let mut persister = persist::Persister::from_config(&config, &file)?;
     let client =
         VaultClient::new(&client_config(&config)).map_err(|source| AgentError::Client {
             file: file.clone(),
             source,
         })?;
     auth.check_sinks()?;
+    let api_plan = listener::Plan::new(&config, &file)?;
     let _pid = PidFile::create(&config.pid_file)?;
     let mut shutdown = Shutdown::install().map_err(AgentError::Runtime)?;
+    let metrics = std::sync::Arc::new(metrics::AgentMetrics::new());
+    // Listeners open before the first login, in init mode too (as `bao agent` does).
+    let _listeners = if api_plan.is_empty() {
+        None
+    } else {
+        Some(
+            api_plan
+                .start(
+                    &client,
+                    metrics.clone(),
+                    shutdown.requester(),
+                    !templates.is_empty(),
+                )
+                .await?,
+        )
+    };
+    // With a cache the templates read through it: their client talks to the agent's private
+    // loopback listener and holds the auto-auth token itself.
+    let template_client = match _listeners.as_ref().and_then(|l| l.template_address.clone()) {
+        Some(address) => {
+            VaultClient::new(&ClientConfig::new(address)).map_err(|source| AgentError::Client {
+                file: file.clone(),
+                source,
+            })?
+        }
+        None => client.clone(),
+    };
+    let mirror = _listeners
+        .as_ref()
+        .and_then(|l| l.template_address.as_ref())
+        .map(|_| template_client.clone());
+    auth.observe(metrics.clone(), mirror);
     let tc = &config.template_config;
     let mut engine = Engine::new(
         templates,
@@ -150,6 +198,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             retry: retry_policy(&config),
             static_interval: tc.static_secret_render_interval,
             threshold: tc.lease_renewal_threshold,
+            quiescence: !config.exit_after_auth,
         },
         args.env.clone(),
     );
@@ -158,10 +207,19 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         method = auth.kind_name(),
         templates = config.templates.len(),
         exit_after_auth = config.exit_after_auth,
+        listeners = config.listeners.len(),
         "starting vault-k8s agent"
     );
 
-    let Some(token) = auth.authenticate(&client, &mut shutdown).await? else {
+    let Some(token) = persist::first_token(
+        persister.as_mut(),
+        &mut auth,
+        &client,
+        &mut engine,
+        &mut shutdown,
+    )
+    .await?
+    else {
         return Ok(Exit::Shutdown);
     };
     let mut session = Session {
@@ -172,7 +230,10 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     let mut engine_backoff = AuthBackoff::engine();
     if !render_until_ok(
         &mut engine,
-        &client,
+        Clients {
+            agent: &client,
+            templates: &template_client,
+        },
         &config,
         &mut engine_backoff,
         &mut shutdown,
@@ -181,6 +242,9 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     .await?
     {
         return Ok(Exit::Shutdown);
+    }
+    if let Some(p) = persister.as_mut() {
+        p.save(&client, &session.token, &engine).await;
     }
     if config.exit_after_auth {
         tracing::info!("exit_after_auth: sinks written and templates rendered; exiting");
@@ -206,7 +270,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         }
         let mut changed = false;
         if watch.at.is_some_and(|at| at <= Instant::now())
-            && !watch.step(&client, &mut jitter).await
+            && !watch.step(&client, &mut jitter, &metrics).await
         {
             tracing::info!("auth token lifetime ended; re-authenticating");
             let Some(t) = session.auth.authenticate(&client, &mut shutdown).await? else {
@@ -217,13 +281,16 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             engine.reset();
             changed = true;
         }
-        if engine.refresh_due(&client).await > 0 {
+        if engine.refresh_due(&template_client).await > 0 || engine.held_due() {
             changed = true;
         }
         if changed
             && !render_until_ok(
                 &mut engine,
-                &client,
+                Clients {
+                    agent: &client,
+                    templates: &template_client,
+                },
                 &config,
                 &mut engine_backoff,
                 &mut shutdown,
@@ -237,6 +304,9 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             // Rendering re-authenticated: the old token's watcher is moot.
             watch = TokenWatch::start(&session.token, &mut jitter);
         }
+        if let Some(p) = persister.as_mut() {
+            p.save(&client, &session.token, &engine).await;
+        }
     }
     if args.revoke_on_exit {
         if !args.revoke_grace.is_zero() {
@@ -247,7 +317,13 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             tokio::time::sleep(args.revoke_grace).await;
         }
         match client.revoke_self().await {
-            Ok(()) => tracing::info!("auto-auth token revoked"),
+            Ok(()) => {
+                tracing::info!("auto-auth token revoked");
+                // The cached token and its leases are gone with it.
+                if let Some(p) = &persister {
+                    p.discard();
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "revoking the auto-auth token failed"),
         }
     }
@@ -325,10 +401,17 @@ impl TokenWatch {
     }
 
     /// Runs the due action; `false` means re-authenticate.
-    async fn step(&mut self, client: &VaultClient, jitter: &mut Jitter) -> bool {
+    async fn step(
+        &mut self,
+        client: &VaultClient,
+        jitter: &mut Jitter,
+        metrics: &metrics::AgentMetrics,
+    ) -> bool {
         let action = if self.renew {
             match client.renew_self(None).await {
                 Ok(a) => {
+                    // Vault Agent counts a renewal of its token as an auth success too.
+                    metrics.auth_success.inc();
                     tracing::info!(ttl_secs = a.lease_duration, "renewed auth token");
                     self.watcher.on_renewed(
                         backoff::now(),
@@ -368,9 +451,17 @@ pub(crate) async fn token_rejected(client: &VaultClient) -> bool {
 /// returned; otherwise the engine restarts after a backoff. A round that failed because Vault
 /// rejects the token re-authenticates first and tries again at once (spec §2.1, §6.6), once
 /// per failure streak so a token rejected right after login cannot loop. `false` on shutdown.
+/// The agent's own client (auth, token checks) and the one the templates read with (the
+/// same client, or one through the lease cache).
+#[derive(Clone, Copy)]
+struct Clients<'a> {
+    agent: &'a VaultClient,
+    templates: &'a VaultClient,
+}
+
 async fn render_until_ok(
     engine: &mut Engine,
-    client: &VaultClient,
+    clients: Clients<'_>,
     config: &Config,
     engine_backoff: &mut AuthBackoff,
     shutdown: &mut Shutdown,
@@ -379,16 +470,18 @@ async fn render_until_ok(
     if engine.is_empty() {
         return Ok(true);
     }
+    let client = clients.agent;
     let mut reauthenticated = false;
     loop {
-        let err = match engine.round(client).await {
-            Ok(report) => {
+        let err = match engine.round(clients.templates).await {
+            Ok(mut report) => {
                 tracing::debug!(
                     written = report.written.len(),
                     fetched = report.fetched,
                     "render round done"
                 );
                 engine_backoff.reset();
+                command_outcome(config, std::mem::take(&mut report.command_errors))?;
                 return Ok(true);
             }
             Err(e) => e,
@@ -422,6 +515,24 @@ async fn render_until_ok(
             return Ok(false);
         }
     }
+}
+
+/// What failed template commands mean (spec §6.8, as `bao agent`): the files are written
+/// either way. In init mode a failed or timed-out command is not a failed init (logged only);
+/// in sidecar mode it stops the agent with `exit_on_retry_failure`, else it is logged and the
+/// agent carries on.
+fn command_outcome(config: &Config, errors: Vec<AgentError>) -> Result<(), AgentError> {
+    let mut errors = errors.into_iter();
+    let Some(first) = errors.next() else {
+        return Ok(());
+    };
+    for e in std::iter::once(&first).chain(errors.as_slice()) {
+        tracing::error!(error = %ErrorChain(e), "template command failed");
+    }
+    if !config.exit_after_auth && config.template_config.exit_on_retry_failure {
+        return Err(first);
+    }
+    Ok(())
 }
 
 /// Reads the mode bits of a file (tests and diagnostics).

@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 /// A handle that says whether shutdown was requested.
 #[derive(Debug, Clone)]
-pub(crate) struct Shutdown(watch::Receiver<bool>);
+pub(crate) struct Shutdown(watch::Receiver<bool>, std::sync::Arc<watch::Sender<bool>>);
 
 impl Shutdown {
     /// Installs the signal handlers (must run inside the runtime).
@@ -15,6 +15,8 @@ impl Shutdown {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let (tx, rx) = watch::channel(false);
+        let tx = std::sync::Arc::new(tx);
+        let held = tx.clone();
         tokio::spawn(async move {
             let name = tokio::select! {
                 _ = term.recv() => "SIGTERM",
@@ -25,7 +27,15 @@ impl Shutdown {
             // Keep the sender alive so receivers do not see a closed channel as a signal.
             std::future::pending::<()>().await;
         });
-        Ok(Self(rx))
+        Ok(Self(rx, held))
+    }
+
+    /// A function that requests shutdown as SIGTERM does (`/agent/v1/quit`).
+    pub(crate) fn requester(&self) -> Box<dyn Fn() + Send + Sync> {
+        let tx = self.1.clone();
+        Box::new(move || {
+            let _ = tx.send(true);
+        })
     }
 
     pub(crate) fn requested(&self) -> bool {

@@ -26,6 +26,10 @@ pub(crate) struct Prepared {
     template: vk_template::Template,
     dest: PathBuf,
     opts: RenderOptions,
+    owner: Option<files::Owner>,
+    /// The command run after a write (`exec.command`, else `command`) and its time limit.
+    command: Vec<String>,
+    command_timeout: std::time::Duration,
 }
 
 /// Parses every `template` stanza (contents or source file, delimiters).
@@ -49,25 +53,16 @@ pub(crate) fn prepare(
             (_, Some(c)) => (c.clone(), String::new()),
             _ => (String::new(), String::new()),
         };
-        if cfg.exec.is_some() {
-            return Err(AgentError::Setting {
-                key: format!("template[{i}].exec"),
-                file: file.to_string(),
-                reason: "'exec' is not supported by vault-k8s agent yet (use 'command')".into(),
-            });
-        }
-        if cfg.user.is_some() || cfg.group.is_some() || cfg.uid.is_some() || cfg.gid.is_some() {
-            tracing::warn!(
-                template = i,
-                "user/group/uid/gid are not supported yet; ignored"
-            );
-        }
-        if cfg.backup || cfg.wait.is_some() || !cfg.function_denylist.is_empty() {
-            tracing::warn!(
-                template = i,
-                "backup/wait/function_denylist are not supported yet; ignored"
-            );
-        }
+        let owner = crate::owner::resolve(cfg).map_err(|(key, reason)| AgentError::Setting {
+            key: format!("template[{i}].{key}"),
+            file: file.to_string(),
+            reason,
+        })?;
+        // `exec { command timeout }` is the newer spelling of `command`/`command_timeout`.
+        let (command, command_timeout) = match &cfg.exec {
+            Some(exec) if !exec.command.is_empty() => (exec.command.clone(), exec.timeout),
+            _ => (cfg.command.clone(), cfg.command_timeout),
+        };
         let parse_opts = vk_template::ParseOptions {
             name,
             left_delim: cfg.left_delimiter.clone(),
@@ -84,6 +79,9 @@ pub(crate) fn prepare(
             dest: PathBuf::from(&cfg.destination),
             cfg: cfg.clone(),
             template,
+            owner,
+            command,
+            command_timeout,
         });
     }
     Ok(out)
@@ -97,6 +95,8 @@ struct Entry {
     /// The lifetime watcher of a renewable secret (§6.3): at `due` it renews, and when it
     /// ends the secret is fetched again.
     lease: Option<LeaseWatch>,
+    /// When `lookup`'s lease duration was current (fetch or last renewal; persistent cache).
+    at: std::time::SystemTime,
 }
 
 /// Timing settings of the engine.
@@ -105,6 +105,17 @@ pub(crate) struct EngineSettings {
     pub(crate) retry: vk_lease::RetryPolicy,
     pub(crate) static_interval: Duration,
     pub(crate) threshold: f64,
+    /// Template `wait` applies (sidecar mode after the first render; a one-shot init render
+    /// and the sidecar's first render do not wait, as `bao agent`).
+    pub(crate) quiescence: bool,
+}
+
+/// A changed render held back by the template's `wait` (quiescence timer): written when no
+/// new change came for `min`, or at the latest `max` after the first held change.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    first: Instant,
+    write_at: Instant,
 }
 
 /// What one render round did.
@@ -114,6 +125,9 @@ pub(crate) struct RoundReport {
     pub(crate) written: Vec<usize>,
     /// Dependencies fetched in this round.
     pub(crate) fetched: usize,
+    /// Commands that failed or timed out (the files were written; what this means for the
+    /// agent depends on the mode, see `render_until_ok`).
+    pub(crate) command_errors: Vec<AgentError>,
 }
 
 /// The template engine with its dependency store.
@@ -124,6 +138,10 @@ pub(crate) struct Engine {
     settings: EngineSettings,
     env: BTreeMap<String, String>,
     jitter: Jitter,
+    /// Per template: the held change and the output it was held for.
+    held: Vec<Option<(Held, String)>>,
+    /// The first round is written at once, `wait` or not (as `bao agent`).
+    first_round_done: bool,
 }
 
 struct View<'a> {
@@ -167,6 +185,8 @@ impl Engine {
         env: BTreeMap<String, String>,
     ) -> Self {
         Self {
+            held: vec![None; templates.len()],
+            first_round_done: false,
             templates,
             store: HashMap::new(),
             settings,
@@ -184,9 +204,98 @@ impl Engine {
         self.store.clear();
     }
 
-    /// The earliest time a dependency must be fetched again.
+    /// The leased secrets of the store (fetched bodies with a lease watcher), with the time
+    /// their lease duration was current: what the persistent cache keeps.
+    pub(crate) fn leased(&self) -> Vec<(&Dependency, &str, std::time::SystemTime)> {
+        self.store
+            .iter()
+            .filter(|(_, e)| e.lease.is_some())
+            .filter_map(|(d, e)| match &e.lookup {
+                Lookup::Ready(body) => Some((d, body.as_str(), e.at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Seeds the store with a leased secret restored from the persistent cache: templates
+    /// render it without a fetch, and its lease (with `remaining` left) is renewed at once by
+    /// the usual watcher (§6.3). `false` when the body has nothing to renew (not seeded).
+    pub(crate) fn seed(
+        &mut self,
+        dep: Dependency,
+        body: String,
+        remaining: vk_lease::LeaseInfo,
+        at: std::time::SystemTime,
+    ) -> bool {
+        let Some(target) = Target::of(&body) else {
+            return false;
+        };
+        let (watch, next) = LeaseWatch::start(remaining, target, &mut self.jitter);
+        let Next::Renew(due) = next else {
+            return false;
+        };
+        self.store.insert(
+            dep,
+            Entry {
+                lookup: Lookup::Ready(body),
+                due,
+                lease: Some(watch),
+                at,
+            },
+        );
+        true
+    }
+
+    /// The earliest time a dependency must be fetched again or a held render written.
     pub(crate) fn next_due(&self) -> Option<Instant> {
-        self.store.values().map(|e| e.due).min()
+        let held = self.held.iter().flatten().map(|(h, _)| h.write_at);
+        self.store.values().map(|e| e.due).chain(held).min()
+    }
+
+    /// Whether a render held by `wait` is due to be written (the caller renders again).
+    pub(crate) fn held_due(&self) -> bool {
+        let now = Instant::now();
+        self.held.iter().flatten().any(|(h, _)| h.write_at <= now)
+    }
+
+    /// Applies the template's `wait` to a changed output: `true` to write it now.
+    fn release(&mut self, i: usize, output: &str) -> bool {
+        let Some(wait) = self.templates[i].cfg.wait.filter(|w| !w.min.is_zero()) else {
+            return true;
+        };
+        if !self.settings.quiescence || !self.first_round_done {
+            return true;
+        }
+        let now = Instant::now();
+        match &mut self.held[i] {
+            Some((h, held_output)) => {
+                if held_output != output {
+                    // New data: the quiet period starts again, capped by `max`.
+                    h.write_at = (now + wait.min).min(h.first + wait.max.max(wait.min));
+                    *held_output = output.to_owned();
+                }
+                if h.write_at <= now {
+                    self.held[i] = None;
+                    return true;
+                }
+                false
+            }
+            None => {
+                self.held[i] = Some((
+                    Held {
+                        first: now,
+                        write_at: now + wait.min,
+                    },
+                    output.to_owned(),
+                ));
+                tracing::debug!(
+                    template = i,
+                    wait_ms = u64::try_from(wait.min.as_millis()).unwrap_or(u64::MAX),
+                    "render held by wait"
+                );
+                false
+            }
+        }
     }
 
     /// Renews the leases and fetches again the dependencies whose time has come (a secret
@@ -255,6 +364,7 @@ impl Engine {
                     if let Lookup::Ready(body) = &entry.lookup {
                         entry.lookup = Lookup::Ready(lease::with_lease_duration(body, *ttl));
                     }
+                    entry.at = std::time::SystemTime::now();
                 }
                 Some(Err(e)) => tracing::warn!(
                     dependency = %describe(&dep),
@@ -325,6 +435,7 @@ impl Engine {
                     lookup,
                     due: Instant::now() + wait,
                     lease,
+                    at: std::time::SystemTime::now(),
                 },
             );
         }
@@ -389,7 +500,7 @@ impl Engine {
             }
             if missing.is_empty() {
                 self.write(&outputs, &mut report)?;
-                self.run_commands(&report.written).await?;
+                report.command_errors = self.run_commands(&report.written).await;
                 return Ok(report);
             }
             tracing::debug!(count = missing.len(), "fetching missing dependencies");
@@ -403,38 +514,47 @@ impl Engine {
 
     /// Writes the destinations whose bytes changed, all in one batch (spec §6.7); the
     /// commands run after this returns, so after every write of the pass.
-    fn write(&self, outputs: &[String], report: &mut RoundReport) -> Result<(), AgentError> {
+    fn write(&mut self, outputs: &[String], report: &mut RoundReport) -> Result<(), AgentError> {
         let write_err = |t: &Prepared, source| AgentError::Write {
             what: "template destination",
             path: t.dest.clone(),
             source,
         };
-        let mut changed: Vec<usize> = Vec::new();
-        let mut jobs: Vec<files::Job<'_>> = Vec::new();
+        // (template, mode) of each destination whose bytes changed.
+        let mut changed: Vec<(usize, u32)> = Vec::new();
         for (i, (t, out)) in self.templates.iter().zip(outputs).enumerate() {
             // Two templates with one destination: the later one wins, as when written in turn.
-            if let Some(k) = changed
-                .iter()
-                .position(|&j| self.templates[j].dest == t.dest)
-            {
-                changed.remove(k);
-                jobs.remove(k);
-            }
-            let Some(mode) = files::mode_if_changed(&t.dest, out.as_bytes(), t.cfg.perms)
+            changed.retain(|&(j, _)| self.templates[j].dest != t.dest);
+            if let Some(mode) = files::mode_if_changed(&t.dest, out.as_bytes(), t.cfg.perms)
                 .map_err(|e| write_err(t, e))?
-            else {
-                continue;
-            };
+            {
+                changed.push((i, mode));
+            }
+        }
+        // `wait`: a template whose change is held back stays out of this pass.
+        let unchanged: Vec<usize> = (0..self.templates.len())
+            .filter(|i| !changed.iter().any(|(j, _)| j == i))
+            .collect();
+        for i in unchanged {
+            self.held[i] = None;
+        }
+        changed.retain(|&(i, _)| self.release(i, &outputs[i]));
+        let mut jobs: Vec<files::Job<'_>> = Vec::with_capacity(changed.len());
+        for &(i, mode) in &changed {
+            let t = &self.templates[i];
             if t.cfg.create_dest_dirs {
                 files::create_parents(&t.dest).map_err(|e| write_err(t, e))?;
             }
-            changed.push(i);
             jobs.push(files::Job {
                 path: &t.dest,
-                contents: out.as_bytes(),
+                contents: outputs[i].as_bytes(),
                 mode,
+                owner: t.owner,
+                backup: t.cfg.backup,
             });
         }
+        let changed: Vec<usize> = changed.into_iter().map(|(i, _)| i).collect();
+        self.first_round_done = true;
         let mut first_err = None;
         for (i, result) in changed.into_iter().zip(files::write_batch(&jobs)) {
             let t = &self.templates[i];
@@ -456,18 +576,22 @@ impl Engine {
     }
 
     /// Commands of the written templates, in configuration order, each argv once (spec §6.8).
-    async fn run_commands(&self, written: &[usize]) -> Result<(), AgentError> {
+    /// Every command runs even when an earlier one failed; the failures are returned.
+    async fn run_commands(&self, written: &[usize]) -> Vec<AgentError> {
         let mut seen: Vec<&[String]> = Vec::new();
+        let mut errors = Vec::new();
         for &i in written {
             let t = &self.templates[i];
-            let cmd = t.cfg.command.as_slice();
+            let cmd = t.command.as_slice();
             if cmd.is_empty() || cmd.iter().all(String::is_empty) || seen.contains(&cmd) {
                 continue;
             }
             seen.push(cmd);
-            crate::command::run(cmd, t.cfg.command_timeout).await?;
+            if let Err(e) = crate::command::run(cmd, t.command_timeout).await {
+                errors.push(e);
+            }
         }
-        Ok(())
+        errors
     }
 }
 
@@ -601,6 +725,7 @@ mod tests {
             retry: vk_lease::RetryPolicy::from_config(-1, None, None),
             static_interval: Duration::from_secs(300),
             threshold: 0.9,
+            quiescence: false,
         };
         Engine::new(
             prepare(&cfgs, "cfg.hcl").unwrap(),
@@ -613,7 +738,7 @@ mod tests {
     fn a_pass_writes_changed_files_and_the_last_of_a_shared_destination_wins() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        let e = engine(&[&a, &b, &a]);
+        let mut e = engine(&[&a, &b, &a]);
         std::fs::write(&a, "third").unwrap();
         let outputs = |x: &str, y: &str, z: &str| vec![x.to_string(), y.to_string(), z.to_string()];
 

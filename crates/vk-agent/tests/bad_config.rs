@@ -93,6 +93,66 @@ fn cases() -> Vec<Case> {
             vec!["auto_auth.method.type", "\"gcp\"", "unsupported-method.hcl"],
         ),
         file(
+            "unsupported-aws.hcl",
+            "auto_auth {\n  method \"aws\" { config { role = \"r\" } }\n  sink \"file\" { config { path = \"{dir}/sink\" } }\n}\n".into(),
+            vec!["auto_auth.method.type", "auth method \"aws\"", "AWS credentials", "not supported by vault-k8s agent", "vault.hashicorp.com/agent-image", "unsupported-aws.hcl"],
+        ),
+        file(
+            "method-wrap-ttl.hcl",
+            "auto_auth {\n  method \"token_file\" {\n    wrap_ttl = \"5m\"\n    config { token_file_path = \"{dir}/token\" }\n  }\n  sink \"file\" { config { path = \"{dir}/sink\" } }\n}\n".into(),
+            vec!["auto_auth.method.wrap_ttl", "not supported by vault-k8s agent", "vault.hashicorp.com/agent-image"],
+        ),
+        file(
+            "reauth-new-creds.hcl",
+            "auto_auth {\n  enable_reauth_on_new_credentials = true\n  method \"token_file\" { config { token_file_path = \"{dir}/token\" } }\n  sink \"file\" { config { path = \"{dir}/sink\" } }\n}\n".into(),
+            vec!["auto_auth.enable_reauth_on_new_credentials", "not supported by vault-k8s agent"],
+        ),
+        file(
+            "dh-sink.hcl",
+            "auto_auth {\n  method \"token_file\" { config { token_file_path = \"{dir}/token\" } }\n  sink \"file\" {\n    dh_type = \"curve25519\"\n    dh_path = \"{dir}/dh.json\"\n    config { path = \"{dir}/sink\" }\n  }\n}\n".into(),
+            vec!["auto_auth.sink.dh_type", "Diffie-Hellman", "not supported by vault-k8s agent", "vault.hashicorp.com/agent-image"],
+        ),
+        file(
+            "exec-supervisor.hcl",
+            hcl("exec {\n  command = [\"/bin/app\"]\n}\n"),
+            vec!["exec in", "process supervisor", "not supported by vault-k8s agent"],
+        ),
+        file(
+            "env-template.hcl",
+            hcl("env_template \"FOO\" {\n  contents = \"x\"\n}\n"),
+            vec!["env_template in", "not supported by vault-k8s agent"],
+        ),
+        file(
+            "function-denylist.hcl",
+            hcl("template {\n  contents = \"x\"\n  destination = \"{dir}/o\"\n  function_denylist = [\"env\"]\n}\n"),
+            vec!["template[0].function_denylist", "not supported by vault-k8s agent"],
+        ),
+        file(
+            "sandbox-path.hcl",
+            hcl("template {\n  contents = \"x\"\n  destination = \"{dir}/o\"\n  sandbox_path = \"/tmp\"\n}\n"),
+            vec!["template[0].sandbox_path", "not supported by vault-k8s agent"],
+        ),
+        file(
+            "error-fatal-false.hcl",
+            hcl("template {\n  contents = \"x\"\n  destination = \"{dir}/o\"\n  error_fatal = false\n}\n"),
+            vec!["template[0].error_fatal", "not supported by vault-k8s agent"],
+        ),
+        file(
+            "unknown-user.hcl",
+            hcl("template {\n  contents = \"x\"\n  destination = \"{dir}/o\"\n  user = \"no-such-user-xyz\"\n}\n"),
+            vec!["template[0].user", "no-such-user-xyz", "unknown-user.hcl"],
+        ),
+        file(
+            "garbage-remove-secret-id.hcl",
+            "auto_auth {\n  method \"approle\" { config {\n    role_id_file_path = \"{dir}/role\"\n    remove_secret_id_file_after_reading = \"sometimes\"\n  } }\n  sink \"file\" { config { path = \"{dir}/sink\" } }\n}\n".into(),
+            vec!["auto_auth.method.config.remove_secret_id_file_after_reading", "\"sometimes\"", "invalid syntax"],
+        ),
+        file(
+            "string-bool-exit-after-auth.hcl",
+            format!("exit_after_auth = \"True\"\n{AUTH_HCL}"),
+            vec!["exit_after_auth", "string-bool-exit-after-auth.hcl", "(line 1)"],
+        ),
+        file(
             "bad-render-interval.hcl",
             hcl("template_config {\n  static_secret_render_interval = \"soon\"\n}\n"),
             vec!["static_secret_render_interval", "invalid duration \"soon\"", "bad-render-interval.hcl", "(line 6)"],

@@ -3,6 +3,7 @@
 //!
 //! The figure is on-CPU time of the benchmark thread (Linux `/proc/thread-self/schedstat`), so a
 //! busy shared machine does not inflate it; where that file is missing, wall-clock time is used.
+#![allow(clippy::disallowed_methods)] // Test code, not the pure library: benchmarks time themselves.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

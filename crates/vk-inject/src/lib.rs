@@ -27,11 +27,13 @@ mod pod;
 pub mod primitives;
 pub mod quantity;
 mod secrets;
+mod support;
 mod telemetry;
 
 use serde::Serialize;
 
 pub use command::{AgentCommandStyle, UnknownCommandStyle};
+pub use support::{SUPPORTED_AUTH_METHODS, USE_UPSTREAM};
 
 /// Injector-wide defaults, i.e. the validated `agent-inject` flags that feed annotation defaults.
 /// Field docs name the flag each comes from. Values are the raw strings upstream keeps
@@ -179,6 +181,9 @@ pub enum Decision {
     Inject {
         patch: Vec<PatchOp>,
         injection: InjectionType,
+        /// Admission warnings: what the chosen agent will refuse at start-up (empty for
+        /// upstream's agent image and for pods that need nothing it lacks).
+        warnings: Vec<String>,
     },
     /// Denied; the message is upstream's full `status.message` (stage prefix included).
     Deny(DenyReason),
@@ -194,34 +199,30 @@ pub struct DenyReason {
 /// Decide what to do with `pod` (the AdmissionRequest `object`, as JSON) created in `namespace`.
 /// Pure and deterministic: same input, same output (secrets are ordered by raw name).
 pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
-    match run(pod, namespace, settings) {
-        Ok(Some((patch, injection))) => Decision::Inject { patch, injection },
-        Ok(None) => Decision::Skip,
-        Err(message) => Decision::Deny(DenyReason { message }),
-    }
+    run(pod, namespace, settings).unwrap_or_else(|message| Decision::Deny(DenyReason { message }))
 }
 
-/// The pipeline; `Ok(None)` is a skip, `Err` the full deny message.
+/// The pipeline; `Err` is the full deny message.
 fn run(
     raw: &serde_json::Value,
     namespace: &str,
     settings: &InjectorSettings,
-) -> Result<Option<(Vec<PatchOp>, InjectionType)>, String> {
+) -> Result<Decision, String> {
     let pod = pod::Pod::decode(raw)?;
     let Some(inject) = pod.annotations.get(annotations::AGENT_INJECT) else {
-        return Ok(None);
+        return Ok(Decision::Skip);
     };
     let inject = primitives::parse_bool(inject)
         .map_err(|e| format!("error checking if should inject agent: {e}"))?;
     if !inject || (!pod.phase.is_empty() && pod.phase != "Pending") {
-        return Ok(None);
+        return Ok(Decision::Skip);
     }
     if pod
         .annotations
         .get(annotations::AGENT_INJECT_STATUS)
         .is_some_and(|s| s == "injected")
     {
-        return Ok(None);
+        return Ok(Decision::Skip);
     }
     if namespace == "kube-system" || namespace == "kube-public" {
         return Err(format!(
@@ -241,7 +242,12 @@ fn run(
         (false, false) => InjectionType::SidecarOnly,
         (false, true) => InjectionType::Nothing,
     };
-    Ok(Some((ops, injection)))
+    let warnings = support::warnings(&agent, settings);
+    Ok(Decision::Inject {
+        patch: ops,
+        injection,
+        warnings,
+    })
 }
 
 /// Serialise a patch the way upstream does (compact JSON array; Go escaping of `<`, `>`, `&`).

@@ -65,6 +65,10 @@ pub struct Response {
     pub patch_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// Admission warnings (kubectl prints them); omitted when empty, so a response without
+    /// warnings is byte for byte upstream's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,6 +144,16 @@ impl ReviewOut<'_> {
             write_str(&mut out, &status.message);
             out.push(b'}');
         }
+        if !r.warnings.is_empty() {
+            out.extend_from_slice(b",\"warnings\":[");
+            for (i, w) in r.warnings.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(&mut out, w);
+            }
+            out.push(b']');
+        }
         out.extend_from_slice(b"}}");
         out
     }
@@ -172,6 +186,7 @@ mod tests {
                 patch: Some(br#"[{"op":"add","path":"/a","value":"<x>"}]"#.to_vec()),
                 patch_type: Some("JSONPatch"),
                 status: None,
+                warnings: Vec::new(),
             },
             Response {
                 uid: String::new(),
@@ -179,6 +194,7 @@ mod tests {
                 patch: Some(Vec::new()),
                 patch_type: Some("JSONPatch"),
                 status: None,
+                warnings: Vec::new(),
             },
             Response {
                 uid: "u".to_owned(),
@@ -186,6 +202,7 @@ mod tests {
                 patch: Some(vec![0xff, 0x00, 0x10, 0x7f, 0x80]),
                 patch_type: Some("JSONPatch"),
                 status: None,
+                warnings: Vec::new(),
             },
             Response {
                 uid: "u".to_owned(),
@@ -193,6 +210,7 @@ mod tests {
                 patch: None,
                 patch_type: None,
                 status: None,
+                warnings: Vec::new(),
             },
             Response {
                 uid: "u\u{1}".to_owned(),
@@ -203,6 +221,15 @@ mod tests {
                     metadata: serde_json::Map::new(),
                     message: "error: \"bad\" <annotation>\t\u{7f}é".to_owned(),
                 }),
+                warnings: Vec::new(),
+            },
+            Response {
+                uid: "w".to_owned(),
+                allowed: true,
+                patch: Some(b"[]".to_vec()),
+                patch_type: Some("JSONPatch"),
+                status: None,
+                warnings: vec!["one \"quoted\" <w>".to_owned(), "two".to_owned()],
             },
         ];
         for (i, response) in responses.into_iter().enumerate() {

@@ -15,6 +15,7 @@ use vk_inject::{Decision, InjectorSettings};
 
 use crate::admission::{ReviewIn, ReviewOut, Status};
 use crate::metrics::InjectorMetrics;
+use crate::readiness::Readiness;
 
 /// Upper bound on an AdmissionReview body: 3 MiB, the API server's own limit on a request
 /// object (etcd's default value size limit is 1.5 MiB), so no review it sends is refused,
@@ -27,6 +28,7 @@ pub struct AppState {
     settings: Arc<InjectorSettings>,
     metrics: InjectorMetrics,
     telemetry: Option<(Arc<str>, Registry)>,
+    readiness: Readiness,
 }
 
 impl AppState {
@@ -40,7 +42,14 @@ impl AppState {
             settings: Arc::new(settings),
             metrics,
             telemetry: telemetry.map(|(p, r)| (Arc::from(p), r)),
+            readiness: Readiness::always(),
         }
+    }
+
+    /// What `/health/ready` reports (default: always ready).
+    pub fn with_readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
     }
 }
 
@@ -52,7 +61,13 @@ pub fn router(state: AppState) -> Router {
 async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     match request.uri().path() {
         "/mutate" => mutate(state, request).await,
-        "/health/ready" => StatusCode::NO_CONTENT.into_response(),
+        "/health/ready" => match state.readiness.check() {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(reason) => http_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {reason}"),
+            ),
+        },
         path if state.telemetry.as_ref().is_some_and(|(p, _)| **p == *path) => metrics_page(&state),
         _ => http_error(StatusCode::NOT_FOUND, "404 page not found".to_owned()),
     }
@@ -103,9 +118,9 @@ impl Drop for InFlight<'_> {
 }
 
 /// The `admission` span's fields only show in the events logged inside it: the debug lines, and
-/// the warning of a denial. Creating the span (and entering it on every poll) is a measurable
-/// share of a request, so at info level it is only made for a denial, around its warning; at
-/// debug level it wraps the whole request, as the debug lines need.
+/// the warnings of a denial or of admission warnings. Creating the span (and entering it on every
+/// poll) is a measurable share of a request, so at info level it is only made around those
+/// warnings; at debug level it wraps the whole request, as the debug lines need.
 async fn mutate(state: AppState, request: Request) -> Response {
     if tracing::enabled!(tracing::Level::DEBUG) {
         let span = tracing::info_span!(
@@ -169,10 +184,15 @@ async fn mutate_in_span(state: AppState, request: Request, in_span: bool) -> Res
         );
     };
     let decision = vk_inject::mutate(&req.object, &req.namespace, &state.settings);
-    let denied = matches!(decision, Decision::Deny(_));
+    // A denial and admission warnings are logged at warn level, inside the span.
+    let warns = match &decision {
+        Decision::Deny(_) => true,
+        Decision::Inject { warnings, .. } => !warnings.is_empty(),
+        Decision::Skip => false,
+    };
     let span = if in_span {
         tracing::Span::current()
-    } else if denied {
+    } else if warns {
         tracing::info_span!(
             "admission",
             uid = tracing::field::Empty,
@@ -183,7 +203,7 @@ async fn mutate_in_span(state: AppState, request: Request, in_span: bool) -> Res
     } else {
         tracing::Span::none()
     };
-    if in_span || denied {
+    if in_span || warns {
         span.record("uid", &*req.uid);
         span.record("namespace", &*req.namespace);
         span.record("kind", &*req.kind.kind);
@@ -223,15 +243,24 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
         patch: None,
         patch_type: None,
         status: None,
+        warnings: Vec::new(),
     };
     let outcome = match decision {
         Decision::Skip => {
             tracing::debug!("Not injecting");
             Outcome::Skipped
         }
-        Decision::Inject { patch, injection } => {
+        Decision::Inject {
+            patch,
+            injection,
+            warnings,
+        } => {
             response.patch = Some(vk_inject::patch_to_json(&patch));
             response.patch_type = Some("JSONPatch");
+            for w in &warnings {
+                tracing::warn!(warning = %w, "admission warning");
+            }
+            response.warnings = warnings;
             tracing::debug!(
                 injection = injection.label().unwrap_or("nothing"),
                 "Injected"

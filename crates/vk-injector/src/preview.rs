@@ -23,8 +23,13 @@ pub struct ManifestPod {
 pub enum Rendered {
     /// Not injected; the pod as the API server would store it.
     Skipped(Value),
-    /// Injected: the mutated pod and the JSON Patch bytes the webhook would return.
-    Injected { pod: Value, patch: Vec<u8> },
+    /// Injected: the mutated pod, the JSON Patch bytes and the admission warnings the webhook
+    /// would return.
+    Injected {
+        pod: Value,
+        patch: Vec<u8>,
+        warnings: Vec<String>,
+    },
     /// Denied with upstream's message.
     Denied(String),
 }
@@ -215,7 +220,9 @@ pub fn render(source: &ManifestPod, settings: &InjectorSettings) -> Result<Rende
     match vk_inject::mutate(&pod, &source.namespace, settings) {
         Decision::Skip => Ok(Rendered::Skipped(pod)),
         Decision::Deny(reason) => Ok(Rendered::Denied(reason.message)),
-        Decision::Inject { patch, .. } => {
+        Decision::Inject {
+            patch, warnings, ..
+        } => {
             let bytes = vk_inject::patch_to_json(&patch);
             let ops: json_patch::Patch =
                 serde_json::from_slice(&bytes).map_err(PreviewError::PatchDecode)?;
@@ -223,7 +230,11 @@ pub fn render(source: &ManifestPod, settings: &InjectorSettings) -> Result<Rende
                 origin: source.origin.clone(),
                 source: err,
             })?;
-            Ok(Rendered::Injected { pod, patch: bytes })
+            Ok(Rendered::Injected {
+                pod,
+                patch: bytes,
+                warnings,
+            })
         }
     }
 }

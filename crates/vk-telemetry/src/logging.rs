@@ -4,6 +4,8 @@ use std::fmt;
 
 use tracing_subscriber::EnvFilter;
 
+mod hclog_json;
+
 /// Verbosity accepted by `-log-level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
@@ -24,7 +26,8 @@ pub struct UnknownLogLevel(pub String);
 pub enum LogFormat {
     /// Human-readable lines (any value other than `json`, as upstream).
     Standard,
-    /// One JSON object per line.
+    /// One JSON object per line, with hclog's keys (`@level`, `@message`, `@module`,
+    /// `@timestamp`) as upstream writes them.
     Json,
 }
 
@@ -99,9 +102,9 @@ pub fn init_logging(level: LogLevel, format: LogFormat) -> Result<(), TelemetryE
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
+            .with_ansi(false)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(hclog_json::HclogJson)
             .try_init(),
         LogFormat::Standard => builder.with_ansi(false).try_init(),
     };

@@ -1,5 +1,6 @@
 //! Parse and render timings for the injector's default templates and a 50-line config.
 //! Run: `cargo bench -p vk-template --bench render`. Prints `<name>: parse X µs, render Y µs`.
+#![allow(clippy::disallowed_methods)] // Test code, not the pure library: benchmarks time themselves.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -2,6 +2,7 @@
 //! executed against an in-memory DataSource that answers like the seeded dev server (§7.2).
 //! Like the agent, rendering starts with no data, fetches what a pass reported missing, and
 //! re-renders until nothing is missing; an error on any pass is the outcome.
+#![allow(clippy::disallowed_methods)] // Test code, not the pure library: the cases are read from files.
 
 use std::collections::{BTreeMap, BTreeSet};
 

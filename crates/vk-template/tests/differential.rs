@@ -7,6 +7,7 @@
 //! Env: `VK_BAO=<path>` overrides the bao binary; `VK_DIFF_ONLY=<substring>` restricts the corpus;
 //! `VK_DIFF_KEEP=1` keeps the work directory (configs, logs, both outputs).
 //! A full report is written to `<target>/tmp/differential-report.txt`.
+#![allow(clippy::disallowed_methods)] // Test code, not the pure library: it runs the real `bao agent` and reads its corpus.
 
 #[path = "differential/bao.rs"]
 mod bao;

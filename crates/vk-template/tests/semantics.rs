@@ -1,5 +1,6 @@
 //! Engine behaviours beyond the published cases: Go template semantics, dependency bookkeeping,
 //! error shapes and guard rails.
+#![allow(clippy::disallowed_methods)] // Test code, not the pure library: tests may use the file system and the clock.
 
 use std::collections::BTreeMap;
 

@@ -45,7 +45,16 @@ struct Inner {
     in_flight: tokio::sync::Semaphore,
 }
 
-/// At most this many requests of one client are in flight at a time.
+/// Per-request switches of `exchange`.
+#[derive(Debug, Clone, Copy, Default)]
+struct ExchangeOptions {
+    /// A 404 is a response, not an error (reads).
+    allow_404: bool,
+    /// Ask Vault to response-wrap the answer (`X-Vault-Wrap-TTL`).
+    wrap_ttl: Option<Duration>,
+}
+
+/// At most this many requests of one client are in flight at a time, unless configured.
 const MAX_IN_FLIGHT: usize = 16;
 
 impl fmt::Debug for VaultClient {
@@ -166,7 +175,11 @@ impl VaultClient {
                 mounts: Mutex::new(HashMap::new()),
                 first_mount_lookup: tokio::sync::Mutex::new(()),
                 mounts_primed: AtomicBool::new(false),
-                in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+                in_flight: tokio::sync::Semaphore::new(if cfg.max_in_flight == 0 {
+                    MAX_IN_FLIGHT
+                } else {
+                    cfg.max_in_flight
+                }),
             }),
         })
     }
@@ -206,6 +219,16 @@ impl VaultClient {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// The HTTP stack (TLS settings of the configuration).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Waits for a slot among the requests in flight (the semaphore is never closed).
+    pub(crate) async fn in_flight_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.inner.in_flight.acquire().await.ok()
     }
 
     /// Drops every cached mount lookup.
@@ -271,8 +294,12 @@ impl VaultClient {
         query: Option<&str>,
         body: Option<&serde_json::Value>,
         token: Option<&SecretString>,
-        allow_404: bool,
+        opts: ExchangeOptions,
     ) -> Result<RawResponse, VaultError> {
+        let ExchangeOptions {
+            allow_404,
+            wrap_ttl,
+        } = opts;
         let url = self.url(path, query, verb == Verb::List)?;
         let mut req = self
             .inner
@@ -284,6 +311,9 @@ impl VaultClient {
         }
         if let Some(ns) = &self.inner.namespace {
             req = req.header("X-Vault-Namespace", ns.as_str());
+        }
+        if let Some(ttl) = wrap_ttl {
+            req = req.header("X-Vault-Wrap-TTL", ttl.as_secs().max(1).to_string());
         }
         if let Some(body) = body {
             req = req.json(body);
@@ -375,7 +405,10 @@ impl VaultClient {
                 query.as_deref(),
                 body,
                 token.as_ref(),
-                allow_404,
+                ExchangeOptions {
+                    allow_404,
+                    wrap_ttl: None,
+                },
             )
         })
         .await
@@ -389,8 +422,15 @@ impl VaultClient {
         body: &serde_json::Value,
     ) -> Result<RawResponse, VaultError> {
         let (path, query) = split_path(path)?;
-        self.exchange(verb, &path, query.as_deref(), Some(body), None, false)
-            .await
+        self.exchange(
+            verb,
+            &path,
+            query.as_deref(),
+            Some(body),
+            None,
+            ExchangeOptions::default(),
+        )
+        .await
     }
 
     /// `GET /v1/<path>` (a `?query` is passed through, e.g. `?version=1`). A 404 is returned as
@@ -408,6 +448,32 @@ impl VaultClient {
         data: &serde_json::Value,
     ) -> Result<RawResponse, VaultError> {
         self.call(Verb::Put, path, Some(data), false).await
+    }
+
+    /// `PUT /v1/<path>` asking Vault to response-wrap the answer for `ttl`
+    /// (`X-Vault-Wrap-TTL`); the wrapping token is in the envelope's `wrap_info`.
+    pub async fn write_wrapped(
+        &self,
+        path: &str,
+        data: &serde_json::Value,
+        ttl: Duration,
+    ) -> Result<RawResponse, VaultError> {
+        let (path, query) = split_path(path)?;
+        let token = self.token();
+        self.retrying(|| {
+            self.exchange(
+                Verb::Put,
+                &path,
+                query.as_deref(),
+                Some(data),
+                token.as_ref(),
+                ExchangeOptions {
+                    allow_404: false,
+                    wrap_ttl: Some(ttl),
+                },
+            )
+        })
+        .await
     }
 
     /// `DELETE /v1/<path>`.

@@ -84,6 +84,9 @@ pub struct ClientConfig {
     pub retry_wait: Duration,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// At most this many requests in flight at a time (the agent's
+    /// `template_config.max_connections_per_host`); 0 means 16.
+    pub max_in_flight: usize,
 }
 
 impl Default for ClientConfig {
@@ -101,6 +104,7 @@ impl Default for ClientConfig {
             max_retries: 2,
             retry_wait: Duration::from_millis(1000),
             user_agent: concat!("vault-k8s-agent/", env!("CARGO_PKG_VERSION")).to_string(),
+            max_in_flight: 0,
         }
     }
 }

@@ -55,14 +55,24 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                         documents.push(serde_yaml::to_string(&pod).context("writing YAML")?);
                     }
                 }
-                Rendered::Injected { pod, patch } => match output {
-                    Output::Pod => {
-                        documents.push(serde_yaml::to_string(&pod).context("writing YAML")?)
+                Rendered::Injected {
+                    pod,
+                    patch,
+                    warnings,
+                } => {
+                    // What kubectl prints for the webhook's admission warnings.
+                    for w in &warnings {
+                        eprintln!("{}: Warning: {w}", source.origin);
                     }
-                    Output::Patch => {
-                        documents.push(format!("{}\n", String::from_utf8_lossy(&patch)))
+                    match output {
+                        Output::Pod => {
+                            documents.push(serde_yaml::to_string(&pod).context("writing YAML")?)
+                        }
+                        Output::Patch => {
+                            documents.push(format!("{}\n", String::from_utf8_lossy(&patch)))
+                        }
                     }
-                },
+                }
             }
         }
         let separator = if output == Output::Pod { "---\n" } else { "" };

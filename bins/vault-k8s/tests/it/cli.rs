@@ -277,3 +277,36 @@ fn render_and_start_up_follow_the_agent_command_style() {
         "-agent-command-style (AGENT_INJECT_AGENT_COMMAND_STYLE) must be auto, native or shell, not \"bash\"\n"
     );
 }
+
+#[test]
+fn render_prints_the_admission_warnings_on_stderr() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pod.yaml");
+    std::fs::write(
+        &file,
+        "kind: Pod\nmetadata:\n  name: p\n  annotations:\n    vault.hashicorp.com/agent-inject: 'true'\n    vault.hashicorp.com/role: r\n    vault.hashicorp.com/auth-type: azure\nspec:\n  containers: [{name: a}]\n",
+    )
+    .expect("write");
+    let file = file.display().to_string();
+    let base = [
+        "agent-inject",
+        "render",
+        "-f",
+        &file,
+        "-vault-address=http://v:8200",
+    ];
+    let out = run(&base, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Warning: vault.hashicorp.com/auth-type: auth method \"azure\" is not supported by vault-k8s agent"),
+        "{err}"
+    );
+    assert!(err.contains("vault.hashicorp.com/agent-image"), "{err}");
+    // Upstream's agent image: no warning.
+    let mut upstream = base.to_vec();
+    upstream.push("-vault-image=hashicorp/vault:2.0.4");
+    let out = run(&upstream, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("Warning"), "{}", stderr(&out));
+}

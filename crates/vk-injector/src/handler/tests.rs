@@ -327,6 +327,29 @@ async fn bad_annotations_system_namespaces_and_non_pods_are_denied() {
 }
 
 #[tokio::test]
+async fn health_follows_the_readiness_source() {
+    let mut h = harness();
+    let (ready, rx) = tokio::sync::watch::channel(false);
+    h.state = h
+        .state
+        .clone()
+        .with_readiness(Readiness::from_watch(rx, "no serving certificate yet"));
+    for method in [Method::GET, Method::POST] {
+        let (status, headers, body) = call(&h, method, "/health/ready", None, vec![]).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(text(&body), "not ready: no serving certificate yet\n");
+        assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    }
+    // Admission keeps working; only the probe reflects readiness.
+    let (status, _, _) = call(&h, Method::GET, "/nope", None, vec![]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    ready.send_replace(true);
+    let (status, _, body) = call(&h, Method::GET, "/health/ready", None, vec![]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
 async fn health_and_unknown_paths() {
     // Case 24.
     let h = harness();
@@ -482,6 +505,51 @@ fn go_quote_escapes_like_go() {
     assert_eq!(go_quote(b"a\"b\\c\n\x01"), r#""a\"b\\c\n\x01""#);
     assert_eq!(go_quote(b"\xff\xfe"), r#""\xff\xfe""#);
     assert_eq!(go_quote("é".as_bytes()), "\"é\"");
+}
+
+#[tokio::test]
+async fn unsupported_agent_features_are_admission_warnings() {
+    let h = harness();
+    // Our agent (native command) asked to log in with AWS: allowed, with a warning.
+    let annotations = json!({
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/role": "demo",
+        "vault.hashicorp.com/agent-command-style": "native",
+        "vault.hashicorp.com/auth-type": "aws"
+    });
+    let out = post_review(&h, review("admission.k8s.io/v1", "test", pod(annotations))).await;
+    assert_eq!(out["response"]["allowed"], true);
+    assert_eq!(out["response"]["patchType"], "JSONPatch");
+    let warnings = out["response"]["warnings"]
+        .as_array()
+        .expect("warnings array");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].as_str().expect("string");
+    assert!(
+        w.starts_with(
+            "vault.hashicorp.com/auth-type: auth method \"aws\" is not supported by vault-k8s agent"
+        ),
+        "{w}"
+    );
+    assert!(w.ends_with(vk_inject::USE_UPSTREAM), "{w}");
+
+    // The same pod on upstream's agent (shell command): no warnings key at all.
+    let annotations = json!({
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/role": "demo",
+        "vault.hashicorp.com/auth-type": "aws"
+    });
+    let (_, _, body) = call(
+        &h,
+        Method::POST,
+        "/mutate",
+        Some("application/json"),
+        review("admission.k8s.io/v1", "test", pod(annotations)),
+    )
+    .await;
+    let body = text(&body);
+    assert!(!body.contains("warnings"), "{body}");
+    assert!(body.ends_with(r#"","patchType":"JSONPatch"}}"#), "{body}");
 }
 
 #[tokio::test]

@@ -88,7 +88,8 @@ fn service_account_admission_adds_projected_volume_everywhere() {
 #[test]
 fn renders_the_webapp_fixture_with_both_agents() {
     let pods = pods_from_manifest(&fixture("webapp-pod.yaml"), "").expect("pods");
-    let Rendered::Injected { pod, patch } = render(&pods[0], &settings()).expect("render") else {
+    let Rendered::Injected { pod, patch, .. } = render(&pods[0], &settings()).expect("render")
+    else {
         panic!("expected an injection");
     };
     assert!(!patch.is_empty());
@@ -162,4 +163,30 @@ fn preview_follows_the_agent_command_rule() {
     };
     let (init, _) = agents(&forced);
     assert_eq!(init["command"], native);
+}
+
+/// The preview returns the webhook's admission warnings (the CLI prints them on stderr).
+#[test]
+fn preview_returns_the_admission_warnings() {
+    let manifest = "kind: Pod\nmetadata: {name: p, annotations: {vault.hashicorp.com/agent-inject: 'true', vault.hashicorp.com/role: r, vault.hashicorp.com/auth-type: gcp}}\nspec: {containers: [{name: a}]}\n";
+    let pods = pods_from_manifest(manifest, "").expect("pods");
+    let Rendered::Injected { warnings, .. } = render(&pods[0], &settings()).expect("render") else {
+        panic!("expected an injection");
+    };
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "vault.hashicorp.com/auth-type: auth method \"gcp\" is not supported by vault-k8s agent"
+        ),
+        "{}",
+        warnings[0]
+    );
+    let upstream = InjectorSettings {
+        vault_image: vk_inject::UPSTREAM_AGENT_IMAGE.into(),
+        ..settings()
+    };
+    let Rendered::Injected { warnings, .. } = render(&pods[0], &upstream).expect("render") else {
+        panic!("expected an injection");
+    };
+    assert!(warnings.is_empty(), "{warnings:?}");
 }

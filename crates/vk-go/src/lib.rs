@@ -1,0 +1,19 @@
+//! Go standard-library behaviour the agent and the injector must match byte for byte, because
+//! Vault, Vault Agent and consul-template parse their settings with it: `strconv.ParseBool`,
+//! `strconv.ParseInt`, `strconv.Quote`, `time.ParseDuration`, `time.Duration.String` and
+//! `path.Clean`.
+//!
+//! Owns: these conversions and Go's error texts. Must never: perform I/O, read a clock or the
+//! environment — it is a pure library, one implementation for every crate.
+
+mod duration;
+mod path;
+mod quote;
+mod strconv;
+
+pub use duration::{
+    DurationError, format_duration, format_std, parse_duration, parse_std_duration,
+};
+pub use path::path_clean;
+pub use quote::quote;
+pub use strconv::{NumError, NumErrorKind, parse_bool, parse_int};

@@ -1,0 +1,323 @@
+//! Parity tables: inputs and the results Go's standard library gives for them (from Go's
+//! documented behaviour and its own test tables), error texts included.
+
+use vk_go::{format_duration, parse_bool, parse_duration, parse_int, path_clean, quote};
+
+const NS: i64 = 1;
+const US: i64 = 1_000;
+const MS: i64 = 1_000_000;
+const S: i64 = 1_000_000_000;
+const M: i64 = 60 * S;
+const H: i64 = 60 * M;
+
+#[test]
+fn parse_bool_matches_go() {
+    for t in ["1", "t", "T", "TRUE", "true", "True"] {
+        assert_eq!(parse_bool(t), Ok(true), "{t}");
+    }
+    for f in ["0", "f", "F", "FALSE", "false", "False"] {
+        assert_eq!(parse_bool(f), Ok(false), "{f}");
+    }
+    let cases = [
+        ("", r#"strconv.ParseBool: parsing "": invalid syntax"#),
+        ("yes", r#"strconv.ParseBool: parsing "yes": invalid syntax"#),
+        (
+            "tRUE",
+            r#"strconv.ParseBool: parsing "tRUE": invalid syntax"#,
+        ),
+        (
+            "trUe",
+            r#"strconv.ParseBool: parsing "trUe": invalid syntax"#,
+        ),
+        (
+            " true",
+            r#"strconv.ParseBool: parsing " true": invalid syntax"#,
+        ),
+        ("2", r#"strconv.ParseBool: parsing "2": invalid syntax"#),
+        ("on", r#"strconv.ParseBool: parsing "on": invalid syntax"#),
+    ];
+    for (input, want) in cases {
+        assert_eq!(parse_bool(input).unwrap_err().to_string(), want);
+    }
+}
+
+#[test]
+fn parse_duration_values_match_go() {
+    let cases: &[(&str, i64)] = &[
+        ("0", 0),
+        ("-0", 0),
+        ("+0", 0),
+        ("5s", 5 * S),
+        ("30s", 30 * S),
+        ("1478s", 1478 * S),
+        ("-5s", -5 * S),
+        ("+5s", 5 * S),
+        ("-0s", 0),
+        ("5.0s", 5 * S),
+        ("5.6s", 5 * S + 600 * MS),
+        ("5.s", 5 * S),
+        (".5s", 500 * MS),
+        ("1.0s", S),
+        ("1.00s", S),
+        ("1.004s", S + 4 * MS),
+        ("1.0040s", S + 4 * MS),
+        ("100.00100s", 100 * S + MS),
+        ("10ns", 10 * NS),
+        ("11us", 11 * US),
+        ("12\u{b5}s", 12 * US),
+        ("12\u{3bc}s", 12 * US),
+        ("13ms", 13 * MS),
+        ("14s", 14 * S),
+        ("15m", 15 * M),
+        ("16h", 16 * H),
+        ("3h30m", 3 * H + 30 * M),
+        ("10.5s4m", 4 * M + 10 * S + 500 * MS),
+        ("-2m3.4s", -(2 * M + 3 * S + 400 * MS)),
+        (
+            "1h2m3s4ms5us6ns",
+            H + 2 * M + 3 * S + 4 * MS + 5 * US + 6 * NS,
+        ),
+        ("39h9m14.425s", 39 * H + 9 * M + 14 * S + 425 * MS),
+        ("52763797000ns", 52_763_797_000),
+        ("0.3333333333333333333h", 20 * M),
+        ("9007199254740993ns", 9_007_199_254_740_993),
+        ("9223372036854775807ns", i64::MAX),
+        ("9223372036854775.807us", i64::MAX),
+        ("9223372036s854ms775us807ns", i64::MAX),
+        ("-9223372036854775808ns", i64::MIN),
+        ("-9223372036854775.808us", i64::MIN),
+        ("-9223372036s854ms775us808ns", i64::MIN),
+        ("0.100000000000000000000h", 6 * M),
+        ("0.830103483285477580700h", 49 * M + 48 * S + 372_539_827),
+        ("1.000000000000000000000000000000000000001s", S),
+    ];
+    for (input, want) in cases {
+        assert_eq!(parse_duration(input), Ok(*want), "{input}");
+    }
+}
+
+#[test]
+fn parse_duration_errors_match_go() {
+    let cases = [
+        ("", r#"time: invalid duration """#),
+        ("3", r#"time: missing unit in duration "3""#),
+        ("-", r#"time: invalid duration "-""#),
+        ("s", r#"time: invalid duration "s""#),
+        (".", r#"time: invalid duration ".""#),
+        ("-.", r#"time: invalid duration "-.""#),
+        (".s", r#"time: invalid duration ".s""#),
+        ("+.s", r#"time: invalid duration "+.s""#),
+        ("1d", r#"time: unknown unit "d" in duration "1d""#),
+        ("1.5", r#"time: missing unit in duration "1.5""#),
+        ("1h30", r#"time: missing unit in duration "1h30""#),
+        ("1sec", r#"time: unknown unit "sec" in duration "1sec""#),
+        (" 1s", r#"time: invalid duration " 1s""#),
+        ("1s ", r#"time: unknown unit "s " in duration "1s ""#),
+        ("1..2s", r#"time: missing unit in duration "1..2s""#),
+        ("--1s", r#"time: invalid duration "--1s""#),
+        ("1e3s", r#"time: unknown unit "e" in duration "1e3s""#),
+        (
+            "9223372036854775808ns",
+            r#"time: invalid duration "9223372036854775808ns""#,
+        ),
+        (
+            "9223372036854775.808us",
+            r#"time: invalid duration "9223372036854775.808us""#,
+        ),
+        (
+            "9223372036854ms775us808ns",
+            r#"time: invalid duration "9223372036854ms775us808ns""#,
+        ),
+        (
+            "-9223372036854775809ns",
+            r#"time: invalid duration "-9223372036854775809ns""#,
+        ),
+        ("3000000h", r#"time: invalid duration "3000000h""#),
+        ("x\ty", r#"time: invalid duration "x\ty""#),
+    ];
+    for (input, want) in cases {
+        assert_eq!(
+            parse_duration(input).unwrap_err().to_string(),
+            want,
+            "{input:?}"
+        );
+    }
+}
+
+#[test]
+fn std_durations_refuse_negative_values() {
+    assert_eq!(
+        vk_go::parse_std_duration("1m30s"),
+        Ok(std::time::Duration::from_secs(90))
+    );
+    assert_eq!(
+        vk_go::parse_std_duration("-1s").unwrap_err().to_string(),
+        r#"negative duration "-1s" is not allowed"#
+    );
+    assert_eq!(
+        vk_go::parse_std_duration("-0s"),
+        Ok(std::time::Duration::ZERO)
+    );
+}
+
+#[test]
+fn format_duration_matches_go() {
+    let cases: &[(i64, &str)] = &[
+        (0, "0s"),
+        (NS, "1ns"),
+        (1100 * NS, "1.1\u{b5}s"),
+        (2200 * US, "2.2ms"),
+        (3300 * MS, "3.3s"),
+        (4 * M + 5 * S, "4m5s"),
+        (4 * M + 5001 * MS, "4m5.001s"),
+        (5 * H + 6 * M + 7001 * MS, "5h6m7.001s"),
+        (8 * M + NS, "8m0.000000001s"),
+        (H, "1h0m0s"),
+        (M, "1m0s"),
+        (300 * S, "5m0s"),
+        (-1500 * MS, "-1.5s"),
+        (i64::MAX, "2562047h47m16.854775807s"),
+        (i64::MIN, "-2562047h47m16.854775808s"),
+    ];
+    for (nanos, want) in cases {
+        assert_eq!(format_duration(*nanos), *want, "{nanos}");
+    }
+}
+
+#[test]
+fn parse_int_matches_go() {
+    let ok: &[(&str, u32, u32, i64)] = &[
+        ("0", 10, 64, 0),
+        ("-0", 10, 64, 0),
+        ("+1", 10, 64, 1),
+        ("1", 10, 64, 1),
+        ("-1", 10, 64, -1),
+        ("12345", 10, 64, 12345),
+        ("-12345", 10, 64, -12345),
+        ("012345", 10, 64, 12345),
+        ("98765432100", 10, 64, 98_765_432_100),
+        ("9223372036854775807", 10, 64, i64::MAX),
+        ("-9223372036854775807", 10, 64, -i64::MAX),
+        ("-9223372036854775808", 10, 0, i64::MIN),
+        ("0x10", 0, 64, 16),
+        ("0X10", 0, 64, 16),
+        ("010", 0, 64, 8),
+        ("0o10", 0, 64, 8),
+        ("0b101", 0, 64, 5),
+        ("-0x10", 0, 64, -16),
+        ("1_000", 0, 64, 1000),
+        ("0x_1F", 0, 64, 31),
+        ("0_7", 0, 64, 7),
+        ("0", 0, 64, 0),
+        ("ff", 16, 64, 255),
+        ("zz", 36, 64, 1295),
+        ("127", 10, 8, 127),
+        ("-128", 10, 8, -128),
+        ("2147483647", 10, 32, 2_147_483_647),
+    ];
+    for (input, base, bits, want) in ok {
+        assert_eq!(
+            parse_int(input, *base, *bits),
+            Ok(*want),
+            "{input} base {base}"
+        );
+    }
+    let bad: &[(&str, u32, u32, &str)] = &[
+        ("", 10, 64, "invalid syntax"),
+        ("+", 10, 64, "invalid syntax"),
+        ("-", 10, 64, "invalid syntax"),
+        ("x", 10, 64, "invalid syntax"),
+        ("1e3", 10, 64, "invalid syntax"),
+        (" 1", 10, 64, "invalid syntax"),
+        ("1_000", 10, 64, "invalid syntax"),
+        ("_12345", 0, 64, "invalid syntax"),
+        ("1__2345", 0, 64, "invalid syntax"),
+        ("12345_", 0, 64, "invalid syntax"),
+        ("08", 0, 64, "invalid syntax"),
+        ("0x", 0, 64, "invalid syntax"),
+        ("12", 1, 64, "invalid syntax"),
+        ("12", 37, 64, "invalid syntax"),
+        ("9223372036854775808", 10, 64, "value out of range"),
+        ("-9223372036854775809", 10, 64, "value out of range"),
+        ("99999999999999999999x", 10, 64, "value out of range"),
+        ("128", 10, 8, "value out of range"),
+        ("-129", 10, 8, "value out of range"),
+        ("2147483648", 10, 32, "value out of range"),
+    ];
+    for (input, base, bits, why) in bad {
+        let err = parse_int(input, *base, *bits).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("strconv.ParseInt: parsing {}: {why}", quote(input)),
+            "{input} base {base}"
+        );
+    }
+}
+
+#[test]
+fn quote_matches_go() {
+    let cases = [
+        ("", r#""""#),
+        ("hello", r#""hello""#),
+        ("a\tb", r#""a\tb""#),
+        ("\u{7}\u{8}\u{c}\r\n\u{b}\\\"", r#""\a\b\f\r\n\v\\\"""#),
+        ("\u{0}", r#""\x00""#),
+        ("\u{1b}[0m", r#""\x1b[0m""#),
+        ("\u{7f}", r#""\x7f""#),
+        ("\u{80}", r#""\u0080""#),
+        ("\u{a0}", r#""\u00a0""#),
+        ("\u{ad}", r#""\u00ad""#),
+        ("\u{2028}", r#""\u2028""#),
+        ("\u{feff}", r#""\ufeff""#),
+        ("\u{e000}", r#""\ue000""#),
+        ("\u{10ffff}", r#""\U0010ffff""#),
+        ("\u{263a}", "\"\u{263a}\""),
+        ("caf\u{e9} \u{1f600}", "\"caf\u{e9} \u{1f600}\""),
+        ("'single'", r#""'single'""#),
+    ];
+    for (input, want) in cases {
+        assert_eq!(quote(input), want, "{input:?}");
+    }
+}
+
+#[test]
+fn path_clean_matches_go() {
+    let cases = [
+        ("", "."),
+        ("abc", "abc"),
+        ("abc/def", "abc/def"),
+        ("a/b/c", "a/b/c"),
+        (".", "."),
+        ("..", ".."),
+        ("../..", "../.."),
+        ("../../abc", "../../abc"),
+        ("/abc", "/abc"),
+        ("/", "/"),
+        ("abc/", "abc"),
+        ("a/b/c/", "a/b/c"),
+        ("/abc/", "/abc"),
+        ("abc//def//ghi", "abc/def/ghi"),
+        ("//abc", "/abc"),
+        ("///abc", "/abc"),
+        ("//abc//", "/abc"),
+        ("abc//", "abc"),
+        ("abc/./def", "abc/def"),
+        ("/./abc/def", "/abc/def"),
+        ("abc/.", "abc"),
+        ("abc/def/ghi/../jkl", "abc/def/jkl"),
+        ("abc/def/../ghi/../jkl", "abc/jkl"),
+        ("abc/def/..", "abc"),
+        ("abc/def/../..", "."),
+        ("/abc/def/../..", "/"),
+        ("abc/def/../../..", ".."),
+        ("/abc/def/../../..", "/"),
+        ("abc/def/../../../ghi/jkl/../../../mno", "../../mno"),
+        ("abc/./../def", "def"),
+        ("abc//./../def", "def"),
+        ("abc/../../././../def", "../../def"),
+        ("/../abc", "/abc"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(path_clean(input), want, "{input:?}");
+    }
+}
