@@ -35,6 +35,7 @@ const FORBIDDEN_IN_PURE: &[&str] = &[
     "ureq",
     "kube",
     "kube-client",
+    "vk-kube",
     "rustls",
     "tokio-rustls",
     "ring",
