@@ -206,7 +206,7 @@ pub const INJECT_FLAGS: &[Flag] = &[
         "tls-auto-hosts",
         "",
         &["AGENT_INJECT_TLS_AUTO_HOSTS", "TLS_AUTO_HOSTS"],
-        "Comma-separated hosts for auto-generated TLS cert (not supported yet)",
+        "Comma-separated hosts for auto-generated TLS cert",
     ),
     s(
         "tls-ca-cert-file",
