@@ -200,7 +200,7 @@ pub const INJECT_FLAGS: &[Flag] = &[
         "tls-auto",
         "",
         &["AGENT_INJECT_TLS_AUTO", "TLS_AUTO"],
-        "MutatingWebhookConfiguration name. If specified, will auto generate cert bundle (not supported yet)",
+        "MutatingWebhookConfiguration name. If specified, will auto generate cert bundle",
     ),
     s(
         "tls-auto-hosts",
