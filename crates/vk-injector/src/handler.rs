@@ -15,6 +15,7 @@ use vk_inject::{Decision, InjectorSettings};
 
 use crate::admission::{ReviewIn, ReviewOut, Status};
 use crate::metrics::InjectorMetrics;
+use crate::readiness::Readiness;
 
 /// Upper bound on an AdmissionReview body. The API server caps objects far below this (about
 /// 3 MiB); the bound only stops a misbehaving client from exhausting memory.
@@ -26,6 +27,7 @@ pub struct AppState {
     settings: Arc<InjectorSettings>,
     metrics: InjectorMetrics,
     telemetry: Option<(Arc<str>, Registry)>,
+    readiness: Readiness,
 }
 
 impl AppState {
@@ -39,7 +41,14 @@ impl AppState {
             settings: Arc::new(settings),
             metrics,
             telemetry: telemetry.map(|(p, r)| (Arc::from(p), r)),
+            readiness: Readiness::always(),
         }
+    }
+
+    /// What `/health/ready` reports (default: always ready).
+    pub fn with_readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
     }
 }
 
@@ -51,7 +60,13 @@ pub fn router(state: AppState) -> Router {
 async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     match request.uri().path() {
         "/mutate" => mutate(state, request).await,
-        "/health/ready" => StatusCode::NO_CONTENT.into_response(),
+        "/health/ready" => match state.readiness.check() {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(reason) => http_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {reason}"),
+            ),
+        },
         path if state.telemetry.as_ref().is_some_and(|(p, _)| **p == *path) => metrics_page(&state),
         _ => http_error(StatusCode::NOT_FOUND, "404 page not found".to_owned()),
     }

@@ -11,7 +11,9 @@ pub mod config;
 pub mod handler;
 pub mod metrics;
 pub mod preview;
+pub mod readiness;
 
 pub use config::{ConfigError, InjectorConfig, Purpose};
 pub use handler::{AppState, router};
 pub use metrics::{InjectorMetrics, MetricsError};
+pub use readiness::Readiness;

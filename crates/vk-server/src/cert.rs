@@ -1,5 +1,7 @@
-//! The serving certificate: loaded from a PEM cert/key pair and swapped in place when the files
-//! change, so rotation (cert-manager, a re-mounted Secret) needs no restart.
+//! The serving certificate slot. File mode: loaded from a PEM cert/key pair and swapped in place
+//! when the files change, so rotation (cert-manager, a re-mounted Secret) needs no restart.
+//! Auto-TLS mode: starts empty and is filled by [`ReloadingCert::install`]; until then every
+//! handshake fails, so nothing is served without a certificate.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,8 @@ use std::time::Duration;
 use rustls::crypto::ring as provider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+use rustls::{Error as RustlsError, InconsistentKeys};
+use tokio::sync::watch;
 
 /// Where the serving certificate and key live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,12 +49,41 @@ pub enum CertError {
         #[source]
         source: rustls::Error,
     },
+    #[error("parsing the {kind} PEM to install")]
+    InstallPem {
+        kind: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("no CERTIFICATE block in the certificate PEM to install")]
+    InstallNoCertificate,
+    #[error("no private key block (PKCS#8, PKCS#1 or SEC1) in the key PEM to install")]
+    InstallNoKey,
+    #[error("the private key to install does not belong to the certificate to install")]
+    InstallKeyMismatch,
+    #[error("the key to install cannot be used with the certificate to install")]
+    InstallUnusable(#[source] rustls::Error),
 }
 
-/// A rustls certificate resolver whose certificate can be replaced while serving.
+/// Why an in-memory certificate/key pair is unusable (mapped onto [`CertError`] by callers).
+#[derive(Debug)]
+pub(crate) enum PairError {
+    Pem {
+        kind: &'static str,
+        source: io::Error,
+    },
+    NoCertificate,
+    NoKey,
+    KeyMismatch,
+    Unusable(rustls::Error),
+}
+
+/// A rustls certificate resolver whose certificate can be replaced while serving. It may start
+/// empty ([`ReloadingCert::empty`]); handshakes fail until a certificate is installed.
 #[derive(Debug)]
 pub struct ReloadingCert {
-    current: RwLock<Arc<CertifiedKey>>,
+    current: RwLock<Option<Arc<CertifiedKey>>>,
+    loaded: watch::Sender<bool>,
 }
 
 /// Polls the certificate files and swaps the resolver's certificate when their contents change.
@@ -66,27 +99,66 @@ pub struct CertWatcher {
 impl ReloadingCert {
     fn new(key: CertifiedKey) -> Self {
         Self {
-            current: RwLock::new(Arc::new(key)),
+            current: RwLock::new(Some(Arc::new(key))),
+            loaded: watch::Sender::new(true),
         }
     }
 
-    /// The certificate new handshakes get.
-    pub fn current(&self) -> Arc<CertifiedKey> {
-        // A poisoned lock still holds a complete Arc (the swap is a single assignment).
+    /// A slot without a certificate: handshakes fail until [`ReloadingCert::install`] succeeds.
+    pub fn empty() -> Self {
+        Self {
+            current: RwLock::new(None),
+            loaded: watch::Sender::new(false),
+        }
+    }
+
+    /// The certificate new handshakes get, if one is loaded.
+    pub fn current(&self) -> Option<Arc<CertifiedKey>> {
+        // A poisoned lock still holds a complete value (the swap is a single assignment).
         self.current
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
+    /// Validate a PEM certificate (chain) and its private key (PKCS#8, PKCS#1 or SEC1) and serve
+    /// them from the next handshake on. A bad pair is rejected and the current one stays.
+    pub fn install(
+        &self,
+        cert_pem: impl AsRef<[u8]>,
+        key_pem: impl AsRef<[u8]>,
+    ) -> Result<(), CertError> {
+        let key = parse_pem_pair(cert_pem.as_ref(), key_pem.as_ref()).map_err(|err| match err {
+            PairError::Pem { kind, source } => CertError::InstallPem { kind, source },
+            PairError::NoCertificate => CertError::InstallNoCertificate,
+            PairError::NoKey => CertError::InstallNoKey,
+            PairError::KeyMismatch => CertError::InstallKeyMismatch,
+            PairError::Unusable(source) => CertError::InstallUnusable(source),
+        })?;
+        self.replace(key);
+        Ok(())
+    }
+
+    /// Whether a certificate is loaded (always true in file mode).
+    pub fn is_loaded(&self) -> bool {
+        *self.loaded.borrow()
+    }
+
+    /// Follows [`ReloadingCert::is_loaded`]; it only ever changes from false to true.
+    pub fn loaded(&self) -> watch::Receiver<bool> {
+        self.loaded.subscribe()
+    }
+
     fn replace(&self, key: CertifiedKey) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(key);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(key));
+        self.loaded
+            .send_if_modified(|loaded| !std::mem::replace(loaded, true));
     }
 }
 
 impl ResolvesServerCert for ReloadingCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current())
+        self.current()
     }
 }
 
@@ -167,31 +239,53 @@ fn parse_pair(
     cert_pem: &[u8],
     key_pem: &[u8],
 ) -> Result<CertifiedKey, CertError> {
-    let chain = rustls_pemfile::certs(&mut &cert_pem[..])
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| CertError::Pem {
-            kind: "certificate",
-            path: files.cert.clone(),
+    parse_pem_pair(cert_pem, key_pem).map_err(|err| match err {
+        PairError::Pem { kind, source } => CertError::Pem {
+            kind,
+            path: if kind == "key" {
+                files.key.clone()
+            } else {
+                files.cert.clone()
+            },
             source,
-        })?;
-    if chain.is_empty() {
-        return Err(CertError::NoCertificate(files.cert.clone()));
-    }
-    let key = rustls_pemfile::private_key(&mut &key_pem[..])
-        .map_err(|source| CertError::Pem {
-            kind: "key",
-            path: files.key.clone(),
-            source,
-        })?
-        .ok_or_else(|| CertError::NoKey(files.key.clone()))?;
-    // from_der also checks that the key belongs to the leaf certificate, which catches a
-    // half-finished rotation (new cert, old key) before it reaches a handshake.
-    CertifiedKey::from_der(chain, key, &provider::default_provider()).map_err(|source| {
-        CertError::Unusable {
+        },
+        PairError::NoCertificate => CertError::NoCertificate(files.cert.clone()),
+        PairError::NoKey => CertError::NoKey(files.key.clone()),
+        PairError::KeyMismatch => CertError::Unusable {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            source: RustlsError::InconsistentKeys(InconsistentKeys::KeyMismatch),
+        },
+        PairError::Unusable(source) => CertError::Unusable {
             cert: files.cert.clone(),
             key: files.key.clone(),
             source,
-        }
+        },
+    })
+}
+
+/// Parse a PEM certificate chain and private key into what rustls serves.
+pub(crate) fn parse_pem_pair(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, PairError> {
+    let chain = rustls_pemfile::certs(&mut &cert_pem[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| PairError::Pem {
+            kind: "certificate",
+            source,
+        })?;
+    if chain.is_empty() {
+        return Err(PairError::NoCertificate);
+    }
+    let key = rustls_pemfile::private_key(&mut &key_pem[..])
+        .map_err(|source| PairError::Pem {
+            kind: "key",
+            source,
+        })?
+        .ok_or(PairError::NoKey)?;
+    // from_der also checks that the key belongs to the leaf certificate, which catches a
+    // half-finished rotation (new cert, old key) before it reaches a handshake.
+    CertifiedKey::from_der(chain, key, &provider::default_provider()).map_err(|err| match err {
+        RustlsError::InconsistentKeys(InconsistentKeys::KeyMismatch) => PairError::KeyMismatch,
+        other => PairError::Unusable(other),
     })
 }
 

@@ -1,10 +1,12 @@
 //! Generic HTTPS serving for the project's services: TLS settings from Go-style flag values,
-//! a certificate/key pair reloaded from disk without a restart, binding, serving an axum router
-//! over HTTP/1.1 and HTTP/2, and a graceful drain on SIGTERM/SIGINT.
+//! a certificate/key pair reloaded from disk without a restart or installed in memory,
+//! self-generated serving certificates and their CA ([`autotls`]), binding, serving an axum
+//! router over HTTP/1.1 and HTTP/2, and a graceful drain on SIGTERM/SIGINT.
 //!
 //! Owns: everything between a TCP socket and an axum `Router`. Must never: know about admission
 //! reviews, pods or Vault; install a global crypto provider (the binary does that once).
 
+pub mod autotls;
 mod cert;
 mod serve;
 mod signal;

@@ -327,6 +327,29 @@ async fn bad_annotations_system_namespaces_and_non_pods_are_denied() {
 }
 
 #[tokio::test]
+async fn health_follows_the_readiness_source() {
+    let mut h = harness();
+    let (ready, rx) = tokio::sync::watch::channel(false);
+    h.state = h
+        .state
+        .clone()
+        .with_readiness(Readiness::from_watch(rx, "no serving certificate yet"));
+    for method in [Method::GET, Method::POST] {
+        let (status, headers, body) = call(&h, method, "/health/ready", None, vec![]).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(text(&body), "not ready: no serving certificate yet\n");
+        assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    }
+    // Admission keeps working; only the probe reflects readiness.
+    let (status, _, _) = call(&h, Method::GET, "/nope", None, vec![]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    ready.send_replace(true);
+    let (status, _, body) = call(&h, Method::GET, "/health/ready", None, vec![]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
 async fn health_and_unknown_paths() {
     // Case 24.
     let h = harness();
