@@ -28,7 +28,9 @@ pub use bao::{DevServer, bao_binary};
 pub use bao_file::FileServer;
 pub use certs::{Leaf, TestCa, TlsFiles};
 pub use jwt::JwtSigner;
-pub use kube_api::{KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth};
+pub use kube_api::{
+    ApiRequest, KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth,
+};
 pub use pod_sandbox::{PodSandbox, SandboxRun};
 pub use postgres::Postgres;
 pub use util::{
