@@ -73,7 +73,11 @@ fn serve(config: InjectorConfig) -> anyhow::Result<()> {
         TlsSource::Auto(auto) => {
             let hosts = AutoTlsHosts::parse(&auto.hosts.join(","))
                 .context("Invalid automatic TLS configuration")?;
-            (Arc::new(ReloadingCert::empty()), None, Some((auto.clone(), hosts)))
+            (
+                Arc::new(ReloadingCert::empty()),
+                None,
+                Some((auto.clone(), hosts)),
+            )
         }
     };
     let server_config = tls
