@@ -569,11 +569,7 @@ async fn three_replicas_one_leader_one_ca_and_failover_without_failed_admissions
         .wait_exit(Duration::from_secs(30))
         .expect("exits after SIGTERM");
     assert!(status.success(), "{status:?}");
-    assert!(
-        replicas[index]
-            .log_text()
-            .contains("released the leader Lease")
-    );
+    wait_for_log(&replicas[index], "released the leader Lease").await;
     let (ok, failed, errors, _) = load.finish().await;
     eprintln!("FIGURE admissions during SIGTERM hand-over: {ok} served, {failed} failed");
     assert_eq!(failed, 0, "{errors:?}");
