@@ -37,6 +37,11 @@ impl Readiness {
         })
     }
 
+    /// Ready once `slot` holds a serving certificate (auto-TLS mode).
+    pub fn serving_certificate(slot: &vk_server::ReloadingCert) -> Self {
+        Self::from_watch(slot.loaded(), "no serving certificate yet")
+    }
+
     /// Ready when `check` returns `Ok`; its `Err` text is the reason. It runs on every probe,
     /// so it must be cheap and must not block.
     pub fn from_fn(check: impl Fn() -> Result<(), String> + Send + Sync + 'static) -> Self {
@@ -99,5 +104,23 @@ mod tests {
         assert_eq!(readiness.check(), Err("waiting".to_owned()));
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
         assert_eq!(readiness.clone().check(), Ok(()));
+    }
+
+    #[test]
+    fn serving_certificate_follows_the_slot() {
+        let slot = vk_server::ReloadingCert::empty();
+        let readiness = Readiness::serving_certificate(&slot);
+        assert_eq!(
+            readiness.check(),
+            Err("no serving certificate yet".to_owned())
+        );
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["svc.ns.svc".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        slot.install(cert.pem(), key.serialize_pem())
+            .expect("install");
+        assert_eq!(readiness.check(), Ok(()));
     }
 }

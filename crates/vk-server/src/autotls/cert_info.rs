@@ -15,6 +15,8 @@ pub(crate) struct CertInfo {
     pub(crate) der: Vec<u8>,
     pub(crate) not_before: SystemTime,
     pub(crate) not_after: SystemTime,
+    /// `not_after` as the certificate states it (RFC 2822-like), for messages.
+    pub(crate) not_after_text: String,
     pub(crate) is_ca: bool,
     pub(crate) sans: Vec<SanHost>,
     /// The subject public key bits (for EC keys, the uncompressed point).
@@ -54,6 +56,7 @@ impl CertInfo {
         let info = Self {
             not_before: instant(cert.validity().not_before.timestamp()),
             not_after: instant(cert.validity().not_after.timestamp()),
+            not_after_text: cert.validity().not_after.to_string(),
             is_ca: cert.is_ca(),
             sans,
             public_key: cert.public_key().subject_public_key.data.to_vec(),

@@ -14,6 +14,8 @@ pub enum AutoTlsError {
     EmptyHost { raw: String, position: usize },
     #[error("-tls-auto-hosts item {item:?} is neither an IP address nor a valid DNS name")]
     InvalidHost { item: String },
+    #[error("the CA expired at {not_after}; rotate it before issuing serving certificates")]
+    CaExpired { not_after: String },
     #[error("generating the {what}")]
     Generate {
         what: &'static str,

@@ -128,6 +128,11 @@ impl CaMaterial {
         now: SystemTime,
         lifetimes: &Lifetimes,
     ) -> Result<LeafMaterial, AutoTlsError> {
+        if now >= self.not_after {
+            return Err(AutoTlsError::CaExpired {
+                not_after: self.info.not_after_text.clone(),
+            });
+        }
         let what = "serving certificate";
         let generate = |source| AutoTlsError::Generate { what, source };
         let ca_key = key_pair_from_pem(&self.key_pem, "CA")?;

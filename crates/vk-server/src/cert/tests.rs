@@ -173,6 +173,19 @@ mod empty_slot {
         let status = get(&connector, addr).await.expect("verified handshake");
         assert_eq!(status, "HTTP/1.1 200 OK");
 
+        // A renewed leaf replaces the served one.
+        let served = slot.current().expect("loaded").cert[0].clone();
+        let renewed = ca.issue_leaf(&hosts, now, &lifetimes).expect("leaf");
+        slot.install(&renewed.cert_pem, &renewed.key_pem)
+            .expect("install renewed");
+        let now_served = slot.current().expect("loaded").cert[0].clone();
+        assert_ne!(now_served, served);
+        assert_eq!(now_served.as_ref(), renewed.der());
+        assert_eq!(
+            get(&connector, addr).await.expect("renewed"),
+            "HTTP/1.1 200 OK"
+        );
+
         // A client trusting another CA still refuses the server.
         let stranger = CaMaterial::generate(now, &lifetimes).expect("ca");
         let err = get(&client(&stranger), addr).await.expect_err("untrusted");

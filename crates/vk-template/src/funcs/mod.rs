@@ -101,7 +101,6 @@ fn registry() -> &'static Registry {
         unsupported::register(&mut r);
         spew::register(&mut r);
         sprig::register(&mut r);
-        sprig::register_more(&mut r);
         semver::register(&mut r);
         url::register(&mut r);
         r

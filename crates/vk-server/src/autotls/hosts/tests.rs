@@ -56,3 +56,13 @@ fn same_set_ignores_order_and_duplicates() {
     assert!(!hosts.same_set(std::slice::from_ref(&a)));
     assert!(!hosts.same_set(&[a, ip, SanHost::Dns("b.svc".into())]));
 }
+
+#[test]
+fn service_style_names_and_ipv6_are_accepted() {
+    let hosts = AutoTlsHosts::parse(
+        "vault-agent-injector-svc,vault-agent-injector-svc.vault.svc.cluster.local,fd00::1",
+    )
+    .expect("valid");
+    assert_eq!(hosts.hosts().len(), 3);
+    assert_eq!(hosts.hosts()[2].to_string(), "fd00::1");
+}

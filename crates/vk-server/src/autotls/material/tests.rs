@@ -128,6 +128,11 @@ fn leaf_never_outlives_its_ca() {
         .issue_leaf(&hosts(), t0() + Duration::from_secs(900), &lifetimes)
         .expect("leaf");
     assert_eq!(leaf.not_after, ca.not_after);
+    let err = ca
+        .issue_leaf(&hosts(), ca.not_after, &lifetimes)
+        .expect_err("expired CA");
+    assert!(matches!(err, AutoTlsError::CaExpired { .. }), "{err:?}");
+    assert!(err.to_string().contains("2027"), "names the expiry: {err}");
 }
 
 #[test]

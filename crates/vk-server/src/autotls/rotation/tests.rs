@@ -128,3 +128,34 @@ fn a_fresh_ca_is_never_due_whatever_the_lifetimes() {
         AutoTlsAction::Nothing { .. }
     ));
 }
+
+// Spec case 88 (expiry half): a 5-second leaf is due shortly before it expires, and its
+// replacement differs and is again issued by the CA.
+#[test]
+fn short_leaf_is_replaced_before_it_expires() {
+    let lifetimes = Lifetimes {
+        ca: 1000 * Duration::from_secs(5),
+        leaf: Duration::from_secs(5),
+    };
+    let ca = CaMaterial::generate(t0(), &lifetimes).expect("ca");
+    let first = ca.issue_leaf(&hosts(), t0(), &lifetimes).expect("leaf");
+    let AutoTlsAction::Nothing { until } =
+        next_action(t0(), &ca, Some(&first), &hosts(), &lifetimes)
+    else {
+        panic!("a fresh leaf needs nothing");
+    };
+    assert!(until > t0() + Duration::from_secs(4), "{until:?}");
+    assert!(until < first.not_after, "renewed before expiry");
+    assert_eq!(
+        next_action(until, &ca, Some(&first), &hosts(), &lifetimes),
+        AutoTlsAction::RenewLeaf
+    );
+    let second = ca.issue_leaf(&hosts(), until, &lifetimes).expect("leaf");
+    assert_ne!(second.der(), first.der());
+    assert_ne!(second.key_pem, first.key_pem);
+    assert!(second.is_issued_by(&ca));
+    assert!(matches!(
+        next_action(until, &ca, Some(&second), &hosts(), &lifetimes),
+        AutoTlsAction::Nothing { .. }
+    ));
+}
