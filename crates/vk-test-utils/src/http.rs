@@ -1,15 +1,16 @@
-//! A minimal blocking HTTP/1.1 client (plain or TLS with a pinned CA) for tests.
+//! A minimal blocking HTTP/1.1 client (plain or TLS with a pinned CA) for tests, on hyper.
 //!
-//! One request per connection (`Connection: close`); handles `Content-Length`, chunked and
-//! read-to-EOF bodies. Blocking on purpose: usable from sync tests and (via
-//! `spawn_blocking`) from async ones without nesting runtimes.
+//! One request per connection (`Connection: close`); hyper handles the body framing
+//! (`Content-Length`, chunked, read to EOF). Blocking on purpose: usable from sync tests and
+//! from async ones (each request runs on its own thread and runtime).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 
 /// A received HTTP response.
 #[derive(Debug, Clone)]
@@ -86,6 +87,9 @@ fn parse_url(url: &str) -> Result<Url> {
 }
 
 /// Sends one request. `ca_pem` is required for `https://` URLs and is the only trusted root.
+///
+/// The exchange runs on a thread of its own with a current-thread runtime, so this works from
+/// plain threads and from inside an async runtime alike (no nested `block_on`).
 pub fn request(
     method: &str,
     url: &str,
@@ -94,34 +98,114 @@ pub fn request(
     body: &[u8],
 ) -> Result<Response> {
     let u = parse_url(url)?;
-    let tcp = TcpStream::connect((u.host.as_str(), u.port))
-        .with_context(|| format!("connecting to {}:{}", u.host, u.port))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
-    tcp.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!(
-        "{method} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        u.path,
-        u.host,
-        u.port,
-        body.len()
-    );
-    for (n, v) in headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let raw = if u.tls {
-        let ca = ca_pem.ok_or_else(|| anyhow!("https URL {url:?} needs a CA PEM"))?;
-        let config = Arc::new(crate::certs::client_config(ca)?);
-        let name = rustls::pki_types::ServerName::try_from(u.host.clone())
-            .with_context(|| format!("bad TLS server name {:?}", u.host))?;
-        let conn = rustls::ClientConnection::new(config, name).context("TLS client setup")?;
-        let mut stream = rustls::StreamOwned::new(conn, tcp);
-        exchange(&mut stream, head.as_bytes(), body).with_context(|| format!("{method} {url}"))?
-    } else {
-        let mut tcp = tcp;
-        exchange(&mut tcp, head.as_bytes(), body).with_context(|| format!("{method} {url}"))?
+    let tls = match (u.tls, ca_pem) {
+        (true, Some(ca)) => Some(Arc::new(crate::certs::client_config(ca)?)),
+        (true, None) => bail!("https URL {url:?} needs a CA PEM"),
+        (false, _) => None,
     };
-    parse_response(&raw).with_context(|| format!("parsing the response to {method} {url}"))
+    let req =
+        build_request(method, &u, headers, body).with_context(|| format!("{method} {url}"))?;
+    let outcome = std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("building a runtime for the HTTP client")?;
+            rt.block_on(async {
+                tokio::time::timeout(REQUEST_TIMEOUT, exchange(&u, tls, req))
+                    .await
+                    .map_err(|_| anyhow!("no complete response within {REQUEST_TIMEOUT:?}"))?
+            })
+        })
+        .join()
+        .map_err(|_| anyhow!("the HTTP client thread panicked"))?
+    });
+    outcome.with_context(|| format!("{method} {url}"))
+}
+
+/// Limit for one whole exchange (connect, send, receive).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn build_request(
+    method: &str,
+    u: &Url,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<hyper::Request<Full<Bytes>>> {
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(u.path.as_str())
+        .header(hyper::header::HOST, format!("{}:{}", u.host, u.port))
+        .header(hyper::header::CONNECTION, "close")
+        .header(hyper::header::CONTENT_LENGTH, body.len());
+    for (n, v) in headers {
+        builder = builder.header(*n, *v);
+    }
+    builder
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .context("building the request")
+}
+
+async fn exchange(
+    u: &Url,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    req: hyper::Request<Full<Bytes>>,
+) -> Result<Response> {
+    let tcp = tokio::net::TcpStream::connect((u.host.as_str(), u.port))
+        .await
+        .with_context(|| format!("connecting to {}:{}", u.host, u.port))?;
+    match tls {
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::try_from(u.host.clone())
+                .with_context(|| format!("bad TLS server name {:?}", u.host))?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .context("TLS handshake")?;
+            send(stream, req).await
+        }
+        None => send(tcp, req).await,
+    }
+}
+
+async fn send<S>(io: S, req: hyper::Request<Full<Bytes>>) -> Result<Response>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .context("HTTP/1.1 handshake")?;
+    let driver = tokio::spawn(conn);
+    let resp = sender
+        .send_request(req)
+        .await
+        .context("sending the request")?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).trim().to_string(),
+            )
+        })
+        .collect();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .context("reading the response body")?
+        .to_bytes()
+        .to_vec();
+    drop(sender);
+    // The connection ends after the response (`Connection: close`); its result is irrelevant.
+    let _ = driver.await;
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// POSTs JSON and returns the response.
@@ -141,92 +225,47 @@ pub fn get(url: &str, ca_pem: Option<&str>) -> Result<Response> {
     request("GET", url, ca_pem, &[], &[])
 }
 
-fn exchange<S: Read + Write>(stream: &mut S, head: &[u8], body: &[u8]) -> Result<Vec<u8>> {
-    stream.write_all(head)?;
-    stream.write_all(body)?;
-    stream.flush()?;
-    let mut raw = Vec::new();
-    match stream.read_to_end(&mut raw) {
-        Ok(_) => {}
-        // Servers commonly close without TLS close_notify; what arrived is still complete.
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
-        Err(e) => return Err(e).context("reading the response"),
-    }
-    Ok(raw)
-}
-
-fn parse_response(raw: &[u8]) -> Result<Response> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow!("no end of headers in {} bytes", raw.len()))?;
-    let head = std::str::from_utf8(&raw[..split]).context("headers are not UTF-8")?;
-    let rest = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| anyhow!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let find = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.as_str())
-    };
-    let body = if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        dechunk(rest)?
-    } else if let Some(len) = find("content-length") {
-        let len: usize = len.parse().context("bad Content-Length")?;
-        anyhow::ensure!(rest.len() >= len, "body shorter than Content-Length");
-        rest[..len].to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| anyhow!("truncated chunk size line"))?;
-        let size_text = std::str::from_utf8(&data[..eol])?;
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .with_context(|| format!("bad chunk size {size_text:?}"))?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        anyhow::ensure!(data.len() >= size + 2, "truncated chunk");
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Serves `raw` as the whole answer to one connection and returns the URL.
+    fn one_shot(raw: &'static [u8]) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(raw);
+            }
+        });
+        format!("http://{addr}/")
+    }
+
     #[test]
     fn parses_chunked_and_sized_bodies() {
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
-            .unwrap();
+        let url = one_shot(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        );
+        let r = get(&url, None).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.body, b"abcde");
-        let r = parse_response(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+        let url = one_shot(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}");
+        let r = get(&url, None).unwrap();
         assert_eq!((r.status, r.body.as_slice()), (201, &b"{}"[..]));
+    }
+
+    #[test]
+    fn parses_urls() {
+        let u = parse_url("https://127.0.0.1:8200/v1/sys/health?x=1").unwrap();
+        assert!(u.tls);
+        assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 8200));
+        assert_eq!(u.path, "/v1/sys/health?x=1");
+        let u = parse_url("http://localhost").unwrap();
+        assert_eq!((u.port, u.path.as_str()), (80, "/"));
+        assert!(parse_url("ftp://x").is_err());
+        assert!(request("GET", "https://127.0.0.1:1/", None, &[], &[]).is_err());
     }
 }

@@ -19,7 +19,9 @@
 //!   and watch (the `watch` module docs say how). Objects get `uid`, `creationTimestamp`, `generation` and a
 //!   `resourceVersion` from one increasing counter; Secrets get `stringData` folded into
 //!   base64 `data`. Errors are `Status` objects with `reason`, `message`, `details` and `code`
-//!   as the API server writes them. Every namespace exists; there are no subresources
+//!   as the API server writes them. PUT never creates (404 for a missing object, whatever
+//!   the type). Every namespace exists (`GET /api/v1/namespaces/<ns>` answers an active
+//!   Namespace; kubectl asks it after a 404); there are no subresources
 //!   (`/status`), no `deletecollection`, no `dryRun` (refused with 400), no field validation
 //!   of unknown fields, and no admission.
 //! - **Discovery** (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>`) so
@@ -29,7 +31,9 @@
 //! Every API path needs a bearer token: [`KubeApi::admin_token`] (user `kubernetes-admin`,
 //! allowed everything) or any service-account token the issuer mints (user
 //! `system:serviceaccount:<ns>:<name>`); no or a bad token gets 401. [`KubeApi::forbid`]
-//! denies a verb on a resource to every caller with the RBAC authorizer's 403 text. Bodies
+//! denies a verb on a resource to every caller (the admin included) with the RBAC
+//! authorizer's 403 text. [`KubeApi::compact`] expires every resourceVersion handed out so
+//! far, to test clients' re-list on 410. Bodies
 //! above 3 MiB get 413. [`KubeApi::requests`] lists every request seen.
 //! [`KubeApi::write_kubeconfig`] writes a kubeconfig for kubectl and kube-rs.
 //!
@@ -63,8 +67,6 @@ mod transport;
 mod vault_auth;
 mod watch;
 
-#[cfg(test)]
-mod store_tests;
 #[cfg(test)]
 mod token_review_tests;
 
@@ -369,8 +371,10 @@ impl KubeApi {
         self.state.store.current_rv()
     }
 
-    /// Forgets the event history, as an etcd compaction does: a watch from any earlier
-    /// resourceVersion then gets a 410 Expired (clients re-list).
+    /// Forgets the event history and moves the resourceVersion on by one, so that every
+    /// resourceVersion handed out so far is too old: open watches end with, and new watches
+    /// from an old resourceVersion get, an `ERROR` event with a 410 Expired `Status` (as after
+    /// an etcd compaction or a re-initialised watch cache); clients then re-list.
     pub fn compact(&self) {
         self.state.store.compact();
     }

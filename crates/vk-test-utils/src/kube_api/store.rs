@@ -454,12 +454,17 @@ impl Store {
         self.lock().rv
     }
 
-    /// Forgets the event history, as an etcd compaction does: watches from any earlier
-    /// resourceVersion then get 410 Expired.
+    /// Forgets the event history and moves the resourceVersion on by one (as if other writes
+    /// had happened), so that every resourceVersion handed out so far is too old: watches from
+    /// one, open ones included, get 410 Expired, and a re-list yields one that works.
     pub(super) fn compact(&self) {
         let mut inner = self.lock();
+        inner.rv += 1;
         inner.history.clear();
         inner.oldest = inner.rv;
+        let rv = inner.rv;
+        drop(inner);
+        self.notify(rv);
     }
 }
 
@@ -511,7 +516,9 @@ mod tests {
         assert_eq!(rv, 3);
         store.compact();
         assert_eq!(store.events_after(1).unwrap_err().code, 410);
-        assert!(store.events_after(3).unwrap().0.is_empty());
+        assert_eq!(store.events_after(3).unwrap_err().code, 410);
+        assert_eq!(store.current_rv(), 4);
+        assert!(store.events_after(4).unwrap().0.is_empty());
     }
 
     #[test]

@@ -1,1 +1,0 @@
-//! HTTP tests of the object store.
