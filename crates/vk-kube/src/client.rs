@@ -24,7 +24,28 @@ impl KubeClient {
     /// A client configured as kube-rs infers it: `KUBECONFIG`, else `~/.kube/config`, else the
     /// in-cluster service account.
     pub async fn infer(user_agent: &str) -> Result<Self, KubeError> {
-        let mut config = kube::Config::infer().await.map_err(KubeError::Config)?;
+        let config = kube::Config::infer().await.map_err(KubeError::Config)?;
+        Self::from_config(config, user_agent)
+    }
+
+    /// A client from a kubeconfig file (its current context), e.g. for tools and tests that
+    /// must not touch the process environment.
+    pub async fn from_kubeconfig(
+        path: &std::path::Path,
+        user_agent: &str,
+    ) -> Result<Self, KubeError> {
+        let bad = |source| KubeError::Kubeconfig {
+            path: path.to_owned(),
+            source,
+        };
+        let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(bad)?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .map_err(bad)?;
+        Self::from_config(config, user_agent)
+    }
+
+    fn from_config(mut config: kube::Config, user_agent: &str) -> Result<Self, KubeError> {
         if let Ok(value) = user_agent.parse() {
             config.headers.push((http::header::USER_AGENT, value));
         }

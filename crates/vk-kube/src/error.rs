@@ -10,6 +10,12 @@ pub enum KubeError {
         "loading the Kubernetes client configuration (KUBECONFIG, ~/.kube/config, or the in-cluster service account)"
     )]
     Config(#[source] kube::config::InferConfigError),
+    #[error("loading kubeconfig {path}")]
+    Kubeconfig {
+        path: std::path::PathBuf,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
     #[error("building the Kubernetes client from its configuration")]
     Client(#[source] kube::Error),
     #[error("{call}: forbidden; the injector's service account needs the RBAC rule {rule} (API server: {message})", rule = call.rbac_rule())]
@@ -46,7 +52,7 @@ impl KubeError {
     /// The call this error comes from, when it comes from one.
     pub fn call(&self) -> Option<&Call> {
         match self {
-            Self::Config(_) | Self::Client(_) => None,
+            Self::Config(_) | Self::Kubeconfig { .. } | Self::Client(_) => None,
             Self::Forbidden { call, .. }
             | Self::NotFound { call }
             | Self::Conflict { call, .. }
