@@ -36,7 +36,7 @@ impl KubeClient {
     ) -> Result<Self, KubeError> {
         let bad = |source| KubeError::Kubeconfig {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         };
         let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(bad)?;
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())

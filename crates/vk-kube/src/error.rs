@@ -14,7 +14,7 @@ pub enum KubeError {
     Kubeconfig {
         path: std::path::PathBuf,
         #[source]
-        source: kube::config::KubeconfigError,
+        source: Box<kube::config::KubeconfigError>,
     },
     #[error("building the Kubernetes client from its configuration")]
     Client(#[source] kube::Error),
