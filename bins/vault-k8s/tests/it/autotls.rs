@@ -825,3 +825,52 @@ async fn config_errors_exit_1_before_binding() {
         assert!(logs.contains(expected), "{key}: {logs}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_writes_while_upstream_lock_is_owned_by_a_running_pod() {
+    let cluster = Arc::new(Cluster::start());
+    cluster.create_webhook_configuration(MWC);
+    let pod = cluster
+        .api
+        .create_object(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "upstream-injector-0", "namespace": NS},
+            "spec": {"containers": [{"name": "sidecar-injector", "image": "hashicorp/vault-k8s:1.7.6"}]},
+            "status": {"phase": "Running"}
+        }))
+        .expect("pod");
+    let uid = pod["metadata"]["uid"].as_str().expect("uid").to_owned();
+    cluster
+        .api
+        .create_object(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "vault-k8s-leader", "namespace": NS, "ownerReferences": [
+                {"apiVersion": "v1", "kind": "Pod", "name": "upstream-injector-0", "uid": uid}
+            ]}
+        }))
+        .expect("lock");
+    let replica = Replica::spawn(
+        "vault-agent-injector-0",
+        &cluster.helm_env("vault-agent-injector-0"),
+    );
+    let addr = replica.addr();
+    wait_for_log(&replica, "owns ConfigMap vault/vault-k8s-leader").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        cluster
+            .api
+            .get_object("v1", "Secret", Some(NS), "vault-injector-certs")
+            .is_none(),
+        "nothing written while upstream's leader runs"
+    );
+    assert!(!is_ready(&cluster, addr).await);
+    // The upstream pod goes away (rolling upgrade finished): ours takes over.
+    cluster
+        .api
+        .delete_object("v1", "Pod", Some(NS), "upstream-injector-0");
+    let c = cluster.clone();
+    wait_until(Duration::from_secs(60), "ready after upstream left", || {
+        is_ready(&c, addr)
+    })
+    .await;
+}
