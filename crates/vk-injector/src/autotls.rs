@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use vk_kube::{KubeClient, LeaderElector, LeaseSettings};
 use vk_server::ReloadingCert;
-use vk_server::autotls::{AutoTlsHosts, Lifetimes};
+use vk_server::autotls::Lifetimes;
 
 use crate::config::AutoTlsConfig;
 use crate::readiness::Readiness;
@@ -41,12 +41,7 @@ pub struct AutoTls {
 
 impl AutoTls {
     /// Start managing certificates into `slot`. Must run inside a tokio runtime.
-    pub fn start(
-        client: KubeClient,
-        config: &AutoTlsConfig,
-        hosts: AutoTlsHosts,
-        slot: Arc<ReloadingCert>,
-    ) -> Self {
+    pub fn start(client: KubeClient, config: &AutoTlsConfig, slot: Arc<ReloadingCert>) -> Self {
         let defaults = Lifetimes::default();
         let lifetimes = Lifetimes {
             ca: config.ca_lifetime.unwrap_or(defaults.ca),
@@ -56,7 +51,7 @@ impl AutoTls {
         let issuer = advance::Issuer {
             client: client.clone(),
             webhook_config: config.webhook_config.clone(),
-            hosts,
+            hosts: config.hosts.clone(),
             lifetimes,
         };
         let waiting_for;

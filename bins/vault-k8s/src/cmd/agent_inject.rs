@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use vk_injector::autotls::AutoTls;
 use vk_injector::config::{AutoTlsConfig, INJECT_FLAGS, TlsSource, parse_go_flags};
 use vk_injector::{AppState, InjectorConfig, InjectorMetrics, Purpose};
-use vk_server::autotls::AutoTlsHosts;
 use vk_server::{CertWatcher, ReloadingCert, ShutdownSignals};
 
 /// How long in-flight requests may take to finish after a stop signal. Below Kubernetes'
@@ -70,15 +69,7 @@ fn serve(config: InjectorConfig) -> anyhow::Result<()> {
                 .context("Error loading the serving certificate")?;
             (watcher.resolver(), Some(watcher), None)
         }
-        TlsSource::Auto(auto) => {
-            let hosts = AutoTlsHosts::parse(&auto.hosts.join(","))
-                .context("Invalid automatic TLS configuration")?;
-            (
-                Arc::new(ReloadingCert::empty()),
-                None,
-                Some((auto.clone(), hosts)),
-            )
-        }
+        TlsSource::Auto(auto) => (Arc::new(ReloadingCert::empty()), None, Some(auto.clone())),
     };
     let server_config = tls
         .settings
@@ -93,8 +84,8 @@ fn serve(config: InjectorConfig) -> anyhow::Result<()> {
         let signals = ShutdownSignals::install().context("Error installing signal handlers")?;
         let (manager, state) = match auto {
             None => (None, state),
-            Some((auto, hosts)) => {
-                let manager = start_auto_tls(&auto, hosts, resolver).await?;
+            Some(auto) => {
+                let manager = start_auto_tls(&auto, resolver).await?;
                 let state = state.with_readiness(manager.readiness());
                 (Some(manager), state)
             }
@@ -136,11 +127,7 @@ fn serve(config: InjectorConfig) -> anyhow::Result<()> {
     })
 }
 
-async fn start_auto_tls(
-    auto: &AutoTlsConfig,
-    hosts: AutoTlsHosts,
-    slot: Arc<ReloadingCert>,
-) -> anyhow::Result<AutoTls> {
+async fn start_auto_tls(auto: &AutoTlsConfig, slot: Arc<ReloadingCert>) -> anyhow::Result<AutoTls> {
     let user_agent = concat!("vault-k8s/", env!("CARGO_PKG_VERSION"));
     let client = vk_kube::KubeClient::infer(user_agent)
         .await
@@ -155,7 +142,7 @@ async fn start_auto_tls(
             "leader election on Lease {}", vk_kube::LeaseSettings::DEFAULT_NAME
         );
     }
-    Ok(AutoTls::start(client, auto, hosts, slot))
+    Ok(AutoTls::start(client, auto, slot))
 }
 
 async fn count_signals(mut signals: ShutdownSignals, tx: tokio::sync::watch::Sender<u32>) {

@@ -801,13 +801,17 @@ async fn config_errors_exit_1_before_binding() {
         (
             "AGENT_INJECT_TLS_AUTO_HOSTS",
             Some(""),
-            "-tls-auto-hosts (AGENT_INJECT_TLS_AUTO_HOSTS) is empty",
+            "-tls-auto-hosts is empty",
         ),
-        ("AGENT_INJECT_TLS_AUTO_HOSTS", Some("svc,,svc.ns"), "item 2"),
         (
             "AGENT_INJECT_TLS_AUTO_HOSTS",
-            Some("svc,bad_name"),
-            "\"bad_name\"",
+            Some("svc,,svc.ns"),
+            "(number 2)",
+        ),
+        (
+            "AGENT_INJECT_TLS_AUTO_HOSTS",
+            Some("svc,bad name"),
+            "\"bad name\"",
         ),
         ("POD_NAME", None, "POD_NAME is not set"),
     ];

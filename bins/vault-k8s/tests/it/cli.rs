@@ -97,7 +97,7 @@ fn startup_validation_messages() {
     let out = run(&["agent-inject", "-vault-address=x"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).starts_with("Invalid automatic TLS configuration: -tls-auto-hosts (AGENT_INJECT_TLS_AUTO_HOSTS) is empty"),
+        stderr(&out).starts_with("Invalid automatic TLS configuration: AGENT_INJECT_TLS_AUTO_HOSTS / -tls-auto-hosts: -tls-auto-hosts is empty"),
         "{}",
         stderr(&out)
     );

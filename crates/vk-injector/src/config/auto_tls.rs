@@ -1,8 +1,9 @@
 //! Validation of the self-generated certificate mode (spec §5.4.1): `-tls-auto`,
 //! `-tls-auto-hosts`, `-use-leader-elector`, `NAMESPACE`, `POD_NAME` and the documented knobs.
 
-use std::net::IpAddr;
 use std::time::Duration;
+
+use vk_server::autotls::{AutoTlsError, AutoTlsHosts};
 
 /// Environment knobs for the leader Lease timings (documented in docs/configuration.md).
 pub const ENV_LEASE_DURATION: &str = "VK_LEADER_LEASE_DURATION";
@@ -18,8 +19,8 @@ pub struct AutoTlsConfig {
     /// `-tls-auto`: the MutatingWebhookConfiguration whose entries get the CA bundle; `None`
     /// when empty (certificates are generated but nothing is published).
     pub webhook_config: Option<String>,
-    /// `-tls-auto-hosts`, split and trimmed; never empty.
-    pub hosts: Vec<String>,
+    /// `-tls-auto-hosts`, parsed (IP or DNS SANs); never empty.
+    pub hosts: AutoTlsHosts,
     /// `NAMESPACE` (default `default`): where the Lease and the certificate Secret live.
     pub namespace: String,
     /// `Some` with `-use-leader-elector`.
@@ -40,22 +41,10 @@ pub struct LeaderConfig {
 }
 
 /// A bad auto-TLS setting; each names what to fix.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum AutoTlsConfigError {
-    #[error(
-        "-tls-auto-hosts (AGENT_INJECT_TLS_AUTO_HOSTS) is empty; with no -tls-cert-file the injector \
-         generates its certificate and needs the webhook Service's names, e.g. \
-         -tls-auto-hosts=vault-agent-injector-svc,vault-agent-injector-svc.vault,vault-agent-injector-svc.vault.svc"
-    )]
-    NoHosts,
-    #[error(
-        "-tls-auto-hosts (AGENT_INJECT_TLS_AUTO_HOSTS) item {index} ({item:?}) is not a DNS name or IP address: {problem}"
-    )]
-    BadHost {
-        index: usize,
-        item: String,
-        problem: &'static str,
-    },
+    #[error("AGENT_INJECT_TLS_AUTO_HOSTS / -tls-auto-hosts")]
+    Hosts(#[source] AutoTlsError),
     #[error(
         "POD_NAME is not set; -use-leader-elector (AGENT_INJECT_USE_LEADER_ELECTOR) needs the pod's own name, \
          e.g. env POD_NAME from the downward API (valueFrom.fieldRef.fieldPath: metadata.name)"
@@ -81,7 +70,7 @@ impl AutoTlsConfig {
         use_leader_elector: bool,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, AutoTlsConfigError> {
-        let hosts = parse_hosts(hosts)?;
+        let hosts = AutoTlsHosts::parse(hosts).map_err(AutoTlsConfigError::Hosts)?;
         let namespace = env("NAMESPACE")
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "default".to_owned());
@@ -118,56 +107,6 @@ impl AutoTlsConfig {
             leaf_lifetime: env_duration(env, ENV_TEST_LEAF_LIFETIME)?,
         })
     }
-}
-
-/// Split on commas, trim; every item must be an IP address or a DNS name (a leading `*.`
-/// wildcard label allowed).
-pub fn parse_hosts(raw: &str) -> Result<Vec<String>, AutoTlsConfigError> {
-    if raw.trim().is_empty() {
-        return Err(AutoTlsConfigError::NoHosts);
-    }
-    let mut hosts = Vec::new();
-    for (index, item) in raw.split(',').enumerate() {
-        let item = item.trim();
-        let bad = |problem| AutoTlsConfigError::BadHost {
-            index: index + 1,
-            item: item.to_owned(),
-            problem,
-        };
-        if item.is_empty() {
-            return Err(bad("empty item (stray comma?)"));
-        }
-        if item.parse::<IpAddr>().is_err() {
-            check_dns_name(item).map_err(bad)?;
-        }
-        hosts.push(item.to_owned());
-    }
-    Ok(hosts)
-}
-
-fn check_dns_name(name: &str) -> Result<(), &'static str> {
-    if name.len() > 253 {
-        return Err("longer than 253 characters");
-    }
-    let body = name.strip_prefix("*.").unwrap_or(name);
-    for label in body.split('.') {
-        if label.is_empty() {
-            return Err("empty label (leading, trailing or double dot)");
-        }
-        if label.len() > 63 {
-            return Err("a label is longer than 63 characters");
-        }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err("only letters, digits, '-' and '.' are allowed");
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err("a label starts or ends with '-'");
-        }
-    }
-    Ok(())
 }
 
 fn env_duration(

@@ -14,7 +14,7 @@ use vk_telemetry::{LogFormat, LogLevel, UnknownLogLevel};
 
 pub use auto_tls::{
     AutoTlsConfig, AutoTlsConfigError, ENV_LEASE_DURATION, ENV_RENEW_DEADLINE, ENV_RETRY_PERIOD,
-    ENV_TEST_CA_LIFETIME, ENV_TEST_LEAF_LIFETIME, LeaderConfig, parse_hosts,
+    ENV_TEST_CA_LIFETIME, ENV_TEST_LEAF_LIFETIME, LeaderConfig,
 };
 pub use flags::{
     ENV_LEASE_RENEWAL_THRESHOLD, ENV_MAX_CONNECTIONS_PER_HOST, Flag, FlagKind, INJECT_FLAGS,

@@ -419,8 +419,11 @@ fn vault_helm_default_env_selects_auto_tls_with_leader_election() {
         auto.webhook_config.as_deref(),
         Some("vault-agent-injector-cfg")
     );
-    assert_eq!(auto.hosts.len(), 3);
-    assert_eq!(auto.hosts[2], "vault-agent-injector-svc.vault.svc");
+    assert_eq!(auto.hosts.hosts().len(), 3);
+    assert_eq!(
+        auto.hosts.hosts()[2],
+        vk_server::autotls::SanHost::Dns("vault-agent-injector-svc.vault.svc".to_owned())
+    );
     assert_eq!(auto.namespace, "vault");
     let leader = auto.leader.expect("leader election on");
     assert_eq!(leader.pod_name, "vault-agent-injector-0");
@@ -442,14 +445,17 @@ fn vault_helm_default_env_selects_auto_tls_with_leader_election() {
 #[test]
 fn auto_tls_namespace_defaults_and_knobs_apply() {
     let env = [
-        ("AGENT_INJECT_TLS_AUTO_HOSTS", "svc, 10.0.0.1 ,*.svc.ns"),
+        ("AGENT_INJECT_TLS_AUTO_HOSTS", "svc, 10.0.0.1 ,svc.ns"),
         ("VK_TEST_AUTO_TLS_LEAF_LIFETIME", "30s"),
         ("VK_TEST_AUTO_TLS_CA_LIFETIME", "2m"),
     ];
     let auto = auto_source(resolve(&["-vault-address=x"], &env, Purpose::Serve).expect("valid"));
     assert_eq!(auto.namespace, "default");
     assert_eq!(auto.webhook_config, None);
-    assert_eq!(auto.hosts, ["svc", "10.0.0.1", "*.svc.ns"]);
+    assert_eq!(
+        auto.hosts,
+        vk_server::autotls::AutoTlsHosts::parse("svc,10.0.0.1,svc.ns").expect("hosts")
+    );
     assert!(auto.leader.is_none());
     assert_eq!(auto.leaf_lifetime, Some(std::time::Duration::from_secs(30)));
     assert_eq!(auto.ca_lifetime, Some(std::time::Duration::from_secs(120)));
@@ -472,12 +478,15 @@ fn auto_tls_bad_input_names_what_to_fix() {
         &[("AGENT_INJECT_TLS_AUTO_HOSTS", "svc,,svc.ns")],
         "AGENT_INJECT_TLS_AUTO_HOSTS",
     );
-    assert!(m.contains("item 2") && m.contains("-tls-auto-hosts"), "{m}");
+    assert!(
+        m.contains("(number 2)") && m.contains("AGENT_INJECT_TLS_AUTO_HOSTS"),
+        "{m}"
+    );
     let m = with(
-        &[("AGENT_INJECT_TLS_AUTO_HOSTS", "svc,bad_name")],
+        &[("AGENT_INJECT_TLS_AUTO_HOSTS", "svc,bad name")],
         "AGENT_INJECT_TLS_AUTO_HOSTS",
     );
-    assert!(m.contains("\"bad_name\""), "{m}");
+    assert!(m.contains("\"bad name\""), "{m}");
     let m = with(&[], "AGENT_INJECT_TLS_AUTO_HOSTS");
     assert!(m.contains("-tls-auto-hosts") && m.contains("empty"), "{m}");
     let m = with(&[("VK_LEADER_RETRY_PERIOD", "20s")], "");
