@@ -45,6 +45,7 @@ const FORBIDDEN_IN_PURE: &[&str] = &[
     "ureq",
     "kube",
     "kube-client",
+    "vk-kube",
     "rustls",
     "tokio-rustls",
     "ring",

@@ -7,6 +7,7 @@
 //! or read the process environment directly (callers pass a lookup).
 
 pub mod admission;
+pub mod autotls;
 pub mod config;
 pub mod handler;
 pub mod metrics;

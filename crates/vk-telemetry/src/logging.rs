@@ -94,7 +94,7 @@ pub fn init_logging(level: LogLevel, format: LogFormat) -> Result<(), TelemetryE
         _ => "warn",
     };
     let filter = EnvFilter::new(format!(
-        "{deps},vk_server={lvl},vk_injector={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vault_k8s={lvl}",
+        "{deps},vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vault_k8s={lvl}",
         lvl = level.directive()
     ));
     let builder = tracing_subscriber::fmt()

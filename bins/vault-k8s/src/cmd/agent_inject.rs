@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use vk_injector::config::{INJECT_FLAGS, parse_go_flags};
+use vk_injector::autotls::AutoTls;
+use vk_injector::config::{AutoTlsConfig, INJECT_FLAGS, TlsSource, parse_go_flags};
 use vk_injector::{AppState, InjectorConfig, InjectorMetrics, Purpose};
-use vk_server::{CertWatcher, ShutdownSignals};
+use vk_server::{CertWatcher, ReloadingCert, ShutdownSignals};
 
 /// How long in-flight requests may take to finish after a stop signal. Below Kubernetes'
 /// default 30 s termination grace period so that we exit before the kubelet's SIGKILL.
@@ -58,13 +59,21 @@ fn serve(config: InjectorConfig) -> anyhow::Result<()> {
         println!("Registering telemetry path on {path:?}");
         (path, registry.clone())
     });
-    let app = vk_injector::router(AppState::new(config.settings.clone(), metrics, telemetry));
+    let state = AppState::new(config.settings.clone(), metrics, telemetry);
 
-    let watcher =
-        CertWatcher::load(tls.files.clone()).context("Error loading the serving certificate")?;
+    // Certificate source; everything that can fail on bad configuration fails here, before
+    // anything is bound.
+    let (resolver, watcher, auto) = match &tls.source {
+        TlsSource::Files(files) => {
+            let watcher = CertWatcher::load(files.clone())
+                .context("Error loading the serving certificate")?;
+            (watcher.resolver(), Some(watcher), None)
+        }
+        TlsSource::Auto(auto) => (Arc::new(ReloadingCert::empty()), None, Some(auto.clone())),
+    };
     let server_config = tls
         .settings
-        .server_config(watcher.resolver())
+        .server_config(resolver.clone())
         .context("Failed to configure TLS")?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,24 +82,67 @@ fn serve(config: InjectorConfig) -> anyhow::Result<()> {
         .context("Error starting the async runtime")?;
     runtime.block_on(async move {
         let signals = ShutdownSignals::install().context("Error installing signal handlers")?;
+        let (manager, state) = match auto {
+            None => (None, state),
+            Some(auto) => {
+                let manager = start_auto_tls(&auto, resolver).await?;
+                let state = state.with_readiness(manager.readiness());
+                (Some(manager), state)
+            }
+        };
+        let app = vk_injector::router(state);
+        // In auto mode the listener binds at once; TLS handshakes fail ("no certificate") and
+        // /health/ready cannot be reached until a certificate is installed.
         let bound = vk_server::bind(&config.listen).await.context("Error listening")?;
         tracing::info!("Starting handler..");
         println!("Listening on \"{}\"...", bound.local_addr());
-        tokio::spawn(watcher.run(CERT_POLL));
+        if let Some(watcher) = watcher {
+            tokio::spawn(watcher.run(CERT_POLL));
+        }
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(0u32);
         tokio::spawn(count_signals(signals, stop_tx));
+        // On the first stop signal hand the Lease over at once, while draining.
+        let release = manager.map(|manager| {
+            let first = wait_for_signals(stop_rx.clone(), 1);
+            tokio::spawn(async move {
+                first.await;
+                manager.shutdown().await;
+            })
+        });
         let first = wait_for_signals(stop_rx.clone(), 1);
         let second = wait_for_signals(stop_rx, 2);
-        tokio::select! {
+        let result = tokio::select! {
             served = bound.serve(app, Arc::new(server_config), first, DRAIN_GRACE) => {
-                served.context("Error serving")?;
-                tracing::info!("Drained, exiting");
-                Ok(())
+                served.context("Error serving").map(|()| tracing::info!("Drained, exiting"))
             }
-            () = second => anyhow::bail!("second stop signal received, exiting without waiting for in-flight requests"),
+            () = second => Err(anyhow::anyhow!("second stop signal received, exiting without waiting for in-flight requests")),
+        };
+        if let Some(release) = release
+            && tokio::time::timeout(Duration::from_secs(6), release).await.is_err()
+        {
+            tracing::warn!("the leader Lease was not released in time");
         }
+        result
     })
+}
+
+async fn start_auto_tls(auto: &AutoTlsConfig, slot: Arc<ReloadingCert>) -> anyhow::Result<AutoTls> {
+    let user_agent = concat!("vault-k8s/", env!("CARGO_PKG_VERSION"));
+    let client = vk_kube::KubeClient::infer(user_agent)
+        .await
+        .context("Error creating the Kubernetes client for -tls-auto")?;
+    if let Some(leader) = &auto.leader {
+        tracing::info!(
+            namespace = %auto.namespace,
+            identity = %leader.pod_name,
+            lease_duration = ?leader.lease_duration,
+            renew_deadline = ?leader.renew_deadline,
+            retry_period = ?leader.retry_period,
+            "leader election on Lease {}", vk_kube::LeaseSettings::DEFAULT_NAME
+        );
+    }
+    Ok(AutoTls::start(client, auto, slot))
 }
 
 async fn count_signals(mut signals: ShutdownSignals, tx: tokio::sync::watch::Sender<u32>) {

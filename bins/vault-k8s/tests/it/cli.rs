@@ -92,11 +92,12 @@ fn startup_validation_messages() {
     let out = run(&["agent-inject", "-nope"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).starts_with("flag provided but not defined: -nope\n"));
-    // No certificate: a clear message naming the alternative, before anything is bound.
+    // No certificate and no -tls-auto-hosts: automatic mode cannot name its certificate; a
+    // clear message naming the flag, before anything is bound.
     let out = run(&["agent-inject", "-vault-address=x"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("not supported yet") && stderr(&out).contains("-tls-cert-file"),
+        stderr(&out).starts_with("Invalid automatic TLS configuration: AGENT_INJECT_TLS_AUTO_HOSTS / -tls-auto-hosts: -tls-auto-hosts is empty"),
         "{}",
         stderr(&out)
     );

@@ -200,13 +200,13 @@ pub const INJECT_FLAGS: &[Flag] = &[
         "tls-auto",
         "",
         &["AGENT_INJECT_TLS_AUTO", "TLS_AUTO"],
-        "MutatingWebhookConfiguration name. If specified, will auto generate cert bundle (not supported yet)",
+        "MutatingWebhookConfiguration name. If specified, will auto generate cert bundle",
     ),
     s(
         "tls-auto-hosts",
         "",
         &["AGENT_INJECT_TLS_AUTO_HOSTS", "TLS_AUTO_HOSTS"],
-        "Comma-separated hosts for auto-generated TLS cert (not supported yet)",
+        "Comma-separated hosts for auto-generated TLS cert",
     ),
     s(
         "tls-ca-cert-file",

@@ -1,6 +1,7 @@
 //! `agent-inject` configuration: flags (Go syntax) → environment overlay → validation, in the
 //! order of spec §1.5, producing an [`InjectorConfig`] before anything is bound.
 
+mod auto_tls;
 mod flags;
 mod goflag;
 mod goparse;
@@ -11,6 +12,10 @@ use vk_inject::{AgentCommandStyle, InjectorSettings};
 use vk_server::{CertFiles, TlsConfigError, TlsMinVersion, TlsSettings};
 use vk_telemetry::{LogFormat, LogLevel, UnknownLogLevel};
 
+pub use auto_tls::{
+    AutoTlsConfig, AutoTlsConfigError, ENV_LEASE_DURATION, ENV_RENEW_DEADLINE, ENV_RETRY_PERIOD,
+    ENV_TEST_CA_LIFETIME, ENV_TEST_LEAF_LIFETIME, LeaderConfig,
+};
 pub use flags::{
     ENV_LEASE_RENEWAL_THRESHOLD, ENV_MAX_CONNECTIONS_PER_HOST, Flag, FlagKind, INJECT_FLAGS,
     RENDER_FLAGS,
@@ -42,11 +47,18 @@ pub struct InjectorConfig {
     pub warnings: Vec<String>,
 }
 
-/// Certificate files and protocol parameters for the HTTPS listener.
+/// Where the serving certificate comes from and the protocol parameters of the listener.
 #[derive(Debug, Clone)]
 pub struct ServerTls {
-    pub files: CertFiles,
+    pub source: TlsSource,
     pub settings: TlsSettings,
+}
+
+/// The certificate source (spec §5.4.1): files when `-tls-cert-file` is set, else generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    Files(CertFiles),
+    Auto(AutoTlsConfig),
 }
 
 /// Start-up configuration errors. Printed as a chain (`outer: cause`) they read exactly as
@@ -61,12 +73,8 @@ pub enum ConfigError {
     DefaultTemplate(String),
     #[error("Error setting log level")]
     LogLevel(#[source] UnknownLogLevel),
-    #[error(
-        "automatic TLS certificates ({0}) are not supported yet; give the webhook a certificate with \
-         -tls-cert-file and -tls-key-file (or AGENT_INJECT_TLS_CERT_FILE/AGENT_INJECT_TLS_KEY_FILE), \
-         for example from a cert-manager Certificate or a kubernetes.io/tls Secret mounted into the pod"
-    )]
-    AutoTlsUnsupported(&'static str),
+    #[error("Invalid automatic TLS configuration")]
+    AutoTls(#[source] AutoTlsConfigError),
     #[error("-tls-key-file (AGENT_INJECT_TLS_KEY_FILE) is required when -tls-cert-file is set")]
     MissingKeyFile,
     #[error("Failed to configure TLS")]
@@ -132,8 +140,8 @@ impl InjectorConfig {
         if default_template != "map" && default_template != "json" {
             return Err(ConfigError::DefaultTemplate(default_template.to_owned()));
         }
-        // Step 5 (in-cluster Kubernetes client) is skipped: with file certificates nothing on
-        // the request path or at start-up needs the API server.
+        // Step 5 (Kubernetes client) happens in the binary, after validation, and only in auto
+        // mode: with file certificates nothing needs the API server.
         // Step 6.
         let log_level = LogLevel::parse(values.get("log-level")).map_err(ConfigError::LogLevel)?;
         let log_format = LogFormat::parse(values.get("log-format"));
@@ -151,7 +159,7 @@ impl InjectorConfig {
 
         let tls = match purpose {
             Purpose::Render => None,
-            Purpose::Serve => Some(server_tls(&values, &mut warnings)?),
+            Purpose::Serve => Some(server_tls(&values, env, &mut warnings)?),
         };
 
         Ok(Self {
@@ -166,32 +174,57 @@ impl InjectorConfig {
     }
 }
 
-fn server_tls(values: &FlagValues, warnings: &mut Vec<String>) -> Result<ServerTls, ConfigError> {
+fn server_tls(
+    values: &FlagValues,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<ServerTls, ConfigError> {
     // Step 9: certificate source.
-    if !values.get("tls-auto").is_empty() {
-        return Err(ConfigError::AutoTlsUnsupported("-tls-auto"));
-    }
     let cert = values.get("tls-cert-file");
-    if cert.is_empty() {
-        return Err(ConfigError::AutoTlsUnsupported("no -tls-cert-file given"));
-    }
-    let key = values.get("tls-key-file");
-    if key.is_empty() {
-        return Err(ConfigError::MissingKeyFile);
-    }
-    if !values.get("tls-ca-cert-file").is_empty() {
-        warnings.push("-tls-ca-cert-file is only used with -tls-auto, which is not supported yet; ignoring it".to_owned());
-    }
-    if !values.get("tls-auto-hosts").is_empty() {
-        warnings.push(
-            "-tls-auto-hosts is only used for self-generated certificates; ignoring it".to_owned(),
-        );
-    }
-    if values.get_bool("use-leader-elector") {
-        warnings.push(
-            "-use-leader-elector only coordinates self-generated certificates; ignored with -tls-cert-file".to_owned(),
-        );
-    }
+    let source = if cert.is_empty() {
+        if !values.get("tls-key-file").is_empty() {
+            warnings.push("-tls-key-file is set without -tls-cert-file; generating certificates (auto mode) and ignoring it".to_owned());
+        }
+        if !values.get("tls-ca-cert-file").is_empty() {
+            warnings
+                .push("-tls-ca-cert-file is only used with -tls-cert-file; ignoring it".to_owned());
+        }
+        TlsSource::Auto(
+            AutoTlsConfig::resolve(
+                values.get("tls-auto"),
+                values.get("tls-auto-hosts"),
+                values.get_bool("use-leader-elector"),
+                env,
+            )
+            .map_err(ConfigError::AutoTls)?,
+        )
+    } else {
+        let key = values.get("tls-key-file");
+        if key.is_empty() {
+            return Err(ConfigError::MissingKeyFile);
+        }
+        if !values.get("tls-auto").is_empty() {
+            warnings.push("-tls-auto is ignored with -tls-cert-file: publishing a CA from -tls-ca-cert-file to the webhook configuration is not implemented; set the caBundle yourself (or let cert-manager's CA injector do it)".to_owned());
+        }
+        if !values.get("tls-ca-cert-file").is_empty() {
+            warnings.push("-tls-ca-cert-file is not published with -tls-cert-file (not implemented); ignoring it".to_owned());
+        }
+        if !values.get("tls-auto-hosts").is_empty() {
+            warnings.push(
+                "-tls-auto-hosts is only used for self-generated certificates; ignoring it"
+                    .to_owned(),
+            );
+        }
+        if values.get_bool("use-leader-elector") {
+            warnings.push(
+                "-use-leader-elector only coordinates self-generated certificates; ignored with -tls-cert-file".to_owned(),
+            );
+        }
+        TlsSource::Files(CertFiles {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+        })
+    };
     // Step 11: TLS parameters.
     let min_version =
         TlsMinVersion::parse(values.get("tls-min-version")).map_err(ConfigError::Tls)?;
@@ -204,10 +237,7 @@ fn server_tls(values: &FlagValues, warnings: &mut Vec<String>) -> Result<ServerT
     let tls12_suites = vk_server::parse_cipher_suites(values.get("tls-cipher-suites"))
         .map_err(ConfigError::Tls)?;
     Ok(ServerTls {
-        files: CertFiles {
-            cert: PathBuf::from(cert),
-            key: PathBuf::from(key),
-        },
+        source,
         settings: TlsSettings {
             min_version,
             tls12_suites,

@@ -198,11 +198,11 @@ fn environment_sets_every_setting_verbatim() {
     assert_eq!(cfg.telemetry_path.as_deref(), Some("/metrics"));
     let tls = cfg.tls.expect("tls");
     assert_eq!(
-        tls.files,
-        CertFiles {
+        tls.source,
+        TlsSource::Files(CertFiles {
             cert: "server.crt".into(),
             key: "server.key".into()
-        }
+        })
     );
     assert_eq!(tls.settings.min_version, TlsMinVersion::Tls13);
     assert_eq!(tls.settings.tls12_suites.as_ref().map(Vec::len), Some(2));
@@ -228,10 +228,10 @@ fn empty_env_is_unset_and_fallback_names_apply() {
     )
     .expect("valid");
     assert_eq!(cfg.listen, ":7");
-    assert_eq!(
-        cfg.tls.expect("tls").files.cert,
-        PathBuf::from("fallback.crt")
-    );
+    let TlsSource::Files(files) = cfg.tls.expect("tls").source else {
+        panic!("file mode expected");
+    };
+    assert_eq!(files.cert, PathBuf::from("fallback.crt"));
 }
 
 #[test]
@@ -284,19 +284,9 @@ fn validation_order_and_messages() {
     );
     let auto = msg(&["-vault-address=x"], &[]);
     assert!(
-        auto.contains("not supported yet") && auto.contains("-tls-cert-file"),
+        auto.contains("-tls-auto-hosts") && auto.contains("empty"),
         "{auto}"
     );
-    let auto = msg(
-        &[
-            "-vault-address=x",
-            "-tls-auto=cfg",
-            "-tls-cert-file=c",
-            "-tls-key-file=k",
-        ],
-        &[],
-    );
-    assert!(auto.contains("-tls-auto"), "{auto}");
     assert!(msg(&["-vault-address=x", "-tls-cert-file=c"], &[]).contains("-tls-key-file"));
     let mut cli = SERVE.to_vec();
     cli.push("-tls-min-version=tls1000");
@@ -401,4 +391,126 @@ fn vault_image_defaults_to_our_image() {
     )
     .expect("valid");
     assert_eq!(cfg.settings.vault_image, "hashicorp/vault:2.0.4");
+}
+
+const HELM_AUTO: &[(&str, &str)] = &[
+    ("AGENT_INJECT_VAULT_ADDR", "https://vault.vault.svc:8200"),
+    ("AGENT_INJECT_TLS_AUTO", "vault-agent-injector-cfg"),
+    (
+        "AGENT_INJECT_TLS_AUTO_HOSTS",
+        "vault-agent-injector-svc,vault-agent-injector-svc.vault,vault-agent-injector-svc.vault.svc",
+    ),
+    ("AGENT_INJECT_USE_LEADER_ELECTOR", "true"),
+    ("NAMESPACE", "vault"),
+    ("POD_NAME", "vault-agent-injector-0"),
+];
+
+fn auto_source(cfg: InjectorConfig) -> AutoTlsConfig {
+    match cfg.tls.expect("tls").source {
+        TlsSource::Auto(auto) => auto,
+        TlsSource::Files(files) => panic!("expected auto mode, got {files:?}"),
+    }
+}
+
+#[test]
+fn vault_helm_default_env_selects_auto_tls_with_leader_election() {
+    let auto = auto_source(resolve(&["2>&1"], HELM_AUTO, Purpose::Serve).expect("valid"));
+    assert_eq!(
+        auto.webhook_config.as_deref(),
+        Some("vault-agent-injector-cfg")
+    );
+    assert_eq!(auto.hosts.hosts().len(), 3);
+    assert_eq!(
+        auto.hosts.hosts()[2],
+        vk_server::autotls::SanHost::Dns("vault-agent-injector-svc.vault.svc".to_owned())
+    );
+    assert_eq!(auto.namespace, "vault");
+    let leader = auto.leader.expect("leader election on");
+    assert_eq!(leader.pod_name, "vault-agent-injector-0");
+    assert_eq!(
+        (
+            leader.lease_duration,
+            leader.renew_deadline,
+            leader.retry_period
+        ),
+        (
+            std::time::Duration::from_secs(15),
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(2)
+        )
+    );
+    assert_eq!((auto.ca_lifetime, auto.leaf_lifetime), (None, None));
+}
+
+#[test]
+fn auto_tls_namespace_defaults_and_knobs_apply() {
+    let env = [
+        ("AGENT_INJECT_TLS_AUTO_HOSTS", "svc, 10.0.0.1 ,svc.ns"),
+        ("VK_TEST_AUTO_TLS_LEAF_LIFETIME", "30s"),
+        ("VK_TEST_AUTO_TLS_CA_LIFETIME", "2m"),
+    ];
+    let auto = auto_source(resolve(&["-vault-address=x"], &env, Purpose::Serve).expect("valid"));
+    assert_eq!(auto.namespace, "default");
+    assert_eq!(auto.webhook_config, None);
+    assert_eq!(
+        auto.hosts,
+        vk_server::autotls::AutoTlsHosts::parse("svc,10.0.0.1,svc.ns").expect("hosts")
+    );
+    assert!(auto.leader.is_none());
+    assert_eq!(auto.leaf_lifetime, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(auto.ca_lifetime, Some(std::time::Duration::from_secs(120)));
+}
+
+#[test]
+fn auto_tls_bad_input_names_what_to_fix() {
+    let with = |extra: &[(&'static str, &'static str)], drop: &str| {
+        let mut env: Vec<(&str, &str)> = HELM_AUTO
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != drop)
+            .collect();
+        env.extend_from_slice(extra);
+        msg_env(&env)
+    };
+    let m = with(&[], "POD_NAME");
+    assert!(m.contains("POD_NAME") && m.contains("downward API"), "{m}");
+    let m = with(
+        &[("AGENT_INJECT_TLS_AUTO_HOSTS", "svc,,svc.ns")],
+        "AGENT_INJECT_TLS_AUTO_HOSTS",
+    );
+    assert!(
+        m.contains("(number 2)") && m.contains("AGENT_INJECT_TLS_AUTO_HOSTS"),
+        "{m}"
+    );
+    let m = with(
+        &[("AGENT_INJECT_TLS_AUTO_HOSTS", "svc,bad name")],
+        "AGENT_INJECT_TLS_AUTO_HOSTS",
+    );
+    assert!(m.contains("\"bad name\""), "{m}");
+    let m = with(&[], "AGENT_INJECT_TLS_AUTO_HOSTS");
+    assert!(m.contains("-tls-auto-hosts") && m.contains("empty"), "{m}");
+    let m = with(&[("VK_LEADER_RETRY_PERIOD", "20s")], "");
+    assert!(m.contains("VK_LEADER_RETRY_PERIOD <"), "{m}");
+    let m = with(&[("VK_LEADER_LEASE_DURATION", "fifteen")], "");
+    assert!(m.contains("VK_LEADER_LEASE_DURATION=\"fifteen\""), "{m}");
+}
+
+fn msg_env(env: &[(&str, &str)]) -> String {
+    vk_telemetry::ErrorChain(&resolve(&[], env, Purpose::Serve).expect_err("invalid")).to_string()
+}
+
+#[test]
+fn tls_auto_with_files_warns_instead_of_failing() {
+    let mut cli = SERVE.to_vec();
+    cli.push("-tls-auto=cfg");
+    let cfg = resolve(&cli, &[], Purpose::Serve).expect("valid");
+    assert!(matches!(
+        cfg.tls.as_ref().expect("tls").source,
+        TlsSource::Files(_)
+    ));
+    assert!(
+        cfg.warnings.iter().any(|w| w.contains("-tls-auto")),
+        "{:?}",
+        cfg.warnings
+    );
 }

@@ -1,0 +1,46 @@
+//! Upstream's "leader for life" lock: ConfigMap `vault-k8s-leader` owned by the leader's Pod.
+//! While a running upstream pod owns it, that pod writes the certificate Secret, so we must not.
+
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::Api;
+
+use crate::call::Call;
+use crate::client::KubeClient;
+use crate::error::KubeError;
+
+/// Name of upstream's lock ConfigMap.
+pub const UPSTREAM_LOCK_NAME: &str = "vault-k8s-leader";
+
+impl KubeClient {
+    /// Whether upstream's lock exists and its owner Pod exists and has not finished, is not
+    /// being deleted. A lock whose owner is our own identity does not count.
+    pub async fn upstream_lock_held(&self, ns: &str) -> Result<bool, KubeError> {
+        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+        let call = Call::new("get", "configmaps", "", Some(ns), UPSTREAM_LOCK_NAME);
+        let Some(lock) = self.run(call, || maps.get_opt(UPSTREAM_LOCK_NAME)).await? else {
+            return Ok(false);
+        };
+        if lock.metadata.deletion_timestamp.is_some() {
+            return Ok(false);
+        }
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        for owner in lock.metadata.owner_references.iter().flatten() {
+            if owner.kind != "Pod" {
+                continue;
+            }
+            let call = Call::new("get", "pods", "", Some(ns), &owner.name);
+            let Some(pod) = self.run(call, || pods.get_opt(&owner.name)).await? else {
+                continue;
+            };
+            let finished = matches!(
+                pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+                Some("Failed" | "Succeeded")
+            );
+            let same_pod = pod.metadata.uid.as_deref() == Some(owner.uid.as_str());
+            if same_pod && !finished && pod.metadata.deletion_timestamp.is_none() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
