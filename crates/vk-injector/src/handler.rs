@@ -117,27 +117,21 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// The `admission` span's fields only show in the events logged inside it: the debug lines, and
-/// the warnings of a denial or of admission warnings. Creating the span (and entering it on every
-/// poll) is a measurable share of a request, so at info level it is only made around those
-/// warnings; at debug level it wraps the whole request, as the debug lines need.
+/// Every admission runs in one `admission` span (the project's rule: a span on every request),
+/// with the request's uid, namespace, kind and operation recorded once they are decoded.
 async fn mutate(state: AppState, request: Request) -> Response {
-    if tracing::enabled!(tracing::Level::DEBUG) {
-        let span = tracing::info_span!(
-            "admission",
-            uid = tracing::field::Empty,
-            namespace = tracing::field::Empty,
-            kind = tracing::field::Empty,
-            operation = tracing::field::Empty,
-        );
-        mutate_in_span(state, request, true).instrument(span).await
-    } else {
-        mutate_in_span(state, request, false).await
-    }
+    let span = tracing::info_span!(
+        "admission",
+        uid = tracing::field::Empty,
+        namespace = tracing::field::Empty,
+        kind = tracing::field::Empty,
+        operation = tracing::field::Empty,
+    );
+    mutate_in_span(state, request).instrument(span).await
 }
 
-/// The request; `in_span` says whether the caller already runs it in the `admission` span.
-async fn mutate_in_span(state: AppState, request: Request, in_span: bool) -> Response {
+/// The request, inside its `admission` span.
+async fn mutate_in_span(state: AppState, request: Request) -> Response {
     let _in_flight = InFlight::enter(&state.metrics);
     tracing::debug!(method = %request.method(), uri = %request.uri(), "Request received");
     let (parts, body) = request.into_parts();
@@ -184,32 +178,12 @@ async fn mutate_in_span(state: AppState, request: Request, in_span: bool) -> Res
         );
     };
     let decision = vk_inject::mutate(&req.object, &req.namespace, &state.settings);
-    // A denial and admission warnings are logged at warn level, inside the span.
-    let warns = match &decision {
-        Decision::Deny(_) => true,
-        Decision::Inject { warnings, .. } => !warnings.is_empty(),
-        Decision::Skip => false,
-    };
-    let span = if in_span {
-        tracing::Span::current()
-    } else if warns {
-        tracing::info_span!(
-            "admission",
-            uid = tracing::field::Empty,
-            namespace = tracing::field::Empty,
-            kind = tracing::field::Empty,
-            operation = tracing::field::Empty,
-        )
-    } else {
-        tracing::Span::none()
-    };
-    if in_span || warns {
-        span.record("uid", &*req.uid);
-        span.record("namespace", &*req.namespace);
-        span.record("kind", &*req.kind.kind);
-        span.record("operation", &*req.operation);
-    }
-    let (response, outcome) = span.in_scope(|| respond(&req.uid, decision));
+    let span = tracing::Span::current();
+    span.record("uid", &*req.uid);
+    span.record("namespace", &*req.namespace);
+    span.record("kind", &*req.kind.kind);
+    span.record("operation", &*req.operation);
+    let (response, outcome) = respond(&req.uid, decision);
     let out = ReviewOut::new(&review, response);
     let bytes = out.to_json();
     match outcome {
