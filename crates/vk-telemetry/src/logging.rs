@@ -93,8 +93,11 @@ pub fn init_logging(level: LogLevel, format: LogFormat) -> Result<(), TelemetryE
         LogLevel::Error => "error",
         _ => "warn",
     };
+    // kube-client's request builder logs every failed call at error level without saying which
+    // call; vk-kube reports the same failure with the verb, resource and object, so the
+    // builder's line is only noise.
     let filter = EnvFilter::new(format!(
-        "{deps},vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vault_k8s={lvl}",
+        "{deps},kube_client::client::builder=off,vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vault_k8s={lvl}",
         lvl = level.directive()
     ));
     let builder = tracing_subscriber::fmt()

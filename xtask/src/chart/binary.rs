@@ -130,7 +130,9 @@ fn watch(
     let start = Instant::now();
     loop {
         let out = std::fs::read_to_string(log).unwrap_or_default();
-        if out.contains("Listening on") {
+        // In auto TLS the listener binds at once but serves nothing until a certificate
+        // exists, which needs the (here unreachable) API server: wait for that report.
+        if !auto_tls && out.contains("Listening on") {
             return Ok(Outcome::Serving);
         }
         if auto_tls && let Some(line) = api_failure_line(&out, dead_api) {
@@ -167,6 +169,7 @@ fn api_failure_line(out: &str, dead_api: &str) -> Option<String> {
             l.contains(dead_api)
                 || lower.contains("connection refused")
                 || lower.contains("error trying to connect")
+                || lower.contains("cannot reach the api server")
                 || (lower.contains("kubernetes api") && lower.contains("unreachable"))
         })
         .map(|l| l.trim().chars().take(300).collect())
@@ -187,6 +190,8 @@ mod tests {
         assert!(api_failure_line(named, dead).is_some());
         let refused = "ERROR lease: Connection refused (os error 111)";
         assert!(api_failure_line(refused, dead).is_some());
+        let ours = r#"WARN vk_kube::leader: leader election: get leases "x": cannot reach the API server (1 attempts)"#;
+        assert!(api_failure_line(ours, dead).is_some());
         assert!(api_failure_line("INFO starting handler", dead).is_none());
         assert!(api_failure_line("Error parsing environment variables: bad bool", dead).is_none());
     }
