@@ -14,6 +14,7 @@ mod error;
 mod fields;
 mod hcl;
 mod json;
+mod method_config;
 mod model;
 mod template;
 mod validate;
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 
 pub use env::{apply_env, decode_vault_config};
 pub use error::{ConfigError, Location, Warning};
+pub use method_config::*;
 pub use model::*;
 pub use validate::validate;
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vk_agent_config::{AutoAuth, Method, Sink};
+use vk_agent_config::{AutoAuth, CertTlsConfig, Method, MethodConfig, MethodConfigError, Sink};
 use vk_vault_client::{
     AuthMethod, ClientConfig, PemSource, SecretString, VaultClient, read_credential_file,
 };
@@ -12,9 +12,6 @@ use crate::backoff::AuthBackoff;
 use crate::error::AgentError;
 use crate::files;
 use crate::shutdown::Shutdown;
-
-/// Default service-account token path of the kubernetes method.
-const DEFAULT_K8S_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 /// A token the agent holds.
 #[derive(Debug, Clone)]
@@ -43,7 +40,7 @@ enum Kind {
     },
     Cert {
         name: Option<String>,
-        tls: Option<CertTls>,
+        tls: Option<CertTlsConfig>,
         /// The dedicated login client built from `tls` (rebuilt on every login with `reload`).
         login_client: Option<VaultClient>,
     },
@@ -73,87 +70,53 @@ pub(crate) fn setting(file: &str, key: &str, reason: impl Into<String>) -> Agent
     }
 }
 
-fn required(method: &Method, file: &str, key: &str) -> Result<String, AgentError> {
-    let full = format!("auto_auth.method.config.{key}");
-    match method.config.get(key) {
-        None => Err(setting(file, &full, format!("missing '{key}' value"))),
-        Some(v) => match v.as_str() {
-            Some("") => Err(setting(file, &full, format!("'{key}' value is empty"))),
-            Some(s) => Ok(s.to_string()),
-            None => Err(setting(file, &full, format!("'{key}' must be a string"))),
+/// The method's typed settings (checked by `vk-agent-config`), errors naming the file too.
+pub(crate) fn method_config(method: &Method, file: &str) -> Result<MethodConfig, AgentError> {
+    method.typed_config().map_err(|e| match e {
+        MethodConfigError::Invalid { key, reason } => setting(file, &key, reason),
+        MethodConfigError::Unsupported(kind) => AgentError::Unsupported {
+            key: "auto_auth.method.type".into(),
+            file: file.to_string(),
+            what: crate::support::method_refusal(&kind),
         },
-    }
-}
-
-/// A boolean method setting, read as Vault's methods read it (`parseutil.ParseBool`: Go's
-/// bool spellings, numbers); a value that is not a boolean stops the agent naming the key.
-pub(crate) fn optional_bool(
-    method: &Method,
-    file: &str,
-    key: &str,
-    default: bool,
-) -> Result<bool, AgentError> {
-    match method.config.get(key) {
-        None => Ok(default),
-        Some(v) => vk_agent_config::values::weak_bool_json(v).map_err(|e| {
-            setting(
-                file,
-                &format!("auto_auth.method.config.{key}"),
-                format!("error parsing '{key}' value: {e}"),
-            )
-        }),
-    }
+    })
 }
 
 impl Authenticator {
     /// Checks the method's settings and the sinks (spec §2.2–§2.7) at start-up.
     pub(crate) fn new(auto_auth: &AutoAuth, file: &str) -> Result<Self, AgentError> {
         let m = &auto_auth.method;
-        let kind = match m.kind.as_str() {
-            "token_file" => Kind::TokenFile {
-                path: required(m, file, "token_file_path")?.into(),
+        let kind = match method_config(m, file)? {
+            MethodConfig::TokenFile(c) => Kind::TokenFile {
+                path: c.token_file_path,
                 cached: None,
             },
-            "kubernetes" => Kind::Kubernetes {
-                role: required(m, file, "role")?,
-                token_path: m
-                    .config_str("token_path")
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or(DEFAULT_K8S_TOKEN_PATH)
-                    .into(),
+            MethodConfig::Kubernetes(c) => Kind::Kubernetes {
+                role: c.role,
+                token_path: c.token_path,
             },
-            "approle" => Kind::AppRole {
-                role_id_path: required(m, file, "role_id_file_path")?.into(),
-                secret_id_path: m
-                    .config_str("secret_id_file_path")
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from),
-                remove_secret_id: optional_bool(
-                    m,
-                    file,
-                    "remove_secret_id_file_after_reading",
-                    true,
-                )?,
+            MethodConfig::AppRole(c) => Kind::AppRole {
+                role_id_path: c.role_id_file_path,
+                secret_id_path: c.secret_id_file_path,
+                remove_secret_id: c.remove_secret_id_file_after_reading,
                 cached_secret_id: None,
             },
-            "cert" => Kind::Cert {
-                name: m.config_str("name").map(str::to_string),
-                tls: CertTls::from_method(m, file)?,
+            MethodConfig::Cert(c) => Kind::Cert {
+                name: c.name,
+                tls: c.tls,
                 login_client: None,
             },
-            "jwt" => Kind::Jwt(crate::jwt::JwtSource::new(
-                required(m, file, "role")?,
-                required(m, file, "path")?.into(),
-                optional_bool(m, file, "remove_jwt_after_reading", true)?,
-                optional_bool(m, file, "remove_jwt_follows_symlinks", false)?,
-                crate::jwt::read_period(m, file)?,
-            )),
-            other => {
-                return Err(AgentError::Unsupported {
-                    key: "auto_auth.method.type".into(),
-                    file: file.to_string(),
-                    what: crate::support::method_refusal(other),
-                });
+            MethodConfig::Jwt(c) => {
+                for key in &c.unknown_keys {
+                    tracing::warn!(key = %key, file, "jwt: unknown or unsupported setting; ignored");
+                }
+                Kind::Jwt(crate::jwt::JwtSource::new(
+                    c.role,
+                    c.path,
+                    c.remove_jwt_after_reading,
+                    c.remove_jwt_follows_symlinks,
+                    c.jwt_read_period,
+                ))
             }
         };
         for s in &auto_auth.sinks {
@@ -276,7 +239,7 @@ impl Authenticator {
                 if let Some(tls) = tls
                     && (tls.reload || login_client.is_none())
                 {
-                    *login_client = Some(tls.client(client)?);
+                    *login_client = Some(cert_login_client(tls, client)?);
                 }
                 via = login_client.clone();
                 AuthMethod::Cert {
@@ -452,62 +415,18 @@ impl Authenticator {
     }
 }
 
-/// The `cert` method's own TLS files (spec §2.6): with `ca_cert`, or `client_cert` and
-/// `client_key`, the login goes through a dedicated client built from them.
-#[derive(Debug, Clone)]
-struct CertTls {
-    ca_cert: Option<PathBuf>,
-    client_cert: Option<PathBuf>,
-    client_key: Option<PathBuf>,
-    reload: bool,
-}
-
-impl CertTls {
-    fn from_method(m: &Method, file: &str) -> Result<Option<Self>, AgentError> {
-        let path = |k: &str| m.config_str(k).filter(|p| !p.is_empty()).map(PathBuf::from);
-        let (ca_cert, client_cert, client_key) =
-            (path("ca_cert"), path("client_cert"), path("client_key"));
-        match (&client_cert, &client_key) {
-            (Some(_), None) => {
-                return Err(setting(
-                    file,
-                    "auto_auth.method.config.client_key",
-                    "'client_cert' is set but 'client_key' is missing",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(setting(
-                    file,
-                    "auto_auth.method.config.client_cert",
-                    "'client_key' is set but 'client_cert' is missing",
-                ));
-            }
-            _ => {}
-        }
-        if ca_cert.is_none() && client_cert.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Self {
-            ca_cert,
-            client_cert,
-            client_key,
-            reload: optional_bool(m, file, "reload", false)?,
-        }))
-    }
-
-    /// A client for the same server and namespace that uses only these TLS files (reading
-    /// them now, so `reload` picks up renewed certificates).
-    fn client(&self, base: &VaultClient) -> Result<VaultClient, AgentError> {
-        let mut cfg = ClientConfig::new(base.address());
-        cfg.namespace = base.namespace().map(str::to_string);
-        cfg.ca_cert = self.ca_cert.clone().map(PemSource::Path);
-        cfg.client_cert = self.client_cert.clone().map(PemSource::Path);
-        cfg.client_key = self.client_key.clone().map(PemSource::Path);
-        VaultClient::new(&cfg).map_err(|source| AgentError::Vault {
-            what: "cert: building the login client from auto_auth.method.config".into(),
-            source,
-        })
-    }
+/// A login client for the `cert` method's own TLS files (spec §2.6): the same server and
+/// namespace as `base`, only these files (read now, so `reload` picks up renewed certificates).
+fn cert_login_client(tls: &CertTlsConfig, base: &VaultClient) -> Result<VaultClient, AgentError> {
+    let mut cfg = ClientConfig::new(base.address());
+    cfg.namespace = base.namespace().map(str::to_string);
+    cfg.ca_cert = tls.ca_cert.clone().map(PemSource::Path);
+    cfg.client_cert = tls.client_cert.clone().map(PemSource::Path);
+    cfg.client_key = tls.client_key.clone().map(PemSource::Path);
+    VaultClient::new(&cfg).map_err(|source| AgentError::Vault {
+        what: "cert: building the login client from auto_auth.method.config".into(),
+        source,
+    })
 }
 
 fn read_nonempty(path: &Path) -> Result<SecretString, AgentError> {

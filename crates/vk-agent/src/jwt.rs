@@ -5,25 +5,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use vk_agent_config::Method;
 use vk_vault_client::SecretString;
 
-use crate::auth::setting;
 use crate::error::AgentError;
 
 /// `jwt_read_period` when the file is removed after reading (upstream's code default).
 const READ_PERIOD_REMOVING: Duration = Duration::from_millis(500);
 /// `jwt_read_period` when the file stays.
 const READ_PERIOD_KEEPING: Duration = Duration::from_secs(60);
-
-/// The settings of `config` this method understands.
-const KNOWN_KEYS: &[&str] = &[
-    "path",
-    "role",
-    "remove_jwt_after_reading",
-    "remove_jwt_follows_symlinks",
-    "jwt_read_period",
-];
 
 /// Where the JWT comes from and the last one read.
 #[derive(Debug)]
@@ -127,31 +116,18 @@ impl JwtSource {
     }
 }
 
-/// `config.jwt_read_period`: a Go duration string or a number of seconds; `None` when unset.
-/// Also warns about keys this method does not know (upstream ignores them too).
-pub(crate) fn read_period(method: &Method, file: &str) -> Result<Option<Duration>, AgentError> {
-    for key in method.config.keys() {
-        if !KNOWN_KEYS.contains(&key.as_str()) {
-            tracing::warn!(
-                key = %format!("auto_auth.method.config.{key}"),
-                file,
-                "jwt: unknown or unsupported setting; ignored"
-            );
-        }
-    }
-    let key = "auto_auth.method.config.jwt_read_period";
-    let parsed = match method.config.get("jwt_read_period") {
-        None | Some(serde_json::Value::Null) => return Ok(None),
-        Some(v) => vk_agent_config::values::duration_second_json(v),
-    };
-    parsed
-        .map(Some)
-        .map_err(|reason| setting(file, key, format!("invalid 'jwt_read_period': {reason}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vk_agent_config::{Method, MethodConfig};
+
+    /// `config.jwt_read_period` as the agent sees it (`None` when unset).
+    fn read_period(method: &Method, file: &str) -> Result<Option<Duration>, AgentError> {
+        match crate::auth::method_config(method, file)? {
+            MethodConfig::Jwt(c) => Ok(c.jwt_read_period),
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn method(config: serde_json::Value) -> Method {
         Method {
@@ -162,7 +138,12 @@ mod tests {
             min_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
             exit_on_err: false,
-            config: config.as_object().cloned().unwrap_or_default(),
+            config: {
+                let mut c = config.as_object().cloned().unwrap_or_default();
+                c.insert("role".into(), "r".into());
+                c.insert("path".into(), "/jwt".into());
+                c
+            },
         }
     }
 

@@ -60,32 +60,6 @@ pub enum Exit {
     Shutdown,
 }
 
-/// Runs the agent in its own tokio runtime (single-threaded: the agent is I/O bound and small)
-/// and returns the process exit status. Installs rustls' ring provider if none is installed.
-/// Logging is the caller's business (install a `tracing` subscriber first).
-pub fn main_with_args(args: &[String]) -> i32 {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    let env = std::env::vars().collect();
-    let result = AgentArgs::parse(args, env).and_then(|a| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(AgentError::Runtime)?
-            .block_on(run(a))
-    });
-    match result {
-        Ok(_) => 0,
-        Err(e) => {
-            let msg = ErrorChain(&e).to_string();
-            tracing::error!(error = %msg, "agent stopped");
-            eprintln!("error: {msg}");
-            1
-        }
-    }
-}
-
 fn client_config(cfg: &Config) -> ClientConfig {
     let v = &cfg.vault;
     let some = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
@@ -129,7 +103,10 @@ impl Drop for PidFile {
     }
 }
 
-/// Runs the agent until init mode completes, a fatal error, or a shutdown signal.
+/// Runs the agent until init mode completes, a fatal error, or a shutdown signal. The
+/// caller owns the process: it reads the environment into [`AgentArgs`], installs a rustls
+/// crypto provider, a `tracing` subscriber and the tokio runtime (with I/O and time enabled),
+/// and turns the outcome into an exit status (`bins/vault-k8s`, `examples/agent.rs`).
 pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     let (config, file) = args::load_config(&args)?;
     let Some(auto_auth) = &config.auto_auth else {

@@ -1,9 +1,12 @@
-//! `vault-k8s agent`: the injected agent (crate `vk-agent`). Logging follows the variables the
-//! injector sets on the agent containers (`VAULT_LOG_LEVEL`, `VAULT_LOG_FORMAT`).
+//! `vault-k8s agent`: the injected agent (crate `vk-agent`). The process side lives here:
+//! logging from the variables the injector sets on the agent containers (`VAULT_LOG_LEVEL`,
+//! `VAULT_LOG_FORMAT`), the environment handed to the agent, its tokio runtime, and the exit
+//! status with the error on stderr.
 
 use std::process::ExitCode;
 
-use vk_telemetry::{LogFormat, LogLevel, init_logging};
+use vk_agent::{AgentArgs, AgentError};
+use vk_telemetry::{ErrorChain, LogFormat, LogLevel, init_logging};
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
     let raw_level = std::env::var("VAULT_LOG_LEVEL").unwrap_or_default();
@@ -16,11 +19,27 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     };
     let format = LogFormat::parse(&std::env::var("VAULT_LOG_FORMAT").unwrap_or_default());
     if let Err(err) = init_logging(level, format) {
-        eprintln!("{}", vk_telemetry::ErrorChain(&err));
+        eprintln!("{}", ErrorChain(&err));
         return ExitCode::from(1);
     }
-    match vk_agent::main_with_args(args) {
-        0 => ExitCode::SUCCESS,
-        code => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+    // The rustls provider is installed by `main` for the whole process.
+    let env = std::env::vars().collect();
+    match AgentArgs::parse(args, env).and_then(run_to_end) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = ErrorChain(&e).to_string();
+            tracing::error!(error = %msg, "agent stopped");
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
     }
+}
+
+/// Runs the agent on a single-threaded runtime: the agent is I/O bound and small.
+fn run_to_end(args: AgentArgs) -> Result<vk_agent::Exit, AgentError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(AgentError::Runtime)?
+        .block_on(vk_agent::run(args))
 }
