@@ -254,6 +254,165 @@ fn upstream_command_runs_our_agent_as_vault() {
     );
 }
 
+/// Config-map mode (`agent-configmap`, injector spec §4.5) with our image: the agents run
+/// `/usr/local/bin/vault-k8s agent -config=/vault/configs/config-init.hcl` (init) or
+/// `…/config.hcl` (sidecar), no shell and no `VAULT_CONFIG`, reading the HCL files of the
+/// mounted ConfigMap; the server address comes from the injected `VAULT_ADDR`.
+#[test]
+fn config_map_mode_runs_our_agent_natively() {
+    const CM_VOLUME: &str = "vault-config";
+    const CM_FILE: &str = "/vault/secrets/db-creds";
+    // HCL as users write it; no `vault` block, so only `VAULT_ADDR` can point at OpenBao.
+    let config = |exit_after_auth: bool| {
+        format!(
+            r#"exit_after_auth = {exit_after_auth}
+pid_file = "/home/vault/.pid"
+
+auto_auth {{
+  method "kubernetes" {{
+    mount_path = "auth/kubernetes"
+    config = {{
+      role       = "webapp"
+      token_path = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    }}
+  }}
+  sink "file" {{
+    config = {{
+      path = "/home/vault/.vault-token"
+    }}
+  }}
+}}
+
+template_config {{
+  exit_on_retry_failure = true
+}}
+
+template {{
+  destination = "{CM_FILE}"
+  contents    = "{{{{ with secret \"secret/data/database/config\" }}}}{{{{ .Data.data.username }}}}:{{{{ .Data.data.password }}}}{{{{ end }}}}"
+}}
+"#
+        )
+    };
+
+    let mut cluster = Cluster::start(&[]);
+    let mut pod = webapp_pod();
+    pod["metadata"]["annotations"] = serde_json::json!({
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/agent-configmap": "webapp-agent-config",
+    });
+    let mutated = cluster.mutate(&pod);
+    let volume = mutated["spec"]["volumes"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == CM_VOLUME))
+        .unwrap_or_else(|| panic!("no {CM_VOLUME} volume: {mutated:#}"));
+    assert_eq!(volume["configMap"]["name"], "webapp-agent-config");
+    for (list, name, file) in [
+        ("initContainers", "vault-agent-init", "config-init.hcl"),
+        ("containers", "vault-agent", "config.hcl"),
+    ] {
+        let c = container(&mutated, list, name);
+        assert_eq!(
+            c["command"],
+            serde_json::json!(["/usr/local/bin/vault-k8s"]),
+            "{name}"
+        );
+        assert_eq!(
+            c["args"],
+            serde_json::json!(["agent", format!("-config=/vault/configs/{file}")]),
+            "{name}"
+        );
+        let env = c["env"].as_array().expect("env");
+        assert!(
+            env.iter().all(|e| e["name"] != "VAULT_CONFIG"),
+            "{name} carries VAULT_CONFIG in config-map mode"
+        );
+        assert!(
+            env.iter()
+                .any(|e| e["name"] == "VAULT_ADDR" && e["value"] == cluster.dev.addr()),
+            "{name} lacks VAULT_ADDR: {env:?}"
+        );
+    }
+
+    let token = cluster
+        .kube
+        .mint("default", "webapp", Duration::from_secs(3607))
+        .expect("mint");
+    let with_config_map = |sandbox: &mut PodSandbox| {
+        sandbox.set_agent_binary(env!("CARGO_BIN_EXE_vault-k8s"));
+        // What the kubelet would project from the ConfigMap's keys.
+        sandbox
+            .set_file(CM_VOLUME, "config-init.hcl", config(true).as_bytes())
+            .expect("write config-init.hcl");
+        sandbox
+            .set_file(CM_VOLUME, "config.hcl", config(false).as_bytes())
+            .expect("write config.hcl");
+    };
+
+    let mut sandbox = cluster.sandbox(&mutated, &token);
+    with_config_map(&mut sandbox);
+    sandbox.set_timeout(Duration::from_secs(60));
+    let run = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(
+        run.success(),
+        "vault-agent-init (config-map mode) failed: {}\nOpenBao log:\n{}",
+        run.describe(),
+        cluster.dev.log_tail(30)
+    );
+    let host_file = sandbox
+        .host_path("vault-agent-init", CM_FILE)
+        .expect("secret on a volume");
+    assert_eq!(
+        std::fs::read_to_string(&host_file).expect("rendered secret file"),
+        "db-user:db-password"
+    );
+    // Nothing came from the annotations' default template.
+    assert!(
+        !sandbox
+            .host_path("vault-agent-init", SECRET_FILE)
+            .expect("on a volume")
+            .exists()
+    );
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.output.stdout),
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    assert!(!log.contains("db-password"), "secret in the log: {log}");
+    assert!(!log.contains(&token), "token in the log");
+    assert!(
+        cluster
+            .kube
+            .reviews()
+            .iter()
+            .any(|r| r.caller_authorized && r.authenticated),
+        "OpenBao never had the token reviewed: {:?}",
+        cluster.kube.reviews()
+    );
+
+    // The sidecar reads `config.hcl` (no `exit_after_auth`) and keeps running.
+    let mut sidecar_pod = cluster.sandbox(&mutated, &token);
+    with_config_map(&mut sidecar_pod);
+    sidecar_pod.set_timeout(Duration::from_secs(5));
+    let run = sidecar_pod.run("vault-agent").expect("run vault-agent");
+    assert!(
+        run.output.timed_out,
+        "the sidecar should keep running: {}",
+        run.describe()
+    );
+    assert_eq!(
+        std::fs::read_to_string(
+            sidecar_pod
+                .host_path("vault-agent", CM_FILE)
+                .expect("secret on a volume")
+        )
+        .expect("sidecar rendered the secret"),
+        "db-user:db-password"
+    );
+}
+
 /// Upstream's image: upstream's shell command, byte for byte, run with OpenBao's agent.
 #[test]
 fn works_with_the_real_agent() {
