@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
+use crate::cli::ImageBuildArgs;
 use crate::util;
 use counts::Counts;
 
@@ -34,7 +35,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         Step {
             name: "tools",
             hint: "see the installer's message above",
-            run: || crate::tools::run(&[]),
+            run: crate::tools::run,
         },
         Step {
             name: "fmt",
@@ -49,7 +50,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         Step {
             name: "tidy",
             hint: "see docs/ARCHITECTURE.md, section Invariants",
-            run: || crate::tidy::run(&[]),
+            run: crate::tidy::run,
+        },
+        Step {
+            name: "docs",
+            hint: "run `cargo xtask docs flags` and commit docs/configuration.md",
+            run: || crate::docs::flags(true),
         },
     ];
     steps.push(Step {
@@ -119,11 +125,10 @@ fn chart_check() -> anyhow::Result<()> {
         "{} is missing: the images step builds it",
         binary.display()
     );
-    crate::chart::run(&[
-        "check".into(),
-        "--binary".into(),
-        binary.display().to_string(),
-    ])
+    crate::chart::check(&crate::cli::ChartCheckArgs {
+        binary: Some(binary),
+        skip_checkov: false,
+    })
 }
 
 fn static_binary() -> std::path::PathBuf {
@@ -136,16 +141,17 @@ fn static_binary() -> std::path::PathBuf {
 /// Builds the runtime image twice from the same binary and requires identical digests
 /// (reproducibility), then runs it under podman/skopeo/umoci (`image check`).
 fn images() -> anyhow::Result<()> {
-    crate::image::run(&[])?;
+    crate::image::run(None, &ImageBuildArgs::default())?;
     let first = runtime_digest(&crate::image::default_out())?;
     let again = std::env::temp_dir().join(format!("vk-ci-image-{}", std::process::id()));
-    let binary = static_binary().display().to_string();
-    let rebuilt = crate::image::run(&[
-        "--binary".into(),
-        binary,
-        "--out".into(),
-        again.display().to_string(),
-    ])
+    let rebuilt = crate::image::run(
+        None,
+        &ImageBuildArgs {
+            binary: Some(static_binary()),
+            out: Some(again.clone()),
+            ..ImageBuildArgs::default()
+        },
+    )
     .and_then(|()| runtime_digest(&again));
     let _ = std::fs::remove_dir_all(&again);
     let second = rebuilt?;
@@ -154,7 +160,7 @@ fn images() -> anyhow::Result<()> {
         "the runtime image is not reproducible: {first} then {second}"
     );
     eprintln!("ci: runtime image rebuilt with the same digest {first}");
-    crate::image::run(&["check".into()])
+    crate::image::check::run(&crate::cli::ImageCheckArgs::default())
 }
 
 fn runtime_digest(out: &std::path::Path) -> anyhow::Result<String> {
