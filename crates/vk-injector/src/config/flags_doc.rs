@@ -68,7 +68,9 @@ mod tests {
         assert!(table.contains(
             "| `-tls-auto` | string | \"\" | `AGENT_INJECT_TLS_AUTO`, `TLS_AUTO` | MutatingWebhookConfiguration name."
         ));
-        assert!(table.contains("| `-revoke-on-shutdown` | bool | `false` | `AGENT_INJECT_REVOKE_ON_SHUTDOWN` |"));
+        assert!(table.contains(
+            "| `-revoke-on-shutdown` | bool | `false` | `AGENT_INJECT_REVOKE_ON_SHUTDOWN` |"
+        ));
         assert!(table.contains("| `-vault-image` | string | `localhost/vault-k8s:<version>` |"));
     }
 
