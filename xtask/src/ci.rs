@@ -2,7 +2,8 @@
 //!
 //! Steps run in order and stop at the first failure, which is named with a hint to fix it, followed by a
 //! summary of the steps with their durations. The test step runs last because it takes longest.
-//! `cargo xtask ci STEP...` runs only the named steps (tools, fmt, clippy, tidy, test).
+//! `cargo xtask ci STEP...` runs only the named steps (tools, fmt, clippy, tidy, docs, test, images,
+//! chart).
 
 mod counts;
 
