@@ -3,7 +3,7 @@
 //! digests). `cargo xtask image check` runs the result under podman/skopeo/umoci.
 //!
 //! ```text
-//! cargo xtask image [--dev|--dev-only] [--binary PATH] [--out DIR] [--opt-level z] [--refresh-rootfs]
+//! cargo xtask image [build] [--dev|--dev-only] [--binary PATH] [--out DIR] [--opt-level z] [--refresh-rootfs]
 //! cargo xtask image check [--dev] [--out DIR]
 //! ```
 
