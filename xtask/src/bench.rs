@@ -23,6 +23,7 @@ use std::time::Duration;
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 
+use crate::cli::{Bench, InjectArgs};
 use crate::util;
 use server::Server;
 use wrk::{Load, WrkResult};
@@ -33,16 +34,11 @@ const GOAL_RATIO: f64 = 0.8;
 /// The pod the load sends, as the API server would (defaults filled in).
 const POD_FIXTURE: &str = "crates/vk-test-utils/fixtures/webapp-pod-admitted.json";
 
-pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    match args.first().map(String::as_str) {
-        Some("inject") => inject(&InjectOpts::parse(&args[1..])?),
-        Some("template") => {
-            ensure_args_empty("template", &args[1..])?;
-            cargo_bench("vk-template", "render", "the template engine (issue [2])")
-        }
-        Some("agent") => agent::run(&args[1..]),
-        Some(other) => bail!("unknown benchmark `{other}`; choose inject, template or agent"),
-        None => bail!("which benchmark? `cargo xtask bench inject|template|agent`"),
+pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
+    match bench {
+        Bench::Inject(args) => inject(&InjectOpts::from(&args)),
+        Bench::Template => cargo_bench("vk-template", "render", "the template engine (issue [2])"),
+        Bench::Agent(args) => agent::run(args),
     }
 }
 
@@ -56,52 +52,16 @@ struct InjectOpts {
     bare_bin: Option<PathBuf>,
 }
 
-impl InjectOpts {
-    fn parse(args: &[String]) -> anyhow::Result<InjectOpts> {
-        let mut opts = InjectOpts {
-            duration: Duration::from_secs(5),
-            rounds: 2,
-            connections: 16,
-            micro: true,
-            vault_k8s_bin: None,
-            bare_bin: None,
-        };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-            let number = |name: &str, v: &String| {
-                v.parse::<u64>()
-                    .with_context(|| format!("{name} takes a whole number, got `{v}`"))
-            };
-            match arg.as_str() {
-                "--duration" => opts.duration = Duration::from_secs(number(arg, value(arg)?)?),
-                "--rounds" => opts.rounds = u32::try_from(number(arg, value(arg)?)?)?,
-                "--connections" => opts.connections = u32::try_from(number(arg, value(arg)?)?)?,
-                "--no-micro" => opts.micro = false,
-                "--vault-k8s-bin" => opts.vault_k8s_bin = Some(PathBuf::from(value(arg)?)),
-                "--bare-bin" => opts.bare_bin = Some(PathBuf::from(value(arg)?)),
-                other => bail!(
-                    "unknown option `{other}` for `bench inject` (known: --duration SECS, --rounds N, \
-                     --connections N, --no-micro, --vault-k8s-bin PATH, --bare-bin PATH)"
-                ),
-            }
+impl From<&InjectArgs> for InjectOpts {
+    fn from(args: &InjectArgs) -> InjectOpts {
+        InjectOpts {
+            duration: Duration::from_secs(args.duration),
+            rounds: args.rounds,
+            connections: args.connections,
+            micro: !args.no_micro,
+            vault_k8s_bin: args.vault_k8s_bin.clone(),
+            bare_bin: args.bare_bin.clone(),
         }
-        ensure!(
-            opts.duration >= Duration::from_secs(1),
-            "--duration must be at least 1 second"
-        );
-        ensure!(
-            opts.rounds >= 1 && opts.connections >= 1,
-            "--rounds and --connections must be at least 1"
-        );
-        Ok(opts)
-    }
-}
-
-fn ensure_args_empty(bench: &str, args: &[String]) -> anyhow::Result<()> {
-    match args.first() {
-        Some(arg) => bail!("`bench {bench}` takes no options (got `{arg}`)"),
-        None => Ok(()),
     }
 }
 
@@ -448,17 +408,5 @@ mod tests {
         assert_eq!(body["kind"], "AdmissionReview");
         assert_eq!(body["request"]["operation"], "CREATE");
         assert_eq!(body["request"]["object"]["metadata"]["name"], "webapp");
-    }
-
-    #[test]
-    fn options_parse_and_reject_unknowns() {
-        let args = |s: &[&str]| s.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
-        let o = InjectOpts::parse(&args(&["--duration", "2", "--no-micro"])).unwrap();
-        assert_eq!(
-            (o.duration, o.rounds, o.micro),
-            (Duration::from_secs(2), 2, false)
-        );
-        assert!(InjectOpts::parse(&args(&["--fast"])).is_err());
-        assert!(InjectOpts::parse(&args(&["--duration", "0"])).is_err());
     }
 }

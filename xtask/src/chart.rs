@@ -20,29 +20,23 @@ mod render;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 
+use crate::cli::{ChartAction, ChartCheckArgs};
 use crate::image::{meta, oci, tar};
 
 const KUBE_VERSIONS: [&str; 2] = ["1.29.0", "1.35.0"];
-const USAGE: &str =
-    "usage: cargo xtask chart sync | check [--binary PATH] [--skip-checkov] | package [--out DIR]";
 
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    match args.first().map(String::as_str) {
-        Some("sync") => sync().map(|_| ()),
-        Some("check") => check(&args[1..]),
-        Some("package") => {
-            let out = match args.get(1..) {
-                Some([flag, dir]) if flag == "--out" => PathBuf::from(dir),
-                Some([]) | None => meta::root().join("dist"),
-                _ => bail!("{USAGE}"),
-            };
+pub(crate) fn run(action: ChartAction) -> Result<()> {
+    match action {
+        ChartAction::Sync => sync().map(|_| ()),
+        ChartAction::Check(args) => check(&args),
+        ChartAction::Package { out } => {
+            let out = out.unwrap_or_else(|| meta::root().join("dist"));
             let p = package(&out)?;
             println!("{}", p.display());
             Ok(())
         }
-        _ => bail!("{USAGE}"),
     }
 }
 
@@ -132,17 +126,9 @@ fn ok(what: &str) {
     println!("  ok  {what}");
 }
 
-fn check(args: &[String]) -> Result<()> {
-    let mut binary: Option<PathBuf> = None;
-    let mut checkov = true;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--binary" => binary = Some(PathBuf::from(it.next().context("--binary needs a path")?)),
-            "--skip-checkov" => checkov = false,
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
-    }
+pub(crate) fn check(args: &ChartCheckArgs) -> Result<()> {
+    let binary = args.binary.clone();
+    let checkov = !args.skip_checkov;
     sync()?;
     let dir = chart_dir();
     let work = meta::scratch("chart")?;

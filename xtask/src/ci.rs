@@ -2,7 +2,8 @@
 //!
 //! Steps run in order and stop at the first failure, which is named with a hint to fix it, followed by a
 //! summary of the steps with their durations. The test step runs last because it takes longest.
-//! `cargo xtask ci STEP...` runs only the named steps (tools, fmt, clippy, tidy, test).
+//! `cargo xtask ci STEP...` runs only the named steps (tools, fmt, clippy, tidy, docs, test, images,
+//! chart).
 
 mod counts;
 
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
+use crate::cli::ImageBuildArgs;
 use crate::util;
 use counts::Counts;
 
@@ -34,7 +36,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         Step {
             name: "tools",
             hint: "see the installer's message above",
-            run: || crate::tools::run(&[]),
+            run: crate::tools::run,
         },
         Step {
             name: "fmt",
@@ -49,7 +51,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         Step {
             name: "tidy",
             hint: "see docs/ARCHITECTURE.md, section Invariants",
-            run: || crate::tidy::run(&[]),
+            run: crate::tidy::run,
+        },
+        Step {
+            name: "docs",
+            hint: "run `cargo xtask docs flags` and commit docs/configuration.md",
+            run: || crate::docs::flags(true),
         },
     ];
     steps.push(Step {
@@ -119,11 +126,10 @@ fn chart_check() -> anyhow::Result<()> {
         "{} is missing: the images step builds it",
         binary.display()
     );
-    crate::chart::run(&[
-        "check".into(),
-        "--binary".into(),
-        binary.display().to_string(),
-    ])
+    crate::chart::check(&crate::cli::ChartCheckArgs {
+        binary: Some(binary),
+        skip_checkov: false,
+    })
 }
 
 fn static_binary() -> std::path::PathBuf {
@@ -136,16 +142,17 @@ fn static_binary() -> std::path::PathBuf {
 /// Builds the runtime image twice from the same binary and requires identical digests
 /// (reproducibility), then runs it under podman/skopeo/umoci (`image check`).
 fn images() -> anyhow::Result<()> {
-    crate::image::run(&[])?;
+    crate::image::run(None, &ImageBuildArgs::default())?;
     let first = runtime_digest(&crate::image::default_out())?;
     let again = std::env::temp_dir().join(format!("vk-ci-image-{}", std::process::id()));
-    let binary = static_binary().display().to_string();
-    let rebuilt = crate::image::run(&[
-        "--binary".into(),
-        binary,
-        "--out".into(),
-        again.display().to_string(),
-    ])
+    let rebuilt = crate::image::run(
+        None,
+        &ImageBuildArgs {
+            binary: Some(static_binary()),
+            out: Some(again.clone()),
+            ..ImageBuildArgs::default()
+        },
+    )
     .and_then(|()| runtime_digest(&again));
     let _ = std::fs::remove_dir_all(&again);
     let second = rebuilt?;
@@ -154,7 +161,7 @@ fn images() -> anyhow::Result<()> {
         "the runtime image is not reproducible: {first} then {second}"
     );
     eprintln!("ci: runtime image rebuilt with the same digest {first}");
-    crate::image::run(&["check".into()])
+    crate::image::check::run(&crate::cli::ImageCheckArgs::default())
 }
 
 fn runtime_digest(out: &std::path::Path) -> anyhow::Result<String> {

@@ -22,16 +22,14 @@ use std::os::unix::process::CommandExt as _;
 
 use anyhow::{Context, bail};
 
+use crate::cli::DemoArgs;
 use crate::{tools, util};
 
-pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    match args {
-        [] => walkthrough(),
-        [flag] if flag == "--offline" => offline::run(),
-        [other, ..] => bail!(
-            "`cargo xtask demo` takes no arguments except `--offline` (got `{other}`): without \
-             it, it runs the guide's walkthrough end to end; with it, only the offline preview"
-        ),
+pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<()> {
+    if args.offline {
+        offline::run()
+    } else {
+        walkthrough()
     }
 }
 

@@ -3,7 +3,7 @@
 //! digests). `cargo xtask image check` runs the result under podman/skopeo/umoci.
 //!
 //! ```text
-//! cargo xtask image [--dev|--dev-only] [--binary PATH] [--out DIR] [--opt-level z] [--refresh-rootfs]
+//! cargo xtask image [build] [--dev|--dev-only] [--binary PATH] [--out DIR] [--opt-level z] [--refresh-rootfs]
 //! cargo xtask image check [--dev] [--out DIR]
 //! ```
 
@@ -20,6 +20,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::cli::{ImageAction, ImageBuildArgs};
 use meta::BuildMeta;
 use tar::{Entry, Kind};
 
@@ -36,51 +37,27 @@ pub(crate) struct Opts {
     pub(crate) refresh_rootfs: bool,
 }
 
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    if args.first().map(String::as_str) == Some("check") {
-        return check::run(&args[1..]);
-    }
-    let args = if args.first().map(String::as_str) == Some("build") {
-        &args[1..]
-    } else {
-        args
+pub(crate) fn run(action: Option<ImageAction>, top: &ImageBuildArgs) -> Result<()> {
+    let args = match &action {
+        Some(ImageAction::Check(args)) => return check::run(args),
+        Some(ImageAction::Build(args)) => args,
+        None => top,
     };
-    let opts = parse(args)?;
-    build(&opts).map(|_| ())
+    build(&Opts::from(args)).map(|_| ())
 }
 
-const USAGE: &str = "usage: cargo xtask image [build] [--dev | --dev-only] [--binary PATH] [--out DIR] [--opt-level LEVEL] [--refresh-rootfs]\n       cargo xtask image check [--dev] [--out DIR]";
-
-fn parse(args: &[String]) -> Result<Opts> {
-    let mut o = Opts {
-        runtime: true,
-        ..Opts::default()
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = |name: &str| {
-            it.next()
-                .cloned()
-                .with_context(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--dev" => o.dev = true,
-            "--dev-only" => {
-                o.dev = true;
-                o.runtime = false;
-            }
-            "--binary" => o.binary = Some(PathBuf::from(val("--binary")?)),
-            "--out" => o.out = Some(PathBuf::from(val("--out")?)),
-            "--opt-level" => o.opt_level = Some(val("--opt-level")?),
-            "--refresh-rootfs" => o.refresh_rootfs = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
+impl From<&ImageBuildArgs> for Opts {
+    /// The runtime image unless `--dev-only`; the dev image with `--dev` or `--dev-only`.
+    fn from(args: &ImageBuildArgs) -> Opts {
+        Opts {
+            runtime: !args.dev_only,
+            dev: args.dev || args.dev_only,
+            binary: args.binary.clone(),
+            out: args.out.clone(),
+            opt_level: args.opt_level.clone(),
+            refresh_rootfs: args.refresh_rootfs,
         }
     }
-    Ok(o)
 }
 
 pub(crate) fn default_out() -> PathBuf {

@@ -8,40 +8,26 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::json;
 
+use crate::cli::ReleaseArgs;
 use crate::image::{self, meta};
 
-const USAGE: &str =
-    "usage: cargo xtask release [--binary PATH] [--no-dev] [--opt-level LEVEL] [--out DIR]";
-
-pub(crate) fn run(args: &[String]) -> Result<()> {
+pub(crate) fn run(args: &ReleaseArgs) -> Result<()> {
     // A release carries both images; `--no-dev` skips the Debian-based one (debootstrap, minutes)
     // for a quick local run.
     let mut opts = image::Opts {
         runtime: true,
-        dev: true,
+        dev: !args.no_dev,
+        binary: args.binary.clone(),
+        opt_level: args.opt_level.clone(),
         ..image::Opts::default()
     };
-    let mut out = meta::root().join("dist");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = |n: &str| {
-            it.next()
-                .cloned()
-                .with_context(|| format!("{n} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--binary" => opts.binary = Some(PathBuf::from(val("--binary")?)),
-            "--no-dev" => opts.dev = false,
-            // Accepted for compatibility with earlier usage: the dev image is the default now.
-            "--dev" => opts.dev = true,
-            "--opt-level" => opts.opt_level = Some(val("--opt-level")?),
-            "--out" => out = PathBuf::from(val("--out")?),
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
-    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| meta::root().join("dist"));
     let m = meta::build_meta()?;
     // A release directory holds exactly one release: start empty so nothing stale is listed.
     if out.exists() {

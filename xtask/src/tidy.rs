@@ -55,10 +55,7 @@ const FORBIDDEN_IN_PURE: &[&str] = &[
     "socket2",
 ];
 
-pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    if let Some(arg) = args.first() {
-        bail!("`cargo xtask tidy` takes no arguments (got `{arg}`)");
-    }
+pub(crate) fn run() -> anyhow::Result<()> {
     let root = util::workspace_root();
     let json = util::output(util::cargo().args(["metadata", "--format-version", "1"]))?;
     let metadata: Value =

@@ -97,12 +97,7 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
 const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin";
 const POSTGRES_PACKAGE: &str = "postgresql-15";
 
-pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    if let Some(arg) = args.first() {
-        bail!(
-            "`cargo xtask tools` takes no arguments (got `{arg}`); it installs everything that is missing"
-        );
-    }
+pub(crate) fn run() -> anyhow::Result<()> {
     install_debian_packages()?;
     let bin = util::tools_bin();
     for wheel in WHEELS {

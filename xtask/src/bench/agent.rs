@@ -10,62 +10,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 
 use super::Scratch;
+use crate::cli::AgentArgs;
 use crate::util;
 use measure::{Running, Sample};
 use vault::DevServer;
 
 /// Goal: ours / bao at most this, for every metric.
 const GOAL_RATIO: f64 = 0.10;
-
-struct Opts {
-    rounds: u32,
-    sidecar_secs: u64,
-    templates: Vec<usize>,
-    vault_k8s_bin: Option<PathBuf>,
-}
-
-impl Opts {
-    fn parse(args: &[String]) -> anyhow::Result<Opts> {
-        let mut opts = Opts {
-            rounds: 10,
-            sidecar_secs: 60,
-            templates: vec![5, 50],
-            vault_k8s_bin: None,
-        };
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
-            let number = |v: &str| {
-                v.parse::<u64>()
-                    .with_context(|| format!("{arg} takes a whole number, got `{v}`"))
-            };
-            match arg.as_str() {
-                "--rounds" => opts.rounds = u32::try_from(number(value()?)?)?,
-                "--sidecar-secs" => opts.sidecar_secs = number(value()?)?,
-                "--templates" => {
-                    opts.templates = value()?
-                        .split(',')
-                        .map(|n| number(n.trim()).map(|n| n as usize))
-                        .collect::<anyhow::Result<_>>()?;
-                }
-                "--vault-k8s-bin" => opts.vault_k8s_bin = Some(PathBuf::from(value()?)),
-                other => bail!(
-                    "unknown option `{other}` for `bench agent` (known: --rounds N, \
-                     --sidecar-secs S (0 skips sidecar mode), --templates N,N…, --vault-k8s-bin PATH)"
-                ),
-            }
-        }
-        ensure!(opts.rounds >= 1, "--rounds must be at least 1");
-        ensure!(
-            !opts.templates.is_empty() && opts.templates.iter().all(|&n| (1..=1000).contains(&n)),
-            "--templates takes counts between 1 and 1000, e.g. 5,50"
-        );
-        Ok(opts)
-    }
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Side {
@@ -111,11 +65,10 @@ impl Bins {
     }
 }
 
-pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
-    if args.first().map(String::as_str) == Some("--measure-child") {
-        return measure::child_main(&args[1..]);
+pub(crate) fn run(opts: AgentArgs) -> anyhow::Result<()> {
+    if let Some(log) = &opts.measure_child {
+        return measure::child_main(log, &opts.program);
     }
-    let opts = Opts::parse(args)?;
     let bao = match std::env::var_os("VK_BAO") {
         Some(p) => PathBuf::from(p),
         None => util::tools_bin().join("bao"),
@@ -213,7 +166,7 @@ fn sidecar(
     work: &Path,
     addr: &str,
     token: &Path,
-    opts: &Opts,
+    opts: &AgentArgs,
 ) -> anyhow::Result<Vec<(usize, [f64; 2])>> {
     eprintln!(
         "==> bench agent: sidecar mode, measuring VmRSS after {} s",
@@ -348,7 +301,7 @@ fn verdict(ratio: f64) -> &'static str {
 type InitRow = (usize, [Vec<Sample>; 2]);
 type Metric = fn(&Sample) -> f64;
 
-fn print_table(opts: &Opts, init: &[InitRow], sidecar: &[(usize, [f64; 2])]) {
+fn print_table(opts: &AgentArgs, init: &[InitRow], sidecar: &[(usize, [f64; 2])]) {
     println!(
         "\nvault-k8s agent vs bao agent: same config file and server, token_file auth, one KV v2 \
          secret per template"
@@ -404,16 +357,6 @@ fn print_table(opts: &Opts, init: &[InitRow], sidecar: &[(usize, [f64; 2])]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn options_parse_and_reject_unknowns() {
-        let args = |s: &[&str]| s.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
-        let o = Opts::parse(&args(&["--rounds", "3", "--templates", "1, 7"])).unwrap();
-        assert_eq!((o.rounds, o.templates, o.sidecar_secs), (3, vec![1, 7], 60));
-        assert!(Opts::parse(&args(&["--fast"])).is_err());
-        assert!(Opts::parse(&args(&["--templates", "0"])).is_err());
-        assert!(Opts::parse(&args(&["--rounds"])).is_err());
-    }
 
     #[test]
     fn config_has_one_template_per_secret() {

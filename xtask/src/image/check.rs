@@ -11,23 +11,14 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
 
 use super::meta;
+use crate::cli::ImageCheckArgs;
 
 const APT_HINT: &str =
     "install it with `apt-get install -y --no-install-recommends podman runc skopeo umoci`";
 
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let mut dev = false;
-    let mut out = super::default_out();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--dev" => dev = true,
-            "--out" => out = PathBuf::from(it.next().context("--out needs a directory")?),
-            other => bail!(
-                "unknown argument {other:?}\nusage: cargo xtask image check [--dev] [--out DIR]"
-            ),
-        }
-    }
+pub(crate) fn run(args: &ImageCheckArgs) -> Result<()> {
+    let dev = args.dev;
+    let out = args.out.clone().unwrap_or_else(super::default_out);
     for t in ["podman", "runc", "skopeo", "umoci", "openssl", "curl"] {
         meta::need_tool(t, APT_HINT)?;
     }

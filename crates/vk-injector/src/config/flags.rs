@@ -1,5 +1,5 @@
 //! The one table of `agent-inject` flags: name, kind, default, environment variables, usage.
-//! Parsing, environment overlay, help text and docs/configuration.md all follow this table.
+//! Parsing, environment overlay, help text and docs/configuration.md (through `flags_doc`) all follow this table.
 
 /// Go `flag` kinds used by upstream (there are no numeric flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

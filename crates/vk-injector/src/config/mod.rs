@@ -3,6 +3,7 @@
 
 mod auto_tls;
 mod flags;
+mod flags_doc;
 mod goflag;
 mod goparse;
 
@@ -20,6 +21,7 @@ pub use flags::{
     ENV_LEASE_RENEWAL_THRESHOLD, ENV_MAX_CONNECTIONS_PER_HOST, Flag, FlagKind, INJECT_FLAGS,
     RENDER_FLAGS,
 };
+pub use flags_doc::flags_markdown_table;
 pub use goflag::{FlagError, FlagValues, parse_go_flags};
 pub use goparse::{GoParseError, check_duration, parse_bool, parse_float, parse_int};
 

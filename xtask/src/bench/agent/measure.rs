@@ -76,11 +76,10 @@ fn parse_line(line: &str) -> anyhow::Result<Sample> {
 
 /// The measuring copy: runs `PROGRAM ARGS…` with its output in LOG, waits, prints the figures.
 /// Fails (non-zero, message on stdout) if the agent fails or outlives [`RUN_TIMEOUT`].
-pub(crate) fn child_main(args: &[String]) -> anyhow::Result<()> {
-    let (log, rest) = match args {
-        [log, dash, rest @ ..] if dash == "--" && !rest.is_empty() => (log, rest),
-        _ => bail!("usage: bench agent --measure-child LOG -- PROGRAM ARGS…"),
-    };
+pub(crate) fn child_main(log: &str, rest: &[String]) -> anyhow::Result<()> {
+    if rest.is_empty() {
+        bail!("usage: bench agent --measure-child LOG -- PROGRAM ARGS…");
+    }
     let log_file = std::fs::File::create(log).with_context(|| format!("cannot create {log}"))?;
     let started = Instant::now();
     let mut child = Command::new(&rest[0])
