@@ -15,5 +15,5 @@ pub use duration::{
     DurationError, format_duration, format_std, parse_duration, parse_std_duration,
 };
 pub use path::path_clean;
-pub use quote::quote;
-pub use strconv::{NumError, NumErrorKind, parse_bool, parse_int};
+pub use quote::{is_print, quote, quote_to_ascii};
+pub use strconv::{NumError, NumErrorKind, parse_bool, parse_int, parse_uint};

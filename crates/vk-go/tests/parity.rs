@@ -321,3 +321,120 @@ fn path_clean_matches_go() {
         assert_eq!(path_clean(input), want, "{input:?}");
     }
 }
+
+/// Inputs the workspace's former per-crate copies tested (vk-inject, vk-injector, vk-template).
+#[test]
+fn former_copies_inputs_match_go() {
+    for bad in ["tRuE", "fAlSe"] {
+        assert_eq!(
+            parse_bool(bad).unwrap_err().to_string(),
+            format!("strconv.ParseBool: parsing {}: invalid syntax", quote(bad))
+        );
+    }
+    let durations: &[(&str, i64)] = &[
+        ("1s", S),
+        ("1m", M),
+        ("1.5h", H + 30 * M),
+        ("-2ms", -2 * MS),
+        ("+3us", 3 * US),
+        ("300us", 300 * US),
+        ("1m30s", 90 * S),
+        ("1h2m3s", H + 2 * M + 3 * S),
+    ];
+    for (input, want) in durations {
+        assert_eq!(parse_duration(input), Ok(*want), "{input}");
+    }
+    let bad_durations = [
+        ("x", r#"time: invalid duration "x""#),
+        ("+", r#"time: invalid duration "+""#),
+        ("abc", r#"time: invalid duration "abc""#),
+        ("1", r#"time: missing unit in duration "1""#),
+        ("5d", r#"time: unknown unit "d" in duration "5d""#),
+        ("1..5s", r#"time: missing unit in duration "1..5s""#),
+        (
+            "9999999999999999999h",
+            r#"time: invalid duration "9999999999999999999h""#,
+        ),
+    ];
+    for (input, want) in bad_durations {
+        assert_eq!(parse_duration(input).unwrap_err().to_string(), want);
+    }
+    for (input, want) in [
+        ("a/b/../c", "a/c"),
+        ("a//b/./c/", "a/b/c"),
+        ("a/..", "."),
+        (
+            "/vault/secrets//special/volume/foofile",
+            "/vault/secrets/special/volume/foofile",
+        ),
+    ] {
+        assert_eq!(path_clean(input), want, "{input:?}");
+    }
+    for (input, want) in [
+        ("a\"b\\c\n", r#""a\"b\\c\n""#),
+        ("\u{1}", r#""\x01""#),
+        ("a\u{1}b", r#""a\x01b""#),
+        ("\u{e9}\u{a0}", "\"\u{e9}\\u00a0\""),
+        (
+            "h\u{e9}llo \u{2713} \u{65e5}\u{672c}",
+            "\"h\u{e9}llo \u{2713} \u{65e5}\u{672c}\"",
+        ),
+    ] {
+        assert_eq!(quote(input), want, "{input:?}");
+    }
+    assert_eq!(
+        parse_int("root", 10, 64).unwrap_err().to_string(),
+        r#"strconv.ParseInt: parsing "root": invalid syntax"#
+    );
+    assert_eq!(
+        parse_int("99999999999999999999", 10, 64)
+            .unwrap_err()
+            .to_string(),
+        r#"strconv.ParseInt: parsing "99999999999999999999": value out of range"#
+    );
+}
+
+#[test]
+fn quote_to_ascii_matches_go() {
+    for (input, want) in [
+        ("", r#""""#),
+        ("\u{e9}", r#""\u00e9""#),
+        ("a\tb\u{1}", r#""a\tb\x01""#),
+        ("\u{263a}\u{1f600}", r#""\u263a\U0001f600""#),
+        ("plain \"q\"", r#""plain \"q\"""#),
+    ] {
+        assert_eq!(vk_go::quote_to_ascii(input), want, "{input:?}");
+    }
+}
+
+#[test]
+fn is_print_matches_go() {
+    for c in [' ', 'a', '~', '\u{e9}', '\u{263a}', '\u{1f600}'] {
+        assert!(vk_go::is_print(c), "{c:?}");
+    }
+    for c in [
+        '\t', '\n', '\u{7f}', '\u{85}', '\u{a0}', '\u{ad}', '\u{2028}', '\u{feff}', '\u{e000}',
+        '\u{fffe}',
+    ] {
+        assert!(!vk_go::is_print(c), "{c:?}");
+    }
+}
+
+#[test]
+fn parse_uint_matches_go() {
+    for (input, want) in [("0", 0), ("01", 1), ("18446744073709551615", u64::MAX)] {
+        assert_eq!(vk_go::parse_uint(input, 10), Ok(want), "{input}");
+    }
+    for (input, why) in [
+        ("", "invalid syntax"),
+        ("-1", "invalid syntax"),
+        ("+1", "invalid syntax"),
+        ("1_0", "invalid syntax"),
+        ("18446744073709551616", "value out of range"),
+    ] {
+        assert_eq!(
+            vk_go::parse_uint(input, 10).unwrap_err().to_string(),
+            format!("strconv.ParseUint: parsing {}: {why}", quote(input))
+        );
+    }
+}
