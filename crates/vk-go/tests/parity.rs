@@ -438,3 +438,21 @@ fn parse_uint_matches_go() {
         );
     }
 }
+
+#[test]
+fn parseutil_wrappers_match_vault() {
+    assert_eq!(vk_go::parseutil_bool(""), Ok(false));
+    assert_eq!(vk_go::parseutil_bool("True"), Ok(true));
+    assert_eq!(vk_go::parseutil_bool("F"), Ok(false));
+    assert_eq!(
+        vk_go::parseutil_bool("yes").unwrap_err().to_string(),
+        r#"cannot parse '' as bool: strconv.ParseBool: parsing "yes": invalid syntax"#
+    );
+    assert_eq!(vk_go::parseutil_int(""), Ok(0));
+    assert_eq!(vk_go::parseutil_int("+7"), Ok(7));
+    assert_eq!(vk_go::parseutil_int("-7"), Ok(-7));
+    assert_eq!(
+        vk_go::parseutil_int("1_000").unwrap_err().to_string(),
+        r#"strconv.ParseInt: parsing "1_000": invalid syntax"#
+    );
+}
