@@ -456,3 +456,42 @@ fn parseutil_wrappers_match_vault() {
         r#"strconv.ParseInt: parsing "1_000": invalid syntax"#
     );
 }
+
+#[test]
+fn parse_float_matches_go() {
+    let ok: &[(&str, f64)] = &[
+        ("0.75", 0.75),
+        ("1e-3", 0.001),
+        (".5", 0.5),
+        ("1.", 1.0),
+        ("-Inf", f64::NEG_INFINITY),
+        ("+infinity", f64::INFINITY),
+        ("0x1.8p1", 3.0),
+        ("0x1_0p0", 16.0),
+        ("1E3", 1000.0),
+        ("-0.5", -0.5),
+    ];
+    for (input, want) in ok {
+        assert_eq!(vk_go::parse_float(input), Ok(*want), "{input}");
+    }
+    assert!(vk_go::parse_float("NaN").is_ok_and(f64::is_nan));
+    let bad = [
+        ("", "invalid syntax"),
+        ("e5", "invalid syntax"),
+        ("abc", "invalid syntax"),
+        ("most", "invalid syntax"),
+        ("one-third", "invalid syntax"),
+        ("+NaN", "invalid syntax"),
+        ("0x_1p-2", "invalid syntax"),
+        ("0x1", "invalid syntax"),
+        ("1_0", "invalid syntax"),
+        ("1e400", "value out of range"),
+    ];
+    for (input, why) in bad {
+        assert_eq!(
+            vk_go::parse_float(input).unwrap_err().to_string(),
+            format!("strconv.ParseFloat: parsing {}: {why}", quote(input)),
+            "{input}"
+        );
+    }
+}

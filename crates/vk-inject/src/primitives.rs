@@ -15,20 +15,6 @@ fn go_error(e: impl std::fmt::Display) -> ParseError {
     ParseError(e.to_string())
 }
 
-fn syntax(func: &str, s: &str) -> ParseError {
-    ParseError(format!(
-        "strconv.{func}: parsing {}: invalid syntax",
-        go_quote(s)
-    ))
-}
-
-fn range(func: &str, s: &str) -> ParseError {
-    ParseError(format!(
-        "strconv.{func}: parsing {}: value out of range",
-        go_quote(s)
-    ))
-}
-
 /// `parseutil.ParseBool` on a string: `""` is false, otherwise Go `strconv.ParseBool`.
 pub fn parse_bool(s: &str) -> Result<bool, ParseError> {
     vk_go::parseutil_bool(s).map_err(go_error)
@@ -44,147 +30,9 @@ pub fn parse_uint(s: &str) -> Result<u64, ParseError> {
     vk_go::parse_uint(s, 10).map_err(go_error)
 }
 
-/// Go `strconv.ParseFloat(s, 64)`: decimal and hexadecimal forms, `Inf`/`Infinity`/`NaN`
-/// (case-insensitive), underscores only after a base prefix; overflow is a range error.
+/// Go `strconv.ParseFloat(s, 64)`: decimal and hexadecimal forms, `Inf`/`Infinity`/`NaN`.
 pub fn parse_float(s: &str) -> Result<f64, ParseError> {
-    let err = || syntax("ParseFloat", s);
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    if lower == "inf" || lower == "infinity" {
-        return Ok(if neg {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        });
-    }
-    if lower == "nan" {
-        // Go accepts NaN only without a sign.
-        return if body.len() == s.len() {
-            Ok(f64::NAN)
-        } else {
-            Err(err())
-        };
-    }
-    let value = if lower.starts_with("0x") {
-        parse_hex_float(&body[2..]).ok_or_else(err)?
-    } else {
-        if !valid_decimal_float(body) {
-            return Err(err());
-        }
-        body.parse::<f64>().map_err(|_| err())?
-    };
-    if value.is_infinite() {
-        return Err(range("ParseFloat", s));
-    }
-    Ok(if neg { -value } else { value })
-}
-
-/// `digits[.digits][(e|E)[+-]digits]` with at least one mantissa digit.
-fn valid_decimal_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut mantissa_digits = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-        mantissa_digits += 1;
-    }
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-            mantissa_digits += 1;
-        }
-    }
-    if mantissa_digits == 0 {
-        return false;
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-    }
-    i == b.len()
-}
-
-/// Hex float body after `0x`: `hexdigits[.hexdigits]p[+-]digits`, `_` allowed between digits.
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut mantissa: u64 = 0;
-    let mut exp: i64 = 0;
-    let mut digits = 0;
-    let mut seen_dot = false;
-    let mut last_underscore = false;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'_' {
-            // Go requires underscores to sit between digits.
-            if digits == 0 || last_underscore {
-                return None;
-            }
-            last_underscore = true;
-            i += 1;
-            continue;
-        }
-        if c == b'.' && !seen_dot {
-            seen_dot = true;
-            last_underscore = false;
-            i += 1;
-            continue;
-        }
-        let Some(d) = (c as char).to_digit(16) else {
-            break;
-        };
-        last_underscore = false;
-        digits += 1;
-        if mantissa >> 60 == 0 {
-            mantissa = (mantissa << 4) | u64::from(d);
-            if seen_dot {
-                exp -= 4;
-            }
-        } else if !seen_dot {
-            // Precision beyond 64 bits is dropped; only the magnitude is kept.
-            exp += 4;
-        }
-        i += 1;
-    }
-    if digits == 0 || last_underscore || i >= b.len() || (b[i] != b'p' && b[i] != b'P') {
-        return None;
-    }
-    i += 1;
-    let mut eneg = false;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        eneg = b[i] == b'-';
-        i += 1;
-    }
-    let start = i;
-    let mut e: i64 = 0;
-    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
-        if b[i] != b'_' {
-            e = (e * 10 + i64::from(b[i] - b'0')).min(100_000);
-        }
-        i += 1;
-    }
-    if i == start || i != b.len() {
-        return None;
-    }
-    let total = exp + if eneg { -e } else { e };
-    let total = i32::try_from(total.clamp(-2000, 2000)).ok()?;
-    // Split the power so intermediate results do not overflow or underflow early.
-    let half = total / 2;
-    Some(mantissa as f64 * 2f64.powi(half) * 2f64.powi(total - half))
+    vk_go::parse_float(s).map_err(go_error)
 }
 
 /// Validates a Go `time.ParseDuration` string, returning the Go error text on failure.
@@ -200,6 +48,13 @@ pub fn split_comma(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn syntax(func: &str, s: &str) -> ParseError {
+        ParseError(format!(
+            "strconv.{func}: parsing {}: invalid syntax",
+            go_quote(s)
+        ))
+    }
 
     #[test]
     fn bool_accepts_exactly_go_spellings() {
