@@ -1,6 +1,6 @@
 //! `strconv.ParseFloat` for 64-bit floats, with Go's `*NumError` texts.
 
-use crate::strconv::{NumError, NumErrorKind};
+use crate::strconv::{NumError, NumErrorKind, underscore_ok};
 
 /// Go `strconv.ParseFloat(s, 64)`: decimal and hexadecimal forms, `Inf`/`Infinity`/`NaN`
 /// (case-insensitive), underscores only after a base prefix; overflow is a range error.
@@ -32,13 +32,24 @@ pub fn parse_float(s: &str) -> Result<f64, NumError> {
             Err(err())
         };
     }
-    let value = if lower.starts_with("0x") {
-        parse_hex_float(&body[2..]).ok_or_else(err)?
-    } else {
-        if !valid_decimal_float(body) {
+    // Go allows `_` between digits (and after a base prefix) in both forms.
+    let stripped;
+    let lower = if lower.contains('_') {
+        if !underscore_ok(&lower) {
             return Err(err());
         }
-        body.parse::<f64>().map_err(|_| err())?
+        stripped = lower.replace('_', "");
+        &stripped
+    } else {
+        &lower
+    };
+    let value = if let Some(hex) = lower.strip_prefix("0x") {
+        parse_hex_float(hex).ok_or_else(err)?
+    } else {
+        if !valid_decimal_float(lower) {
+            return Err(err());
+        }
+        lower.parse::<f64>().map_err(|_| err())?
     };
     if value.is_infinite() {
         return Err(fail(NumErrorKind::Range));

@@ -132,7 +132,7 @@ fn parse_magnitude(s: &str, base: u32) -> Result<u64, NumErrorKind> {
 }
 
 /// Go's `underscoreOK`: underscores only between digits, or between a base prefix and a digit.
-fn underscore_ok(s: &str) -> bool {
+pub(crate) fn underscore_ok(s: &str) -> bool {
     let b = s.as_bytes();
     let lower = |c: u8| c.to_ascii_lowercase();
     // '^' at the start, '0' after a digit or prefix, '_' after an underscore, '!' otherwise.

@@ -470,6 +470,11 @@ fn parse_float_matches_go() {
         ("0x1_0p0", 16.0),
         ("1E3", 1000.0),
         ("-0.5", -0.5),
+        // Underscores between digits (checked against `bao agent`'s parseFloat).
+        ("1_000.5", 1000.5),
+        ("1_0", 10.0),
+        ("0x_1p-2", 0.25),
+        ("1_23.50_0_0e+1_2", 1.235e14),
     ];
     for (input, want) in ok {
         assert_eq!(vk_go::parse_float(input), Ok(*want), "{input}");
@@ -482,9 +487,11 @@ fn parse_float_matches_go() {
         ("most", "invalid syntax"),
         ("one-third", "invalid syntax"),
         ("+NaN", "invalid syntax"),
-        ("0x_1p-2", "invalid syntax"),
         ("0x1", "invalid syntax"),
-        ("1_0", "invalid syntax"),
+        ("1__0", "invalid syntax"),
+        ("_1", "invalid syntax"),
+        ("1_", "invalid syntax"),
+        ("1_.5", "invalid syntax"),
         ("1e400", "value out of range"),
     ];
     for (input, why) in bad {

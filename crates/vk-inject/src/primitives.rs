@@ -122,10 +122,16 @@ mod tests {
         assert!(parse_float("NaN").is_ok_and(f64::is_nan));
         assert!(parse_float("+NaN").is_err());
         assert_eq!(parse_float("0x1.8p1"), Ok(3.0));
-        assert_eq!(parse_float("0x_1p-2"), Err(syntax("ParseFloat", "0x_1p-2")));
+        // Go accepts `_` after a base prefix and between digits (as `bao agent` does).
+        assert_eq!(parse_float("0x_1p-2"), Ok(0.25));
+        assert_eq!(
+            parse_float("0x__1p-2"),
+            Err(syntax("ParseFloat", "0x__1p-2"))
+        );
         assert_eq!(parse_float("0x1_0p0"), Ok(16.0));
         assert!(parse_float("0x1").is_err(), "hex floats need an exponent");
-        assert!(parse_float("1_0").is_err());
+        assert_eq!(parse_float("1_0"), Ok(10.0));
+        assert!(parse_float("1__0").is_err());
         assert_eq!(
             parse_float("one-third").unwrap_err().to_string(),
             r#"strconv.ParseFloat: parsing "one-third": invalid syntax"#
