@@ -8,10 +8,7 @@ use crate::ast::Lit;
 
 /// `parseutil.ParseBool` on a string: empty is false, otherwise Go's spellings.
 pub fn parse_bool_str(s: &str) -> Result<bool, String> {
-    if s.is_empty() {
-        return Ok(false);
-    }
-    vk_go::parse_bool(s).map_err(|e| format!("cannot parse '' as bool: {e}"))
+    vk_go::parseutil_bool(s).map_err(|e| e.to_string())
 }
 
 /// `parseutil.ParseBool` on any scalar.

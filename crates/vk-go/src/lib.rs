@@ -1,12 +1,14 @@
 //! Go standard-library behaviour the agent and the injector must match byte for byte, because
 //! Vault, Vault Agent and consul-template parse their settings with it: `strconv.ParseBool`,
-//! `strconv.ParseInt`, `strconv.Quote`, `time.ParseDuration`, `time.Duration.String` and
-//! `path.Clean`.
+//! `strconv.ParseInt`, `strconv.ParseFloat`, `strconv.Quote`, `time.ParseDuration`, `time.Duration.String` and
+//! `path.Clean`, and Vault's `parseutil` string wrappers over them.
 //!
 //! Owns: these conversions and Go's error texts. Must never: perform I/O, read a clock or the
 //! environment — it is a pure library, one implementation for every crate.
 
 mod duration;
+mod float;
+mod parseutil;
 mod path;
 mod quote;
 mod strconv;
@@ -14,6 +16,8 @@ mod strconv;
 pub use duration::{
     DurationError, format_duration, format_std, parse_duration, parse_std_duration,
 };
+pub use float::parse_float;
+pub use parseutil::{WeakBoolError, parseutil_bool, parseutil_int};
 pub use path::path_clean;
-pub use quote::quote;
-pub use strconv::{NumError, NumErrorKind, parse_bool, parse_int};
+pub use quote::{is_print, quote, quote_to_ascii};
+pub use strconv::{NumError, NumErrorKind, parse_bool, parse_int, parse_uint};

@@ -11,6 +11,15 @@ use std::fmt::Write;
 /// private use, non-characters); code points unassigned in Go's Unicode tables are kept as they
 /// are.
 pub fn quote(s: &str) -> String {
+    quote_with(s, false)
+}
+
+/// Go `strconv.QuoteToASCII` (`%+q`): as [`quote`], but every non-ASCII character is escaped.
+pub fn quote_to_ascii(s: &str) -> String {
+    quote_with(s, true)
+}
+
+fn quote_with(s: &str, ascii_only: bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -24,7 +33,7 @@ pub fn quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if is_print(c) => out.push(c),
+            c if is_print(c) && (!ascii_only || c.is_ascii()) => out.push(c),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
@@ -40,8 +49,8 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-/// Go's `strconv.IsPrint` for the categories above.
-fn is_print(c: char) -> bool {
+/// Go's `strconv.IsPrint` for the categories above (also `fmt`'s test for `%#U` and `%q`).
+pub fn is_print(c: char) -> bool {
     let u = c as u32;
     if c == ' ' {
         return true;

@@ -63,7 +63,7 @@ pub fn parse_int(s: &str, base: u32, bit_size: u32) -> Result<i64, NumError> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let magnitude = parse_uint(body, base).map_err(err)?;
+    let magnitude = parse_magnitude(body, base).map_err(err)?;
     let cutoff: u128 = 1u128 << (bits - 1);
     let m = u128::from(magnitude);
     if !neg && m >= cutoff || neg && m > cutoff {
@@ -73,8 +73,17 @@ pub fn parse_int(s: &str, base: u32, bit_size: u32) -> Result<i64, NumError> {
     Ok(if neg { -v } else { v } as i64)
 }
 
+/// Go `strconv.ParseUint(s, base, 64)`: no sign accepted; `base` as in [`parse_int`].
+pub fn parse_uint(s: &str, base: u32) -> Result<u64, NumError> {
+    parse_magnitude(s, base).map_err(|kind| NumError {
+        func: "ParseUint",
+        input: s.to_owned(),
+        kind,
+    })
+}
+
 /// The unsigned core of `ParseUint` for 64 bits (errors without the wrapper).
-fn parse_uint(s: &str, base: u32) -> Result<u64, NumErrorKind> {
+fn parse_magnitude(s: &str, base: u32) -> Result<u64, NumErrorKind> {
     if s.is_empty() {
         return Err(NumErrorKind::Syntax);
     }
@@ -123,7 +132,7 @@ fn parse_uint(s: &str, base: u32) -> Result<u64, NumErrorKind> {
 }
 
 /// Go's `underscoreOK`: underscores only between digits, or between a base prefix and a digit.
-fn underscore_ok(s: &str) -> bool {
+pub(crate) fn underscore_ok(s: &str) -> bool {
     let b = s.as_bytes();
     let lower = |c: u8| c.to_ascii_lowercase();
     // '^' at the start, '0' after a digit or prefix, '_' after an underscore, '!' otherwise.

@@ -321,3 +321,184 @@ fn path_clean_matches_go() {
         assert_eq!(path_clean(input), want, "{input:?}");
     }
 }
+
+/// Inputs the workspace's former per-crate copies tested (vk-inject, vk-injector, vk-template).
+#[test]
+fn former_copies_inputs_match_go() {
+    for bad in ["tRuE", "fAlSe"] {
+        assert_eq!(
+            parse_bool(bad).unwrap_err().to_string(),
+            format!("strconv.ParseBool: parsing {}: invalid syntax", quote(bad))
+        );
+    }
+    let durations: &[(&str, i64)] = &[
+        ("1s", S),
+        ("1m", M),
+        ("1.5h", H + 30 * M),
+        ("-2ms", -2 * MS),
+        ("+3us", 3 * US),
+        ("300us", 300 * US),
+        ("1m30s", 90 * S),
+        ("1h2m3s", H + 2 * M + 3 * S),
+    ];
+    for (input, want) in durations {
+        assert_eq!(parse_duration(input), Ok(*want), "{input}");
+    }
+    let bad_durations = [
+        ("x", r#"time: invalid duration "x""#),
+        ("+", r#"time: invalid duration "+""#),
+        ("abc", r#"time: invalid duration "abc""#),
+        ("1", r#"time: missing unit in duration "1""#),
+        ("5d", r#"time: unknown unit "d" in duration "5d""#),
+        ("1..5s", r#"time: missing unit in duration "1..5s""#),
+        (
+            "9999999999999999999h",
+            r#"time: invalid duration "9999999999999999999h""#,
+        ),
+    ];
+    for (input, want) in bad_durations {
+        assert_eq!(parse_duration(input).unwrap_err().to_string(), want);
+    }
+    for (input, want) in [
+        ("a/b/../c", "a/c"),
+        ("a//b/./c/", "a/b/c"),
+        ("a/..", "."),
+        (
+            "/vault/secrets//special/volume/foofile",
+            "/vault/secrets/special/volume/foofile",
+        ),
+    ] {
+        assert_eq!(path_clean(input), want, "{input:?}");
+    }
+    for (input, want) in [
+        ("a\"b\\c\n", r#""a\"b\\c\n""#),
+        ("\u{1}", r#""\x01""#),
+        ("a\u{1}b", r#""a\x01b""#),
+        ("\u{e9}\u{a0}", "\"\u{e9}\\u00a0\""),
+        (
+            "h\u{e9}llo \u{2713} \u{65e5}\u{672c}",
+            "\"h\u{e9}llo \u{2713} \u{65e5}\u{672c}\"",
+        ),
+    ] {
+        assert_eq!(quote(input), want, "{input:?}");
+    }
+    assert_eq!(
+        parse_int("root", 10, 64).unwrap_err().to_string(),
+        r#"strconv.ParseInt: parsing "root": invalid syntax"#
+    );
+    assert_eq!(
+        parse_int("99999999999999999999", 10, 64)
+            .unwrap_err()
+            .to_string(),
+        r#"strconv.ParseInt: parsing "99999999999999999999": value out of range"#
+    );
+}
+
+#[test]
+fn quote_to_ascii_matches_go() {
+    for (input, want) in [
+        ("", r#""""#),
+        ("\u{e9}", r#""\u00e9""#),
+        ("a\tb\u{1}", r#""a\tb\x01""#),
+        ("\u{263a}\u{1f600}", r#""\u263a\U0001f600""#),
+        ("plain \"q\"", r#""plain \"q\"""#),
+    ] {
+        assert_eq!(vk_go::quote_to_ascii(input), want, "{input:?}");
+    }
+}
+
+#[test]
+fn is_print_matches_go() {
+    for c in [' ', 'a', '~', '\u{e9}', '\u{263a}', '\u{1f600}'] {
+        assert!(vk_go::is_print(c), "{c:?}");
+    }
+    for c in [
+        '\t', '\n', '\u{7f}', '\u{85}', '\u{a0}', '\u{ad}', '\u{2028}', '\u{feff}', '\u{e000}',
+        '\u{fffe}',
+    ] {
+        assert!(!vk_go::is_print(c), "{c:?}");
+    }
+}
+
+#[test]
+fn parse_uint_matches_go() {
+    for (input, want) in [("0", 0), ("01", 1), ("18446744073709551615", u64::MAX)] {
+        assert_eq!(vk_go::parse_uint(input, 10), Ok(want), "{input}");
+    }
+    for (input, why) in [
+        ("", "invalid syntax"),
+        ("-1", "invalid syntax"),
+        ("+1", "invalid syntax"),
+        ("1_0", "invalid syntax"),
+        ("18446744073709551616", "value out of range"),
+    ] {
+        assert_eq!(
+            vk_go::parse_uint(input, 10).unwrap_err().to_string(),
+            format!("strconv.ParseUint: parsing {}: {why}", quote(input))
+        );
+    }
+}
+
+#[test]
+fn parseutil_wrappers_match_vault() {
+    assert_eq!(vk_go::parseutil_bool(""), Ok(false));
+    assert_eq!(vk_go::parseutil_bool("True"), Ok(true));
+    assert_eq!(vk_go::parseutil_bool("F"), Ok(false));
+    assert_eq!(
+        vk_go::parseutil_bool("yes").unwrap_err().to_string(),
+        r#"cannot parse '' as bool: strconv.ParseBool: parsing "yes": invalid syntax"#
+    );
+    assert_eq!(vk_go::parseutil_int(""), Ok(0));
+    assert_eq!(vk_go::parseutil_int("+7"), Ok(7));
+    assert_eq!(vk_go::parseutil_int("-7"), Ok(-7));
+    assert_eq!(
+        vk_go::parseutil_int("1_000").unwrap_err().to_string(),
+        r#"strconv.ParseInt: parsing "1_000": invalid syntax"#
+    );
+}
+
+#[test]
+fn parse_float_matches_go() {
+    let ok: &[(&str, f64)] = &[
+        ("0.75", 0.75),
+        ("1e-3", 0.001),
+        (".5", 0.5),
+        ("1.", 1.0),
+        ("-Inf", f64::NEG_INFINITY),
+        ("+infinity", f64::INFINITY),
+        ("0x1.8p1", 3.0),
+        ("0x1_0p0", 16.0),
+        ("1E3", 1000.0),
+        ("-0.5", -0.5),
+        // Underscores between digits (checked against `bao agent`'s parseFloat).
+        ("1_000.5", 1000.5),
+        ("1_0", 10.0),
+        ("0x_1p-2", 0.25),
+        ("1_23.50_0_0e+1_2", 1.235e14),
+    ];
+    for (input, want) in ok {
+        assert_eq!(vk_go::parse_float(input), Ok(*want), "{input}");
+    }
+    assert!(vk_go::parse_float("NaN").is_ok_and(f64::is_nan));
+    let bad = [
+        ("", "invalid syntax"),
+        ("e5", "invalid syntax"),
+        ("abc", "invalid syntax"),
+        ("most", "invalid syntax"),
+        ("one-third", "invalid syntax"),
+        ("+NaN", "invalid syntax"),
+        ("0x1", "invalid syntax"),
+        ("1__0", "invalid syntax"),
+        ("_1", "invalid syntax"),
+        ("1_", "invalid syntax"),
+        ("1_.5", "invalid syntax"),
+        ("1e400", "value out of range"),
+    ];
+    for (input, why) in bad {
+        assert_eq!(
+            vk_go::parse_float(input).unwrap_err().to_string(),
+            format!("strconv.ParseFloat: parsing {}: {why}", quote(input)),
+            "{input}"
+        );
+    }
+}

@@ -1,33 +1,7 @@
 //! Go's `path.Clean` / `path.Join` (identical to `filepath` on Linux), used for token paths and
 //! secret destinations.
 
-/// Go `path.Clean`: lexical normalisation, `""` becomes `.`.
-pub fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".to_owned();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|last| *last != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => body,
-    }
-}
+pub use vk_go::path_clean as clean;
 
 /// Go `path.Join`: empty elements are ignored; the result is cleaned; all empty gives `""`.
 pub fn join(elems: &[&str]) -> String {

@@ -167,11 +167,11 @@ impl fmt::Display for Pipe {
 impl fmt::Display for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Node::Text(t) => write!(f, "{}", crate::gofmt::go_quote(t)),
+            Node::Text(t) => write!(f, "{}", vk_go::quote(t)),
             Node::Action(p) => write!(f, "{{{{{p}}}}}"),
             Node::Template { name, pipe, .. } => match pipe {
-                Some(p) => write!(f, "{{{{template {} {p}}}}}", crate::gofmt::go_quote(name)),
-                None => write!(f, "{{{{template {}}}}}", crate::gofmt::go_quote(name)),
+                Some(p) => write!(f, "{{{{template {} {p}}}}}", vk_go::quote(name)),
+                None => write!(f, "{{{{template {}}}}}", vk_go::quote(name)),
             },
             Node::Break(_) => write!(f, "{{{{break}}}}"),
             Node::Continue(_) => write!(f, "{{{{continue}}}}"),

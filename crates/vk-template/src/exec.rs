@@ -257,10 +257,7 @@ impl<'a> State<'a> {
             Node::Template { name, pipe, .. } => {
                 self.at = At::Node(node);
                 let Some(tree) = self.trees.get(name) else {
-                    return Err(self.error(format!(
-                        "template {} not defined",
-                        crate::gofmt::go_quote(name)
-                    )));
+                    return Err(self.error(format!("template {} not defined", vk_go::quote(name))));
                 };
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
@@ -294,7 +291,7 @@ impl<'a> State<'a> {
         let Some(tree) = self.trees.get(name) else {
             return Err(format!(
                 "template: no template {} associated with template \"\"",
-                crate::gofmt::go_quote(name)
+                vk_go::quote(name)
             ));
         };
         let saved_out = std::mem::take(&mut self.out);
@@ -546,7 +543,7 @@ impl<'a> State<'a> {
             Arg::String { text, .. } => Ok(Tv::plain(Value::str(text))),
             _ => Err(self.error(format!(
                 "can't evaluate command {}",
-                crate::gofmt::go_quote(&first.to_string())
+                vk_go::quote(&first.to_string())
             ))),
         }
     }
@@ -641,10 +638,9 @@ impl<'a> State<'a> {
         match &receiver.v {
             Value::Invalid => {
                 if self.opts.error_on_missing_key {
-                    return Err(self.error(format!(
-                        "nil data; no entry for key {}",
-                        crate::gofmt::go_quote(name)
-                    )));
+                    return Err(
+                        self.error(format!("nil data; no entry for key {}", vk_go::quote(name)))
+                    );
                 }
                 return Ok(Tv::plain(Value::Invalid));
             }
@@ -688,10 +684,9 @@ impl<'a> State<'a> {
                         v: v.clone(),
                         iface: true,
                     }),
-                    None if self.opts.error_on_missing_key => Err(self.error(format!(
-                        "map has no entry for key {}",
-                        crate::gofmt::go_quote(name)
-                    ))),
+                    None if self.opts.error_on_missing_key => {
+                        Err(self.error(format!("map has no entry for key {}", vk_go::quote(name))))
+                    }
                     None => Ok(Tv {
                         v: Value::Nil,
                         iface: true,
@@ -704,10 +699,9 @@ impl<'a> State<'a> {
                 }
                 return match m.get(name) {
                     Some(v) => Ok(Tv::plain(Value::str(v))),
-                    None if self.opts.error_on_missing_key => Err(self.error(format!(
-                        "map has no entry for key {}",
-                        crate::gofmt::go_quote(name)
-                    ))),
+                    None if self.opts.error_on_missing_key => {
+                        Err(self.error(format!("map has no entry for key {}", vk_go::quote(name))))
+                    }
                     None => Ok(Tv::plain(Value::str(""))),
                 };
             }
@@ -734,10 +728,7 @@ impl<'a> State<'a> {
         };
         self.at = At::Arg(node);
         let Some(f) = funcs::lookup(name) else {
-            return Err(self.error(format!(
-                "{} is not a defined function",
-                crate::gofmt::go_quote(name)
-            )));
+            return Err(self.error(format!("{} is not a defined function", vk_go::quote(name))));
         };
         let rest = if args.len() > 1 { &args[1..] } else { &[] };
         self.eval_call(dot, f, true, err_at, name, rest, fin, None)

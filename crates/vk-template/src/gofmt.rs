@@ -1,60 +1,8 @@
-//! Go `strconv` string helpers: `Quote`, `Unquote`, `%#U`, and `unicode.IsPrint` (approximated).
-
-use std::fmt::Write as _;
-
-/// Approximation of Go's `unicode.IsPrint`: graphic characters and ASCII space.
-pub(crate) fn is_print(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    let u = c as u32;
-    !matches!(u,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
-        | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF
-        | 0xF0000..=0x10FFFF | 0xE0000..=0xE007F)
-}
-
-/// `strconv.Quote` (`ascii_only`: `QuoteToASCII`, used by `%+q`).
-pub(crate) fn quote_with(s: &str, ascii_only: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if is_print(c) && (!ascii_only || c.is_ascii()) => out.push(c),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-pub(crate) fn go_quote(s: &str) -> String {
-    quote_with(s, false)
-}
+//! Go `strconv` string helpers: `Unquote` and `%#U` (`Quote` and `IsPrint` are `vk-go`'s).
 
 /// `fmt`'s `%#U`: `U+002F '/'`.
 pub(crate) fn go_unicode(c: char) -> String {
-    if is_print(c) {
+    if vk_go::is_print(c) {
         format!("U+{:04X} '{c}'", c as u32)
     } else {
         format!("U+{:04X}", c as u32)
@@ -152,15 +100,6 @@ pub(crate) fn unquote_char(lit: &str) -> Result<char, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quote_like_go() {
-        assert_eq!(go_quote("a\u{1}b"), "\"a\\x01b\"");
-        assert_eq!(go_quote("é\u{a0}"), "\"é\\u00a0\"");
-        assert_eq!(go_quote("x\ty"), "\"x\\ty\"");
-        assert_eq!(go_quote("héllo ✓ 日本"), "\"héllo ✓ 日本\"");
-        assert_eq!(quote_with("é", true), "\"\\u00e9\"");
-    }
 
     #[test]
     fn unquote_like_go() {

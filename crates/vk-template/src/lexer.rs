@@ -62,9 +62,9 @@ impl Item {
             _ => {
                 if self.val.chars().count() > 10 {
                     let head: String = self.val.chars().take(10).collect();
-                    format!("{}...", crate::gofmt::go_quote(&head))
+                    format!("{}...", vk_go::quote(&head))
                 } else {
-                    crate::gofmt::go_quote(&self.val)
+                    vk_go::quote(&self.val)
                 }
             }
         }
@@ -560,10 +560,7 @@ impl Lexer<'_> {
         if self.peek().is_some_and(is_alnum) {
             self.next();
             let text = self.input[self.start..self.pos].to_string();
-            return self.error(format!(
-                "bad number syntax: {}",
-                crate::gofmt::go_quote(&text)
-            ));
+            return self.error(format!("bad number syntax: {}", vk_go::quote(&text)));
         }
         self.emit(Tok::Number);
         State::Inside

@@ -49,7 +49,7 @@ fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PR
                     line,
                     reason: format!(
                         "template: multiple definition of template {}",
-                        gofmt::go_quote(name)
+                        vk_go::quote(name)
                     ),
                 });
             }
@@ -516,7 +516,7 @@ impl Parser {
             Arg::Bool(..) | Arg::String { .. } | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                 return self.err(format!(
                     "unexpected . after term {}",
-                    gofmt::go_quote(&node.to_string())
+                    vk_go::quote(&node.to_string())
                 ));
             }
             other => Arg::Chain {
@@ -532,7 +532,7 @@ impl Parser {
         Ok(Some(match t.tok {
             Tok::Identifier => {
                 if !crate::funcs::exists(&t.val) {
-                    return self.err(format!("function {} not defined", gofmt::go_quote(&t.val)));
+                    return self.err(format!("function {} not defined", vk_go::quote(&t.val)));
                 }
                 Arg::Identifier {
                     pos: t.pos,
@@ -545,7 +545,7 @@ impl Parser {
                 let mut parts = t.val.split('.');
                 let name = parts.next().unwrap_or("$").to_string();
                 if !self.vars.contains(&name) {
-                    return self.err(format!("undefined variable {}", gofmt::go_quote(&name)));
+                    return self.err(format!("undefined variable {}", vk_go::quote(&name)));
                 }
                 let mut idents = vec![name];
                 idents.extend(parts.map(str::to_string));
@@ -640,7 +640,7 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
         });
     }
     if text.ends_with('i') {
-        return Err(format!("illegal number syntax: {}", gofmt::go_quote(text)));
+        return Err(format!("illegal number syntax: {}", vk_go::quote(text)));
     }
     let mut n = Number {
         text: text.into(),
@@ -677,7 +677,7 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
             && let Ok(f) = clean.parse::<f64>()
         {
             if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-                return Err(format!("integer overflow: {}", gofmt::go_quote(text)));
+                return Err(format!("integer overflow: {}", vk_go::quote(text)));
             }
             n.float = Some(f);
             if f.fract() == 0.0 && f.abs() < 9.2e18 {
@@ -689,7 +689,7 @@ pub(crate) fn parse_number(text: &str, is_char: bool) -> Result<Number, String> 
         }
     }
     if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
-        return Err(format!("illegal number syntax: {}", gofmt::go_quote(text)));
+        return Err(format!("illegal number syntax: {}", vk_go::quote(text)));
     }
     Ok(n)
 }

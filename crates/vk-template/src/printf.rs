@@ -2,9 +2,9 @@
 //! slices and structs, and Go's bad-verb texts (`%!d(json.Number=42)`).
 
 use crate::floatfmt;
-use crate::gofmt::{go_quote, quote_with};
 use crate::objects;
 use crate::value::Value;
+use vk_go::quote as go_quote;
 
 /// Go's cap on width and precision (`%!(BADWIDTH)` beyond it); also bounds memory.
 const MAX_WIDTH: usize = 1_000_000;
@@ -289,11 +289,16 @@ impl Printer {
             'q' => {
                 if self.f.sharp
                     && !s.contains('`')
-                    && s.chars().all(|c| c == '\t' || crate::gofmt::is_print(c))
+                    && s.chars().all(|c| c == '\t' || vk_go::is_print(c))
                 {
                     self.pad(&format!("`{s}`"));
                 } else {
-                    self.pad(&quote_with(&s, self.f.plus));
+                    let quoted = if self.f.plus {
+                        vk_go::quote_to_ascii(&s)
+                    } else {
+                        go_quote(&s)
+                    };
+                    self.pad(&quoted);
                 }
             }
             'x' | 'X' => {

@@ -228,38 +228,10 @@ fn check_telemetry_keys(t: &Map<String, Value>, file: &str) -> Result<(), AgentE
     Ok(())
 }
 
-/// Seconds as a number, `<n>s|m|h|d`, or a Go duration made of those units.
+/// `parseutil.ParseDurationSecond` (Vault's reading of `prometheus_retention_time`): digits are
+/// seconds, `<n>d` days, anything else a Go duration.
 fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<u64>() {
-        return Some(Duration::from_secs(n));
-    }
-    let mut total = 0u64;
-    let mut num = String::new();
-    let mut any = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match (c, chars.peek()) {
-            ('m', Some('s')) => {
-                chars.next();
-                0
-            }
-            ('s', _) => 1,
-            ('m', _) => 60,
-            ('h', _) => 3600,
-            ('d', _) => 86_400,
-            _ => return None,
-        };
-        let n: u64 = num.parse().ok()?;
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        num.clear();
-        any = true;
-    }
-    (any && num.is_empty()).then_some(Duration::from_secs(total))
+    vk_agent_config::values::duration_second_json(&Value::String(s.to_owned())).ok()
 }
 
 #[cfg(test)]

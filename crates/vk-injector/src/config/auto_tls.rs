@@ -116,21 +116,10 @@ fn env_duration(
     let Some(value) = env(name).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    parse_duration(&value)
+    // A Go duration, as client-go's flags for these timings take.
+    vk_go::parse_std_duration(&value)
+        .ok()
         .filter(|d| !d.is_zero())
         .map(Some)
         .ok_or(AutoTlsConfigError::BadDuration { name, value })
-}
-
-/// `<integer><unit>` with unit ms, s, m or h.
-fn parse_duration(value: &str) -> Option<Duration> {
-    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
-    let number: u64 = value[..digits].parse().ok()?;
-    match &value[digits..] {
-        "ms" => Some(Duration::from_millis(number)),
-        "s" => Some(Duration::from_secs(number)),
-        "m" => Some(Duration::from_secs(number.checked_mul(60)?)),
-        "h" => Some(Duration::from_secs(number.checked_mul(3600)?)),
-        _ => None,
-    }
 }

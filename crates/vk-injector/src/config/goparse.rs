@@ -1,98 +1,40 @@
-//! Go value parsers whose error texts leak into upstream's start-up messages (spec §0.3).
+//! The Go value parsers whose error texts leak into upstream's start-up messages (spec §0.3),
+//! as `agent-inject` reads environment values with them. The parsers are `vk-go`'s; this file
+//! only says which Go call each setting goes through.
 
 /// A value that Go's parsers reject; `Display` is Go's text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GoParseError {
-    #[error("cannot parse '' as bool: strconv.ParseBool: parsing \"{0}\": invalid syntax")]
-    Bool(String),
-    #[error("strconv.ParseInt: parsing \"{0}\": invalid syntax")]
-    Int(String),
-    #[error("strconv.ParseInt: parsing \"{0}\": value out of range")]
-    IntRange(String),
-    #[error("strconv.ParseFloat: parsing \"{0}\": invalid syntax")]
-    Float(String),
-    #[error("time: invalid duration \"{0}\"")]
-    Duration(String),
-    #[error("time: missing unit in duration \"{0}\"")]
-    DurationUnit(String),
+    #[error(transparent)]
+    Bool(#[from] vk_go::WeakBoolError),
+    /// `strconv.ParseInt` / `strconv.ParseFloat`.
+    #[error(transparent)]
+    Number(#[from] vk_go::NumError),
+    #[error(transparent)]
+    Duration(#[from] vk_go::DurationError),
 }
 
 /// parseutil.ParseBool: `""` is false; otherwise exactly Go's strconv.ParseBool spellings.
 pub fn parse_bool(s: &str) -> Result<bool, GoParseError> {
-    match s {
-        "" | "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        _ => Err(GoParseError::Bool(s.to_owned())),
-    }
+    Ok(vk_go::parseutil_bool(s)?)
 }
 
 /// parseutil.ParseInt: `""` is 0; otherwise base-10 int64 with an optional sign.
 pub fn parse_int(s: &str) -> Result<i64, GoParseError> {
-    if s.is_empty() {
-        return Ok(0);
-    }
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(GoParseError::Int(s.to_owned()));
-    }
-    // Rust rejects a leading '+' only in older versions; strip it to be explicit.
-    let normalised = s.strip_prefix('+').unwrap_or(s);
-    normalised
-        .parse::<i64>()
-        .map_err(|_| GoParseError::IntRange(s.to_owned()))
+    Ok(vk_go::parseutil_int(s)?)
 }
 
-/// strconv.ParseFloat for the forms people write (decimal, exponent, Inf, NaN).
+/// strconv.ParseFloat of a setting that may be unset (`""` is 0).
 pub fn parse_float(s: &str) -> Result<f64, GoParseError> {
     if s.is_empty() {
         return Ok(0.0);
     }
-    let ok_chars = s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'));
-    match s.parse::<f64>() {
-        Ok(v) if ok_chars => Ok(v),
-        _ => Err(GoParseError::Float(s.to_owned())),
-    }
+    Ok(vk_go::parse_float(s)?)
 }
 
-/// Check Go's time.ParseDuration grammar: `[+-]` then `<number><unit>` groups, or a bare `0`.
+/// Go's time.ParseDuration accepts `s`.
 pub fn check_duration(s: &str) -> Result<(), GoParseError> {
-    let invalid = || GoParseError::Duration(s.to_owned());
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body == "0" {
-        return Ok(());
-    }
-    if body.is_empty() {
-        return Err(invalid());
-    }
-    let mut rest = body;
-    while !rest.is_empty() {
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let mut consumed = int_len;
-        let mut frac_len = 0;
-        if rest[consumed..].starts_with('.') {
-            consumed += 1;
-            frac_len = rest[consumed..]
-                .bytes()
-                .take_while(u8::is_ascii_digit)
-                .count();
-            consumed += frac_len;
-        }
-        if int_len == 0 && frac_len == 0 {
-            return Err(invalid());
-        }
-        rest = &rest[consumed..];
-        let unit_len = rest
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        match &rest[..unit_len] {
-            "" => return Err(GoParseError::DurationUnit(s.to_owned())),
-            "ns" | "us" | "µs" | "μs" | "ms" | "s" | "m" | "h" => {}
-            _ => return Err(invalid()),
-        }
-        rest = &rest[unit_len..];
-    }
+    vk_go::parse_duration(s)?;
     Ok(())
 }
 
@@ -124,13 +66,16 @@ mod tests {
             parse_int("root").expect_err("root").to_string(),
             r#"strconv.ParseInt: parsing "root": invalid syntax"#
         );
-        assert!(matches!(
-            parse_int("99999999999999999999"),
-            Err(GoParseError::IntRange(_))
-        ));
+        assert_eq!(
+            parse_int("99999999999999999999")
+                .expect_err("range")
+                .to_string(),
+            r#"strconv.ParseInt: parsing "99999999999999999999": value out of range"#
+        );
         assert!(parse_int("1_000").is_err());
         assert_eq!(parse_float("0.75"), Ok(0.75));
         assert_eq!(parse_float("1e-3"), Ok(0.001));
+        assert_eq!(parse_float(""), Ok(0.0));
         assert!(parse_float("abc").is_err());
     }
 
@@ -148,9 +93,14 @@ mod tests {
             check_duration("5").expect_err("no unit").to_string(),
             r#"time: missing unit in duration "5""#
         );
+        // Go names the unit it does not know (the former copy here said "invalid duration").
         assert_eq!(
             check_duration("5d").expect_err("d").to_string(),
-            r#"time: invalid duration "5d""#
+            r#"time: unknown unit "d" in duration "5d""#
+        );
+        assert_eq!(
+            check_duration("x").expect_err("x").to_string(),
+            r#"time: invalid duration "x""#
         );
     }
 }

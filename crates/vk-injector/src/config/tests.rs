@@ -245,9 +245,15 @@ fn validation_order_and_messages() {
         msg(&[], &[("AGENT_INJECT_USE_LEADER_ELECTOR", "yes")]),
         r#"Error parsing environment variables: cannot parse '' as bool: strconv.ParseBool: parsing "yes": invalid syntax"#
     );
+    // Go's time.ParseDuration names an unknown unit (checked against `bao agent`, which
+    // reports `time: unknown unit "x" in duration "5x"` for `min_backoff = "5x"`).
     assert_eq!(
         msg(&["-auth-min-backoff=5d"], &[]),
-        r#"Error parsing environment variables: time: invalid duration "5d""#
+        r#"Error parsing environment variables: time: unknown unit "d" in duration "5d""#
+    );
+    assert_eq!(
+        msg(&["-auth-max-backoff=x"], &[]),
+        r#"Error parsing environment variables: time: invalid duration "x""#
     );
     assert_eq!(
         msg(

@@ -203,7 +203,7 @@ fn call(_: &mut State<'_>, a: Vec<Value>) -> CallResult {
         Value::Invalid | Value::Nil => Err("call of nil".into()),
         other => {
             let shown = match other {
-                Value::Str(s) => crate::gofmt::go_quote(s),
+                Value::Str(s) => vk_go::quote(s),
                 v => printf::sprint_one(v),
             };
             Err(format!("non-function {shown} of type {}", other.type_name()).into())
@@ -370,7 +370,7 @@ pub(crate) fn js_escape(s: &str) -> String {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            c if (c as u32) < 0x20 || (!c.is_ascii() && !crate::gofmt::is_print(c)) => {
+            c if (c as u32) < 0x20 || (!c.is_ascii() && !vk_go::is_print(c)) => {
                 out.push_str(&format!("\\u{:04X}", c as u32));
             }
             c => out.push(c),

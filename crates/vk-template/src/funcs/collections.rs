@@ -61,7 +61,9 @@ pub(super) fn register(r: &mut Registry) {
             match v {
                 Value::Int(i, _) => Ok(*i),
                 Value::Uint(u) => Ok(*u as i64),
-                Value::Str(s) | Value::Number(s) => crate::funcs::encoding::parse_int(s),
+                Value::Str(s) | Value::Number(s) => {
+                    vk_go::parse_int(s, 10, 64).map_err(|e| e.to_string())
+                }
                 other => Err(format!("loop: bad argument type: {}", other.type_name())),
             }
         };
@@ -158,8 +160,8 @@ fn explode_into(m: &Rc<GoMap>, k: &str, v: Value, path: &str, depth: usize) -> R
         let Value::Map(nested) = &slot else {
             return Err(format!(
                 "not a map: {}: {} already has value {}",
-                crate::gofmt::go_quote(path),
-                crate::gofmt::go_quote(top),
+                vk_go::quote(path),
+                vk_go::quote(top),
                 crate::printf::sprintf("%q", std::slice::from_ref(&slot))
             ));
         };
@@ -283,7 +285,7 @@ static SCRATCH_MAPVALUES: Func = Func {
             match s.values.get(k) {
                 None => Ok(Value::list(Vec::new())),
                 Some(Value::Map(m)) => Ok(Value::list(m.values())),
-                Some(_) => Err(format!("{} is not a map", crate::gofmt::go_quote(k)).into()),
+                Some(_) => Err(format!("{} is not a map", vk_go::quote(k)).into()),
             }
         })
     },
@@ -323,7 +325,7 @@ fn map_set(a: &[Value], overwrite: bool) -> CallResult {
             .entry(k.clone())
             .or_insert_with(|| Value::map(BTreeMap::new()));
         let Value::Map(m) = slot else {
-            return Err(format!("{} is not a map", crate::gofmt::go_quote(&k)).into());
+            return Err(format!("{} is not a map", vk_go::quote(&k)).into());
         };
         let mk = arg_str(&a[2]).to_string();
         if overwrite || !m.contains_key(&mk) {

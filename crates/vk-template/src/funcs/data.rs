@@ -59,7 +59,7 @@ fn kv_pairs(args: &[Value]) -> Result<Vec<(String, String)>, CallError> {
             continue;
         }
         let Some((k, v)) = s.split_once('=') else {
-            return Err(format!("not k=v pair {}", crate::gofmt::go_quote(s)).into());
+            return Err(format!("not k=v pair {}", vk_go::quote(s)).into());
         };
         let (k, v) = (k.trim().to_string(), v.trim().to_string());
         match out.iter_mut().find(|(ek, _)| *ek == k) {

@@ -63,20 +63,16 @@ pub(super) fn register(r: &mut Registry) {
         if s.is_empty() {
             return Ok(Value::Bool(false));
         }
-        parse_bool(s).map(Value::Bool).ok_or_else(|| {
-            format!(
-                "parseBool: strconv.ParseBool: parsing {}: invalid syntax",
-                crate::gofmt::go_quote(s)
-            )
-            .into()
-        })
+        vk_go::parse_bool(s)
+            .map(Value::Bool)
+            .map_err(|e| format!("parseBool: {e}").into())
     });
     add(r, "parseInt", &[P::Str], None, |_, a| {
         let s = arg_str(&a[0]);
         if s.is_empty() {
             return Ok(Value::Int(0, IntKind::Int64));
         }
-        parse_int(s)
+        vk_go::parse_int(s, 10, 64)
             .map(|i| Value::Int(i, IntKind::Int64))
             .map_err(|e| format!("parseInt: {e}").into())
     });
@@ -85,7 +81,7 @@ pub(super) fn register(r: &mut Registry) {
         if s.is_empty() {
             return Ok(Value::Uint(0));
         }
-        parse_uint(s)
+        vk_go::parse_uint(s, 10)
             .map(Value::Uint)
             .map_err(|e| format!("parseUint: {e}").into())
     });
@@ -94,7 +90,7 @@ pub(super) fn register(r: &mut Registry) {
         if s.is_empty() {
             return Ok(Value::Float(0.0));
         }
-        parse_float(s)
+        vk_go::parse_float(s)
             .map(Value::Float)
             .map_err(|e| format!("parseFloat: {e}").into())
     });
@@ -144,59 +140,4 @@ pub(crate) fn json_out(
     )
     .map_err(|e| format!("{name}: {e}"))?;
     ok_str(s.trim_matches(crate::funcs::strings::go_space).to_string())
-}
-
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-fn syntax(func: &str, s: &str, what: &str) -> String {
-    format!(
-        "strconv.{func}: parsing {}: {what}",
-        crate::gofmt::go_quote(s)
-    )
-}
-
-/// `strconv.ParseInt(s, 10, 64)` with Go's error texts.
-pub(crate) fn parse_int(s: &str) -> Result<i64, String> {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body.is_empty() || !body.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(syntax("ParseInt", s, "invalid syntax"));
-    }
-    s.parse::<i64>()
-        .map_err(|_| syntax("ParseInt", s, "value out of range"))
-}
-
-pub(crate) fn parse_uint(s: &str) -> Result<u64, String> {
-    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(syntax("ParseUint", s, "invalid syntax"));
-    }
-    s.parse::<u64>()
-        .map_err(|_| syntax("ParseUint", s, "value out of range"))
-}
-
-/// `strconv.ParseFloat(s, 64)` for decimal forms and inf/nan words.
-pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
-    let lower = s.to_ascii_lowercase();
-    let body = lower.trim_start_matches(['+', '-']);
-    let ok_word = matches!(body, "inf" | "infinity" | "nan");
-    let ok_num = !body.is_empty()
-        && body
-            .bytes()
-            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-' | b'_'));
-    if !(ok_word || ok_num) {
-        return Err(syntax("ParseFloat", s, "invalid syntax"));
-    }
-    let v: f64 = lower
-        .replace('_', "")
-        .parse()
-        .map_err(|_| syntax("ParseFloat", s, "invalid syntax"))?;
-    if v.is_infinite() && !ok_word {
-        return Err(syntax("ParseFloat", s, "value out of range"));
-    }
-    Ok(v)
 }

@@ -70,7 +70,7 @@ fn segment(s: &str) -> Result<u64, String> {
     s.parse::<u64>().map_err(|_| {
         format!(
             "Error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
-            crate::gofmt::go_quote(s)
+            vk_go::quote(s)
         )
     })
 }

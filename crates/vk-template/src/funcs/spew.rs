@@ -3,9 +3,9 @@
 //! Vault and return `""` — here they only return `""` (the engine performs no I/O).
 
 use super::{P, Registry, add, arg_str, ok_str};
-use crate::gofmt::go_quote;
 use crate::printf;
 use crate::value::Value;
+use vk_go::quote as go_quote;
 
 pub(super) fn register(r: &mut Registry) {
     add(r, "spew_sdump", &[], Some(P::Any), |_, a| {

@@ -112,10 +112,7 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
                     _ => {
                         let end = (i + 3).min(b.len());
                         let bad = String::from_utf8_lossy(&b[i..end]);
-                        return Err(format!(
-                            "invalid URL escape {}",
-                            crate::gofmt::go_quote(&bad)
-                        ));
+                        return Err(format!("invalid URL escape {}", vk_go::quote(&bad)));
                     }
                 }
             }
@@ -123,7 +120,7 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
                 if mode == Mode::Host && c < 0x80 && should_escape(c, mode) {
                     return Err(format!(
                         "invalid character {} in host name",
-                        crate::gofmt::go_quote(&(c as char).to_string())
+                        vk_go::quote(&(c as char).to_string())
                     ));
                 }
                 out.push(c);
@@ -209,27 +206,21 @@ fn parse_host(host: &str) -> Result<String, String> {
         let after = &rest[end + 1..];
         let port_ok = after.is_empty() || (after.starts_with(':') && valid_port(&after[1..]));
         if !port_ok {
-            return Err(format!(
-                "invalid port {} after host",
-                crate::gofmt::go_quote(after)
-            ));
+            return Err(format!("invalid port {} after host", vk_go::quote(after)));
         }
         return unescape(host, Mode::Host);
     }
     if let Some(i) = host.rfind(':') {
         let port = &host[i..];
         if !valid_port(&port[1..]) {
-            return Err(format!(
-                "invalid port {} after host",
-                crate::gofmt::go_quote(port)
-            ));
+            return Err(format!("invalid port {} after host", vk_go::quote(port)));
         }
     }
     unescape(host, Mode::Host)
 }
 
 fn parse(raw: &str) -> Result<Url, String> {
-    let wrap = |e: String| format!("parse {}: {e}", crate::gofmt::go_quote(raw));
+    let wrap = |e: String| format!("parse {}: {e}", vk_go::quote(raw));
     let (rest, frag) = match raw.split_once('#') {
         Some((r, f)) => (r, Some(f)),
         None => (raw, None),

@@ -18,7 +18,7 @@ pub(super) fn register(r: &mut Registry) {
     });
     s("durationRound", &[P::Any], None, |_, a| {
         let d: i128 = match &a[0] {
-            Value::Str(t) => parse_duration(t).unwrap_or(0),
+            Value::Str(t) => vk_go::parse_duration(t).map_or(0, i128::from),
             Value::Int(i, IntKind::Int64) => i128::from(*i),
             _ => 0,
         };
@@ -84,46 +84,4 @@ fn frac(v: u128, div: u128) -> String {
     let width = div.to_string().len() - 1;
     let digits = format!("{rest:0width$}");
     format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
-/// Go's `time.ParseDuration` (nanoseconds).
-fn parse_duration(s: &str) -> Option<i128> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let n = rest
-            .bytes()
-            .take_while(|c| c.is_ascii_digit() || *c == b'.')
-            .count();
-        if n == 0 {
-            return None;
-        }
-        let num: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .bytes()
-            .take_while(|c| !c.is_ascii_digit() && *c != b'.')
-            .count();
-        let unit = match &rest[..u] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[u..];
-        total += num * unit;
-    }
-    Some(if neg { -(total as i128) } else { total as i128 })
 }

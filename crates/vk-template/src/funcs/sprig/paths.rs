@@ -26,10 +26,10 @@ pub(super) fn register(r: &mut Registry) {
             Some(i) => &p[..=i],
             None => "",
         };
-        ok_str(path_clean(d))
+        ok_str(vk_go::path_clean(d))
     });
     s("clean", &[P::Str], None, |_, a| {
-        ok_str(path_clean(arg_str(&a[0])))
+        ok_str(vk_go::path_clean(arg_str(&a[0])))
     });
     s("ext", &[P::Str], None, |_, a| {
         let p = arg_str(&a[0]);
@@ -43,31 +43,4 @@ pub(super) fn register(r: &mut Registry) {
     s("isAbs", &[P::Str], None, |_, a| {
         Ok(Value::Bool(arg_str(&a[0]).starts_with('/')))
     });
-}
-
-fn path_clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
 }

@@ -162,7 +162,7 @@ pub(super) fn register(r: &mut Registry) {
         ok_str(
             a.iter()
                 .filter(|v| !matches!(v, Value::Nil | Value::Invalid))
-                .map(|v| crate::gofmt::go_quote(&strval(v)))
+                .map(|v| vk_go::quote(&strval(v)))
                 .collect::<Vec<_>>()
                 .join(" "),
         )
