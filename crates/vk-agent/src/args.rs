@@ -10,6 +10,11 @@ use crate::error::AgentError;
 /// Where the configuration came from, for messages.
 pub const VAULT_CONFIG_NAME: &str = "VAULT_CONFIG";
 
+/// The credential handoff directory (set by the injector on both agents of a classic pod):
+/// the init agent leaves its token and leases there, the sidecar takes them over. Any
+/// directory works; the injector points it at the pod's in-memory `vault-agent-cache` volume.
+pub const HANDOFF_DIR_ENV: &str = "VAULT_K8S_AGENT_HANDOFF_DIR";
+
 /// What `vault-k8s agent` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct AgentArgs {
@@ -25,6 +30,8 @@ pub struct AgentArgs {
     pub revoke_grace: std::time::Duration,
     /// The process environment (env overrides, `VAULT_CONFIG`, template `env`).
     pub env: BTreeMap<String, String>,
+    /// [`HANDOFF_DIR_ENV`]: hand the token and leases over between the pod's agents.
+    pub handoff_dir: Option<PathBuf>,
 }
 
 impl AgentArgs {
@@ -32,8 +39,13 @@ impl AgentArgs {
     /// `-exit-after-auth[=bool]`, `-revoke-on-exit`, `-revoke-grace=SECONDS`). A leading `agent` word is skipped, so the
     /// binary can be invoked as `vault agent -config=…`.
     pub fn parse(args: &[String], env: BTreeMap<String, String>) -> Result<Self, AgentError> {
+        let handoff_dir = env
+            .get(HANDOFF_DIR_ENV)
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from);
         let mut out = AgentArgs {
             env,
+            handoff_dir,
             ..AgentArgs::default()
         };
         let mut it = args.iter().peekable();

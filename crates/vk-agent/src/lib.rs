@@ -43,7 +43,7 @@ use vk_agent_config::Config;
 use vk_telemetry::ErrorChain;
 use vk_vault_client::{ClientConfig, PemSource, VaultClient};
 
-pub use args::{AgentArgs, VAULT_CONFIG_NAME};
+pub use args::{AgentArgs, HANDOFF_DIR_ENV, VAULT_CONFIG_NAME};
 pub use error::AgentError;
 
 use crate::auth::{Authenticator, Token};
@@ -126,7 +126,14 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         })?);
     }
     let templates = templates::prepare(&config.templates, &file)?;
-    let mut persister = persist::Persister::from_config(&config, &file)?;
+    // `cache.persist` if configured, else the injector's credential handoff (same format).
+    let mut persister = match persist::Persister::from_config(&config, &file)? {
+        Some(p) => Some(p),
+        None => args
+            .handoff_dir
+            .clone()
+            .map(|dir| persist::Persister::new(dir, false, false).for_handoff()),
+    };
     let client =
         VaultClient::new(&client_config(&config)).map_err(|source| AgentError::Client {
             file: file.clone(),

@@ -23,6 +23,8 @@ struct Pod {
     init: String,
     sidecar: String,
     vault_addr: String,
+    /// The agents' `VAULT_K8S_AGENT_HANDOFF_DIR` (localized), when the injector set it.
+    handoff: Option<String>,
 }
 
 impl Pod {
@@ -58,13 +60,19 @@ impl Pod {
         let patch: serde_json::Value =
             serde_json::from_slice(&vk_inject::patch_to_json(&patch)).unwrap();
         let text = patch.to_string();
-        assert_eq!(
-            text.contains(r#""name":"vault-agent-cache","emptyDir":{"medium":"Memory"}"#),
-            cache,
-            "the injector adds no in-memory cache volume: {text}"
-        );
         let mut configs = Vec::new();
         collect_vault_configs(&patch, &mut configs);
+        let mut handoff_dirs = Vec::new();
+        collect_env(&patch, vk_agent::HANDOFF_DIR_ENV, &mut handoff_dirs);
+        assert!(
+            handoff_dirs.is_empty() || handoff_dirs == ["/vault/agent-cache"; 2],
+            "the handoff directory is set on both agents: {handoff_dirs:?}"
+        );
+        assert_eq!(
+            text.contains(r#""name":"vault-agent-cache","emptyDir":{"medium":"Memory"}"#),
+            cache || !handoff_dirs.is_empty(),
+            "the in-memory cache volume: {text}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
         let port = free_port().unwrap();
@@ -99,6 +107,7 @@ impl Pod {
             .unwrap();
         std::fs::write(dir.path().join("sa-token"), jwt).unwrap();
         Self {
+            handoff: handoff_dirs.first().map(|h| localize(h)),
             dir,
             init,
             sidecar,
@@ -117,7 +126,11 @@ impl Pod {
             base64::engine::general_purpose::STANDARD.encode(config),
         )
         .env("VAULT_ADDR", &self.vault_addr)
-        .env_remove("VAULT_LOG_LEVEL");
+        .env_remove("VAULT_LOG_LEVEL")
+        .env_remove(vk_agent::HANDOFF_DIR_ENV);
+        if let Some(dir) = &self.handoff {
+            cmd.env(vk_agent::HANDOFF_DIR_ENV, dir);
+        }
         cmd
     }
 
@@ -177,6 +190,22 @@ fn collect_vault_configs(v: &serde_json::Value, out: &mut Vec<String>) {
             m.values().for_each(|x| collect_vault_configs(x, out));
         }
         serde_json::Value::Array(a) => a.iter().for_each(|x| collect_vault_configs(x, out)),
+        _ => {}
+    }
+}
+
+/// The values of the environment variable `name` of every container in the patch.
+fn collect_env(v: &serde_json::Value, name: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.get("name").and_then(|n| n.as_str()) == Some(name)
+                && let Some(s) = m.get("value").and_then(|s| s.as_str())
+            {
+                out.push(s.to_string());
+            }
+            m.values().for_each(|x| collect_env(x, name, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_env(x, name, out)),
         _ => {}
     }
 }
@@ -354,16 +383,18 @@ fn init_then_sidecar_hold_one_token_and_one_lease() {
     assert_eq!(db_leases(&dev).len(), 1);
 }
 
-/// Today's behaviour without `agent-cache-enable` (the figure persistence improves on): the
-/// sidecar logs in again and fetches its own credentials.
+/// Upstream's behaviour, and ours with `agent-credential-handoff: "false"` and no
+/// `agent-cache-enable` (the figure the handoff improves on): the sidecar logs in again and
+/// fetches its own credentials.
 #[test]
-fn without_the_cache_init_and_sidecar_hold_two_tokens_and_two_leases() {
+fn without_cache_or_handoff_init_and_sidecar_hold_two_tokens_and_two_leases() {
     let (_pg, dev, kube) = database_setup();
     let pod = Pod::new(
         &dev,
         &kube,
         &[
             ("agent-cache-enable", "false"),
+            ("agent-credential-handoff", "false"),
             ("agent-inject-secret-db", "database/creds/app"),
             ("agent-inject-template-db", DB_TEMPLATE),
         ],
@@ -381,6 +412,114 @@ fn without_the_cache_init_and_sidecar_hold_two_tokens_and_two_leases() {
     assert_eq!(token_count(&dev), tokens_before + 2);
     assert_eq!(db_leases(&dev).len(), 2);
     assert!(!pod.path(CACHE_FILE).exists());
+    assert!(pod.handoff.is_none());
+}
+
+/// The credential handoff, on by default for our agent without `agent-cache-enable`: the init
+/// agent leaves its token and lease in the in-memory `vault-agent-cache` volume, the sidecar
+/// takes them over and renews them; the rendered file keeps the init agent's credentials (not
+/// even rewritten), and OpenBao holds one token and one lease for the pod.
+#[test]
+fn handoff_without_the_cache_holds_one_token_and_one_lease() {
+    let (pg, dev, kube) = database_setup();
+    let pod = Pod::new(
+        &dev,
+        &kube,
+        &[
+            ("agent-cache-enable", "false"),
+            ("agent-inject-secret-db", "database/creds/app"),
+            ("agent-inject-template-db", DB_TEMPLATE),
+        ],
+    );
+    assert!(pod.handoff.is_some(), "the injector sets the handoff dir");
+    assert!(!pod.init.contains("\"cache\""), "no cache stanza: {}", pod.init);
+    let tokens_before = token_count(&dev);
+
+    let init = pod.run_init();
+    assert!(init.success(), "init agent failed: {}", init.stderr_str());
+    let dest = pod.path("secrets/db");
+    let (user, password) = credentials(&dest).expect("init rendered credentials");
+    let init_token = std::fs::read_to_string(pod.path("home/.vault-token")).unwrap();
+    assert_eq!(db_leases(&dev).len(), 1);
+    let cache = pod.path(CACHE_FILE);
+    assert_eq!(vk_agent::file_mode(&cache).unwrap(), 0o600);
+    assert_eq!(vk_agent::file_mode(&pod.path(KEY_FILE)).unwrap(), 0o600);
+    let sealed = std::fs::read(&cache).unwrap();
+    for secret in [init_token.as_str(), password.as_str()] {
+        assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
+    let written = std::fs::metadata(&dest).unwrap().modified().unwrap();
+
+    let sidecar = pod.spawn_sidecar();
+    sidecar.wait_for_log("credential handoff: restored the auth token and leased secrets");
+    sidecar.wait_for_log("renewed secret lease");
+    // Past several lease TTLs: the init agent's credentials still log in, the file was never
+    // rewritten, and OpenBao holds one token and one lease for the pod.
+    std::thread::sleep(Duration::from_secs(3 * DB_TTL_SECS));
+    assert!(
+        pg.can_login(&user, &password),
+        "credentials expired; sidecar log:\n{}",
+        sidecar.log()
+    );
+    assert_eq!(credentials(&dest), Some((user, password)));
+    assert_eq!(
+        std::fs::metadata(&dest).unwrap().modified().unwrap(),
+        written,
+        "the sidecar rewrote the file; log:\n{}",
+        sidecar.log()
+    );
+    assert_eq!(token_count(&dev), tokens_before + 1);
+    assert_eq!(db_leases(&dev).len(), 1);
+    assert!(!sidecar.log().contains(&init_token));
+    assert!(!sidecar.log().contains("logging in"), "{}", sidecar.log());
+}
+
+/// A handoff the sidecar cannot use (missing, or its token revoked) is one log line, then
+/// today's behaviour: a login and new credentials.
+#[test]
+fn unusable_handoff_falls_back_to_a_login() {
+    let (dev, kube) = kv_setup();
+    let pod = Pod::new(
+        &dev,
+        &kube,
+        &[
+            ("agent-cache-enable", "false"),
+            ("agent-inject-secret-kv", "secret/data/app"),
+            ("agent-inject-template-kv", KV_TEMPLATE),
+        ],
+    );
+    let init = pod.run_init();
+    assert!(init.success(), "init agent failed: {}", init.stderr_str());
+    let init_token = std::fs::read_to_string(pod.path("home/.vault-token")).unwrap();
+
+    // Revoked.
+    dev.cli_ok(&["token", "revoke", &init_token]).unwrap();
+    let sidecar = pod.spawn_sidecar();
+    sidecar.wait_for_log("credential handoff not restored");
+    sidecar.wait_for_log("the saved auth token is no longer valid");
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(pod.path("home/.vault-token"))
+            .is_ok_and(|t| !t.is_empty() && t != init_token)
+    })
+    .unwrap_or_else(|e| panic!("{e}; sidecar log:\n{}", sidecar.log()));
+    assert_eq!(
+        sidecar.log().matches("credential handoff not restored").count(),
+        1
+    );
+    assert!(!sidecar.log().contains(&init_token));
+    drop(sidecar);
+
+    // Missing.
+    for f in [CACHE_FILE, KEY_FILE] {
+        let _ = std::fs::remove_file(pod.path(f));
+    }
+    let before = std::fs::read_to_string(pod.path("home/.vault-token")).unwrap();
+    let sidecar = pod.spawn_sidecar();
+    sidecar.wait_for_log("credential handoff: nothing to restore; logging in");
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(pod.path("home/.vault-token")).is_ok_and(|t| t != before)
+    })
+    .unwrap_or_else(|e| panic!("{e}; sidecar log:\n{}", sidecar.log()));
 }
 
 #[test]

@@ -56,6 +56,9 @@ pub(crate) struct Agent<'p> {
     pub(crate) auto_auth_exit_on_err: bool,
     /// The pod's own `agent-command-style`, if any (the injector setting applies otherwise).
     pub(crate) command_style: Option<AgentCommandStyle>,
+    /// The init agent hands its token and leases to the sidecar through the in-memory cache
+    /// volume (`agent-credential-handoff`, resolved: our agent, both agents, no cache persist).
+    pub(crate) credential_handoff: bool,
 }
 
 impl Agent<'_> {
@@ -72,6 +75,12 @@ impl Agent<'_> {
     /// Cache persistence: cache on, init agent present, sidecar present.
     pub(crate) fn cache_persist(&self) -> bool {
         self.cache_enable && self.pre_populate && !self.pre_populate_only
+    }
+
+    /// Whether the agents mount the in-memory `vault-agent-cache` volume (cache persistence
+    /// or the credential handoff).
+    pub(crate) fn cache_volume(&self) -> bool {
+        self.cache_persist() || self.credential_handoff
     }
 
     pub(crate) fn is_aws(&self) -> bool {
@@ -176,6 +185,11 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             )
         })?),
     };
+    let credential_handoff = handoff(
+        &ann,
+        command_style,
+        pre_populate && !pre_populate_only && !cache_enable,
+    )?;
 
     Ok(Agent {
         pod,
@@ -205,7 +219,34 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         enable_quit,
         auto_auth_exit_on_err,
         command_style,
+        credential_handoff,
     })
+}
+
+/// `agent-credential-handoff`: on by default (`-agent-credential-handoff`) where it can work,
+/// i.e. this project's agent with both an init agent and a sidecar (with `agent-cache-enable`
+/// the persistent cache does the same). Asked for explicitly on a pod whose agent image cannot
+/// do it, it is refused rather than ignored.
+fn handoff(
+    ann: &Annotations<'_>,
+    command_style: Option<AgentCommandStyle>,
+    applicable: bool,
+) -> Result<bool, String> {
+    let key = k::AGENT_CREDENTIAL_HANDOFF;
+    let raw = ann.get(key).unwrap_or("");
+    let on = parse_bool(raw)
+        .map_err(|e| format!("invalid value {raw:?} for annotation \"{key}\": {e}"))?;
+    let settings = ann.settings();
+    let image = ann.get(k::AGENT_IMAGE).unwrap_or("");
+    let native = command_style
+        .unwrap_or(settings.agent_command_style)
+        .is_native_for(image);
+    if on && !native && ann.pod().get(key).is_some() {
+        return Err(format!(
+            "annotation \"{key}\" is implemented by vault-k8s agent only, and agent image {image:?} runs upstream's agent; remove the annotation or use the vault-k8s agent image"
+        ));
+    }
+    Ok(on && native && applicable)
 }
 
 /// Spec §3.2: the token volume named by the annotation, else the first `serviceaccount` mount.

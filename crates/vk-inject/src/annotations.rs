@@ -81,6 +81,9 @@ keys! {
     AGENT_INIT_JSON_PATCH = "agent-init-json-patch";
     /// Not upstream: `auto`, `native` or `shell`, overriding `-agent-command-style` for this pod.
     AGENT_COMMAND_STYLE = "agent-command-style";
+    /// Not upstream: `false` turns off the init → sidecar credential handoff for this pod
+    /// (default: `-agent-credential-handoff`).
+    AGENT_CREDENTIAL_HANDOFF = "agent-credential-handoff";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";
@@ -123,6 +126,11 @@ impl<'p> Annotations<'p> {
     /// The post-Init value of `key`, if Init would have it in the map.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.pod.get(key).or_else(|| self.default(key))
+    }
+
+    /// The injector settings Init used.
+    pub(crate) fn settings(&self) -> &'p InjectorSettings {
+        self.settings
     }
 
     /// The pod's own annotations (for family scans and per-secret lookups).
@@ -172,6 +180,7 @@ impl<'p> Annotations<'p> {
             AUTH_MAX_BACKOFF if !s.auth_max_backoff.is_empty() => &s.auth_max_backoff,
             AGENT_DISABLE_IDLE_CONNECTIONS => &s.disable_idle_connections,
             AGENT_DISABLE_KEEP_ALIVES => &s.disable_keep_alives,
+            AGENT_CREDENTIAL_HANDOFF => go_bool(s.credential_handoff),
             _ => return None,
         })
     }

@@ -28,6 +28,10 @@ pub(crate) const VOL_CONFIG: &str = "vault-config";
 pub(crate) const VOL_EXTRA: &str = "extra-secrets";
 pub(crate) const VOL_TLS: &str = "vault-tls-secrets";
 pub(crate) const VOL_CACHE: &str = "vault-agent-cache";
+/// Where the agents mount [`VOL_CACHE`].
+pub(crate) const CACHE_PATH: &str = "/vault/agent-cache";
+/// The agent's credential handoff directory variable (`vk_agent::HANDOFF_DIR_ENV`).
+pub(crate) const HANDOFF_DIR_ENV: &str = "VAULT_K8S_AGENT_HANDOFF_DIR";
 
 /// Go's `VolumeMount` JSON (`name`, `readOnly`, `mountPath`).
 pub(crate) fn mount(name: &str, mount_path: &str, read_only: bool) -> Value {
@@ -116,8 +120,8 @@ fn shared_mounts(agent: &Agent<'_>, out: &mut Vec<Value>) {
     if !agent.get(k::TLS_SECRET).is_empty() {
         out.push(mount(VOL_TLS, "/vault/tls", true));
     }
-    if agent.cache_persist() {
-        out.push(mount(VOL_CACHE, "/vault/agent-cache", false));
+    if agent.cache_volume() {
+        out.push(mount(VOL_CACHE, CACHE_PATH, false));
     }
 }
 
@@ -189,6 +193,9 @@ fn env(agent: &Agent<'_>, settings: &InjectorSettings, config: &str) -> Vec<Valu
             "VAULT_CACERT_BYTES",
             &cacert_bytes(&settings.vault_cacert_bytes),
         ));
+    }
+    if agent.credential_handoff {
+        env.push(env_value(HANDOFF_DIR_ENV, CACHE_PATH));
     }
     if agent.is_aws() {
         // Upstream's order is random (map iteration); ours is alphabetical.

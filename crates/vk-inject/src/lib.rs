@@ -89,6 +89,9 @@ pub struct InjectorSettings {
     pub static_secret_render_interval: String,
     /// env `AGENT_INJECT_TEMPLATE_MAX_CONNECTIONS_PER_HOST`.
     pub max_connections_per_host: i64,
+    /// `-agent-credential-handoff` (not upstream) → default of `agent-credential-handoff`: the
+    /// sidecar takes over the init agent's token and leases (this project's agent only).
+    pub credential_handoff: bool,
 }
 
 /// The default agent image: this project's runtime image, at the workspace version (its
@@ -130,6 +133,7 @@ impl Default for InjectorSettings {
             exit_on_retry_failure: true,
             static_secret_render_interval: String::new(),
             max_connections_per_host: 0,
+            credential_handoff: true,
         }
     }
 }

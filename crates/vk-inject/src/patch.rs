@@ -102,7 +102,7 @@ pub(crate) fn build(
             group(&mut ops, no_volumes, "/spec/volumes", vec![v]);
         }
     }
-    if agent.cache_persist() {
+    if agent.cache_volume() {
         group(
             &mut ops,
             no_volumes,

@@ -41,6 +41,9 @@ fn patch(pod: &Value, image: &str, style: AgentCommandStyle) -> Value {
         vault_address: "https://vault:8200".to_owned(),
         vault_image: image.to_owned(),
         agent_command_style: style,
+        // The credential handoff (our agent only) adds env, a volume and mounts: not a
+        // command-style difference, covered by tests/cases/10-credential-handoff.yaml.
+        credential_handoff: false,
         ..InjectorSettings::default()
     };
     match mutate(pod, "default", &settings) {

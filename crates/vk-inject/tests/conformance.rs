@@ -73,6 +73,7 @@ fn apply_setting(st: &mut InjectorSettings, key: &str, v: &Value) {
         "exit_on_retry_failure" => st.exit_on_retry_failure = b(),
         "static_secret_render_interval" => st.static_secret_render_interval = s(v),
         "max_connections_per_host" => st.max_connections_per_host = v.as_i64().unwrap_or_default(),
+        "credential_handoff" => st.credential_handoff = b(),
         other => panic!("unknown setting {other}"),
     }
 }

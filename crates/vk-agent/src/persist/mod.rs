@@ -46,6 +46,8 @@ pub(crate) struct Persister {
     last: Option<Vec<u8>>,
     /// The accessor of the token it belongs to (looked up once per token).
     accessor: Option<(SecretString, String)>,
+    /// What this is called in logs: the configured persistent cache or the credential handoff.
+    what: &'static str,
 }
 
 impl Persister {
@@ -99,7 +101,15 @@ impl Persister {
             key: None,
             last: None,
             accessor: None,
+            what: "persistent cache",
         }
+    }
+
+    /// The same cache used for the injector's credential handoff (`VAULT_K8S_AGENT_HANDOFF_DIR`):
+    /// only the wording of its log lines differs.
+    pub(crate) fn for_handoff(mut self) -> Self {
+        self.what = "credential handoff";
+        self
     }
 
     /// Restores the token and the leased secrets if the cache file exists. The token must
@@ -112,7 +122,11 @@ impl Persister {
         engine: &mut Engine,
     ) -> Result<Option<Token>, AgentError> {
         if !self.data.exists() {
-            tracing::info!(path = %self.data.display(), "no persistent cache to restore");
+            tracing::info!(
+                path = %self.data.display(),
+                "{}: nothing to restore; logging in",
+                self.what
+            );
             return Ok(None);
         }
         match self.try_restore(client, engine).await {
@@ -129,7 +143,8 @@ impl Persister {
                 tracing::warn!(
                     path = %self.data.display(),
                     problem = %reason,
-                    "persistent cache not restored (exit_on_err = false); logging in"
+                    "{} not restored (exit_on_err = false); logging in and fetching new credentials",
+                    self.what
                 );
                 Ok(None)
             }
@@ -200,7 +215,8 @@ impl Persister {
             expired,
             ttl_secs = token.ttl.as_secs(),
             keep_after_import = self.keep_after_import,
-            "restored the auth token and leased secrets from the persistent cache"
+            "{}: restored the auth token and leased secrets",
+            self.what
         );
         Ok(token)
     }
@@ -212,7 +228,8 @@ impl Persister {
             tracing::error!(
                 path = %self.data.display(),
                 error = %e,
-                "writing the persistent cache failed"
+                "writing the {} failed",
+                self.what
             );
         }
     }
@@ -272,7 +289,8 @@ impl Persister {
             path = %self.data.display(),
             secrets = snap.secrets.len(),
             bytes = sealed.len(),
-            "persistent cache written"
+            "{} written",
+            self.what
         );
         self.last = Some(plain);
         Ok(())

@@ -58,6 +58,13 @@ pub const INJECT_FLAGS: &[Flag] = &[
         &["AGENT_INJECT_AGENT_COMMAND_STYLE"],
         "How injected containers start the agent: auto (native for a vault-k8s image, upstream's shell command otherwise), native (/usr/local/bin/vault-k8s agent, no shell) or shell",
     ),
+    // Not upstream: the init agent hands its token and leases to the sidecar (vk_inject).
+    b(
+        "agent-credential-handoff",
+        "true",
+        &["AGENT_INJECT_CREDENTIAL_HANDOFF"],
+        "With vault-k8s's own agent, the sidecar takes over the init agent's token and leases (one set of credentials per pod) through the pod's in-memory vault-agent-cache volume. The annotation vault.hashicorp.com/agent-credential-handoff overrides it per pod",
+    ),
     s(
         "auth-max-backoff",
         "",

@@ -281,6 +281,7 @@ fn settings_from(
         exit_on_retry_failure: values.get_bool("template-config-exit-on-retry-failure"),
         static_secret_render_interval: get("template-static-secret-render-interval"),
         max_connections_per_host,
+        credential_handoff: values.get_bool("agent-credential-handoff"),
     }
 }
 
