@@ -30,6 +30,7 @@ mod metrics;
 mod owner;
 mod persist;
 mod pki_cache;
+mod reload;
 mod shutdown;
 mod support;
 mod templates;
@@ -45,6 +46,7 @@ use vk_vault_client::{ClientConfig, PemSource, VaultClient};
 
 pub use args::{AgentArgs, HANDOFF_DIR_ENV, VAULT_CONFIG_NAME};
 pub use error::AgentError;
+pub use reload::RELOAD_ENV;
 
 use crate::auth::{Authenticator, Token};
 use crate::backoff::{AuthBackoff, Jitter};
@@ -126,6 +128,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         })?);
     }
     let templates = templates::prepare(&config.templates, &file)?;
+    let reloads = reload::Reloads::from_env(&args.env)?;
     // `cache.persist` if configured, else the injector's credential handoff (same format).
     let mut persister = match persist::Persister::from_config(&config, &file)? {
         Some(p) => Some(p),
@@ -186,6 +189,11 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         },
         args.env.clone(),
     );
+    // Reloads are for a running application: the sidecar's. An init agent renders before the
+    // application starts.
+    if !config.exit_after_auth {
+        engine.set_reloads(reloads);
+    }
     tracing::info!(
         config = %file,
         method = auth.kind_name(),

@@ -125,6 +125,8 @@ pub(crate) struct RoundReport {
     pub(crate) written: Vec<usize>,
     /// Dependencies fetched in this round.
     pub(crate) fetched: usize,
+    /// Destinations that existed and were replaced by different bytes (reload actions).
+    pub(crate) rewritten: Vec<PathBuf>,
     /// Commands that failed or timed out (the files were written; what this means for the
     /// agent depends on the mode, see `render_until_ok`).
     pub(crate) command_errors: Vec<AgentError>,
@@ -142,6 +144,8 @@ pub(crate) struct Engine {
     held: Vec<Option<(Held, String)>>,
     /// The first round is written at once, `wait` or not (as `bao agent`).
     first_round_done: bool,
+    /// What to do after a destination is rewritten (sidecar mode; `reload.rs`).
+    reloads: crate::reload::Reloads,
 }
 
 struct View<'a> {
@@ -192,7 +196,13 @@ impl Engine {
             settings,
             env,
             jitter: Jitter::new(),
+            reloads: crate::reload::Reloads::default(),
         }
+    }
+
+    /// The reload actions run after a round that rewrote their files.
+    pub(crate) fn set_reloads(&mut self, reloads: crate::reload::Reloads) {
+        self.reloads = reloads;
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -501,6 +511,9 @@ impl Engine {
             if missing.is_empty() {
                 self.write(&outputs, &mut report)?;
                 report.command_errors = self.run_commands(&report.written).await;
+                if !self.reloads.is_empty() {
+                    self.reloads.run(&report.rewritten).await;
+                }
                 return Ok(report);
             }
             tracing::debug!(count = missing.len(), "fetching missing dependencies");
@@ -554,12 +567,24 @@ impl Engine {
             });
         }
         let changed: Vec<usize> = changed.into_iter().map(|(i, _)| i).collect();
+        // A file created now has no reader to reload; only a replaced one counts.
+        let existed: Vec<bool> = changed
+            .iter()
+            .map(|&i| self.templates[i].dest.exists())
+            .collect();
         self.first_round_done = true;
         let mut first_err = None;
-        for (i, result) in changed.into_iter().zip(files::write_batch(&jobs)) {
+        for ((i, result), existed) in changed
+            .into_iter()
+            .zip(files::write_batch(&jobs))
+            .zip(existed)
+        {
             let t = &self.templates[i];
             match result {
                 Ok(()) => {
+                    if existed {
+                        report.rewritten.push(t.dest.clone());
+                    }
                     tracing::info!(
                         destination = %t.dest.display(),
                         bytes = outputs[i].len(),

@@ -59,6 +59,8 @@ pub(crate) struct Agent<'p> {
     /// The init agent hands its token and leases to the sidecar through the in-memory cache
     /// volume (`agent-credential-handoff`, resolved: our agent, both agents, no cache persist).
     pub(crate) credential_handoff: bool,
+    /// The reload-on-rotation actions (`reload.rs`), for the sidecar.
+    pub(crate) reloads: crate::reload::Reloads,
 }
 
 impl Agent<'_> {
@@ -185,6 +187,14 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             )
         })?),
     };
+    let reloads = reloads(
+        pod,
+        &ann,
+        &secrets,
+        command_style,
+        pre_populate_only,
+        share_process_namespace,
+    )?;
     let credential_handoff = handoff(
         &ann,
         command_style,
@@ -220,7 +230,48 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         auto_auth_exit_on_err,
         command_style,
         credential_handoff,
+        reloads,
     })
+}
+
+/// The reload annotations, refused where they cannot work: upstream's agent image, no
+/// sidecar, or a signal with the process namespace explicitly not shared.
+fn reloads(
+    pod: &Pod<'_>,
+    ann: &Annotations<'_>,
+    secrets: &[Secret<'_>],
+    command_style: Option<AgentCommandStyle>,
+    pre_populate_only: bool,
+    share_process_namespace: Option<bool>,
+) -> Result<crate::reload::Reloads, String> {
+    let reloads = crate::reload::plan(pod, secrets, crate::config::destination)?;
+    if reloads.env.is_empty() {
+        return Ok(reloads);
+    }
+    let image = ann.get(k::AGENT_IMAGE).unwrap_or("");
+    if !command_style
+        .unwrap_or(ann.settings().agent_command_style)
+        .is_native_for(image)
+    {
+        return Err(format!(
+            "the agent-inject-reload-* annotations are implemented by vault-k8s agent only, and agent image {image:?} runs upstream's agent; remove them or use the vault-k8s agent image"
+        ));
+    }
+    if pre_populate_only {
+        return Err(format!(
+            "the agent-inject-reload-* annotations need the sidecar, but \"{}\" is true",
+            k::AGENT_PRE_POPULATE_ONLY
+        ));
+    }
+    if reloads.signals
+        && (share_process_namespace == Some(false) || pod.share_process_namespace == Some(false))
+    {
+        return Err(format!(
+            "agent-inject-reload-signal-* needs shareProcessNamespace: true, but the pod or \"{}\" disables it; use agent-inject-reload-http-* instead",
+            k::AGENT_SHARE_PROCESS_NAMESPACE
+        ));
+    }
+    Ok(reloads)
 }
 
 /// `agent-credential-handoff`: on by default (`-agent-credential-handoff`) where it can work,

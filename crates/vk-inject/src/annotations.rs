@@ -97,6 +97,10 @@ keys! {
     SECRET_VOLUME_PATH_PREFIX = "secret-volume-path-";
     ERROR_ON_MISSING_KEY_PREFIX = "error-on-missing-key-";
     PRESERVE_SECRET_CASE_PREFIX = "preserve-secret-case-";
+    /// Not upstream (`reload.rs`): `"SIGNAL PROCESS"` sent after the secret's file is rewritten.
+    RELOAD_SIGNAL_PREFIX = "agent-inject-reload-signal-";
+    /// Not upstream (`reload.rs`): `"[METHOD] URL"` called after the secret's file is rewritten.
+    RELOAD_HTTP_PREFIX = "agent-inject-reload-http-";
 
     /// Prefix families.
     AUTH_CONFIG_PREFIX = "auth-config-";

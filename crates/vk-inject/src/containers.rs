@@ -341,7 +341,7 @@ pub(crate) fn build(
     configs: &config::Rendered,
     init: bool,
 ) -> Result<Value, String> {
-    let env = env(
+    let mut env = env(
         agent,
         settings,
         if init {
@@ -350,6 +350,9 @@ pub(crate) fn build(
             &configs.sidecar
         },
     );
+    if !init && !agent.reloads.env.is_empty() {
+        env.push(env_value(crate::reload::RELOAD_ENV, &agent.reloads.env));
+    }
     let resources = resources(agent)?;
     let sa = &agent.service_account;
     let mut mounts = Vec::with_capacity(8);

@@ -27,6 +27,7 @@ mod pod;
 pub mod primitives;
 pub mod quantity;
 mod secrets;
+mod reload;
 mod support;
 mod telemetry;
 

@@ -175,6 +175,15 @@ pub(crate) fn build(
         }
     }
 
+    // Reload by signal needs the app's processes in view (not upstream; `reload.rs`).
+    let shared_already = agent.pre_populate && agent.share_process_namespace.is_some();
+    if agent.reloads.signals && !shared_already && pod.share_process_namespace != Some(true) {
+        ops.push(add(
+            "/spec/shareProcessNamespace".to_owned(),
+            Value::Bool(true),
+        ));
+    }
+
     if let Some(sidecar) = sidecar {
         group(
             &mut ops,
