@@ -128,10 +128,19 @@ fn loopback_url(url: &str) -> Result<(String, String, String), String> {
         port.parse()
             .map_err(|_| format!("{url:?}: invalid port {port:?}"))?
     };
-    if path.chars().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
-        return Err(format!("{url:?}: the path has spaces or control characters"));
+    if path
+        .chars()
+        .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+    {
+        return Err(format!(
+            "{url:?}: the path has spaces or control characters"
+        ));
     }
-    Ok((format!("{ip}:{port}"), authority.to_string(), path.to_string()))
+    Ok((
+        format!("{ip}:{port}"),
+        authority.to_string(),
+        path.to_string(),
+    ))
 }
 
 impl Reloads {
@@ -143,8 +152,8 @@ impl Reloads {
         let Some(raw) = env.get(RELOAD_ENV).filter(|v| !v.trim().is_empty()) else {
             return Ok(Self::default());
         };
-        let specs: Vec<Spec> =
-            serde_json::from_str(raw).map_err(|e| bad(format!("not a JSON list of actions: {e}")))?;
+        let specs: Vec<Spec> = serde_json::from_str(raw)
+            .map_err(|e| bad(format!("not a JSON list of actions: {e}")))?;
         let mut actions = Vec::with_capacity(specs.len());
         for (i, s) in specs.into_iter().enumerate() {
             if s.destination.is_empty() {
@@ -428,14 +437,35 @@ mod tests {
             }
         );
         for (json, needle) in [
-            (r#"[{"destination":"/a","signal":"KILL","process":"x"}]"#, "unsupported signal \"KILL\""),
-            (r#"[{"destination":"/a","signal":"HUP","process":"/bin/x"}]"#, "process name"),
-            (r#"[{"destination":"/a","url":"http://example.com/x"}]"#, "loopback"),
-            (r#"[{"destination":"/a","url":"https://127.0.0.1/x"}]"#, "only http://"),
-            (r#"[{"destination":"/a","url":"http://127.0.0.1:99999/"}]"#, "invalid port"),
-            (r#"[{"destination":"/a","method":"DELETE","url":"http://[::1]/"}]"#, "method"),
+            (
+                r#"[{"destination":"/a","signal":"KILL","process":"x"}]"#,
+                "unsupported signal \"KILL\"",
+            ),
+            (
+                r#"[{"destination":"/a","signal":"HUP","process":"/bin/x"}]"#,
+                "process name",
+            ),
+            (
+                r#"[{"destination":"/a","url":"http://example.com/x"}]"#,
+                "loopback",
+            ),
+            (
+                r#"[{"destination":"/a","url":"https://127.0.0.1/x"}]"#,
+                "only http://",
+            ),
+            (
+                r#"[{"destination":"/a","url":"http://127.0.0.1:99999/"}]"#,
+                "invalid port",
+            ),
+            (
+                r#"[{"destination":"/a","method":"DELETE","url":"http://[::1]/"}]"#,
+                "method",
+            ),
             (r#"[{"destination":"/a"}]"#, "either signal"),
-            (r#"[{"destination":"","url":"http://[::1]/"}]"#, "destination is empty"),
+            (
+                r#"[{"destination":"","url":"http://[::1]/"}]"#,
+                "destination is empty",
+            ),
             (r#"{"x":1}"#, "JSON list"),
         ] {
             let e = parse(json).unwrap_err();
@@ -443,7 +473,9 @@ mod tests {
         }
         assert!(parse("").unwrap().is_empty());
         let ipv6 = parse(r#"[{"destination":"/a","url":"http://[::1]:81"}]"#).unwrap();
-        assert!(matches!(&ipv6.actions[0].1, Action::Http { address, path, .. } if address == "[::1]:81" && path == "/"));
+        assert!(
+            matches!(&ipv6.actions[0].1, Action::Http { address, path, .. } if address == "[::1]:81" && path == "/")
+        );
     }
 
     #[test]

@@ -432,7 +432,11 @@ fn handoff_without_the_cache_holds_one_token_and_one_lease() {
         ],
     );
     assert!(pod.handoff.is_some(), "the injector sets the handoff dir");
-    assert!(!pod.init.contains("\"cache\""), "no cache stanza: {}", pod.init);
+    assert!(
+        !pod.init.contains("\"cache\""),
+        "no cache stanza: {}",
+        pod.init
+    );
     let tokens_before = token_count(&dev);
 
     let init = pod.run_init();
@@ -503,7 +507,10 @@ fn unusable_handoff_falls_back_to_a_login() {
     })
     .unwrap_or_else(|e| panic!("{e}; sidecar log:\n{}", sidecar.log()));
     assert_eq!(
-        sidecar.log().matches("credential handoff not restored").count(),
+        sidecar
+            .log()
+            .matches("credential handoff not restored")
+            .count(),
         1
     );
     assert!(!sidecar.log().contains(&init_token));

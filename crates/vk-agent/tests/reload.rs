@@ -83,7 +83,8 @@ fn recording_server(watched: PathBuf) -> (u16, Arc<Mutex<Vec<String>>>) {
                 line.get(1).unwrap_or(&""),
                 checksum(&file)
             ));
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         }
     });
     (port, calls)
@@ -210,8 +211,16 @@ template {{
     let calls = calls.lock().unwrap().clone();
     // The first write created the file: no action. Every later write: one of each.
     assert_eq!(signals.len(), writes - 1, "agent log:\n{}", log());
-    assert_eq!(calls.len(), writes - 1, "calls {calls:?}; agent log:\n{}", log());
-    assert!(calls.iter().all(|c| c.starts_with("POST /-/reload ")), "{calls:?}");
+    assert_eq!(
+        calls.len(),
+        writes - 1,
+        "calls {calls:?}; agent log:\n{}",
+        log()
+    );
+    assert!(
+        calls.iter().all(|c| c.starts_with("POST /-/reload ")),
+        "{calls:?}"
+    );
     // Each action saw a different certificate: once per change, never for unchanged bytes
     // (the static template renders on every pass and never triggers its GET).
     let distinct: HashSet<&String> = signals.iter().collect();

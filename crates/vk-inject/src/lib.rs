@@ -26,8 +26,8 @@ pub mod paths;
 mod pod;
 pub mod primitives;
 pub mod quantity;
-mod secrets;
 mod reload;
+mod secrets;
 mod support;
 mod telemetry;
 
