@@ -635,3 +635,53 @@ fn assert_no_secret(sandbox: &PodSandbox) {
         "{SECRET_FILE} was rendered despite the refused login"
     );
 }
+
+/// The credential handoff as the pod runs it: init agent then sidecar in one pod sandbox (the
+/// injected `vault-agent-cache` in-memory volume shared, the agents' UID and mounts as patched).
+/// The sidecar takes over the init agent's token (no second login), and the sealed handoff
+/// file is 0600.
+#[test]
+fn init_hands_its_token_to_the_sidecar_in_one_pod() {
+    let mut cluster = Cluster::start(&[]);
+    let mutated = cluster.mutate(&webapp_pod());
+    let env = &container(&mutated, "containers", "vault-agent")["env"];
+    assert!(
+        env.as_array()
+            .is_some_and(|e| e.iter().any(|v| v["name"] == "VAULT_K8S_AGENT_HANDOFF_DIR")),
+        "the sidecar has no handoff directory: {env}"
+    );
+    let token = cluster
+        .kube
+        .mint("default", "webapp", Duration::from_secs(3607))
+        .expect("mint");
+    let mut sandbox = cluster.sandbox(&mutated, &token);
+    sandbox.set_agent_binary(env!("CARGO_BIN_EXE_vault-k8s"));
+    sandbox.set_timeout(Duration::from_secs(60));
+    let init = sandbox
+        .run("vault-agent-init")
+        .expect("run vault-agent-init");
+    assert!(init.success(), "{}", init.describe());
+    let cache = init.volumes["vault-agent-cache"].join("vault-k8s-agent-cache.db");
+    assert_eq!(vk_agent::file_mode(&cache).expect("handoff file"), 0o600);
+
+    sandbox.set_timeout(Duration::from_secs(8));
+    let sidecar = sandbox.run("vault-agent").expect("run vault-agent");
+    assert!(sidecar.output.timed_out, "{}", sidecar.describe());
+    let log = sidecar.output.stderr_str();
+    assert!(
+        log.contains("credential handoff: restored the auth token and leased secrets"),
+        "{}",
+        sidecar.describe()
+    );
+    // Each agent's token sink is on its own home volume: the sidecar's holds the init agent's.
+    let sink = |run: &vk_test_utils::SandboxRun, volume: &str| {
+        std::fs::read_to_string(run.volumes[volume].join(".vault-token")).expect("token sink")
+    };
+    assert_eq!(
+        sink(&sidecar, "home-sidecar"),
+        sink(&init, "home-init"),
+        "the sidecar logged in again: {}",
+        sidecar.describe()
+    );
+    assert!(!log.contains(&token));
+}
