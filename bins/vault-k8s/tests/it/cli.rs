@@ -311,3 +311,43 @@ fn render_prints_the_admission_warnings_on_stderr() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("Warning"), "{}", stderr(&out));
 }
+
+#[test]
+fn render_follows_the_credential_handoff_flag_and_environment() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/vk-test-utils/fixtures/webapp-pod.yaml"
+    );
+    let handoff = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec![
+            "agent-inject",
+            "render",
+            "-f",
+            file,
+            "-vault-address=http://vault.vault.svc:8200",
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args, env);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let pod: serde_json::Value = serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+        ["initContainers", "containers"].map(|list| {
+            pod["spec"][list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["env"].as_array().into_iter().flatten())
+                .find(|e| e["name"] == "VAULT_K8S_AGENT_HANDOFF_DIR")
+                .map(|e| e["value"].clone())
+        })
+    };
+    let on = Some(serde_json::json!("/vault/agent-cache"));
+    assert_eq!(handoff(&[], &[]), [on.clone(), on]);
+    assert_eq!(
+        handoff(&["-agent-credential-handoff=false"], &[]),
+        [None, None]
+    );
+    assert_eq!(
+        handoff(&[], &[("AGENT_INJECT_CREDENTIAL_HANDOFF", "false")]),
+        [None, None]
+    );
+}
