@@ -142,6 +142,8 @@ pub(crate) struct Engine {
     held: Vec<Option<(Held, String)>>,
     /// The first round is written at once, `wait` or not (as `bao agent`).
     first_round_done: bool,
+    /// Where renewals are counted (none in unit tests).
+    metrics: Option<std::sync::Arc<crate::metrics::AgentMetrics>>,
 }
 
 struct View<'a> {
@@ -192,7 +194,17 @@ impl Engine {
             settings,
             env,
             jitter: Jitter::new(),
+            metrics: None,
         }
+    }
+
+    /// Counts renewals (and lets the caller count rounds) in `metrics`.
+    pub(crate) fn set_metrics(&mut self, metrics: std::sync::Arc<crate::metrics::AgentMetrics>) {
+        self.metrics = Some(metrics);
+    }
+
+    pub(crate) fn metrics(&self) -> Option<&crate::metrics::AgentMetrics> {
+        self.metrics.as_deref()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -352,6 +364,13 @@ impl Engine {
                 continue;
             };
             let kind = watch.target().kind();
+            if let (Some(m), Some(result)) = (&self.metrics, &outcome) {
+                let renewed = match kind {
+                    "token" => crate::metrics::RenewalKind::Token,
+                    _ => crate::metrics::RenewalKind::Lease,
+                };
+                m.renewal(renewed, result.is_ok());
+            }
             match &outcome {
                 Some(Ok(ttl)) => {
                     tracing::info!(
