@@ -118,6 +118,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     };
     let metrics = std::sync::Arc::new(metrics::AgentMetrics::new());
     let mut auth = Authenticator::new(auto_auth, &file)?;
+    metrics.init_method(auth.kind_name());
     if !auto_auth.method.namespace.is_empty() {
         let mut cc = client_config(&config);
         cc.observer = Some(metrics.request_observer());

@@ -127,9 +127,52 @@ fn registered<C: prometheus::core::Collector + Clone + 'static>(
     }
 }
 
+/// Every status class, in label order.
+const STATUS_CLASSES: [StatusClass; 5] = [
+    StatusClass::Success,
+    StatusClass::Redirect,
+    StatusClass::ClientError,
+    StatusClass::ServerError,
+    StatusClass::Transport,
+];
+
 impl AgentMetrics {
+    /// The series, with every closed label value present at zero from the start (so rates
+    /// and alerts see a 0, not an absent series).
     pub(crate) fn new() -> Self {
+        let m = Self::empty();
+        for outcome in ["success", "failure"] {
+            m.renders.with_label_values(&[outcome]);
+        }
+        for kind in [
+            RenewalKind::AuthToken,
+            RenewalKind::Lease,
+            RenewalKind::Token,
+        ] {
+            m.renewals.with_label_values(&[kind.label()]);
+            m.renewal_failures.with_label_values(&[kind.label()]);
+        }
+        for class in STATUS_CLASSES {
+            m.vault_request_seconds.with_label_values(&[class.label()]);
+            if class != StatusClass::Success && class != StatusClass::Redirect {
+                m.vault_request_errors.with_label_values(&[class.label()]);
+            }
+        }
+        m
+    }
+
+    /// Shows the auth series of `method` (the configured one) at zero from the start.
+    pub(crate) fn init_method(&self, method: &str) {
+        let method = method_label(method);
+        self.auth_attempts.with_label_values(&[method]);
+        self.auth_failures.with_label_values(&[method]);
+    }
+
+    fn empty() -> Self {
         let registry = Registry::new();
+        if let Err(e) = registry.register(Box::new(vk_telemetry::ProcessCollector::new())) {
+            panic!("process metrics cannot be registered: {e}");
+        }
         let r = &registry;
         let counter = |i: usize| {
             let (name, help) = SERIES[i];

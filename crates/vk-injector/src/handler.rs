@@ -85,7 +85,7 @@ fn metrics_page(state: &AppState) -> Response {
     let Some((_, registry)) = &state.telemetry else {
         return http_error(StatusCode::NOT_FOUND, "404 page not found".to_owned());
     };
-    state.metrics.refresh(&state.serving);
+    state.metrics.refresh(&state.serving, &state.readiness);
     match vk_telemetry::encode_text(registry) {
         Ok(body) => (
             [(header::CONTENT_TYPE, vk_telemetry::TEXT_CONTENT_TYPE)],

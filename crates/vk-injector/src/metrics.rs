@@ -20,6 +20,25 @@ const BUCKETS_SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Every `outcome`/`reason` pair, shown at zero from the start (see docs/metrics.md).
+const ADMISSION_LABELS: [(&str, &str); 15] = [
+    ("injected", "init_and_sidecar"),
+    ("injected", "init_only"),
+    ("injected", "sidecar_only"),
+    ("injected", "nothing"),
+    ("skipped", "not_annotated"),
+    ("skipped", "disabled"),
+    ("skipped", "not_pending"),
+    ("skipped", "already_injected"),
+    ("denied", "pod_decode"),
+    ("denied", "inject_annotation"),
+    ("denied", "system_namespace"),
+    ("denied", "annotations"),
+    ("denied", "agent_config"),
+    ("denied", "validation"),
+    ("denied", "patch"),
+];
+
 /// Handles to the admission metrics.
 #[derive(Debug, Clone)]
 pub struct InjectorMetrics {
@@ -35,6 +54,7 @@ pub struct InjectorMetrics {
     tls_reloads: IntCounter,
     tls_expiry: Gauge,
     leader: IntGauge,
+    ready: IntGauge,
 }
 
 /// A metric could not be created or registered (e.g. registered twice).
@@ -153,6 +173,10 @@ impl InjectorMetrics {
                 "1 when this replica manages the auto-TLS certificate (Lease holder, or no election), else 0",
             )),
         )?;
+        let ready = register(
+            r,
+            IntGauge::with_opts(opts("ready", "1 when /health/ready answers 204, else 0")),
+        )?;
         let build_info = register(
             r,
             IntGaugeVec::new(
@@ -160,6 +184,9 @@ impl InjectorMetrics {
                 &["version"],
             ),
         )?;
+        for (outcome, reason) in ADMISSION_LABELS {
+            admissions.with_label_values(&[outcome, reason]);
+        }
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
@@ -176,11 +203,13 @@ impl InjectorMetrics {
             tls_reloads,
             tls_expiry,
             leader,
+            ready,
         })
     }
 
     /// Brings the scrape-time series up to date with `state` (called before encoding).
-    pub fn refresh(&self, state: &ServingState) {
+    pub fn refresh(&self, state: &ServingState, readiness: &crate::readiness::Readiness) {
+        self.ready.set(i64::from(readiness.check().is_ok()));
         if let Some(cert) = &state.certificate {
             let reloads = cert.reloads();
             let seen = self.tls_reloads.get();
