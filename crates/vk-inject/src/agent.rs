@@ -56,6 +56,8 @@ pub(crate) struct Agent<'p> {
     pub(crate) auto_auth_exit_on_err: bool,
     /// The pod's own `agent-command-style`, if any (the injector setting applies otherwise).
     pub(crate) command_style: Option<AgentCommandStyle>,
+    /// Serve the agent's Prometheus metrics (`agent-metrics`, default `-agent-metrics`).
+    pub(crate) metrics: bool,
 }
 
 impl Agent<'_> {
@@ -177,6 +179,18 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         })?),
     };
 
+    // Only the pod's own annotation: Init has no default for this key (the patch keeps
+    // upstream's annotations).
+    let metrics = match ann.pod().get(k::AGENT_METRICS) {
+        None => ann.settings().agent_metrics,
+        Some(raw) => crate::primitives::parse_bool(raw).map_err(|e| {
+            format!(
+                "invalid value {raw:?} for annotation \"{}\": {e}",
+                k::AGENT_METRICS
+            )
+        })?,
+    };
+
     Ok(Agent {
         pod,
         annotations: ann,
@@ -205,6 +219,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         enable_quit,
         auto_auth_exit_on_err,
         command_style,
+        metrics,
     })
 }
 

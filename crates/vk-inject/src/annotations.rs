@@ -81,6 +81,8 @@ keys! {
     AGENT_INIT_JSON_PATCH = "agent-init-json-patch";
     /// Not upstream: `auto`, `native` or `shell`, overriding `-agent-command-style` for this pod.
     AGENT_COMMAND_STYLE = "agent-command-style";
+    /// Not upstream: `true`/`false`, overriding `-agent-metrics` for this pod.
+    AGENT_METRICS = "agent-metrics";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";
@@ -123,6 +125,11 @@ impl<'p> Annotations<'p> {
     /// The post-Init value of `key`, if Init would have it in the map.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.pod.get(key).or_else(|| self.default(key))
+    }
+
+    /// The injector's settings.
+    pub(crate) fn settings(&self) -> &'p InjectorSettings {
+        self.settings
     }
 
     /// The pod's own annotations (for family scans and per-secret lookups).

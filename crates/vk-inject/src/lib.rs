@@ -40,6 +40,8 @@ pub use support::{SUPPORTED_AUTH_METHODS, USE_UPSTREAM};
 /// (validation of e.g. quantities happens per pod, as upstream does).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InjectorSettings {
+    /// `-agent-metrics` (not upstream): default of the `agent-metrics` annotation.
+    pub agent_metrics: bool,
     /// `-vault-address` → default of `service`.
     pub vault_address: String,
     /// `-vault-image` → default of `agent-image` (empty → [`DEFAULT_AGENT_IMAGE`]).
@@ -98,11 +100,18 @@ pub const DEFAULT_AGENT_IMAGE: &str = concat!("localhost/vault-k8s:", env!("CARG
 /// Upstream's default agent image (vault-k8s 1.7.6), for going back to upstream's agent.
 pub const UPSTREAM_AGENT_IMAGE: &str = "hashicorp/vault:2.0.4";
 
+/// Port of the agent's metrics-only listener when `agent-metrics` is on.
+pub const AGENT_METRICS_PORT: u16 = 9102;
+
+/// Name of the sidecar's container port for that listener (what the chart's PodMonitor selects).
+pub const AGENT_METRICS_PORT_NAME: &str = "agent-metrics";
+
 impl Default for InjectorSettings {
     /// The CLI defaults of upstream `agent-inject` (spec §1.4), with an empty Vault address,
     /// except the agent image, which is this project's own ([`DEFAULT_AGENT_IMAGE`]).
     fn default() -> Self {
         Self {
+            agent_metrics: false,
             vault_address: String::new(),
             vault_image: DEFAULT_AGENT_IMAGE.to_owned(),
             agent_command_style: AgentCommandStyle::Auto,
