@@ -223,3 +223,60 @@ impl InjectorMetrics {
         self.leader.set(i64::from(leading));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::readiness::Readiness;
+
+    fn sample(text: &str, series: &str) -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn scrape_time_series_follow_the_serving_state() {
+        let registry = Registry::new();
+        let metrics = InjectorMetrics::register(&registry).expect("register");
+        let (tx, rx) = watch::channel(false);
+        let state = ServingState {
+            certificate: Some(Arc::new(ReloadingCert::empty())),
+            is_leader: Some(rx),
+        };
+        let waiting = Readiness::from_fn(|| Err("no certificate yet".to_owned()));
+        metrics.refresh(&state, &waiting);
+        let text = String::from_utf8(vk_telemetry::encode_text(&registry).expect("encode"))
+            .expect("utf-8");
+        assert_eq!(sample(&text, "vault_agent_injector_leader"), "0");
+        assert_eq!(sample(&text, "vault_agent_injector_ready"), "0");
+        assert_eq!(
+            sample(&text, "vault_agent_injector_tls_certificate_expiry_timestamp_seconds"),
+            "0"
+        );
+        assert_eq!(
+            sample(&text, "vault_agent_injector_tls_certificate_reloads_total"),
+            "0"
+        );
+
+        tx.send(true).expect("receiver alive");
+        metrics.refresh(&state, &Readiness::always());
+        let text = String::from_utf8(vk_telemetry::encode_text(&registry).expect("encode"))
+            .expect("utf-8");
+        assert_eq!(sample(&text, "vault_agent_injector_leader"), "1");
+        assert_eq!(sample(&text, "vault_agent_injector_ready"), "1");
+        // Without leader election the replica manages its own certificate.
+        metrics.refresh(&ServingState::default(), &Readiness::always());
+        let text = String::from_utf8(vk_telemetry::encode_text(&registry).expect("encode"))
+            .expect("utf-8");
+        assert_eq!(sample(&text, "vault_agent_injector_leader"), "1");
+        // Every outcome/reason pair is present at zero.
+        assert_eq!(
+            text.matches("vault_agent_injector_admissions_total{").count(),
+            ADMISSION_LABELS.len()
+        );
+    }
+}
