@@ -254,7 +254,10 @@ mod tests {
         assert_eq!(sample(&text, "vault_agent_injector_leader"), "0");
         assert_eq!(sample(&text, "vault_agent_injector_ready"), "0");
         assert_eq!(
-            sample(&text, "vault_agent_injector_tls_certificate_expiry_timestamp_seconds"),
+            sample(
+                &text,
+                "vault_agent_injector_tls_certificate_expiry_timestamp_seconds"
+            ),
             "0"
         );
         assert_eq!(
@@ -275,7 +278,8 @@ mod tests {
         assert_eq!(sample(&text, "vault_agent_injector_leader"), "1");
         // Every outcome/reason pair is present at zero.
         assert_eq!(
-            text.matches("vault_agent_injector_admissions_total{").count(),
+            text.matches("vault_agent_injector_admissions_total{")
+                .count(),
             ADMISSION_LABELS.len()
         );
     }
