@@ -172,6 +172,47 @@ fn agent_serves_exactly_the_documented_series() {
     }
 }
 
+/// A refused login shows in the failure series: attempts and failures by method, Vault
+/// Agent's `auth_failure`, `authenticated` 0, no token TTL, and 4xx answers from Vault.
+#[test]
+fn agent_counts_refused_logins() {
+    let agent = Agent::start_refused();
+    let mut text = agent.scrape();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while value(&text, "vault_agent_auth_failures_total{method=\"approle\"}") < 2.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second failed login:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        text = agent.scrape();
+    }
+    assert_contract(Side::Agent, &text);
+    let failures = value(&text, "vault_agent_auth_failures_total{method=\"approle\"}");
+    let attempts = value(&text, "vault_agent_auth_attempts_total{method=\"approle\"}");
+    assert!(attempts >= failures, "{text}");
+    assert!(
+        value(&text, "vault_agent_auth_failure") >= failures,
+        "{text}"
+    );
+    assert_eq!(value(&text, "vault_agent_auth_success"), 0.0, "{text}");
+    assert_eq!(value(&text, "vault_agent_authenticated"), 0.0, "{text}");
+    assert_eq!(value(&text, "vault_agent_token_ttl_seconds"), 0.0, "{text}");
+    assert_eq!(
+        value(&text, "vault_agent_template_last_success_timestamp_seconds"),
+        0.0,
+        "{text}"
+    );
+    // Each refused login is a 4xx answer from Vault.
+    assert!(
+        value(
+            &text,
+            "vault_agent_vault_request_errors_total{status_class=\"4xx\"}"
+        ) >= failures,
+        "{text}"
+    );
+}
+
 /// The value of the sample line starting with `series ` (exact name and labels).
 fn value(text: &str, series: &str) -> f64 {
     text.lines()

@@ -199,7 +199,26 @@ pub(crate) struct Agent {
 }
 
 impl Agent {
+    /// An agent that logs in and renders its template.
     pub(crate) fn start() -> Self {
+        let agent = Self::spawn(false);
+        let rendered = eventually(Duration::from_secs(30), || {
+            std::fs::read_to_string(&agent.out).is_ok_and(|s| s == "observed")
+        });
+        assert!(
+            rendered.is_ok(),
+            "the agent did not render its template; stdout:\n{}",
+            agent.child.stdout_text()
+        );
+        agent
+    }
+
+    /// An agent whose secret ID Vault refuses: it keeps retrying the login.
+    pub(crate) fn start_refused() -> Self {
+        Self::spawn(true)
+    }
+
+    fn spawn(wrong_secret_id: bool) -> Self {
         let dev = DevServer::start().expect("OpenBao dev server");
         dev.write_policy(
             "app",
@@ -212,6 +231,13 @@ impl Agent {
             .expect("approle");
         let dir = tempfile::tempdir().expect("temp dir");
         role.write_files(dir.path()).expect("credentials");
+        if wrong_secret_id {
+            std::fs::write(
+                dir.path().join("secret-id"),
+                "00000000-0000-0000-0000-000000000000",
+            )
+            .expect("wrong secret id");
+        }
         let port = free_port().expect("free port");
         let out = dir.path().join("app.txt");
         let config = format!(
@@ -251,25 +277,20 @@ template {{
             .arg(format!("-config={}", config_path.display()))
             .env_clear();
         let child = ChildGuard::spawn("vault-k8s agent", &mut cmd).expect("spawn agent");
-        let agent = Self {
+        Self {
             child,
             port,
             _dev: dev,
             out,
             _dir: dir,
-        };
-        let rendered = eventually(Duration::from_secs(30), || {
-            std::fs::read_to_string(&agent.out).is_ok_and(|s| s == "observed")
-        });
-        assert!(
-            rendered.is_ok(),
-            "the agent did not render its template; stdout:\n{}",
-            agent.child.stdout_text()
-        );
-        agent
+        }
     }
 
     pub(crate) fn scrape(&self) -> String {
+        let ok = eventually(Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+        assert!(ok.is_ok(), "the agent's listener never opened");
         let resp = vk_test_utils::http::get(
             &format!(
                 "http://127.0.0.1:{}/agent/v1/metrics?format=prometheus",
