@@ -76,7 +76,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "musl-tools",
         "static musl builds: ring's C code needs musl-gcc",
     ),
-    ("prometheus", "promtool checks the /metrics exposition"),
+    (
+        "prometheus",
+        "promtool checks the /metrics exposition and the chart's alert rules; the server scrapes the binaries in bins/vault-k8s/tests/observability",
+    ),
     ("skopeo", "inspects the OCI images"),
     ("umoci", "unpacks the OCI images"),
     ("podman", "runs the OCI images"),

@@ -295,7 +295,8 @@ impl Authenticator {
             match self.attempt(client).await {
                 Ok(token) => {
                     if let Some(m) = &self.metrics {
-                        m.auth_success.inc();
+                        m.auth_attempt(&self.method.kind, true);
+                        m.token_valid_for(token.ttl);
                     }
                     self.mirror_token(&token);
                     tracing::info!(
@@ -309,7 +310,7 @@ impl Authenticator {
                 }
                 Err(e) => {
                     if let Some(m) = &self.metrics {
-                        m.auth_failure.inc();
+                        m.auth_attempt(&self.method.kind, false);
                     }
                     if self.method.exit_on_err {
                         return Err(AgentError::Auth {

@@ -118,9 +118,12 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             reason: "vault-k8s agent needs an auto_auth block".into(),
         });
     };
+    let metrics = std::sync::Arc::new(metrics::AgentMetrics::new());
     let mut auth = Authenticator::new(auto_auth, &file)?;
+    metrics.init_method(auth.kind_name());
     if !auto_auth.method.namespace.is_empty() {
         let mut cc = client_config(&config);
+        cc.observer = Some(metrics.request_observer());
         cc.namespace = Some(auto_auth.method.namespace.clone());
         auth.set_namespace_client(VaultClient::new(&cc).map_err(|source| AgentError::Client {
             file: file.clone(),
@@ -137,16 +140,18 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             .clone()
             .map(|dir| persist::Persister::new(dir, false, false).for_handoff()),
     };
-    let client =
-        VaultClient::new(&client_config(&config)).map_err(|source| AgentError::Client {
-            file: file.clone(),
-            source,
-        })?;
+    let client = VaultClient::new(&ClientConfig {
+        observer: Some(metrics.request_observer()),
+        ..client_config(&config)
+    })
+    .map_err(|source| AgentError::Client {
+        file: file.clone(),
+        source,
+    })?;
     auth.check_sinks()?;
     let api_plan = listener::Plan::new(&config, &file)?;
     let _pid = PidFile::create(&config.pid_file)?;
     let mut shutdown = Shutdown::install().map_err(AgentError::Runtime)?;
-    let metrics = std::sync::Arc::new(metrics::AgentMetrics::new());
     // Listeners open before the first login, in init mode too (as `bao agent` does).
     let _listeners = if api_plan.is_empty() {
         None
@@ -194,6 +199,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     if !config.exit_after_auth {
         engine.set_reloads(reloads);
     }
+    engine.set_metrics(metrics.clone());
     tracing::info!(
         config = %file,
         method = auth.kind_name(),
@@ -214,6 +220,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     else {
         return Ok(Exit::Shutdown);
     };
+    metrics.token_valid_for(token.ttl);
     let mut session = Session {
         auth,
         token,
@@ -265,6 +272,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             && !watch.step(&client, &mut jitter, &metrics).await
         {
             tracing::info!("auth token lifetime ended; re-authenticating");
+            metrics.token_lost();
             let Some(t) = session.auth.authenticate(&client, &mut shutdown).await? else {
                 break;
             };
@@ -404,6 +412,8 @@ impl TokenWatch {
                 Ok(a) => {
                     // Vault Agent counts a renewal of its token as an auth success too.
                     metrics.auth_success.inc();
+                    metrics.renewal(metrics::RenewalKind::AuthToken, true);
+                    metrics.token_valid_for(Duration::from_secs(a.lease_duration));
                     tracing::info!(ttl_secs = a.lease_duration, "renewed auth token");
                     self.watcher.on_renewed(
                         backoff::now(),
@@ -412,6 +422,7 @@ impl TokenWatch {
                     )
                 }
                 Err(e) => {
+                    metrics.renewal(metrics::RenewalKind::AuthToken, false);
                     tracing::warn!(error = %e, "auth token renewal failed");
                     self.watcher
                         .on_renew_error(backoff::now(), jitter.fraction())
@@ -467,6 +478,7 @@ async fn render_until_ok(
     loop {
         let err = match engine.round(clients.templates).await {
             Ok(mut report) => {
+                engine.metrics().inspect(|m| m.render(true));
                 tracing::debug!(
                     written = report.written.len(),
                     fetched = report.fetched,
@@ -478,7 +490,9 @@ async fn render_until_ok(
             }
             Err(e) => e,
         };
+        engine.metrics().inspect(|m| m.render(false));
         if !reauthenticated && token_rejected(client).await {
+            engine.metrics().inspect(|m| m.token_lost());
             tracing::warn!(
                 error = %ErrorChain(&err),
                 "Vault rejected the auth token while rendering; re-authenticating"

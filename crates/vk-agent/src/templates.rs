@@ -146,6 +146,8 @@ pub(crate) struct Engine {
     first_round_done: bool,
     /// What to do after a destination is rewritten (sidecar mode; `reload.rs`).
     reloads: crate::reload::Reloads,
+    /// Where renewals are counted (none in unit tests).
+    metrics: Option<std::sync::Arc<crate::metrics::AgentMetrics>>,
 }
 
 struct View<'a> {
@@ -197,12 +199,22 @@ impl Engine {
             env,
             jitter: Jitter::new(),
             reloads: crate::reload::Reloads::default(),
+            metrics: None,
         }
     }
 
     /// The reload actions run after a round that rewrote their files.
     pub(crate) fn set_reloads(&mut self, reloads: crate::reload::Reloads) {
         self.reloads = reloads;
+    }
+
+    /// Counts renewals (and lets the caller count rounds) in `metrics`.
+    pub(crate) fn set_metrics(&mut self, metrics: std::sync::Arc<crate::metrics::AgentMetrics>) {
+        self.metrics = Some(metrics);
+    }
+
+    pub(crate) fn metrics(&self) -> Option<&crate::metrics::AgentMetrics> {
+        self.metrics.as_deref()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -362,6 +374,13 @@ impl Engine {
                 continue;
             };
             let kind = watch.target().kind();
+            if let (Some(m), Some(result)) = (&self.metrics, &outcome) {
+                let renewed = match kind {
+                    "token" => crate::metrics::RenewalKind::Token,
+                    _ => crate::metrics::RenewalKind::Lease,
+                };
+                m.renewal(renewed, result.is_ok());
+            }
             match &outcome {
                 Some(Ok(ttl)) => {
                     tracing::info!(

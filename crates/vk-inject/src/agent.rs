@@ -61,6 +61,8 @@ pub(crate) struct Agent<'p> {
     pub(crate) credential_handoff: bool,
     /// The reload-on-rotation actions (`reload.rs`), for the sidecar.
     pub(crate) reloads: crate::reload::Reloads,
+    /// Serve the agent's Prometheus metrics (`agent-metrics`, default `-agent-metrics`).
+    pub(crate) metrics: bool,
 }
 
 impl Agent<'_> {
@@ -201,6 +203,18 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         pre_populate && !pre_populate_only && !cache_enable,
     )?;
 
+    // Only the pod's own annotation: Init has no default for this key (the patch keeps
+    // upstream's annotations).
+    let metrics = match ann.pod().get(k::AGENT_METRICS) {
+        None => ann.settings().agent_metrics,
+        Some(raw) => crate::primitives::parse_bool(raw).map_err(|e| {
+            format!(
+                "invalid value {raw:?} for annotation \"{}\": {e}",
+                k::AGENT_METRICS
+            )
+        })?,
+    };
+
     Ok(Agent {
         pod,
         annotations: ann,
@@ -231,6 +245,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         command_style,
         credential_handoff,
         reloads,
+        metrics,
     })
 }
 

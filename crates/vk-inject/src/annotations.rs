@@ -84,6 +84,8 @@ keys! {
     /// Not upstream: `false` turns off the init → sidecar credential handoff for this pod
     /// (default: `-agent-credential-handoff`).
     AGENT_CREDENTIAL_HANDOFF = "agent-credential-handoff";
+    /// Not upstream: `true`/`false`, overriding `-agent-metrics` for this pod.
+    AGENT_METRICS = "agent-metrics";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";

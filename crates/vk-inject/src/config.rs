@@ -97,6 +97,15 @@ fn listener(l: &mut Obj<'_>, port: &str, enable_quit: bool) {
     }
 }
 
+/// The metrics-only listener of `agent-metrics` (no TLS: it serves only metrics, reachable
+/// in-cluster by the scraper; the container port is named `agent-metrics`).
+fn metrics_listener(l: &mut Obj<'_>) {
+    l.str("type", "tcp");
+    l.str("address", &format!("0.0.0.0:{}", crate::AGENT_METRICS_PORT));
+    l.bool("tls_disable", true);
+    l.str("role", "metrics_only");
+}
+
 /// The base64 `VAULT_CONFIG` values of both agents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rendered {
@@ -203,9 +212,15 @@ fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
     let persist = agent.cache_persist();
     let plain_cache =
         !persist && agent.cache_enable && !agent.pre_populate_only && !agent.pre_populate;
-    if persist || plain_cache || agent.enable_quit {
+    let cache_listener = persist || plain_cache || agent.enable_quit;
+    if cache_listener || agent.metrics {
         root.arr("listener", |a| {
-            a.obj(|l| listener(l, port, agent.enable_quit))
+            if cache_listener {
+                a.obj(|l| listener(l, port, agent.enable_quit));
+            }
+            if agent.metrics {
+                a.obj(metrics_listener);
+            }
         });
     }
     if persist || plain_cache || agent.enable_quit {
@@ -262,7 +277,13 @@ fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
             root.arr(key, |a| v.split(',').for_each(|item| a.str(item)));
         }
     }
-    if let Some(t) = telemetry::stanza(&telemetry::collect(agent.annotations.pod().iter())) {
+    let stanza = telemetry::stanza(&telemetry::collect(agent.annotations.pod().iter()));
+    let stanza = if agent.metrics {
+        Some(telemetry::with_prometheus(stanza))
+    } else {
+        stanza
+    };
+    if let Some(t) = stanza {
         root.value("telemetry", &t);
     }
 }

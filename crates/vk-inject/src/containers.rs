@@ -384,6 +384,16 @@ pub(crate) fn build(
     c.insert("image".to_owned(), Value::String(image.to_owned()));
     c.insert("command".to_owned(), command);
     c.insert("args".to_owned(), args);
+    if agent.metrics && !init {
+        c.insert(
+            "ports".to_owned(),
+            json!([{
+                "name": crate::AGENT_METRICS_PORT_NAME,
+                "containerPort": crate::AGENT_METRICS_PORT,
+                "protocol": "TCP"
+            }]),
+        );
+    }
     c.insert("env".to_owned(), Value::Array(env));
     c.insert("resources".to_owned(), resources);
     c.insert("volumeMounts".to_owned(), Value::Array(mounts));

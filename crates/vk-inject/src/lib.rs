@@ -41,6 +41,8 @@ pub use support::{SUPPORTED_AUTH_METHODS, USE_UPSTREAM};
 /// (validation of e.g. quantities happens per pod, as upstream does).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InjectorSettings {
+    /// `-agent-metrics` (not upstream): default of the `agent-metrics` annotation.
+    pub agent_metrics: bool,
     /// `-vault-address` → default of `service`.
     pub vault_address: String,
     /// `-vault-image` → default of `agent-image` (empty → [`DEFAULT_AGENT_IMAGE`]).
@@ -102,11 +104,18 @@ pub const DEFAULT_AGENT_IMAGE: &str = concat!("localhost/vault-k8s:", env!("CARG
 /// Upstream's default agent image (vault-k8s 1.7.6), for going back to upstream's agent.
 pub const UPSTREAM_AGENT_IMAGE: &str = "hashicorp/vault:2.0.4";
 
+/// Port of the agent's metrics-only listener when `agent-metrics` is on.
+pub const AGENT_METRICS_PORT: u16 = 9102;
+
+/// Name of the sidecar's container port for that listener (what the chart's PodMonitor selects).
+pub const AGENT_METRICS_PORT_NAME: &str = "agent-metrics";
+
 impl Default for InjectorSettings {
     /// The CLI defaults of upstream `agent-inject` (spec §1.4), with an empty Vault address,
     /// except the agent image, which is this project's own ([`DEFAULT_AGENT_IMAGE`]).
     fn default() -> Self {
         Self {
+            agent_metrics: false,
             vault_address: String::new(),
             vault_image: DEFAULT_AGENT_IMAGE.to_owned(),
             agent_command_style: AgentCommandStyle::Auto,
@@ -181,7 +190,7 @@ impl InjectionType {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Allowed without a patch (not annotated, disabled, already injected, not Pending).
-    Skip,
+    Skip(SkipReason),
     /// Allowed with this patch.
     Inject {
         patch: Vec<PatchOp>,
@@ -199,48 +208,136 @@ pub enum Decision {
 #[error("{message}")]
 pub struct DenyReason {
     pub message: String,
+    /// Which step refused the pod (the metrics' bounded `reason`).
+    pub stage: DenyStage,
+}
+
+/// Why a pod was allowed without a patch (a closed set: the metrics' `reason` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// No `vault.hashicorp.com/agent-inject` annotation.
+    NotAnnotated,
+    /// The annotation is false.
+    Disabled,
+    /// The pod is past `Pending`.
+    NotPending,
+    /// `agent-inject-status` is already `injected`.
+    AlreadyInjected,
+}
+
+impl SkipReason {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NotAnnotated => "not_annotated",
+            Self::Disabled => "disabled",
+            Self::NotPending => "not_pending",
+            Self::AlreadyInjected => "already_injected",
+        }
+    }
+}
+
+/// The step of the pipeline that denied a pod, one per stage prefix of upstream's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyStage {
+    /// The pod object does not decode.
+    PodDecode,
+    /// `agent-inject` is not a boolean.
+    InjectAnnotation,
+    /// `kube-system` or `kube-public`.
+    SystemNamespace,
+    /// An annotation value is invalid (defaults stage).
+    Annotations,
+    /// The agent configuration cannot be built from the annotations.
+    AgentConfig,
+    /// The agent configuration is invalid.
+    Validation,
+    /// The patch cannot be built.
+    Patch,
+}
+
+impl DenyStage {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PodDecode => "pod_decode",
+            Self::InjectAnnotation => "inject_annotation",
+            Self::SystemNamespace => "system_namespace",
+            Self::Annotations => "annotations",
+            Self::AgentConfig => "agent_config",
+            Self::Validation => "validation",
+            Self::Patch => "patch",
+        }
+    }
 }
 
 /// Decide what to do with `pod` (the AdmissionRequest `object`, as JSON) created in `namespace`.
 /// Pure and deterministic: same input, same output (secrets are ordered by raw name).
 pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
-    run(pod, namespace, settings).unwrap_or_else(|message| Decision::Deny(DenyReason { message }))
+    run(pod, namespace, settings)
+        .unwrap_or_else(|(stage, message)| Decision::Deny(DenyReason { message, stage }))
 }
 
-/// The pipeline; `Err` is the full deny message.
+/// The pipeline; `Err` is the stage that refused and the full deny message.
 fn run(
     raw: &serde_json::Value,
     namespace: &str,
     settings: &InjectorSettings,
-) -> Result<Decision, String> {
-    let pod = pod::Pod::decode(raw)?;
+) -> Result<Decision, (DenyStage, String)> {
+    let pod = pod::Pod::decode(raw).map_err(|m| (DenyStage::PodDecode, m))?;
     let Some(inject) = pod.annotations.get(annotations::AGENT_INJECT) else {
-        return Ok(Decision::Skip);
+        return Ok(Decision::Skip(SkipReason::NotAnnotated));
     };
-    let inject = primitives::parse_bool(inject)
-        .map_err(|e| format!("error checking if should inject agent: {e}"))?;
-    if !inject || (!pod.phase.is_empty() && pod.phase != "Pending") {
-        return Ok(Decision::Skip);
+    let inject = primitives::parse_bool(inject).map_err(|e| {
+        (
+            DenyStage::InjectAnnotation,
+            format!("error checking if should inject agent: {e}"),
+        )
+    })?;
+    if !inject {
+        return Ok(Decision::Skip(SkipReason::Disabled));
+    }
+    if !pod.phase.is_empty() && pod.phase != "Pending" {
+        return Ok(Decision::Skip(SkipReason::NotPending));
     }
     if pod
         .annotations
         .get(annotations::AGENT_INJECT_STATUS)
         .is_some_and(|s| s == "injected")
     {
-        return Ok(Decision::Skip);
+        return Ok(Decision::Skip(SkipReason::AlreadyInjected));
     }
     if namespace == "kube-system" || namespace == "kube-public" {
-        return Err(format!(
-            "error with request namespace: cannot inject into system namespaces: {namespace}"
+        return Err((
+            DenyStage::SystemNamespace,
+            format!(
+                "error with request namespace: cannot inject into system namespaces: {namespace}"
+            ),
         ));
     }
+    let at =
+        |stage: DenyStage, prefix: &'static str| move |e: String| (stage, format!("{prefix}: {e}"));
     let init = annotations::init(&pod, namespace, settings)
-        .map_err(|e| format!("error adding default annotations: {e}"))?;
-    let agent =
-        agent::new(&pod, init).map_err(|e| format!("error creating new agent sidecar: {e}"))?;
-    agent::validate(&agent).map_err(|e| format!("error validating agent configuration: {e}"))?;
+        .map_err(|e| e.to_string())
+        .map_err(at(
+            DenyStage::Annotations,
+            "error adding default annotations",
+        ))?;
+    let agent = agent::new(&pod, init)
+        .map_err(|e| e.to_string())
+        .map_err(at(
+            DenyStage::AgentConfig,
+            "error creating new agent sidecar",
+        ))?;
+    agent::validate(&agent)
+        .map_err(|e| e.to_string())
+        .map_err(at(
+            DenyStage::Validation,
+            "error validating agent configuration",
+        ))?;
     let ops = patch::build(&agent, settings)
-        .map_err(|e| format!("error creating patch for agent: {e}"))?;
+        .map_err(|e| e.to_string())
+        .map_err(at(DenyStage::Patch, "error creating patch for agent"))?;
     let injection = match (agent.pre_populate, agent.pre_populate_only) {
         (true, false) => InjectionType::InitAndSidecar,
         (true, true) => InjectionType::InitOnly,

@@ -107,6 +107,19 @@ fn convert(kind: Kind, v: &Value) -> Option<Option<Value>> {
     }
 }
 
+/// `stanza` with Prometheus turned on (`agent-metrics`): the annotations' own
+/// `prometheus_retention_time` and `disable_hostname` win; otherwise 24h and true.
+pub(crate) fn with_prometheus(stanza: Option<Value>) -> Value {
+    let mut map = match stanza {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    map.entry("prometheus_retention_time")
+        .or_insert_with(|| Value::String("24h".to_owned()));
+    map.entry("disable_hostname").or_insert(Value::Bool(true));
+    Value::Object(map)
+}
+
 /// The stanza to emit, or `None` (no telemetry annotations, or a type mismatch).
 pub(crate) fn stanza(raw: &BTreeMap<String, Value>) -> Option<Value> {
     if raw.is_empty() {

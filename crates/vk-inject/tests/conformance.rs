@@ -308,7 +308,9 @@ fn run_case(case: &Value, fixtures: &Value) -> Vec<String> {
         .and_then(Value::as_str)
         .unwrap_or("inject");
     match (&out.decision, kind) {
-        (Decision::Skip, "skip" | "allow") | (Decision::Inject { .. }, "allow") => return errors,
+        (Decision::Skip(_), "skip" | "allow") | (Decision::Inject { .. }, "allow") => {
+            return errors;
+        }
         (Decision::Deny(reason), "deny") => {
             if let Some(m) = expect.get("message").and_then(Value::as_str)
                 && reason.message != m

@@ -106,6 +106,11 @@ impl AutoTls {
         Self { readiness, elector }
     }
 
+    /// With leader election: whether this replica holds the Lease (`None` without election).
+    pub fn is_leader(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.elector.as_ref().map(LeaderElector::is_leader)
+    }
+
     /// What `/health/ready` reports.
     pub fn readiness(&self) -> Readiness {
         self.readiness.clone()

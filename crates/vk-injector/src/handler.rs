@@ -14,7 +14,7 @@ use tracing::Instrument as _;
 use vk_inject::{Decision, InjectorSettings};
 
 use crate::admission::{ReviewIn, ReviewOut, Status};
-use crate::metrics::InjectorMetrics;
+use crate::metrics::{InjectorMetrics, ServingState};
 use crate::readiness::Readiness;
 
 /// Upper bound on an AdmissionReview body: 3 MiB, the API server's own limit on a request
@@ -29,6 +29,7 @@ pub struct AppState {
     metrics: InjectorMetrics,
     telemetry: Option<(Arc<str>, Registry)>,
     readiness: Readiness,
+    serving: ServingState,
 }
 
 impl AppState {
@@ -43,7 +44,14 @@ impl AppState {
             metrics,
             telemetry: telemetry.map(|(p, r)| (Arc::from(p), r)),
             readiness: Readiness::always(),
+            serving: ServingState::default(),
         }
+    }
+
+    /// What the certificate and leader series report.
+    pub fn with_serving_state(mut self, serving: ServingState) -> Self {
+        self.serving = serving;
+        self
     }
 
     /// What `/health/ready` reports (default: always ready).
@@ -77,6 +85,7 @@ fn metrics_page(state: &AppState) -> Response {
     let Some((_, registry)) = &state.telemetry else {
         return http_error(StatusCode::NOT_FOUND, "404 page not found".to_owned());
     };
+    state.metrics.refresh(&state.serving, &state.readiness);
     match vk_telemetry::encode_text(registry) {
         Ok(body) => (
             [(header::CONTENT_TYPE, vk_telemetry::TEXT_CONTENT_TYPE)],
@@ -109,10 +118,14 @@ impl<'a> InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
+        let elapsed = self.start.elapsed();
         // Whole milliseconds, truncated, as upstream.
         self.metrics
             .processing_ms
-            .observe(self.start.elapsed().as_millis() as f64);
+            .observe(elapsed.as_millis() as f64);
+        self.metrics
+            .admission_seconds
+            .observe(elapsed.as_secs_f64());
         self.metrics.queue_length.dec();
     }
 }
@@ -186,6 +199,16 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
     let (response, outcome) = respond(&req.uid, decision);
     let out = ReviewOut::new(&review, response);
     let bytes = out.to_json();
+    let (outcome_label, reason) = match outcome {
+        Outcome::Skipped(r) => ("skipped", r.label()),
+        Outcome::Injected(label) => ("injected", label.unwrap_or("nothing")),
+        Outcome::Denied(stage) => ("denied", stage.label()),
+    };
+    state
+        .metrics
+        .admissions
+        .with_label_values(&[outcome_label, reason])
+        .inc();
     match outcome {
         Outcome::Injected(Some(label)) => {
             state
@@ -194,8 +217,8 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
                 .with_label_values(&[&*req.namespace, label])
                 .inc();
         }
-        Outcome::Injected(None) | Outcome::Skipped => {}
-        Outcome::Denied => state
+        Outcome::Injected(None) | Outcome::Skipped(_) => {}
+        Outcome::Denied(_) => state
             .metrics
             .failures
             .with_label_values(&[&*req.namespace])
@@ -204,10 +227,11 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
+#[derive(Clone, Copy)]
 enum Outcome {
-    Skipped,
+    Skipped(vk_inject::SkipReason),
     Injected(Option<&'static str>),
-    Denied,
+    Denied(vk_inject::DenyStage),
 }
 
 fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcome) {
@@ -220,9 +244,9 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
         warnings: Vec::new(),
     };
     let outcome = match decision {
-        Decision::Skip => {
-            tracing::debug!("Not injecting");
-            Outcome::Skipped
+        Decision::Skip(reason) => {
+            tracing::debug!(reason = reason.label(), "Not injecting");
+            Outcome::Skipped(reason)
         }
         Decision::Inject {
             patch,
@@ -242,13 +266,14 @@ fn respond(uid: &str, decision: Decision) -> (crate::admission::Response, Outcom
             Outcome::Injected(injection.label())
         }
         Decision::Deny(reason) => {
-            tracing::warn!(message = %reason, "Denied");
+            tracing::warn!(message = %reason, stage = reason.stage.label(), "Denied");
+            let stage = reason.stage;
             response.allowed = false;
             response.status = Some(Status {
                 metadata: serde_json::Map::new(),
                 message: reason.message,
             });
-            Outcome::Denied
+            Outcome::Denied(stage)
         }
     };
     (response, outcome)

@@ -16,5 +16,5 @@ pub mod readiness;
 
 pub use config::{ConfigError, InjectorConfig, Purpose};
 pub use handler::{AppState, router};
-pub use metrics::{InjectorMetrics, MetricsError};
+pub use metrics::{InjectorMetrics, MetricsError, ServingState};
 pub use readiness::Readiness;

@@ -218,7 +218,7 @@ pub fn render(source: &ManifestPod, settings: &InjectorSettings) -> Result<Rende
     let mut pod = source.pod.clone();
     simulate_service_account_admission(&mut pod);
     match vk_inject::mutate(&pod, &source.namespace, settings) {
-        Decision::Skip => Ok(Rendered::Skipped(pod)),
+        Decision::Skip(_) => Ok(Rendered::Skipped(pod)),
         Decision::Deny(reason) => Ok(Rendered::Denied(reason.message)),
         Decision::Inject {
             patch, warnings, ..

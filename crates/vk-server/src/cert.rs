@@ -84,6 +84,8 @@ pub(crate) enum PairError {
 pub struct ReloadingCert {
     current: RwLock<Option<Arc<CertifiedKey>>>,
     loaded: watch::Sender<bool>,
+    /// How many certificates were put in the slot (the one loaded at start included).
+    installed: std::sync::atomic::AtomicU64,
 }
 
 /// Polls the certificate files and swaps the resolver's certificate when their contents change.
@@ -101,6 +103,7 @@ impl ReloadingCert {
         Self {
             current: RwLock::new(Some(Arc::new(key))),
             loaded: watch::Sender::new(true),
+            installed: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -109,6 +112,7 @@ impl ReloadingCert {
         Self {
             current: RwLock::new(None),
             loaded: watch::Sender::new(false),
+            installed: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -149,7 +153,25 @@ impl ReloadingCert {
         self.loaded.subscribe()
     }
 
+    /// How many times the certificate was replaced after the first one was loaded.
+    pub fn reloads(&self) -> u64 {
+        self.installed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(1)
+    }
+
+    /// When the served leaf certificate expires, in seconds since the Unix epoch (`None`
+    /// while no certificate is loaded).
+    pub fn not_after_unix(&self) -> Option<i64> {
+        let key = self.current()?;
+        let leaf = key.cert.first()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+        Some(cert.validity().not_after.timestamp())
+    }
+
     fn replace(&self, key: CertifiedKey) {
+        self.installed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(key));
         self.loaded
             .send_if_modified(|loaded| !std::mem::replace(loaded, true));

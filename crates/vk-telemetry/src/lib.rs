@@ -8,7 +8,9 @@
 mod chain;
 mod logging;
 mod metrics;
+mod process;
 
 pub use chain::ErrorChain;
 pub use logging::{LogFormat, LogLevel, TelemetryError, UnknownLogLevel, init_logging};
 pub use metrics::{EncodeError, TEXT_CONTENT_TYPE, encode_text};
+pub use process::ProcessCollector;

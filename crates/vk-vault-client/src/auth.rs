@@ -242,6 +242,7 @@ impl VaultClient {
         login_path: &str,
     ) -> Result<AuthResult, VaultError> {
         let client = self.vaultrs(None);
+        let started = std::time::Instant::now();
         let res = match method {
             AuthMethod::Kubernetes { role, jwt, .. } => {
                 vaultrs::auth::kubernetes::login(&client, mount, role, jwt.expose()).await
@@ -257,14 +258,18 @@ impl VaultClient {
             }
             AuthMethod::Cert { .. } => vaultrs::auth::cert::login(&client, mount, "").await,
         };
-        match res {
+        let res = match res {
             Ok(info) => Ok(info.into()),
             Err(vaultrs::error::ClientError::ResponseEmptyError) => Err(VaultError::NilAuthInfo {
                 method: method.type_name(),
                 path: login_path.to_string(),
             }),
             Err(e) => Err(from_vaultrs("POST", login_path, e)),
+        };
+        if let Some(observer) = self.observer() {
+            observer.record_result(&res, started);
         }
+        res
     }
 
     async fn login_direct(
@@ -311,6 +316,34 @@ impl VaultClient {
         })
     }
 
+    /// Runs one vaultrs request and tells the observer how it ended.
+    async fn observed<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, vaultrs::error::ClientError>>,
+    ) -> Result<T, vaultrs::error::ClientError> {
+        let started = std::time::Instant::now();
+        let result = request.await;
+        if let Some(observer) = self.observer() {
+            use rustify::errors::ClientError as Rest;
+            use vaultrs::error::ClientError as Rs;
+            let class = match &result {
+                Ok(_) | Err(Rs::ResponseEmptyError) => Some(crate::StatusClass::Success),
+                Err(Rs::APIError { code, .. })
+                | Err(Rs::RestClientError {
+                    source: Rest::ServerResponseError { code, .. },
+                }) => Some(crate::StatusClass::of_status(*code)),
+                Err(Rs::RestClientError {
+                    source: Rest::RequestError { .. } | Rest::ResponseError { .. },
+                }) => Some(crate::StatusClass::Transport),
+                Err(_) => None,
+            };
+            if let Some(class) = class {
+                observer.record(class, started);
+            }
+        }
+        result
+    }
+
     fn current_token_client(&self) -> vaultrs::client::VaultClient {
         self.vaultrs(self.token().as_ref())
     }
@@ -319,7 +352,7 @@ impl VaultClient {
     pub async fn lookup_self(&self) -> Result<TokenInfo, VaultError> {
         let client = self.current_token_client();
         self.retrying(|| async {
-            vaultrs::token::lookup_self(&client)
+            self.observed(vaultrs::token::lookup_self(&client))
                 .await
                 .map(TokenInfo::from)
                 .map_err(|e| from_vaultrs("GET", "auth/token/lookup-self", e))
@@ -351,7 +384,7 @@ impl VaultClient {
     ) -> Result<AuthResult, VaultError> {
         let inc = duration_arg(increment);
         self.retrying(|| async {
-            vaultrs::token::renew_self(client, inc.as_deref())
+            self.observed(vaultrs::token::renew_self(client, inc.as_deref()))
                 .await
                 .map(AuthResult::from)
                 .map_err(|e| from_vaultrs("PUT", "auth/token/renew-self", e))
@@ -364,7 +397,7 @@ impl VaultClient {
     pub async fn revoke_self(&self) -> Result<(), VaultError> {
         let client = self.current_token_client();
         self.retrying(|| async {
-            vaultrs::token::revoke_self(&client)
+            self.observed(vaultrs::token::revoke_self(&client))
                 .await
                 .map_err(|e| from_vaultrs("PUT", "auth/token/revoke-self", e))
         })

@@ -43,6 +43,7 @@ struct Inner {
     /// Bounds the requests in flight, and so the connections: a render pass with hundreds of
     /// secrets would otherwise open one connection (and its buffers) per secret, at once.
     in_flight: tokio::sync::Semaphore,
+    observer: Option<crate::RequestObserver>,
 }
 
 /// Per-request switches of `exchange`.
@@ -180,8 +181,14 @@ impl VaultClient {
                 } else {
                     cfg.max_in_flight
                 }),
+                observer: cfg.observer.clone(),
             }),
         })
+    }
+
+    /// The request observer of the client's configuration, if any.
+    pub(crate) fn observer(&self) -> Option<&crate::RequestObserver> {
+        self.inner.observer.as_ref()
     }
 
     /// The server address.
@@ -326,10 +333,22 @@ impl VaultClient {
         };
         // The semaphore is never closed, so acquiring only waits.
         let permit = self.inner.in_flight.acquire().await.ok();
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(transport)?;
+        let started = std::time::Instant::now();
+        let answer = async {
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            Ok::<_, reqwest::Error>((status, resp.bytes().await?))
+        }
+        .await;
         drop(permit);
+        if let Some(observer) = &self.inner.observer {
+            let class = match &answer {
+                Ok((status, _)) => crate::StatusClass::of_status(*status),
+                Err(_) => crate::StatusClass::Transport,
+            };
+            observer.record(class, started);
+        }
+        let (status, bytes) = answer.map_err(transport)?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         tracing::debug!(
             method = verb.name(),

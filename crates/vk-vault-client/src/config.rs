@@ -87,6 +87,8 @@ pub struct ClientConfig {
     /// At most this many requests in flight at a time (the agent's
     /// `template_config.max_connections_per_host`); 0 means 16.
     pub max_in_flight: usize,
+    /// Told about every request sent to Vault (status class, duration); `None`: nothing is.
+    pub observer: Option<crate::RequestObserver>,
 }
 
 impl Default for ClientConfig {
@@ -105,6 +107,7 @@ impl Default for ClientConfig {
             retry_wait: Duration::from_millis(1000),
             user_agent: concat!("vault-k8s-agent/", env!("CARGO_PKG_VERSION")).to_string(),
             max_in_flight: 0,
+            observer: None,
         }
     }
 }

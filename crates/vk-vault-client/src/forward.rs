@@ -93,20 +93,28 @@ impl VaultClient {
             source: Box::new(source),
         };
         let permit = self.in_flight_permit().await;
-        let resp = builder
-            .body(req.body.clone())
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter(|(n, _)| !NOT_FORWARDED.contains(&n.as_str()))
-            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-            .collect();
-        let body = resp.bytes().await.map_err(transport)?.to_vec();
+        let started = std::time::Instant::now();
+        let answer = async {
+            let resp = builder.body(req.body.clone()).send().await?;
+            let status = resp.status().as_u16();
+            let headers: Vec<(String, Vec<u8>)> = resp
+                .headers()
+                .iter()
+                .filter(|(n, _)| !NOT_FORWARDED.contains(&n.as_str()))
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .collect();
+            Ok::<_, reqwest::Error>((status, headers, resp.bytes().await?.to_vec()))
+        }
+        .await;
         drop(permit);
+        if let Some(observer) = self.observer() {
+            let class = match &answer {
+                Ok((status, ..)) => crate::StatusClass::of_status(*status),
+                Err(_) => crate::StatusClass::Transport,
+            };
+            observer.record(class, started);
+        }
+        let (status, headers, body) = answer.map_err(transport)?;
         Ok(ForwardResponse {
             status,
             headers,

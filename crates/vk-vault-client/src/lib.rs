@@ -21,6 +21,7 @@ mod config;
 mod error;
 mod forward;
 pub mod kv;
+mod observe;
 mod response;
 mod secret;
 
@@ -30,5 +31,6 @@ pub use config::{ClientConfig, PemSource};
 pub use error::{BoxError, ErrorClass, VaultError, is_transient_status};
 pub use forward::{ForwardRequest, ForwardResponse};
 pub use kv::{MountInfo, SecretRead, shim_list_path, shim_read_path, shim_write_data};
+pub use observe::{RequestObserver, StatusClass};
 pub use response::{Envelope, RawResponse};
 pub use secret::SecretString;

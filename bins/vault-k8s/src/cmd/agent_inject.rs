@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use vk_injector::autotls::AutoTls;
 use vk_injector::config::{AutoTlsConfig, INJECT_FLAGS, TlsSource, parse_go_flags};
-use vk_injector::{AppState, InjectorConfig, InjectorMetrics, Purpose};
+use vk_injector::{AppState, InjectorConfig, InjectorMetrics, Purpose, ServingState};
 use vk_server::{CertWatcher, ReloadingCert, ShutdownSignals};
 
 /// How long in-flight requests may take to finish after a stop signal. Below Kubernetes'
@@ -85,11 +85,15 @@ fn serve(config: InjectorConfig) -> anyhow::Result<()> {
         let (manager, state) = match auto {
             None => (None, state),
             Some(auto) => {
-                let manager = start_auto_tls(&auto, resolver).await?;
+                let manager = start_auto_tls(&auto, resolver.clone()).await?;
                 let state = state.with_readiness(manager.readiness());
                 (Some(manager), state)
             }
         };
+        let state = state.with_serving_state(ServingState {
+            certificate: Some(resolver.clone()),
+            is_leader: manager.as_ref().and_then(vk_injector::autotls::AutoTls::is_leader),
+        });
         let app = vk_injector::router(state);
         // In auto mode the listener binds at once; TLS handshakes fail ("no certificate") and
         // /health/ready cannot be reached until a certificate is installed.

@@ -227,17 +227,83 @@ fn telemetry_prometheus_exposition_parses_and_lists_the_documented_series() {
                 vk_test_utils::util::workspace_root().join("docs/metrics.md"),
             )
             .unwrap();
-            let section = docs.split("## Agent").nth(1).expect("an Agent section");
+            let section = docs.split("\n## Agent\n").nth(1).expect("an Agent section");
             let mut documented = 0;
-            for line in section.lines().filter(|l| l.starts_with("| `vault_agent_")) {
+            let mut in_table = false;
+            for line in section.lines() {
+                if line.starts_with("| Name | Type |") {
+                    in_table = true;
+                    continue;
+                }
+                if !line.starts_with('|') {
+                    in_table = false;
+                }
+                if !in_table || !line.starts_with("| `") {
+                    continue;
+                }
                 let series = line.split('`').nth(1).unwrap();
                 assert!(
-                    text.contains(&format!("# TYPE {series} counter")),
+                    text.contains(&format!("# TYPE {series} ")),
                     "{series} documented but not served:\n{text}"
                 );
                 documented += 1;
             }
             assert_eq!(documented, text.matches("# TYPE ").count(), "{text}");
         }
+    }
+}
+
+/// `agent-metrics: "true"`: the injector's config adds Prometheus telemetry and a
+/// metrics-only listener; our agent and `bao agent` both serve the exposition there and
+/// nothing else.
+#[test]
+fn agent_metrics_annotation_adds_a_metrics_only_listener() {
+    let dev = seeded();
+    let kube = kube_setup(&dev);
+    let root = tempfile::tempdir().unwrap();
+    let config = injector_sidecar_config(&[("agent-metrics", "true")]);
+    assert_eq!(
+        config["listener"],
+        json!([{"type": "tcp", "address": "0.0.0.0:9102", "tls_disable": true, "role": "metrics_only"}]),
+        "{config}"
+    );
+    assert_eq!(
+        config["telemetry"],
+        json!({"prometheus_retention_time": "24h", "disable_hostname": true}),
+        "{config}"
+    );
+    // The pod's own telemetry annotations win.
+    let own = injector_sidecar_config(&[
+        ("agent-metrics", "true"),
+        ("agent-telemetry-prometheus_retention_time", "5m"),
+    ]);
+    assert_eq!(own["telemetry"]["prometheus_retention_time"], "5m", "{own}");
+    for (name, reference) in [("ours", false), ("bao", true)] {
+        let dir = root.path().join(name);
+        write_sa_token(&kube, &dir);
+        let port = free_port().unwrap();
+        let cfg = localise(&config, &dev, &dir, port);
+        let agent = if reference {
+            bao_agent(&dev, &cfg, dir.join("log"))
+        } else {
+            ours(&cfg, dir.join("log"))
+        };
+        wait_listening(port, &agent);
+        let ok = eventually(Duration::from_secs(60), || {
+            dir.join("secrets/database-config").exists()
+        });
+        assert!(ok.is_ok(), "{name}: not rendered:\n{}", agent.log());
+        let r = call("GET", port, "/agent/v1/metrics?format=prometheus", &[], "");
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        assert!(
+            r.text().contains("_agent_auth_success"),
+            "{name}: {}",
+            r.text()
+        );
+        let proxied = call("GET", port, "/v1/secret/data/database/config", &[], "");
+        assert_ne!(
+            proxied.status, 200,
+            "{name}: a metrics-only listener proxied"
+        );
     }
 }

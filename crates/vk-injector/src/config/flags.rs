@@ -51,6 +51,13 @@ const fn b(
 
 /// Flags of `vault-k8s agent-inject` (spec §1.4), in upstream's lexicographic help order.
 pub const INJECT_FLAGS: &[Flag] = &[
+    // Not upstream: the injected agents serve Prometheus metrics (vk_inject::config).
+    b(
+        "agent-metrics",
+        "false",
+        &["AGENT_INJECT_AGENT_METRICS"],
+        "Injected agents serve Prometheus metrics: a telemetry stanza and a metrics-only listener on port 9102, container port agent-metrics (annotation vault.hashicorp.com/agent-metrics overrides per pod)",
+    ),
     // Not upstream: how the injected containers start the agent (vk_inject::command).
     s(
         "agent-command-style",

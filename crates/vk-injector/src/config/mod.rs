@@ -279,6 +279,7 @@ fn settings_from(
         disable_idle_connections: get("disable-idle-connections"),
         disable_keep_alives: get("disable-keep-alives"),
         exit_on_retry_failure: values.get_bool("template-config-exit-on-retry-failure"),
+        agent_metrics: values.get_bool("agent-metrics"),
         static_secret_render_interval: get("template-static-secret-render-interval"),
         max_connections_per_host,
         credential_handoff: values.get_bool("agent-credential-handoff"),

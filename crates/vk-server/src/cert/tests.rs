@@ -160,6 +160,7 @@ mod empty_slot {
         let err = slot.install(&leaf.cert_pem, "junk").expect_err("no key");
         assert!(matches!(err, CertError::InstallNoKey), "{err:?}");
         assert!(!slot.is_loaded());
+        assert_eq!((slot.reloads(), slot.not_after_unix()), (0, None));
         assert!(get(&connector, addr).await.is_err());
 
         slot.install(&leaf.cert_pem, &leaf.key_pem)
@@ -181,6 +182,18 @@ mod empty_slot {
         let now_served = slot.current().expect("loaded").cert[0].clone();
         assert_ne!(now_served, served);
         assert_eq!(now_served.as_ref(), renewed.der());
+        // The first certificate is a load, the second one a reload.
+        assert_eq!(slot.reloads(), 1);
+        let expiry = slot.not_after_unix().expect("leaf expiry");
+        let until = lifetimes.leaf.as_secs() as i64;
+        let now_unix = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after epoch")
+            .as_secs() as i64;
+        assert!(
+            (expiry - (now_unix + until)).abs() < 120,
+            "not_after {expiry}, issued {now_unix} for {until} s"
+        );
         assert_eq!(
             get(&connector, addr).await.expect("renewed"),
             "HTTP/1.1 200 OK"

@@ -1,0 +1,118 @@
+//! The JSON summary served at `/agent/v1/metrics` without `?format=`, in the shape of
+//! go-metrics' in-memory sink (dotted names, cumulative counts since start). Only Vault
+//! Agent's own counters appear there, as in `bao agent`'s summary.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{AgentMetrics, SERIES};
+
+/// The summary of `m`'s Vault Agent counters.
+pub(super) fn summary(m: &AgentMetrics) -> serde_json::Value {
+    let counters: Vec<serde_json::Value> = [
+        &m.auth_success,
+        &m.auth_failure,
+        &m.proxy_success,
+        &m.proxy_client_error,
+        &m.proxy_error,
+        &m.cache_hit,
+        &m.cache_miss,
+    ]
+    .iter()
+    .zip(SERIES)
+    .filter(|(c, _)| c.get() > 0)
+    .map(|(c, (name, _))| {
+        let v = c.get();
+        serde_json::json!({
+            "Name": dotted(name),
+            "Count": v,
+            "Sum": v,
+            "Labels": {},
+        })
+    })
+    .collect();
+    serde_json::json!({
+        "Timestamp": utc_now_go(),
+        "Gauges": [],
+        "Points": [],
+        "Counters": counters,
+        "Samples": [],
+    })
+}
+
+/// go-metrics' key of a series: `vault_agent_proxy_client_error` → `vault.agent.proxy.client_error`.
+fn dotted(name: &str) -> String {
+    let rest = name.strip_prefix("vault_agent_").unwrap_or(name);
+    match rest.split_once('_') {
+        Some((group, key)) => format!("vault.agent.{group}.{key}"),
+        None => format!("vault.agent.{rest}"),
+    }
+}
+
+/// Now as Go prints a `time.Time` in UTC: `2006-01-02 15:04:05 +0000 UTC`.
+fn utc_now_go() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's method).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+#[cfg(test)]
+#[cfg(test)]
+mod tests {
+    use super::super::AgentMetrics;
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_428), (2025, 12, 6));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn counters_reach_both_formats() {
+        let m = AgentMetrics::new();
+        m.cache_hit.inc();
+        m.cache_hit.inc();
+        let text = String::from_utf8(m.prometheus_text().unwrap()).unwrap();
+        assert!(
+            text.contains("# TYPE vault_agent_cache_hit counter"),
+            "{text}"
+        );
+        assert!(text.contains("vault_agent_cache_hit 2"), "{text}");
+        assert!(text.contains("vault_agent_auth_failure 0"), "{text}");
+        let json = summary(&m);
+        assert_eq!(json["Counters"][0]["Name"], "vault.agent.cache.hit");
+        assert_eq!(json["Counters"][0]["Count"], 2);
+        assert_eq!(
+            dotted("vault_agent_proxy_client_error"),
+            "vault.agent.proxy.client_error"
+        );
+    }
+}
