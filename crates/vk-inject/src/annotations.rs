@@ -81,6 +81,14 @@ keys! {
     AGENT_INIT_JSON_PATCH = "agent-init-json-patch";
     /// Not upstream: `auto`, `native` or `shell`, overriding `-agent-command-style` for this pod.
     AGENT_COMMAND_STYLE = "agent-command-style";
+    /// Not upstream (name of upstream's proposal): run one agent as a native sidecar.
+    AGENT_NATIVE_SIDECAR = "agent-native-sidecar";
+    /// Not upstream: a template that does not parse denies the pod instead of warning.
+    AGENT_DENY_TEMPLATE_ERRORS = "agent-deny-template-errors";
+    /// Not upstream: restricted Pod Security fields on the injected containers.
+    AGENT_RESTRICTED_PROFILE = "agent-restricted-profile";
+    /// Not upstream: `sizeLimit` of the in-memory secrets volumes.
+    SECRET_VOLUME_SIZE_LIMIT = "secret-volume-size-limit";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";
@@ -123,6 +131,11 @@ impl<'p> Annotations<'p> {
     /// The post-Init value of `key`, if Init would have it in the map.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.pod.get(key).or_else(|| self.default(key))
+    }
+
+    /// The injector settings behind the defaults (for keys Init does not default).
+    pub(crate) fn settings(&self) -> &'p InjectorSettings {
+        self.settings
     }
 
     /// The pod's own annotations (for family scans and per-secret lookups).

@@ -14,7 +14,7 @@ use crate::paths;
 use crate::secrets::Secret;
 use crate::telemetry;
 
-fn default_template(kind: DefaultTemplate, path: &str) -> String {
+pub(crate) fn default_template(kind: DefaultTemplate, path: &str) -> String {
     match kind {
         DefaultTemplate::Map => {
             format!(
@@ -31,13 +31,17 @@ fn str_or<'a>(v: &'a str, fallback: &'a str) -> &'a str {
     if v.is_empty() { fallback } else { v }
 }
 
-fn template(t: &mut Obj<'_>, agent: &Agent<'_>, s: &Secret<'_>) {
-    let destination = if s.file_path_and_name.is_empty() {
+/// Where the agent writes secret `s`.
+pub(crate) fn destination(s: &Secret<'_>) -> String {
+    if s.file_path_and_name.is_empty() {
         format!("{}/{}", s.mount_path, s.name)
     } else {
         paths::join(&[s.mount_path, s.file_path_and_name])
-    };
-    t.str("destination", &destination);
+    }
+}
+
+fn template(t: &mut Obj<'_>, agent: &Agent<'_>, s: &Secret<'_>) {
+    t.str("destination", &destination(s));
     if s.template_file.is_empty() {
         if s.template.is_empty() {
             t.str(
