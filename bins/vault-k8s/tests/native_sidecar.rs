@@ -76,7 +76,9 @@ fn wait_for_probe(sb: &PodSandbox, timeout: Duration) -> usize {
     let deadline = Instant::now() + timeout;
     let mut failures = 0;
     loop {
-        let run = sb.probe("vault-agent", "startupProbe").expect("exec the probe");
+        let run = sb
+            .probe("vault-agent", "startupProbe")
+            .expect("exec the probe");
         if run.success() {
             return failures;
         }
@@ -119,7 +121,11 @@ fn native_sidecar_probe_gates_the_app_and_sigterm_exits_zero() {
     let mut failed = 0;
     while Instant::now() < gate {
         let run = sb.probe("vault-agent", "startupProbe").expect("probe");
-        assert!(!run.success(), "probe passed before any render: {}", run.describe());
+        assert!(
+            !run.success(),
+            "probe passed before any render: {}",
+            run.describe()
+        );
         failed += 1;
     }
     assert!(agent.is_running(), "the agent gave up");
@@ -128,7 +134,11 @@ fn native_sidecar_probe_gates_the_app_and_sigterm_exits_zero() {
     let early = sb
         .run_with_command("webapp", &["cat", SECRET_FILE])
         .expect("run app");
-    assert!(!early.success(), "secret before the probe passed: {}", early.describe());
+    assert!(
+        !early.success(),
+        "secret before the probe passed: {}",
+        early.describe()
+    );
 
     // The token appears: the agent logs in at its next retry, renders, and the probe passes.
     sb.set_service_account_token(&token(&kube)).expect("token");
@@ -163,7 +173,11 @@ fn agent_runs_and_renders_under_an_arbitrary_uid() {
     let (kube, dev) = cluster();
     for native in [false, true] {
         let mut pod = admitted(dev.addr(), native, false);
-        let agent_name = if native { "vault-agent" } else { "vault-agent-init" };
+        let agent_name = if native {
+            "vault-agent"
+        } else {
+            "vault-agent-init"
+        };
         let list = "initContainers";
         let agent = pod["spec"][list]
             .as_array()
@@ -173,7 +187,10 @@ fn agent_runs_and_renders_under_an_arbitrary_uid() {
             .unwrap()
             .clone();
         let sc = &agent["securityContext"];
-        assert!(sc.get("runAsUser").is_none() && sc.get("runAsGroup").is_none(), "{sc}");
+        assert!(
+            sc.get("runAsUser").is_none() && sc.get("runAsGroup").is_none(),
+            "{sc}"
+        );
         assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
         assert_eq!(sc["readOnlyRootFilesystem"], true);
         pod["spec"]["securityContext"] = json!({"runAsUser": OPENSHIFT_UID, "runAsGroup": 0});
@@ -192,7 +209,11 @@ fn agent_runs_and_renders_under_an_arbitrary_uid() {
         let host = sb.host_path(agent_name, SECRET_FILE).expect("host path");
         use std::os::unix::fs::MetadataExt;
         let md = std::fs::metadata(&host).expect("rendered file");
-        assert_eq!((u64::from(md.uid()), md.gid()), (OPENSHIFT_UID, 0), "native={native}");
+        assert_eq!(
+            (u64::from(md.uid()), md.gid()),
+            (OPENSHIFT_UID, 0),
+            "native={native}"
+        );
         let app = sb
             .run_with_command("webapp", &["cat", SECRET_FILE])
             .expect("app");
@@ -242,6 +263,9 @@ fn time_to_first_render_classic_and_native() {
         figures.push((if native { "native" } else { "classic" }, samples));
     }
     for (mode, samples) in &figures {
-        eprintln!("FIGURE time to first render ({mode}): median {:?} of {samples:?}", samples[1]);
+        eprintln!(
+            "FIGURE time to first render ({mode}): median {:?} of {samples:?}",
+            samples[1]
+        );
     }
 }

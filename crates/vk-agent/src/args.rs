@@ -79,9 +79,10 @@ impl AgentArgs {
                 "ready-file" => {
                     let v = match value {
                         Some(v) => v,
-                        None => it.next().cloned().ok_or_else(|| {
-                            AgentError::Usage("-ready-file needs a path".into())
-                        })?,
+                        None => it
+                            .next()
+                            .cloned()
+                            .ok_or_else(|| AgentError::Usage("-ready-file needs a path".into()))?,
                     };
                     if v.is_empty() {
                         return Err(AgentError::Usage("-ready-file needs a path".into()));
@@ -169,8 +170,8 @@ mod tests {
         assert_eq!(a.config_path, Some(PathBuf::from("c.hcl")));
         assert!(AgentArgs::parse(&s(&["-nope"]), BTreeMap::new()).is_err());
         assert!(AgentArgs::parse(&s(&["stray"]), BTreeMap::new()).is_err());
-        let a = AgentArgs::parse(&s(&["agent", "-ready-file=/home/vault/r"]), BTreeMap::new())
-            .unwrap();
+        let a =
+            AgentArgs::parse(&s(&["agent", "-ready-file=/home/vault/r"]), BTreeMap::new()).unwrap();
         assert_eq!(a.ready_file, Some(PathBuf::from("/home/vault/r")));
         assert!(AgentArgs::parse(&s(&["-ready-file="]), BTreeMap::new()).is_err());
     }

@@ -77,8 +77,14 @@ mod tests {
     fn only_our_marker_is_ready() {
         assert!(decide("/m", Some(&contents(3))).is_ok());
         assert!(matches!(decide("/m", None), Err(NotReady::Missing { .. })));
-        assert!(matches!(decide("/m", Some("")), Err(NotReady::Foreign { .. })));
-        assert!(matches!(decide("/m", Some("ready\n")), Err(NotReady::Foreign { .. })));
+        assert!(matches!(
+            decide("/m", Some("")),
+            Err(NotReady::Foreign { .. })
+        ));
+        assert!(matches!(
+            decide("/m", Some("ready\n")),
+            Err(NotReady::Foreign { .. })
+        ));
         assert_eq!(
             decide("/m", None).unwrap_err().to_string(),
             "/m: not written yet (the agent has not rendered every template once)"

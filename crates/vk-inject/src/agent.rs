@@ -195,9 +195,8 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         ann.pod()
             .get(key)
             .map(|raw| {
-                parse_bool(raw).map_err(|e| {
-                    format!("invalid value {raw:?} for annotation \"{key}\": {e}")
-                })
+                parse_bool(raw)
+                    .map_err(|e| format!("invalid value {raw:?} for annotation \"{key}\": {e}"))
             })
             .transpose()
     };

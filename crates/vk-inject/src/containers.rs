@@ -383,7 +383,10 @@ pub(crate) fn build(
     c.insert("env".to_owned(), Value::Array(env));
     c.insert("resources".to_owned(), resources);
     if role == Role::NativeSidecar {
-        c.insert("restartPolicy".to_owned(), Value::String("Always".to_owned()));
+        c.insert(
+            "restartPolicy".to_owned(),
+            Value::String("Always".to_owned()),
+        );
     }
     c.insert("volumeMounts".to_owned(), Value::Array(mounts));
     if role == Role::NativeSidecar && agent.pre_populate {

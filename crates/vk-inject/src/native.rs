@@ -127,10 +127,19 @@ mod tests {
     #[test]
     fn decision_table() {
         let mut notes = Vec::new();
-        assert_eq!(decide(None, false, false, true, false, &mut notes), Ok(false));
+        assert_eq!(
+            decide(None, false, false, true, false, &mut notes),
+            Ok(false)
+        );
         assert_eq!(decide(None, true, false, true, false, &mut notes), Ok(true));
-        assert_eq!(decide(Some(true), false, false, false, false, &mut notes), Ok(true));
-        assert_eq!(decide(Some(false), true, false, true, false, &mut notes), Ok(false));
+        assert_eq!(
+            decide(Some(true), false, false, false, false, &mut notes),
+            Ok(true)
+        );
+        assert_eq!(
+            decide(Some(false), true, false, true, false, &mut notes),
+            Ok(false)
+        );
         assert!(notes.is_empty());
         let denied = decide(Some(true), false, true, true, false, &mut notes).unwrap_err();
         assert!(
@@ -139,7 +148,10 @@ mod tests {
             "{denied}"
         );
         let denied = decide(Some(true), false, false, false, true, &mut notes).unwrap_err();
-        assert!(denied.contains("vault.hashicorp.com/agent-configmap"), "{denied}");
+        assert!(
+            denied.contains("vault.hashicorp.com/agent-configmap"),
+            "{denied}"
+        );
         assert_eq!(decide(None, true, true, true, false, &mut notes), Ok(false));
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].starts_with("-native-sidecar is on"), "{notes:?}");

@@ -66,7 +66,12 @@ pub(crate) fn build(
     // A native sidecar takes the init container's place in `initContainers` (and its
     // position rules); there is no other agent.
     let init = if agent.native {
-        Some(containers::build(agent, settings, &configs, Role::NativeSidecar)?)
+        Some(containers::build(
+            agent,
+            settings,
+            &configs,
+            Role::NativeSidecar,
+        )?)
     } else if agent.pre_populate {
         Some(containers::build(agent, settings, &configs, Role::Init)?)
     } else {

@@ -25,7 +25,11 @@ pub(crate) struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: template does not parse: line {}", self.annotation, self.line)?;
+        write!(
+            f,
+            "{}: template does not parse: line {}",
+            self.annotation, self.line
+        )?;
         if let Some(col) = self.col {
             write!(f, ", column {col}")?;
         }
@@ -49,7 +53,10 @@ pub(crate) fn check(agent: &Agent<'_>) -> Vec<Problem> {
                 crate::config::default_template(agent.default_template, s.path),
             )
         } else {
-            (format!("{}{}", k::TEMPLATE_PREFIX, s.raw), s.template.to_owned())
+            (
+                format!("{}{}", k::TEMPLATE_PREFIX, s.raw),
+                s.template.to_owned(),
+            )
         };
         if let Err(e) = vk_template::check_syntax(&text, s.left_delimiter, s.right_delimiter) {
             out.push(Problem {

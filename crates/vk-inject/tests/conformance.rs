@@ -611,8 +611,9 @@ fn restricted_profile_holds_for_every_injected_container() {
             for set_security_context in [true, false] {
                 settings.restricted_profile = Some(true);
                 settings.set_security_context = set_security_context;
-                let Decision::Inject { patch, warnings, .. } =
-                    mutate(&pod, &namespace, &settings)
+                let Decision::Inject {
+                    patch, warnings, ..
+                } = mutate(&pod, &namespace, &settings)
                 else {
                     continue;
                 };
@@ -624,7 +625,11 @@ fn restricted_profile_holds_for_every_injected_container() {
                     // API server would reject; nothing to check then.
                     continue;
                 }
-                let id = format!("{} case {} sc={set_security_context}", file.display(), s(&case["case"]));
+                let id = format!(
+                    "{} case {} sc={set_security_context}",
+                    file.display(),
+                    s(&case["case"])
+                );
                 let mut v = restricted::volume_violations(&mutated);
                 for list in ["initContainers", "containers"] {
                     for c in mutated["spec"][list].as_array().into_iter().flatten() {
@@ -636,11 +641,13 @@ fn restricted_profile_holds_for_every_injected_container() {
                 }
                 let root_warned = warnings.iter().any(|w| w.contains("runs as root"));
                 let annotations = &pod["metadata"]["annotations"];
-                let patches_sc = ["agent-json-patch", "agent-init-json-patch"].iter().any(|k| {
-                    annotations[format!("{PREFIX}{k}")]
-                        .as_str()
-                        .is_some_and(|p| p.contains("securityContext"))
-                });
+                let patches_sc = ["agent-json-patch", "agent-init-json-patch"]
+                    .iter()
+                    .any(|k| {
+                        annotations[format!("{PREFIX}{k}")]
+                            .as_str()
+                            .is_some_and(|p| p.contains("securityContext"))
+                    });
                 if root_warned || patches_sc {
                     excused += 1;
                     if v.is_empty() && root_warned {
@@ -655,7 +662,9 @@ fn restricted_profile_holds_for_every_injected_container() {
             }
         }
     }
-    eprintln!("restricted profile: {checked} patched pods pass, {excused} excused (root agent or patched securityContext)");
+    eprintln!(
+        "restricted profile: {checked} patched pods pass, {excused} excused (root agent or patched securityContext)"
+    );
     assert!(checked > 100, "only {checked} patched pods checked");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -94,8 +94,10 @@ fn setup_container() -> Value {
 
 #[test]
 fn one_agent_in_init_containers_with_a_startup_probe() {
-    let (out, injection, warnings) =
-        admit(&pod(json!({}), json!([])), &settings(DEFAULT_AGENT_IMAGE, true));
+    let (out, injection, warnings) = admit(
+        &pod(json!({}), json!([])),
+        &settings(DEFAULT_AGENT_IMAGE, true),
+    );
     assert_eq!(injection, InjectionType::NativeSidecar);
     assert_eq!(injection.label(), Some("native_sidecar"));
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -107,11 +109,21 @@ fn one_agent_in_init_containers_with_a_startup_probe() {
         agent["args"],
         json!(["agent", format!("-ready-file={READY_FILE}")])
     );
-    assert_eq!(agent["startupProbe"]["exec"]["command"], json!(probe_command()));
-    assert_eq!(agent["startupProbe"]["failureThreshold"], PROBE_FAILURE_THRESHOLD);
+    assert_eq!(
+        agent["startupProbe"]["exec"]["command"],
+        json!(probe_command())
+    );
+    assert_eq!(
+        agent["startupProbe"]["failureThreshold"],
+        PROBE_FAILURE_THRESHOLD
+    );
     // The marker lives on the sidecar's in-memory home volume; no init agent volume.
     let volumes: Vec<&Value> = out["spec"]["volumes"].as_array().unwrap().iter().collect();
-    assert!(volumes.iter().any(|v| v["name"] == "home-sidecar" && v["emptyDir"]["medium"] == "Memory"));
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["name"] == "home-sidecar" && v["emptyDir"]["medium"] == "Memory")
+    );
     assert!(!volumes.iter().any(|v| v["name"] == "home-init"));
     assert!(
         agent["volumeMounts"]
@@ -147,7 +159,10 @@ fn placement_follows_agent_init_first() {
     let s = settings(DEFAULT_AGENT_IMAGE, true);
     let (out, ..) = admit(&pod(json!({}), setup_container()), &s);
     assert_eq!(names(&out, "initContainers"), ["setup", "vault-agent"]);
-    let (out, ..) = admit(&pod(json!({"agent-init-first": "true"}), setup_container()), &s);
+    let (out, ..) = admit(
+        &pod(json!({"agent-init-first": "true"}), setup_container()),
+        &s,
+    );
     assert_eq!(names(&out, "initContainers"), ["vault-agent", "setup"]);
     // The pod's init containers see the secrets (as with the classic init agent).
     let setup = container(&out, "initContainers", "setup");
@@ -168,8 +183,10 @@ fn pre_populate_only_and_native_are_denied_when_asked_for_together() {
     match mutate(&p, "default", &settings(DEFAULT_AGENT_IMAGE, false)) {
         Decision::Deny(r) => {
             assert!(
-                r.message.contains("vault.hashicorp.com/agent-native-sidecar")
-                    && r.message.contains("vault.hashicorp.com/agent-pre-populate-only"),
+                r.message
+                    .contains("vault.hashicorp.com/agent-native-sidecar")
+                    && r.message
+                        .contains("vault.hashicorp.com/agent-pre-populate-only"),
                 "{}",
                 r.message
             );
@@ -181,7 +198,10 @@ fn pre_populate_only_and_native_are_denied_when_asked_for_together() {
     let (out, injection, warnings) = admit(&p, &settings(DEFAULT_AGENT_IMAGE, true));
     assert_eq!(injection, InjectionType::InitOnly);
     assert_eq!(names(&out, "initContainers"), ["vault-agent-init"]);
-    assert!(warnings.iter().any(|w| w.contains("-native-sidecar is on")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("-native-sidecar is on")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -195,7 +215,10 @@ fn upstream_image_gets_a_shell_probe_over_the_destinations() {
         json!(["/bin/sh", "-c", "test -e '/vault/secrets/db.env'"])
     );
     // Config-map mode hides the destinations: refused when asked for, classic from the flag.
-    let cm = pod(json!({"agent-configmap": "cfg", "agent-native-sidecar": "true"}), json!([]));
+    let cm = pod(
+        json!({"agent-configmap": "cfg", "agent-native-sidecar": "true"}),
+        json!([]),
+    );
     assert!(matches!(
         mutate(&cm, "default", &settings(UPSTREAM_AGENT_IMAGE, false)),
         Decision::Deny(r) if r.message.contains("vault.hashicorp.com/agent-configmap")
@@ -203,7 +226,11 @@ fn upstream_image_gets_a_shell_probe_over_the_destinations() {
     let (out, ..) = admit(&cm, &settings(DEFAULT_AGENT_IMAGE, false));
     assert_eq!(
         container(&out, "initContainers", "vault-agent")["args"],
-        json!(["agent", "-config=/vault/configs/config.hcl", format!("-ready-file={READY_FILE}")])
+        json!([
+            "agent",
+            "-config=/vault/configs/config.hcl",
+            format!("-ready-file={READY_FILE}")
+        ])
     );
 }
 
@@ -226,17 +253,31 @@ fn kubernetes_validate() -> Command {
 fn native_pods_validate_for_kubernetes_1_29_1_33_1_35() {
     let dir = tempfile_dir();
     let cases = [
-        ("own", pod(json!({}), setup_container()), settings(DEFAULT_AGENT_IMAGE, true)),
         (
-            "own-init-first-sized",
-            pod(json!({"agent-init-first": "true", "secret-volume-size-limit": "16Mi"}), setup_container()),
+            "own",
+            pod(json!({}), setup_container()),
             settings(DEFAULT_AGENT_IMAGE, true),
         ),
-        ("upstream", pod(json!({"agent-revoke-on-shutdown": "true"}), json!([])), settings(UPSTREAM_AGENT_IMAGE, true)),
+        (
+            "own-init-first-sized",
+            pod(
+                json!({"agent-init-first": "true", "secret-volume-size-limit": "16Mi"}),
+                setup_container(),
+            ),
+            settings(DEFAULT_AGENT_IMAGE, true),
+        ),
+        (
+            "upstream",
+            pod(json!({"agent-revoke-on-shutdown": "true"}), json!([])),
+            settings(UPSTREAM_AGENT_IMAGE, true),
+        ),
         (
             "openshift",
             pod(json!({}), json!([])),
-            InjectorSettings { set_security_context: false, ..settings(DEFAULT_AGENT_IMAGE, true) },
+            InjectorSettings {
+                set_security_context: false,
+                ..settings(DEFAULT_AGENT_IMAGE, true)
+            },
         ),
     ];
     for (label, p, s) in cases {
@@ -272,23 +313,39 @@ fn tempfile_dir() -> std::path::PathBuf {
 #[test]
 fn broken_templates_warn_with_line_and_column_or_deny_when_asked() {
     let broken = json!({"agent-inject-template-db": "ok\n{{ with secret \"secret/data/db\" }}{{ .Data.data.pw }\n{{ end }}"});
-    let (_, _, warnings) = admit(&pod(broken.clone(), json!([])), &settings(UPSTREAM_AGENT_IMAGE, false));
+    let (_, _, warnings) = admit(
+        &pod(broken.clone(), json!([])),
+        &settings(UPSTREAM_AGENT_IMAGE, false),
+    );
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     let w = &warnings[0];
     assert!(
-        w.starts_with("vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2, column "),
+        w.starts_with(
+            "vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2, column "
+        ),
         "{w}"
     );
     // A correct pod gets none.
     let good = json!({"agent-inject-template-db": "{{ with secret \"secret/data/db\" }}{{ .Data.data.pw }}{{ end }}"});
-    let (_, _, warnings) = admit(&pod(good.clone(), json!([])), &settings(UPSTREAM_AGENT_IMAGE, false));
+    let (_, _, warnings) = admit(
+        &pod(good.clone(), json!([])),
+        &settings(UPSTREAM_AGENT_IMAGE, false),
+    );
     assert!(warnings.is_empty(), "{warnings:?}");
     // A quote in a secret path breaks the default template.
     let (_, _, warnings) = admit(
-        &pod(json!({"agent-inject-secret-q": "secret/data/\"x"}), json!([])),
+        &pod(
+            json!({"agent-inject-secret-q": "secret/data/\"x"}),
+            json!([]),
+        ),
         &settings(UPSTREAM_AGENT_IMAGE, false),
     );
-    assert!(warnings.iter().any(|w| w.starts_with("vault.hashicorp.com/agent-inject-secret-q: template does not parse: line 1")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "vault.hashicorp.com/agent-inject-secret-q: template does not parse: line 1"
+        )),
+        "{warnings:?}"
+    );
     // Denial: by annotation, or by the flag.
     let mut ann = broken.clone();
     ann["agent-deny-template-errors"] = json!("true");
@@ -301,9 +358,17 @@ fn broken_templates_warn_with_line_and_column_or_deny_when_asked() {
         ),
         other => panic!("expected a denial, got {other:?}"),
     }
-    let deny_flag = InjectorSettings { deny_template_errors: true, ..settings(UPSTREAM_AGENT_IMAGE, false) };
-    assert!(matches!(mutate(&pod(broken, json!([])), "default", &deny_flag), Decision::Deny(r) if r.message.ends_with("(denied because of -deny-template-errors)")));
-    assert!(matches!(mutate(&pod(good, json!([])), "default", &deny_flag), Decision::Inject { .. }));
+    let deny_flag = InjectorSettings {
+        deny_template_errors: true,
+        ..settings(UPSTREAM_AGENT_IMAGE, false)
+    };
+    assert!(
+        matches!(mutate(&pod(broken, json!([])), "default", &deny_flag), Decision::Deny(r) if r.message.ends_with("(denied because of -deny-template-errors)"))
+    );
+    assert!(matches!(
+        mutate(&pod(good, json!([])), "default", &deny_flag),
+        Decision::Inject { .. }
+    ));
 }
 
 #[test]
@@ -319,15 +384,36 @@ fn secrets_volume_size_limit_from_annotation_or_flag() {
             .clone()
     };
     let s = settings(UPSTREAM_AGENT_IMAGE, false);
-    assert_eq!(sized(&pod(json!({}), json!([])), &s), json!({"medium": "Memory"}));
     assert_eq!(
-        sized(&pod(json!({"secret-volume-size-limit": "1048576"}), json!([])), &s),
+        sized(&pod(json!({}), json!([])), &s),
+        json!({"medium": "Memory"})
+    );
+    assert_eq!(
+        sized(
+            &pod(json!({"secret-volume-size-limit": "1048576"}), json!([])),
+            &s
+        ),
         json!({"medium": "Memory", "sizeLimit": "1048576"})
     );
-    let flag = InjectorSettings { secret_volume_size_limit: "8Mi".to_owned(), ..s.clone() };
-    assert_eq!(sized(&pod(json!({}), json!([])), &flag), json!({"medium": "Memory", "sizeLimit": "8Mi"}));
-    match mutate(&pod(json!({"secret-volume-size-limit": "lots"}), json!([])), "default", &s) {
-        Decision::Deny(r) => assert!(r.message.contains("vault.hashicorp.com/secret-volume-size-limit"), "{}", r.message),
+    let flag = InjectorSettings {
+        secret_volume_size_limit: "8Mi".to_owned(),
+        ..s.clone()
+    };
+    assert_eq!(
+        sized(&pod(json!({}), json!([])), &flag),
+        json!({"medium": "Memory", "sizeLimit": "8Mi"})
+    );
+    match mutate(
+        &pod(json!({"secret-volume-size-limit": "lots"}), json!([])),
+        "default",
+        &s,
+    ) {
+        Decision::Deny(r) => assert!(
+            r.message
+                .contains("vault.hashicorp.com/secret-volume-size-limit"),
+            "{}",
+            r.message
+        ),
         other => panic!("expected a denial, got {other:?}"),
     }
 }

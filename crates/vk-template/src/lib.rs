@@ -165,8 +165,16 @@ pub struct SyntaxError {
 /// Parses `text` only to find out whether it is a valid template (delimiters as in
 /// [`ParseOptions`]: `{{`/`}}` when empty).
 pub fn check_syntax(text: &str, left_delim: &str, right_delim: &str) -> Result<(), SyntaxError> {
-    let left = if left_delim.is_empty() { "{{" } else { left_delim };
-    let right = if right_delim.is_empty() { "}}" } else { right_delim };
+    let left = if left_delim.is_empty() {
+        "{{"
+    } else {
+        left_delim
+    };
+    let right = if right_delim.is_empty() {
+        "}}"
+    } else {
+        right_delim
+    };
     match parser::parse(text, left, right) {
         Ok(_) => Ok(()),
         Err(e) => Err(SyntaxError {

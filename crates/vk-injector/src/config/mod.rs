@@ -160,9 +160,10 @@ impl InjectorConfig {
             .map_err(|e| ConfigError::AgentCommandStyle(e.0))?;
         let restricted_profile = match values.get("restricted-profile") {
             "auto" => None,
-            other => Some(vk_go::parse_bool(other).map_err(|_| {
-                ConfigError::RestrictedProfile(other.to_owned())
-            })?),
+            other => Some(
+                vk_go::parse_bool(other)
+                    .map_err(|_| ConfigError::RestrictedProfile(other.to_owned()))?,
+            ),
         };
         let size_limit = values.get("secret-volume-size-limit");
         if !size_limit.is_empty() {

@@ -600,13 +600,19 @@ async fn template_parse_errors_are_warnings_or_denials() {
         "vault.hashicorp.com/role": "demo",
         "vault.hashicorp.com/agent-inject-template-db": "a\n{{ .Data.x }"
     });
-    let out = post_review(&h, review("admission.k8s.io/v1", "test", pod(broken.clone()))).await;
+    let out = post_review(
+        &h,
+        review("admission.k8s.io/v1", "test", pod(broken.clone())),
+    )
+    .await;
     assert_eq!(out["response"]["allowed"], true);
     let warnings = out["response"]["warnings"].as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     let w = warnings[0].as_str().expect("string");
     assert!(
-        w.starts_with("vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2, column "),
+        w.starts_with(
+            "vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2, column "
+        ),
         "{w}"
     );
 
@@ -614,9 +620,13 @@ async fn template_parse_errors_are_warnings_or_denials() {
     denied["vault.hashicorp.com/agent-deny-template-errors"] = json!("true");
     let out = post_review(&h, review("admission.k8s.io/v1", "test", pod(denied))).await;
     assert_eq!(out["response"]["allowed"], false);
-    let message = out["response"]["status"]["message"].as_str().expect("message");
+    let message = out["response"]["status"]["message"]
+        .as_str()
+        .expect("message");
     assert!(
-        message.contains("vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2"),
+        message.contains(
+            "vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2"
+        ),
         "{message}"
     );
 

@@ -201,7 +201,9 @@ fn preview_shows_template_parse_warnings() {
     };
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].starts_with("vault.hashicorp.com/agent-inject-template-x: template does not parse: line 1"),
+        warnings[0].starts_with(
+            "vault.hashicorp.com/agent-inject-template-x: template does not parse: line 1"
+        ),
         "{}",
         warnings[0]
     );

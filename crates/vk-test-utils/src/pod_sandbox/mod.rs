@@ -541,7 +541,9 @@ impl SandboxProcess {
 
     fn kill(&mut self) {
         for pid in crate::util::child_pids(self.child.id()) {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
         crate::util::kill_process_group(self.child.id());
         let _ = self.child.kill();
