@@ -197,7 +197,7 @@ fn agent_runs_and_renders_under_an_arbitrary_uid() {
         let mut sb = sandbox(&kube, &pod);
         sb.set_service_account_token(&token(&kube)).expect("token");
         if native {
-            let mut running = sb.spawn(agent_name).expect("spawn");
+            let running = sb.spawn(agent_name).expect("spawn");
             wait_for_probe(&sb, Duration::from_secs(30));
             running.terminate().expect("SIGTERM");
             let out = running.wait(Duration::from_secs(20)).expect("wait");

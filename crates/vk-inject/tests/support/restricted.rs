@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-pub fn violations(pod: &Value, container: &Value) -> Vec<String> {
+pub(crate) fn violations(pod: &Value, container: &Value) -> Vec<String> {
     let name = container["name"].as_str().unwrap_or("?");
     let sc = &container["securityContext"];
     let pod_sc = &pod["spec"]["securityContext"];
@@ -55,7 +55,7 @@ pub fn violations(pod: &Value, container: &Value) -> Vec<String> {
 }
 
 /// Volume types the restricted profile allows.
-pub fn volume_violations(pod: &Value) -> Vec<String> {
+pub(crate) fn volume_violations(pod: &Value) -> Vec<String> {
     const ALLOWED: &[&str] = &[
         "configMap",
         "csi",
