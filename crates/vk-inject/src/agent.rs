@@ -212,6 +212,13 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         !s(k::AGENT_CONFIGMAP).is_empty(),
         &mut notes,
     )?;
+    if native && init_patch.is_some() {
+        notes.push(format!(
+            "{}: ignored with a native sidecar, which has no init container; put the patch in {}",
+            k::AGENT_INIT_JSON_PATCH,
+            k::AGENT_JSON_PATCH
+        ));
+    }
     let (deny_template_errors, deny_template_errors_annotated) =
         match own_bool(k::AGENT_DENY_TEMPLATE_ERRORS)? {
             Some(v) => (v, true),

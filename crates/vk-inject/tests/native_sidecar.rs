@@ -152,6 +152,28 @@ fn one_agent_in_init_containers_with_a_startup_probe() {
     assert_eq!(injection, InjectionType::InitAndSidecar);
     assert_eq!(names(&out, "initContainers"), ["vault-agent-init"]);
     assert_eq!(names(&out, "containers"), ["app", "vault-agent"]);
+    // The init agent's patch has nothing to apply to: said, not dropped silently.
+    let (out, _, warnings) = admit(
+        &pod(
+            json!({
+                "agent-init-json-patch": r#"[{"op":"add","path":"/workingDir","value":"/tmp"}]"#,
+                "agent-json-patch": r#"[{"op":"add","path":"/workingDir","value":"/w"}]"#,
+            }),
+            json!([]),
+        ),
+        &settings(DEFAULT_AGENT_IMAGE, true),
+    );
+    assert_eq!(
+        container(&out, "initContainers", "vault-agent")["workingDir"],
+        "/w"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "vault.hashicorp.com/agent-init-json-patch: ignored with a native sidecar"
+        ),
+        "{warnings:?}"
+    );
 }
 
 #[test]
