@@ -40,12 +40,27 @@ fn cluster() -> (KubeApi, DevServer) {
 }
 
 fn admitted(vault_addr: &str, native: bool, set_security_context: bool) -> Value {
+    admitted_with_image(
+        vault_addr,
+        native,
+        set_security_context,
+        vk_inject::DEFAULT_AGENT_IMAGE,
+    )
+}
+
+fn admitted_with_image(
+    vault_addr: &str,
+    native: bool,
+    set_security_context: bool,
+    image: &str,
+) -> Value {
     let pod: Value = serde_json::from_str(&fixture("webapp-pod-admitted.json").expect("fixture"))
         .expect("fixture JSON");
     let settings = InjectorSettings {
         vault_address: vault_addr.to_owned(),
         native_sidecar: native,
         set_security_context,
+        vault_image: image.to_owned(),
         ..InjectorSettings::default()
     };
     let Decision::Inject { patch, .. } = mutate(&pod, "default", &settings) else {
@@ -268,4 +283,53 @@ fn time_to_first_render_classic_and_native() {
             samples[1]
         );
     }
+}
+
+/// Upstream's image (`hashicorp/vault`): the native sidecar runs upstream's shell command (here
+/// with OpenBao's real `bao agent` as `vault`) and its startup probe is the shell's `test -e`
+/// over the template destinations: it fails before the first render and passes after it.
+#[test]
+fn upstream_image_native_sidecar_with_openbao_agent() {
+    let (kube, dev) = cluster();
+    let pod = admitted_with_image(dev.addr(), true, true, vk_inject::UPSTREAM_AGENT_IMAGE);
+    let agent = &pod["spec"]["initContainers"][0];
+    assert_eq!(agent["name"], "vault-agent");
+    assert_eq!(agent["command"], json!(["/bin/sh", "-ec"]));
+    assert_eq!(
+        agent["startupProbe"]["exec"]["command"],
+        json!(["/bin/sh", "-c", format!("test -e '{SECRET_FILE}'")])
+    );
+    let mut sb = sandbox(&kube, &pod);
+    let before = sb.probe("vault-agent", "startupProbe").expect("probe");
+    assert!(!before.success(), "{}", before.describe());
+    let running = sb.spawn("vault-agent").expect("spawn bao agent");
+    let gate = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < gate {
+        let run = sb.probe("vault-agent", "startupProbe").expect("probe");
+        assert!(
+            !run.success(),
+            "probe passed without a token: {}",
+            run.describe()
+        );
+    }
+    sb.set_service_account_token(&token(&kube)).expect("token");
+    wait_for_probe(&sb, Duration::from_secs(60));
+    let app = sb
+        .run_with_command("webapp", &["cat", SECRET_FILE])
+        .expect("run app");
+    assert!(app.success(), "{}", app.describe());
+    assert_eq!(app.output.stdout_str(), RENDERED);
+    // Upstream's command leaves `/bin/sh` as the container's PID 1 (it does not `exec` the
+    // agent), and PID 1 without a handler ignores SIGTERM: the agent keeps running until the
+    // kubelet kills it after terminationGracePeriodSeconds, as upstream's classic sidecar does.
+    // (Our native command has the agent itself as PID 1: SIGTERM → exit 0, tested above.)
+    running.terminate().expect("SIGTERM");
+    std::thread::sleep(Duration::from_secs(2));
+    let mut running = running;
+    assert!(
+        running.is_running(),
+        "upstream's shell command ended on SIGTERM"
+    );
+    let out = running.wait(Duration::from_millis(10)).expect("kill");
+    assert!(out.timed_out);
 }
