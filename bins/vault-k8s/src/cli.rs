@@ -71,12 +71,15 @@ pub(crate) fn parse(args: &[String]) -> Invocation<'_> {
 }
 
 const AGENT_HELP: &str =
-    "Usage: vault-k8s agent [-config=FILE] [-exit-after-auth[=BOOL]] [-revoke-on-exit]
+    "Usage: vault-k8s agent [-config=FILE] [-exit-after-auth[=BOOL]] [-revoke-on-exit] [-ready-file=PATH]
+       vault-k8s agent probe -ready-file=PATH
   Run the agent: authenticate to Vault, write the token sinks, render every template into
   its destination and keep it fresh. Reads the Vault Agent configuration (HCL or JSON) from
   -config, or, without it, the base64 JSON in VAULT_CONFIG (what agent-inject sets).
   VAULT_ADDR, VAULT_CACERT, VAULT_SKIP_VERIFY … override the file; VAULT_LOG_LEVEL and
-  VAULT_LOG_FORMAT choose the logging.";
+  VAULT_LOG_FORMAT choose the logging. With -ready-file the agent writes that file after
+  every template rendered once; `agent probe` exits 0 only once it is there (the native
+  sidecar's startup probe).";
 
 pub(crate) fn inject_help() -> String {
     format!(

@@ -28,6 +28,9 @@ pub struct AgentArgs {
     /// revoking it, so the application can finish with the credentials (the injector's
     /// `agent-revoke-grace`; upstream's `preStop` hook sleeps as long).
     pub revoke_grace: std::time::Duration,
+    /// `-ready-file=PATH`: written after the first full render (removed at start), for the
+    /// native sidecar's startup probe (`vault-k8s agent probe`, see [`crate::readiness`]).
+    pub ready_file: Option<PathBuf>,
     /// The process environment (env overrides, `VAULT_CONFIG`, template `env`).
     pub env: BTreeMap<String, String>,
     /// [`HANDOFF_DIR_ENV`]: hand the token and leases over between the pod's agents.
@@ -84,6 +87,19 @@ impl AgentArgs {
                         ))
                     })?;
                     out.revoke_grace = std::time::Duration::from_secs(secs);
+                }
+                "ready-file" => {
+                    let v = match value {
+                        Some(v) => v,
+                        None => it
+                            .next()
+                            .cloned()
+                            .ok_or_else(|| AgentError::Usage("-ready-file needs a path".into()))?,
+                    };
+                    if v.is_empty() {
+                        return Err(AgentError::Usage("-ready-file needs a path".into()));
+                    }
+                    out.ready_file = Some(PathBuf::from(v));
                 }
                 other => return Err(AgentError::Usage(format!("unknown flag -{other}"))),
             }
@@ -166,6 +182,10 @@ mod tests {
         assert_eq!(a.config_path, Some(PathBuf::from("c.hcl")));
         assert!(AgentArgs::parse(&s(&["-nope"]), BTreeMap::new()).is_err());
         assert!(AgentArgs::parse(&s(&["stray"]), BTreeMap::new()).is_err());
+        let a =
+            AgentArgs::parse(&s(&["agent", "-ready-file=/home/vault/r"]), BTreeMap::new()).unwrap();
+        assert_eq!(a.ready_file, Some(PathBuf::from("/home/vault/r")));
+        assert!(AgentArgs::parse(&s(&["-ready-file="]), BTreeMap::new()).is_err());
     }
 
     #[test]

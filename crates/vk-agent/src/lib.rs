@@ -30,6 +30,7 @@ mod metrics;
 mod owner;
 mod persist;
 mod pki_cache;
+pub mod readiness;
 mod reload;
 mod shutdown;
 mod support;
@@ -151,6 +152,13 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     auth.check_sinks()?;
     let api_plan = listener::Plan::new(&config, &file)?;
     let _pid = PidFile::create(&config.pid_file)?;
+    if let Some(ready) = &args.ready_file {
+        readiness::clear(ready).map_err(|source| AgentError::Write {
+            what: "readiness marker",
+            path: ready.clone(),
+            source,
+        })?;
+    }
     let mut shutdown = Shutdown::install().map_err(AgentError::Runtime)?;
     // Listeners open before the first login, in init mode too (as `bao agent` does).
     let _listeners = if api_plan.is_empty() {
@@ -244,6 +252,17 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
     }
     if let Some(p) = persister.as_mut() {
         p.save(&client, &session.token, &engine).await;
+    }
+    if let Some(ready) = &args.ready_file {
+        let marker = readiness::contents(config.templates.len());
+        files::write_atomic(ready, marker.as_bytes(), readiness::MODE).map_err(|source| {
+            AgentError::Write {
+                what: "readiness marker",
+                path: ready.clone(),
+                source,
+            }
+        })?;
+        tracing::info!(path = %ready.display(), "every template rendered once; readiness marker written");
     }
     if config.exit_after_auth {
         tracing::info!("exit_after_auth: sinks written and templates rendered; exiting");

@@ -63,6 +63,18 @@ pub(crate) struct Agent<'p> {
     pub(crate) reloads: crate::reload::Reloads,
     /// Serve the agent's Prometheus metrics (`agent-metrics`, default `-agent-metrics`).
     pub(crate) metrics: bool,
+    /// One agent as a native sidecar instead of init + sidecar (see [`crate::native`]).
+    pub(crate) native: bool,
+    /// Template parse errors deny the pod (`agent-deny-template-errors`).
+    pub(crate) deny_template_errors: bool,
+    /// Whether `deny_template_errors` came from the pod's annotation (for the message).
+    pub(crate) deny_template_errors_annotated: bool,
+    /// Restricted Pod Security fields on the injected containers (`agent-restricted-profile`).
+    pub(crate) restricted: bool,
+    /// Canonical `sizeLimit` of the secrets volumes (`secret-volume-size-limit`).
+    pub(crate) secret_volume_size_limit: Option<String>,
+    /// Admission warnings New decided (e.g. a native-sidecar default that cannot apply).
+    pub(crate) notes: Vec<String>,
 }
 
 impl Agent<'_> {
@@ -76,9 +88,10 @@ impl Agent<'_> {
         self.get(k::AGENT_CONFIGMAP)
     }
 
-    /// Cache persistence: cache on, init agent present, sidecar present.
+    /// Cache persistence: cache on, init agent present, sidecar present (a native sidecar
+    /// is one agent, with nothing to hand over).
     pub(crate) fn cache_persist(&self) -> bool {
-        self.cache_enable && self.pre_populate && !self.pre_populate_only
+        self.cache_enable && self.pre_populate && !self.pre_populate_only && !self.native
     }
 
     /// Whether the agents mount the in-memory `vault-agent-cache` volume (cache persistence
@@ -197,11 +210,6 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         pre_populate_only,
         share_process_namespace,
     )?;
-    let credential_handoff = handoff(
-        &ann,
-        command_style,
-        pre_populate && !pre_populate_only && !cache_enable,
-    )?;
 
     // Only the pod's own annotation: Init has no default for this key (the patch keeps
     // upstream's annotations).
@@ -213,6 +221,76 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
                 k::AGENT_METRICS
             )
         })?,
+    };
+
+    let settings = ann.settings();
+    let own_bool = |key: &str| -> Result<Option<bool>, String> {
+        ann.pod()
+            .get(key)
+            .map(|raw| {
+                parse_bool(raw)
+                    .map_err(|e| format!("invalid value {raw:?} for annotation \"{key}\": {e}"))
+            })
+            .transpose()
+    };
+    let image = s(k::AGENT_IMAGE);
+    let style = command_style.unwrap_or(settings.agent_command_style);
+    let own_command = style.is_native_for(image);
+    let mut notes = Vec::new();
+    let native = crate::native::decide(
+        own_bool(k::AGENT_NATIVE_SIDECAR)?,
+        settings.native_sidecar,
+        pre_populate_only,
+        own_command,
+        !s(k::AGENT_CONFIGMAP).is_empty(),
+        &mut notes,
+    )?;
+    if native && init_patch.is_some() {
+        notes.push(format!(
+            "{}: ignored with a native sidecar, which has no init container; put the patch in {}",
+            k::AGENT_INIT_JSON_PATCH,
+            k::AGENT_JSON_PATCH
+        ));
+    }
+    // A native sidecar is one agent: there is nothing to hand over.
+    let credential_handoff = handoff(
+        &ann,
+        command_style,
+        pre_populate && !pre_populate_only && !cache_enable && !native,
+    )?;
+    let (deny_template_errors, deny_template_errors_annotated) =
+        match own_bool(k::AGENT_DENY_TEMPLATE_ERRORS)? {
+            Some(v) => (v, true),
+            None => (settings.deny_template_errors, false),
+        };
+    let restricted = match own_bool(k::AGENT_RESTRICTED_PROFILE)? {
+        Some(v) => v,
+        None => settings
+            .restricted_profile
+            .unwrap_or_else(|| crate::command::is_own_image(image)),
+    };
+    if restricted && set_security_context && run_as_user == 0 {
+        notes.push(format!(
+            "{}: the agent runs as root (uid 0), which the restricted Pod Security profile forbids; set {} to a non-zero uid",
+            k::AGENT_RESTRICTED_PROFILE,
+            k::AGENT_RUN_AS_USER
+        ));
+    }
+    let size_limit = match ann.pod().get(k::SECRET_VOLUME_SIZE_LIMIT) {
+        Some(raw) => Some((raw, true)),
+        None => Some((settings.secret_volume_size_limit.as_str(), false)),
+    }
+    .filter(|(raw, _)| !raw.is_empty());
+    let secret_volume_size_limit = match size_limit {
+        None => None,
+        Some((raw, annotated)) => Some(crate::quantity::canonical_quantity(raw).map_err(|e| {
+            let source = if annotated {
+                format!("annotation \"{}\"", k::SECRET_VOLUME_SIZE_LIMIT)
+            } else {
+                "flag -secret-volume-size-limit".to_owned()
+            };
+            format!("invalid quantity {raw:?} for {source}: {e}")
+        })?),
     };
 
     Ok(Agent {
@@ -246,6 +324,12 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         credential_handoff,
         reloads,
         metrics,
+        native,
+        deny_template_errors,
+        deny_template_errors_annotated,
+        restricted,
+        secret_volume_size_limit,
+        notes,
     })
 }
 

@@ -86,6 +86,14 @@ keys! {
     AGENT_CREDENTIAL_HANDOFF = "agent-credential-handoff";
     /// Not upstream: `true`/`false`, overriding `-agent-metrics` for this pod.
     AGENT_METRICS = "agent-metrics";
+    /// Not upstream (name of upstream's proposal): run one agent as a native sidecar.
+    AGENT_NATIVE_SIDECAR = "agent-native-sidecar";
+    /// Not upstream: a template that does not parse denies the pod instead of warning.
+    AGENT_DENY_TEMPLATE_ERRORS = "agent-deny-template-errors";
+    /// Not upstream: restricted Pod Security fields on the injected containers.
+    AGENT_RESTRICTED_PROFILE = "agent-restricted-profile";
+    /// Not upstream: `sizeLimit` of the in-memory secrets volumes.
+    SECRET_VOLUME_SIZE_LIMIT = "secret-volume-size-limit";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";
@@ -134,7 +142,7 @@ impl<'p> Annotations<'p> {
         self.pod.get(key).or_else(|| self.default(key))
     }
 
-    /// The injector settings Init used.
+    /// The injector settings behind the defaults (for keys Init does not default).
     pub(crate) fn settings(&self) -> &'p InjectorSettings {
         self.settings
     }

@@ -14,7 +14,7 @@ use crate::paths;
 use crate::secrets::Secret;
 use crate::telemetry;
 
-fn default_template(kind: DefaultTemplate, path: &str) -> String {
+pub(crate) fn default_template(kind: DefaultTemplate, path: &str) -> String {
     match kind {
         DefaultTemplate::Map => {
             format!(
@@ -31,7 +31,7 @@ fn str_or<'a>(v: &'a str, fallback: &'a str) -> &'a str {
     if v.is_empty() { fallback } else { v }
 }
 
-/// The file a secret renders to.
+/// Where the agent writes secret `s`.
 pub(crate) fn destination(s: &Secret<'_>) -> String {
     if s.file_path_and_name.is_empty() {
         format!("{}/{}", s.mount_path, s.name)

@@ -269,18 +269,6 @@ fn resources(agent: &Agent<'_>) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
-fn security_context(agent: &Agent<'_>) -> Value {
-    let (uid, gid) = (agent.run_as_user, agent.run_as_group);
-    json!({
-        "capabilities": {"drop": ["ALL"]},
-        "runAsUser": uid,
-        "runAsGroup": gid,
-        "runAsNonRoot": uid != 0 && gid != 0,
-        "readOnlyRootFilesystem": true,
-        "allowPrivilegeEscalation": false,
-    })
-}
-
 fn lifecycle(agent: &Agent<'_>) -> Value {
     if !agent.revoke_on_shutdown {
         return json!({});
@@ -334,13 +322,25 @@ fn native_command(plain: bool, init: bool, revoke_grace: Option<u64>) -> (Value,
     (json!([command::AGENT_BINARY]), json!(args))
 }
 
-/// Builds one agent container; `init` selects `vault-agent-init`.
+/// Which injected container to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// `vault-agent-init` (renders once and exits).
+    Init,
+    /// `vault-agent` in `containers`.
+    Sidecar,
+    /// `vault-agent` in `initContainers` with `restartPolicy: Always` (see [`crate::native`]).
+    NativeSidecar,
+}
+
+/// Builds one agent container.
 pub(crate) fn build(
     agent: &Agent<'_>,
     settings: &InjectorSettings,
     configs: &config::Rendered,
-    init: bool,
+    role: Role,
 ) -> Result<Value, String> {
+    let init = role == Role::Init;
     let mut env = env(
         agent,
         settings,
@@ -368,11 +368,17 @@ pub(crate) fn build(
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
     let native = style.is_native_for(image);
     let (command, args) = if native {
-        native_command(
+        let (command, mut args) = native_command(
             agent.configmap().is_empty(),
             init,
             (agent.revoke_on_shutdown && !init).then_some(agent.revoke_grace),
-        )
+        );
+        if role == Role::NativeSidecar
+            && let Value::Array(args) = &mut args
+        {
+            args.push(Value::String(crate::native::ready_file_arg()));
+        }
+        (command, args)
     } else {
         shell_command(agent.configmap().is_empty(), init)
     };
@@ -396,15 +402,28 @@ pub(crate) fn build(
     }
     c.insert("env".to_owned(), Value::Array(env));
     c.insert("resources".to_owned(), resources);
+    if role == Role::NativeSidecar {
+        c.insert(
+            "restartPolicy".to_owned(),
+            Value::String("Always".to_owned()),
+        );
+    }
     c.insert("volumeMounts".to_owned(), Value::Array(mounts));
+    if role == Role::NativeSidecar && agent.pre_populate {
+        let destinations: Vec<String> = agent.secrets.iter().map(config::destination).collect();
+        c.insert(
+            "startupProbe".to_owned(),
+            crate::native::startup_probe(native, &destinations),
+        );
+    }
     if !init {
         // The native sidecar revokes by itself (see `native_command`); upstream's hook would
         // only fail for want of `/bin/sh` and leave a FailedPreStopHook event on every pod.
         let hooks = if native { json!({}) } else { lifecycle(agent) };
         c.insert("lifecycle".to_owned(), hooks);
     }
-    if agent.set_security_context {
-        c.insert("securityContext".to_owned(), security_context(agent));
+    if let Some(sc) = crate::security::context(agent) {
+        c.insert("securityContext".to_owned(), sc);
     }
     let mut container = Value::Object(c);
     let patch = if init {

@@ -21,6 +21,7 @@ pub mod gojson;
 mod goscan;
 mod jsonpatch;
 mod jsonw;
+pub mod native;
 mod patch;
 pub mod paths;
 mod pod;
@@ -28,8 +29,10 @@ pub mod primitives;
 pub mod quantity;
 mod reload;
 mod secrets;
+mod security;
 mod support;
 mod telemetry;
+mod template_check;
 
 use serde::Serialize;
 
@@ -95,6 +98,17 @@ pub struct InjectorSettings {
     /// `-agent-credential-handoff` (not upstream) → default of `agent-credential-handoff`: the
     /// sidecar takes over the init agent's token and leases (this project's agent only).
     pub credential_handoff: bool,
+    /// `-native-sidecar` (not upstream): default of `agent-native-sidecar` (issue [9], see [`native`]).
+    pub native_sidecar: bool,
+    /// `-deny-template-errors` (not upstream): default of `agent-deny-template-errors`; a
+    /// template that does not parse denies the pod instead of warning (see `template_check`).
+    pub deny_template_errors: bool,
+    /// `-restricted-profile` (not upstream): default of `agent-restricted-profile`; `None` is
+    /// `auto` (on for this project's image by name, off for others, whose output stays upstream's).
+    pub restricted_profile: Option<bool>,
+    /// `-secret-volume-size-limit` (not upstream): default of `secret-volume-size-limit`, the
+    /// `sizeLimit` of the in-memory secrets volumes (empty: none).
+    pub secret_volume_size_limit: String,
 }
 
 /// The default agent image: this project's runtime image, at the workspace version (its
@@ -144,6 +158,10 @@ impl Default for InjectorSettings {
             static_secret_render_interval: String::new(),
             max_connections_per_host: 0,
             credential_handoff: true,
+            native_sidecar: false,
+            deny_template_errors: false,
+            restricted_profile: None,
+            secret_volume_size_limit: String::new(),
         }
     }
 }
@@ -170,6 +188,8 @@ pub enum InjectionType {
     InitAndSidecar,
     InitOnly,
     SidecarOnly,
+    /// One agent as a native sidecar (an init container with `restartPolicy: Always`).
+    NativeSidecar,
     /// Pre-populate off and pre-populate-only on: a patch without any agent (not counted upstream).
     Nothing,
 }
@@ -181,6 +201,7 @@ impl InjectionType {
             Self::InitAndSidecar => Some("init_and_sidecar"),
             Self::InitOnly => Some("init_only"),
             Self::SidecarOnly => Some("sidecar_only"),
+            Self::NativeSidecar => Some("native_sidecar"),
             Self::Nothing => None,
         }
     }
@@ -335,16 +356,31 @@ fn run(
             DenyStage::Validation,
             "error validating agent configuration",
         ))?;
+    let template_problems = template_check::check(&agent);
+    if agent.deny_template_errors && !template_problems.is_empty() {
+        let all: Vec<String> = template_problems.iter().map(ToString::to_string).collect();
+        return Err((
+            DenyStage::Validation,
+            format!(
+                "error validating agent configuration: {} (denied because of {})",
+                all.join("; "),
+                template_check::deny_reason(&agent)
+            ),
+        ));
+    }
     let ops = patch::build(&agent, settings)
         .map_err(|e| e.to_string())
         .map_err(at(DenyStage::Patch, "error creating patch for agent"))?;
-    let injection = match (agent.pre_populate, agent.pre_populate_only) {
-        (true, false) => InjectionType::InitAndSidecar,
-        (true, true) => InjectionType::InitOnly,
-        (false, false) => InjectionType::SidecarOnly,
-        (false, true) => InjectionType::Nothing,
+    let injection = match (agent.native, agent.pre_populate, agent.pre_populate_only) {
+        (true, _, _) => InjectionType::NativeSidecar,
+        (false, true, false) => InjectionType::InitAndSidecar,
+        (false, true, true) => InjectionType::InitOnly,
+        (false, false, false) => InjectionType::SidecarOnly,
+        (false, false, true) => InjectionType::Nothing,
     };
-    let warnings = support::warnings(&agent, settings);
+    let mut warnings = support::warnings(&agent, settings);
+    warnings.extend(agent.notes.iter().cloned());
+    warnings.extend(template_problems.iter().map(ToString::to_string));
     Ok(Decision::Inject {
         patch: ops,
         injection,

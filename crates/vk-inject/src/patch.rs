@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::agent::Agent;
 use crate::annotations as k;
-use crate::containers::{self, INIT_NAME};
+use crate::containers::{self, INIT_NAME, Role};
 use crate::primitives::split_comma;
 use crate::{InjectorSettings, PatchOp, PatchOpKind};
 
@@ -33,6 +33,14 @@ fn memory_volume(name: &str) -> Value {
     json!({"name": name, "emptyDir": {"medium": "Memory"}})
 }
 
+/// A secrets volume: in memory, with the optional `sizeLimit` (`secret-volume-size-limit`).
+fn secrets_volume(name: &str, size_limit: Option<&str>) -> Value {
+    match size_limit {
+        None => memory_volume(name),
+        Some(limit) => json!({"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": limit}}),
+    }
+}
+
 /// RFC 6901 escaping of one reference token.
 pub(crate) fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
@@ -55,22 +63,36 @@ pub(crate) fn build(
             sidecar: String::new(),
         }
     };
-    let init = if agent.pre_populate {
-        Some(containers::build(agent, settings, &configs, true)?)
+    // A native sidecar takes the init container's place in `initContainers` (and its
+    // position rules); there is no other agent.
+    let init = if agent.native {
+        Some(containers::build(
+            agent,
+            settings,
+            &configs,
+            Role::NativeSidecar,
+        )?)
+    } else if agent.pre_populate {
+        Some(containers::build(agent, settings, &configs, Role::Init)?)
     } else {
         None
     };
-    let sidecar = if agent.pre_populate_only {
+    let sidecar = if agent.pre_populate_only || agent.native {
         None
     } else {
-        Some(containers::build(agent, settings, &configs, false)?)
+        Some(containers::build(agent, settings, &configs, Role::Sidecar)?)
+    };
+    let injected_init_name = if agent.native {
+        containers::SIDECAR_NAME
+    } else {
+        INIT_NAME
     };
 
     let mut ops = Vec::with_capacity(16);
     let no_volumes = pod.volumes.is_empty();
 
     let mut token_volumes = Vec::new();
-    if agent.pre_populate {
+    if agent.pre_populate && !agent.native {
         token_volumes.push(memory_volume(containers::VOL_HOME_INIT));
     }
     if !agent.pre_populate_only {
@@ -78,12 +100,13 @@ pub(crate) fn build(
     }
     group(&mut ops, no_volumes, "/spec/volumes", token_volumes);
 
-    let mut secret_volumes = vec![memory_volume(containers::VOL_SECRETS)];
+    let size_limit = agent.secret_volume_size_limit.as_deref();
+    let mut secret_volumes = vec![secrets_volume(containers::VOL_SECRETS, size_limit)];
     for i in 0..containers::custom_paths(agent).len() {
-        secret_volumes.push(memory_volume(&format!(
-            "{}-custom-{i}",
-            containers::VOL_SECRETS
-        )));
+        secret_volumes.push(secrets_volume(
+            &format!("{}-custom-{i}", containers::VOL_SECRETS),
+            size_limit,
+        ));
     }
     group(&mut ops, no_volumes, "/spec/volumes", secret_volumes);
 
@@ -158,7 +181,7 @@ pub(crate) fn build(
                 .map(|c| (c.name.to_owned(), c.mounts.is_empty())),
         );
         for (i, (name, no_mounts)) in layout.iter().enumerate() {
-            if name != INIT_NAME {
+            if name != injected_init_name {
                 group(
                     &mut ops,
                     *no_mounts,

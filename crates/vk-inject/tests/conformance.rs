@@ -3,6 +3,9 @@
 //! `tests/cases/fixtures.yaml`. See `tests/cases/README.md` for the case schema.
 #![allow(clippy::disallowed_methods)] // Test code, not the pure library: the cases are read from files.
 
+#[path = "support/restricted.rs"]
+mod restricted;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -246,8 +249,8 @@ fn env_names(c: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn run_case(case: &Value, fixtures: &Value) -> Vec<String> {
-    let mut errors = Vec::new();
+/// The case's settings, pod and namespace.
+fn case_input(case: &Value, fixtures: &Value) -> (InjectorSettings, Value, String) {
     // Settings: a named base plus overrides.
     let base = case.get("settings").and_then(Value::as_str).unwrap_or("D");
     let mut settings = InjectorSettings::default();
@@ -298,8 +301,14 @@ fn run_case(case: &Value, fixtures: &Value) -> Vec<String> {
         .get("namespace")
         .and_then(Value::as_str)
         .unwrap_or("test");
+    (settings, pod, namespace.to_owned())
+}
+
+fn run_case(case: &Value, fixtures: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    let (settings, pod, namespace) = case_input(case, fixtures);
     let out = Outcome {
-        decision: mutate(&pod, namespace, &settings),
+        decision: mutate(&pod, &namespace, &settings),
     };
 
     let expect = &case["expect"];
@@ -571,4 +580,94 @@ fn conformance_cases() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Every case's files, in order.
+fn case_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml")
+                && p.file_name().is_some_and(|n| n != "fixtures.yaml")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Issue [9]: with the restricted profile on, every injected container of every conformance
+/// case passes the restricted Pod Security check, both with `-set-security-context` (ids set)
+/// and without it (OpenShift: no ids). The only exceptions are pods that ask for a root agent
+/// (the admission then warns) or whose `agent-json-patch` rewrites the security context; for
+/// those the check must find the violation.
+#[test]
+fn restricted_profile_holds_for_every_injected_container() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let fixtures = load(&dir.join("fixtures.yaml"));
+    let mut failures = Vec::new();
+    let (mut checked, mut excused) = (0, 0);
+    for file in case_files(&dir) {
+        for case in load(&file).as_array().into_iter().flatten() {
+            let (mut settings, pod, namespace) = case_input(case, &fixtures);
+            for set_security_context in [true, false] {
+                settings.restricted_profile = Some(true);
+                settings.set_security_context = set_security_context;
+                let Decision::Inject {
+                    patch, warnings, ..
+                } = mutate(&pod, &namespace, &settings)
+                else {
+                    continue;
+                };
+                let ops: json_patch::Patch =
+                    serde_json::from_slice(&patch_to_json(&patch)).expect("patch JSON");
+                let mut mutated = pod.clone();
+                if json_patch::patch(&mut mutated, &ops).is_err() {
+                    // Upstream's quirks (e.g. a renamed init container) can make patches the
+                    // API server would reject; nothing to check then.
+                    continue;
+                }
+                let id = format!(
+                    "{} case {} sc={set_security_context}",
+                    file.display(),
+                    s(&case["case"])
+                );
+                let mut v = restricted::volume_violations(&mutated);
+                for list in ["initContainers", "containers"] {
+                    for c in mutated["spec"][list].as_array().into_iter().flatten() {
+                        let name = c["name"].as_str().unwrap_or("");
+                        if name.starts_with("vault-agent") || name == "renamed" {
+                            v.extend(restricted::violations(&mutated, c));
+                        }
+                    }
+                }
+                let root_warned = warnings.iter().any(|w| w.contains("runs as root"));
+                let annotations = &pod["metadata"]["annotations"];
+                let patches_sc = ["agent-json-patch", "agent-init-json-patch"]
+                    .iter()
+                    .any(|k| {
+                        annotations[format!("{PREFIX}{k}")]
+                            .as_str()
+                            .is_some_and(|p| p.contains("securityContext"))
+                    });
+                if root_warned || patches_sc {
+                    excused += 1;
+                    if v.is_empty() && root_warned {
+                        failures.push(format!("{id}: root agent passed the check"));
+                    }
+                    continue;
+                }
+                checked += 1;
+                if !v.is_empty() {
+                    failures.push(format!("{id}: {}", v.join(", ")));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "restricted profile: {checked} patched pods pass, {excused} excused (root agent or patched securityContext)"
+    );
+    assert!(checked > 100, "only {checked} patched pods checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

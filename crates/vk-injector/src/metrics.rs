@@ -21,8 +21,9 @@ const BUCKETS_SECONDS: &[f64] = &[
 ];
 
 /// Every `outcome`/`reason` pair, shown at zero from the start (see docs/metrics.md).
-const ADMISSION_LABELS: [(&str, &str); 15] = [
+const ADMISSION_LABELS: [(&str, &str); 16] = [
     ("injected", "init_and_sidecar"),
+    ("injected", "native_sidecar"),
     ("injected", "init_only"),
     ("injected", "sidecar_only"),
     ("injected", "nothing"),

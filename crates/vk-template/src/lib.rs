@@ -150,6 +150,45 @@ pub fn parse(text: &str, opts: &ParseOptions) -> Result<Template, TemplateError>
     })
 }
 
+/// Where template text fails to parse, for callers that point a user at it (the injector's
+/// admission check, issue [9]); [`parse`] reports the same failure as a [`TemplateError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 1-based line of the offending token.
+    pub line: usize,
+    /// 1-based column (in characters) where the offending token starts, when there is one.
+    pub col: Option<usize>,
+    /// What is wrong, as Go's parser says it, e.g. `unclosed action`.
+    pub reason: String,
+}
+
+/// Parses `text` only to find out whether it is a valid template (delimiters as in
+/// [`ParseOptions`]: `{{`/`}}` when empty).
+pub fn check_syntax(text: &str, left_delim: &str, right_delim: &str) -> Result<(), SyntaxError> {
+    let left = if left_delim.is_empty() {
+        "{{"
+    } else {
+        left_delim
+    };
+    let right = if right_delim.is_empty() {
+        "}}"
+    } else {
+        right_delim
+    };
+    match parser::parse(text, left, right) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(SyntaxError {
+            line: e.line,
+            col: e.pos.filter(|p| *p <= text.len()).map(|p| {
+                let before = text.get(..p).unwrap_or("");
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                before[line_start..].chars().count() + 1
+            }),
+            reason: e.reason,
+        }),
+    }
+}
+
 impl Template {
     /// Execute the template once (Go's `Execute` with nil data).
     ///

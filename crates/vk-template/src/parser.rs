@@ -12,9 +12,11 @@ const MAX_DEPTH: usize = 100;
 /// Every template of one parse: `""` is the main body, others come from `define`/`block`.
 pub(crate) type TreeSet = BTreeMap<String, Vec<Node>>;
 
-/// A parse failure: line and reason.
+/// A parse failure: line, byte offset of the offending item (for a column), and reason.
 pub(crate) struct ParseError {
     pub(crate) line: usize,
+    /// Byte offset in the template text where the offending item starts (`None`: no item).
+    pub(crate) pos: Option<usize>,
     pub(crate) reason: String,
 }
 
@@ -47,6 +49,7 @@ fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PR
             if !is_empty_tree(&list) {
                 return Err(ParseError {
                     line,
+                    pos: None,
                     reason: format!(
                         "template: multiple definition of template {}",
                         vk_go::quote(name)
@@ -86,6 +89,7 @@ impl Parser {
     fn err<T>(&self, reason: String) -> PResult<T> {
         Err(ParseError {
             line: self.cur_line(),
+            pos: self.items.get(self.i.saturating_sub(1)).map(|t| t.pos),
             reason,
         })
     }
@@ -139,11 +143,13 @@ impl Parser {
             }
             return Err(ParseError {
                 line: item.line,
+                pos: Some(item.pos),
                 reason: format!("{}{extra}", item.val),
             });
         }
         Err(ParseError {
             line: item.line,
+            pos: Some(item.pos),
             reason: format!("unexpected {} in {context}", item.describe()),
         })
     }
@@ -193,6 +199,7 @@ impl Parser {
         }
         let name = gofmt::unquote(&name_tok.val).map_err(|e| ParseError {
             line: name_tok.line,
+            pos: Some(name_tok.pos),
             reason: e,
         })?;
         self.expect(Tok::RightDelim, CONTEXT)?;
@@ -324,6 +331,7 @@ impl Parser {
             Tok::String | Tok::RawString => {
                 let name = gofmt::unquote(&t.val).map_err(|e| ParseError {
                     line: t.line,
+                    pos: Some(t.pos),
                     reason: e,
                 })?;
                 Ok((t, name))
@@ -560,6 +568,7 @@ impl Parser {
                 let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| {
                     ParseError {
                         line: t.line,
+                        pos: Some(t.pos),
                         reason,
                     }
                 })?;
@@ -572,6 +581,7 @@ impl Parser {
             Tok::String | Tok::RawString => {
                 let text = gofmt::unquote(&t.val).map_err(|reason| ParseError {
                     line: t.line,
+                    pos: Some(t.pos),
                     reason,
                 })?;
                 Arg::String {

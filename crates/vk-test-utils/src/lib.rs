@@ -33,7 +33,7 @@ pub use jwt::JwtSigner;
 pub use kube_api::{
     ApiRequest, KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth,
 };
-pub use pod_sandbox::{PodSandbox, SandboxRun};
+pub use pod_sandbox::{PodSandbox, SandboxProcess, SandboxRun};
 pub use postgres::Postgres;
 pub use util::{
     ChildGuard, TimedOutput, eventually, fixture, fixtures_dir, free_port, shared_dir,

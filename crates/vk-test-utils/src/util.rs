@@ -116,7 +116,7 @@ pub(crate) fn kill_process_group(pgid: u32) {
 }
 
 /// Direct children of `pid` (scanning `/proc/*/stat`).
-fn child_pids(pid: u32) -> Vec<u32> {
+pub(crate) fn child_pids(pid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -142,7 +142,7 @@ fn kill_pid(pid: u32) {
         .status();
 }
 
-fn drain<R: Read + Send + 'static>(reader: Option<R>) -> thread::JoinHandle<Vec<u8>> {
+pub(crate) fn drain<R: Read + Send + 'static>(reader: Option<R>) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut buf = Vec::new();
         if let Some(mut r) = reader {

@@ -9,6 +9,9 @@ use vk_agent::{AgentArgs, AgentError};
 use vk_telemetry::{ErrorChain, LogFormat, LogLevel, init_logging};
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
+    if args.first().is_some_and(|a| a == "probe") {
+        return probe(&args[1..]);
+    }
     let raw_level = std::env::var("VAULT_LOG_LEVEL").unwrap_or_default();
     let level = match LogLevel::parse(&raw_level) {
         Ok(level) => level,
@@ -42,4 +45,27 @@ fn run_to_end(args: AgentArgs) -> Result<vk_agent::Exit, AgentError> {
         .build()
         .map_err(AgentError::Runtime)?
         .block_on(vk_agent::run(args))
+}
+
+/// `vault-k8s agent probe -ready-file=PATH`: the native sidecar's startup probe (exec, so no
+/// shell is needed). Exit 0 once the agent wrote its readiness marker, 1 with the reason on
+/// stderr before (the kubelet records it in the probe's event), 2 for a usage error.
+fn probe(args: &[String]) -> ExitCode {
+    let path = match args {
+        [one] => one
+            .strip_prefix("--ready-file=")
+            .or_else(|| one.strip_prefix("-ready-file=")),
+        _ => None,
+    };
+    let Some(path) = path.filter(|p| !p.is_empty()) else {
+        eprintln!("usage: vault-k8s agent probe -ready-file=PATH");
+        return ExitCode::from(2);
+    };
+    match vk_agent::readiness::probe(std::path::Path::new(path)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("not ready: {}", ErrorChain(&e));
+            ExitCode::from(1)
+        }
+    }
 }

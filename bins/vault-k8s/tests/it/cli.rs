@@ -351,3 +351,82 @@ fn render_follows_the_credential_handoff_flag_and_environment() {
         [None, None]
     );
 }
+
+/// Issue [9] through the CLI: `render -native-sidecar` puts one agent in `initContainers`,
+/// a broken template is a warning on stderr (line and column), `-deny-template-errors` turns
+/// it into a denial (exit 1); `agent probe` answers without a marker.
+#[test]
+fn render_native_sidecar_and_template_warnings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/vk-test-utils/fixtures/webapp-pod.yaml"
+    );
+    let out = run(
+        &[
+            "agent-inject",
+            "render",
+            "-f",
+            good,
+            "-vault-address=http://v",
+            "-native-sidecar",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "a correct pod gets no warning");
+    let pod: serde_json::Value = serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+    assert_eq!(pod["spec"]["initContainers"][0]["name"], "vault-agent");
+    assert_eq!(pod["spec"]["initContainers"][0]["restartPolicy"], "Always");
+    assert_eq!(
+        pod["spec"]["initContainers"][0]["startupProbe"]["exec"]["command"][2],
+        "probe"
+    );
+    assert_eq!(pod["spec"]["containers"].as_array().map(Vec::len), Some(1));
+
+    let text = std::fs::read_to_string(good).expect("fixture");
+    let broken = text.replace(".Data.data.password }}", ".Data.data.password }");
+    let file = dir.path().join("broken.yaml");
+    std::fs::write(&file, broken).expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    let out = run(
+        &[
+            "agent-inject",
+            "render",
+            "-f",
+            file,
+            "-vault-address=http://v",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    eprintln!("{err}");
+    assert!(
+        err.contains("vault.hashicorp.com/agent-inject-template-database-config: template does not parse: line 2, column "),
+        "{err}"
+    );
+    let out = run(
+        &[
+            "agent-inject",
+            "render",
+            "-f",
+            file,
+            "-vault-address=http://v",
+        ],
+        &[("AGENT_INJECT_DENY_TEMPLATE_ERRORS", "true")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(denied because of -deny-template-errors)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let marker = dir.path().join("ready");
+    let arg = format!("-ready-file={}", marker.display());
+    let out = run(&["agent", "probe", &arg], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("not ready: "), "{}", stderr(&out));
+    assert_eq!(run(&["agent", "probe"], &[]).status.code(), Some(2));
+}

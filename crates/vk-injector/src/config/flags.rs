@@ -102,6 +102,13 @@ pub const INJECT_FLAGS: &[Flag] = &[
         &["AGENT_INJECT_DEFAULT_TEMPLATE"],
         "Sets the default template type (map or json)",
     ),
+    // Not upstream (issue [9]): vk_inject::template_check.
+    b(
+        "deny-template-errors",
+        "false",
+        &["AGENT_INJECT_DENY_TEMPLATE_ERRORS"],
+        "Deny pods whose secret templates do not parse (default: admit them with a warning naming the annotation, line and column); the pod's vault.hashicorp.com/agent-deny-template-errors annotation overrides it",
+    ),
     s(
         "disable-idle-connections",
         "",
@@ -156,11 +163,25 @@ pub const INJECT_FLAGS: &[Flag] = &[
         &["AGENT_INJECT_MEM_REQUEST"],
         "Memory resource request set in injected containers. To explicitly disable resource requests, set this to ''",
     ),
+    // Not upstream (issue [9]): vk_inject::native.
+    b(
+        "native-sidecar",
+        "false",
+        &["AGENT_INJECT_NATIVE_SIDECAR"],
+        "Inject one agent as a native sidecar (init container with restartPolicy Always and a startup probe that passes once every template rendered) instead of an init container and a sidecar; needs Kubernetes 1.29 or later; the pod's vault.hashicorp.com/agent-native-sidecar annotation overrides it",
+    ),
     s(
         "proxy-address",
         "",
         &["AGENT_INJECT_PROXY_ADDR"],
         "HTTPS proxy address to set on the Vault Agent containers",
+    ),
+    // Not upstream (issue [9]): vk_inject's security module.
+    s(
+        "restricted-profile",
+        "auto",
+        &["AGENT_INJECT_RESTRICTED_PROFILE"],
+        "Give injected containers the restricted Pod Security profile (seccompProfile RuntimeDefault, runAsNonRoot; without -set-security-context also without fixed ids): true, false or auto (on for a vault-k8s image, off for others, whose containers stay upstream's); the pod's vault.hashicorp.com/agent-restricted-profile annotation overrides it",
     ),
     b(
         "revoke-on-shutdown",
@@ -185,6 +206,13 @@ pub const INJECT_FLAGS: &[Flag] = &[
         "100",
         &["AGENT_INJECT_RUN_AS_USER"],
         "User (uid) to run Vault agent as",
+    ),
+    // Not upstream (issue [9]).
+    s(
+        "secret-volume-size-limit",
+        "",
+        &["AGENT_INJECT_SECRET_VOLUME_SIZE_LIMIT"],
+        "sizeLimit of the in-memory secrets volumes (a Kubernetes quantity such as 16Mi; empty: none); the pod's vault.hashicorp.com/secret-volume-size-limit annotation overrides it",
     ),
     b(
         "set-security-context",

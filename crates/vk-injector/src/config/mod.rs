@@ -87,6 +87,14 @@ pub enum ConfigError {
         "-agent-command-style (AGENT_INJECT_AGENT_COMMAND_STYLE) must be auto, native or shell, not {0:?}"
     )]
     AgentCommandStyle(String),
+    #[error(
+        "-restricted-profile (AGENT_INJECT_RESTRICTED_PROFILE) must be auto, true or false, not {0:?}"
+    )]
+    RestrictedProfile(String),
+    #[error(
+        "-secret-volume-size-limit (AGENT_INJECT_SECRET_VOLUME_SIZE_LIMIT) {0:?} is not a Kubernetes quantity"
+    )]
+    SecretVolumeSizeLimit(String, #[source] vk_inject::quantity::QuantityError),
 }
 
 // === InjectorConfig ===
@@ -150,6 +158,18 @@ impl InjectorConfig {
 
         let agent_command_style = AgentCommandStyle::parse(values.get("agent-command-style"))
             .map_err(|e| ConfigError::AgentCommandStyle(e.0))?;
+        let restricted_profile = match values.get("restricted-profile") {
+            "auto" => None,
+            other => Some(
+                vk_go::parse_bool(other)
+                    .map_err(|_| ConfigError::RestrictedProfile(other.to_owned()))?,
+            ),
+        };
+        let size_limit = values.get("secret-volume-size-limit");
+        if !size_limit.is_empty() {
+            vk_inject::quantity::canonical_quantity(size_limit)
+                .map_err(|e| ConfigError::SecretVolumeSizeLimit(size_limit.to_owned(), e))?;
+        }
 
         let telemetry_path = match values.get("telemetry-path") {
             "" => None,
@@ -165,7 +185,10 @@ impl InjectorConfig {
         };
 
         Ok(Self {
-            settings: settings_from(&values, max_connections, agent_command_style),
+            settings: InjectorSettings {
+                restricted_profile,
+                ..settings_from(&values, max_connections, agent_command_style)
+            },
             log_level,
             log_format,
             listen: values.get("listen").to_owned(),
@@ -283,6 +306,10 @@ fn settings_from(
         static_secret_render_interval: get("template-static-secret-render-interval"),
         max_connections_per_host,
         credential_handoff: values.get_bool("agent-credential-handoff"),
+        native_sidecar: values.get_bool("native-sidecar"),
+        deny_template_errors: values.get_bool("deny-template-errors"),
+        restricted_profile: None,
+        secret_volume_size_limit: get("secret-volume-size-limit"),
     }
 }
 

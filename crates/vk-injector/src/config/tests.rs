@@ -520,3 +520,52 @@ fn tls_auto_with_files_warns_instead_of_failing() {
         cfg.warnings
     );
 }
+
+#[test]
+fn issue_9_settings_from_flags_and_env() {
+    let cfg = |cli: &[&str], env: &[(&str, &str)]| {
+        let mut all = SERVE.to_vec();
+        all.extend_from_slice(cli);
+        resolve(&all, env, Purpose::Serve).map(|c| c.settings)
+    };
+    let d = cfg(&[], &[]).expect("valid");
+    assert!(!d.native_sidecar && !d.deny_template_errors);
+    assert_eq!(d.restricted_profile, None);
+    assert_eq!(d.secret_volume_size_limit, "");
+    let s = cfg(
+        &[
+            "-native-sidecar",
+            "-deny-template-errors=true",
+            "-restricted-profile=false",
+            "-secret-volume-size-limit=16Mi",
+        ],
+        &[],
+    )
+    .expect("valid");
+    assert!(s.native_sidecar && s.deny_template_errors);
+    assert_eq!(s.restricted_profile, Some(false));
+    assert_eq!(s.secret_volume_size_limit, "16Mi");
+    let e = cfg(
+        &[],
+        &[
+            ("AGENT_INJECT_NATIVE_SIDECAR", "true"),
+            ("AGENT_INJECT_RESTRICTED_PROFILE", "1"),
+        ],
+    )
+    .expect("valid");
+    assert!(e.native_sidecar);
+    assert_eq!(e.restricted_profile, Some(true));
+    let err = cfg(&["-restricted-profile=maybe"], &[]).expect_err("invalid");
+    assert_eq!(
+        err.to_string(),
+        "-restricted-profile (AGENT_INJECT_RESTRICTED_PROFILE) must be auto, true or false, not \"maybe\""
+    );
+    let err = cfg(&["-secret-volume-size-limit=lots"], &[]).expect_err("invalid");
+    assert!(
+        vk_telemetry::ErrorChain(&err)
+            .to_string()
+            .starts_with("-secret-volume-size-limit (AGENT_INJECT_SECRET_VOLUME_SIZE_LIMIT) \"lots\" is not a Kubernetes quantity: "),
+        "{}",
+        vk_telemetry::ErrorChain(&err)
+    );
+}

@@ -589,3 +589,53 @@ async fn oversized_bodies_are_413_and_the_limit_itself_is_read() {
     let out = post_review(&h, at_limit).await;
     assert_eq!(out["response"]["allowed"], true);
 }
+
+/// Issue [9]: a template that does not parse is an admission warning naming the annotation,
+/// line and column; with `agent-deny-template-errors` the pod is denied; a correct pod gets none.
+#[tokio::test]
+async fn template_parse_errors_are_warnings_or_denials() {
+    let h = harness();
+    let broken = json!({
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/role": "demo",
+        "vault.hashicorp.com/agent-inject-template-db": "a\n{{ .Data.x }"
+    });
+    let out = post_review(
+        &h,
+        review("admission.k8s.io/v1", "test", pod(broken.clone())),
+    )
+    .await;
+    assert_eq!(out["response"]["allowed"], true);
+    let warnings = out["response"]["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].as_str().expect("string");
+    assert!(
+        w.starts_with(
+            "vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2, column "
+        ),
+        "{w}"
+    );
+
+    let mut denied = broken;
+    denied["vault.hashicorp.com/agent-deny-template-errors"] = json!("true");
+    let out = post_review(&h, review("admission.k8s.io/v1", "test", pod(denied))).await;
+    assert_eq!(out["response"]["allowed"], false);
+    let message = out["response"]["status"]["message"]
+        .as_str()
+        .expect("message");
+    assert!(
+        message.contains(
+            "vault.hashicorp.com/agent-inject-template-db: template does not parse: line 2"
+        ),
+        "{message}"
+    );
+
+    let good = json!({
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/role": "demo",
+        "vault.hashicorp.com/agent-inject-template-db": "a\n{{ .Data.x }}"
+    });
+    let out = post_review(&h, review("admission.k8s.io/v1", "test", pod(good))).await;
+    assert_eq!(out["response"]["allowed"], true);
+    assert!(out["response"].get("warnings").is_none(), "{out}");
+}

@@ -190,3 +190,21 @@ fn preview_returns_the_admission_warnings() {
     };
     assert!(warnings.is_empty(), "{warnings:?}");
 }
+
+/// Issue [9]: `agent-inject render` shows the template parse warnings the webhook returns.
+#[test]
+fn preview_shows_template_parse_warnings() {
+    let manifest = "kind: Pod\nmetadata: {name: p, annotations: {vault.hashicorp.com/agent-inject: 'true', vault.hashicorp.com/role: r, vault.hashicorp.com/agent-inject-template-x: '{{ if .A }}'}}\nspec: {containers: [{name: a}]}\n";
+    let pods = pods_from_manifest(manifest, "").expect("pods");
+    let Rendered::Injected { warnings, .. } = render(&pods[0], &settings()).expect("render") else {
+        panic!("expected an injection");
+    };
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "vault.hashicorp.com/agent-inject-template-x: template does not parse: line 1"
+        ),
+        "{}",
+        warnings[0]
+    );
+}

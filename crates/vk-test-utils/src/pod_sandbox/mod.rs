@@ -253,6 +253,60 @@ impl PodSandbox {
     }
 
     fn run_inner(&self, name: &str, command_override: Option<Vec<String>>) -> Result<SandboxRun> {
+        let (mut cmd, _run_dir) = self.command(name, command_override)?;
+        let output = run_with_timeout(&mut cmd, self.timeout)
+            .with_context(|| format!("running container {name} in the pod sandbox"))?;
+        Ok(SandboxRun {
+            output,
+            volumes: self.volumes.clone(),
+        })
+    }
+
+    /// Starts container `name` in the background (a long-running sidecar), as [`PodSandbox::run`]
+    /// would run it; stop it with [`SandboxProcess::terminate`] and [`SandboxProcess::wait`].
+    pub fn spawn(&self, name: &str) -> Result<SandboxProcess> {
+        use std::os::unix::process::CommandExt;
+        let (mut cmd, run_dir) = self.command(name, None)?;
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("spawning container {name} in the pod sandbox"))?;
+        let out = crate::util::drain(child.stdout.take());
+        let err = crate::util::drain(child.stderr.take());
+        Ok(SandboxProcess {
+            name: name.to_string(),
+            child,
+            out: Some(out),
+            err: Some(err),
+            _run_dir: run_dir,
+        })
+    }
+
+    /// Runs the `exec` command of container `name`'s `probe` (`startupProbe`, `readinessProbe`,
+    /// `livenessProbe`) the way the kubelet execs it: in the container's mounts, user and
+    /// environment (a fresh namespace over the same volumes, like `kubectl exec`).
+    pub fn probe(&self, name: &str, probe: &str) -> Result<SandboxRun> {
+        let c = find_container(&self.pod, name)?;
+        let command: Vec<String> = c[probe]["exec"]["command"]
+            .as_array()
+            .ok_or_else(|| anyhow!("container {name} has no {probe}.exec.command"))?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| anyhow!("container {name}: {probe}.exec.command holds a non-string"))?;
+        self.run_inner(name, Some(command))
+    }
+
+    /// The `unshare … chroot … COMMAND` command line of container `name`, and the per-run
+    /// scratch dir it needs while it runs.
+    fn command(
+        &self,
+        name: &str,
+        command_override: Option<Vec<String>>,
+    ) -> Result<(Command, TempDir)> {
         let c = find_container(&self.pod, name)?;
         let env = container_env(&self.pod, c)?;
         let argv: Vec<String> = match command_override {
@@ -417,12 +471,91 @@ impl PodSandbox {
         .args(&exec)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-        let output = run_with_timeout(&mut cmd, self.timeout)
-            .with_context(|| format!("running container {name} in the pod sandbox"))?;
-        Ok(SandboxRun {
-            output,
-            volumes: self.volumes.clone(),
+        Ok((cmd, run_dir))
+    }
+}
+
+/// A container started with [`PodSandbox::spawn`]; killed (with everything in its PID
+/// namespace) when dropped.
+#[derive(Debug)]
+pub struct SandboxProcess {
+    name: String,
+    child: std::process::Child,
+    out: Option<std::thread::JoinHandle<Vec<u8>>>,
+    err: Option<std::thread::JoinHandle<Vec<u8>>>,
+    _run_dir: TempDir,
+}
+
+impl SandboxProcess {
+    /// True while the container's process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGTERM to the container's first process (PID 1 of its PID namespace, as the
+    /// kubelet's runtime does when a pod ends; `unshare` itself does not forward signals).
+    pub fn terminate(&self) -> Result<()> {
+        let init = crate::util::child_pids(self.child.id());
+        anyhow::ensure!(
+            !init.is_empty(),
+            "container {} has no process to signal",
+            self.name
+        );
+        for pid in init {
+            let status = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .context("running kill")?;
+            anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the container to exit (killing it after that) and returns
+    /// its exit status and output.
+    pub fn wait(mut self, timeout: Duration) -> Result<crate::util::TimedOutput> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                timed_out = true;
+                self.kill();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        crate::util::kill_process_group(self.child.id());
+        let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
+            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+        };
+        Ok(crate::util::TimedOutput {
+            status,
+            stdout: join(self.out.take()),
+            stderr: join(self.err.take()),
+            timed_out,
         })
+    }
+
+    fn kill(&mut self) {
+        for pid in crate::util::child_pids(self.child.id()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        crate::util::kill_process_group(self.child.id());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
     }
 }
 
