@@ -43,7 +43,7 @@ use vk_agent_config::Config;
 use vk_telemetry::ErrorChain;
 use vk_vault_client::{ClientConfig, PemSource, VaultClient};
 
-pub use args::{AgentArgs, VAULT_CONFIG_NAME};
+pub use args::{AgentArgs, AgentFlags, VAULT_CONFIG_NAME};
 pub use error::AgentError;
 
 use crate::auth::{Authenticator, Token};

@@ -1,12 +1,13 @@
 //! Go standard-library behaviour the agent and the injector must match byte for byte, because
 //! Vault, Vault Agent and consul-template parse their settings with it: `strconv.ParseBool`,
 //! `strconv.ParseInt`, `strconv.ParseFloat`, `strconv.Quote`, `time.ParseDuration`, `time.Duration.String` and
-//! `path.Clean`, and Vault's `parseutil` string wrappers over them.
+//! `path.Clean`, the `flag` package's command-line syntax, and Vault's `parseutil` string wrappers over them.
 //!
 //! Owns: these conversions and Go's error texts. Must never: perform I/O, read a clock or the
 //! environment — it is a pure library, one implementation for every crate.
 
 mod duration;
+pub mod flag;
 mod float;
 mod parseutil;
 mod path;
