@@ -2,11 +2,12 @@
 //! Vault, Vault Agent and consul-template parse their settings with it: `strconv.ParseBool`,
 //! `strconv.ParseInt`, `strconv.ParseFloat`, `strconv.FormatFloat`, `strconv.Quote`, `encoding/json`'s string and float
 //! text, `time.ParseDuration`, `time.Duration.String` and
-//! `path.Clean`, the `flag` package's command-line syntax, and Vault's `parseutil` string wrappers over them.
+//! `path.Clean`, UTC calendar dates from Unix seconds, the `flag` package's command-line syntax, and Vault's `parseutil` string wrappers over them.
 //!
 //! Owns: these conversions and Go's error texts. Must never: perform I/O, read a clock or the
 //! environment — it is a pure library, one implementation for every crate.
 
+mod civil;
 mod duration;
 pub mod flag;
 mod float;
@@ -17,6 +18,7 @@ mod path;
 mod quote;
 mod strconv;
 
+pub use civil::{UtcDateTime, civil_from_days, days_from_civil};
 pub use duration::{
     DurationError, format_duration, format_std, parse_duration, parse_std_duration,
 };

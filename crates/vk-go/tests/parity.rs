@@ -608,3 +608,27 @@ fn quote_bytes_matches_go() {
     assert_eq!(quote_bytes(b"ok\xe2\x82"), r#""ok\xe2\x82""#);
     assert_eq!(quote_bytes("é\u{2028}".as_bytes()), r#""é\u2028""#);
 }
+
+#[test]
+fn utc_dates_match_go() {
+    use vk_go::{UtcDateTime, civil_from_days, days_from_civil};
+    // time.Unix(secs, 0).UTC().Format(time.RFC3339)
+    let cases: &[(i64, &str)] = &[
+        (0, "1970-01-01T00:00:00Z"),
+        (-1, "1969-12-31T23:59:59Z"),
+        (951_782_400, "2000-02-29T00:00:00Z"),
+        (951_868_800, "2000-03-01T00:00:00Z"),
+        (1_798_761_599, "2026-12-31T23:59:59Z"),
+        (4_107_542_400, "2100-03-01T00:00:00Z"),
+        (253_402_300_799, "9999-12-31T23:59:59Z"),
+        (-62_135_596_800, "0001-01-01T00:00:00Z"),
+    ];
+    for (secs, want) in cases {
+        assert_eq!(UtcDateTime::from_unix(*secs).rfc3339(), *want, "{secs}");
+    }
+    assert_eq!(civil_from_days(20_428), (2025, 12, 6));
+    for days in (-800_000..800_000).step_by(997) {
+        let (y, m, d) = civil_from_days(days);
+        assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+    }
+}
