@@ -429,15 +429,7 @@ fn works_with_the_real_agent() {
         String::from_utf8_lossy(&rendered),
         "postgresql://db-user:db-password@postgres:5432/mydb\n"
     );
-    assert!(
-        cluster
-            .kube
-            .reviews()
-            .iter()
-            .any(|r| r.caller_authorized && r.authenticated),
-        "OpenBao never had the token reviewed: {:?}",
-        cluster.kube.reviews()
-    );
+    assert_token_reviewed(&cluster);
 
     // `kubectl exec webapp -c webapp -- cat /vault/secrets/database-config` equivalent.
     let app = sandbox
@@ -605,6 +597,11 @@ fn assert_clean_log_and_reviewed(run: &SandboxRun, token: &str, cluster: &Cluste
     );
     assert!(!log.contains("db-password"), "secret in the log: {log}");
     assert!(!log.contains(token), "token in the log");
+    assert_token_reviewed(cluster);
+}
+
+/// OpenBao had the pod's token reviewed by the Kubernetes API.
+fn assert_token_reviewed(cluster: &Cluster) {
     assert!(
         cluster
             .kube
