@@ -1,8 +1,11 @@
 //! Top-level command line (spec §1.1): `mitchellh/cli` conventions — help and version flags are
 //! found by a pre-scan, the first non-flag argument is the subcommand, unknown or missing
-//! subcommands exit 127.
+//! subcommands exit 127. The pre-scan is mitchellh/cli's, not Go's `flag` (it sees `-h` after
+//! the subcommand too); the subcommands' own flags are parsed by `vk_go::flag`, and their help
+//! lists come from the same flag tables.
 
-use vk_injector::config::{Flag, FlagKind, INJECT_FLAGS, RENDER_FLAGS};
+use vk_agent::AgentFlags;
+use vk_injector::config::{FlagKind, FlagSpec, INJECT_FLAGS, RENDER_FLAGS};
 
 pub(crate) const TOP_HELP: &str = "Usage: vault-k8s [--version] [--help] <command> [<args>]
 
@@ -61,7 +64,7 @@ pub(crate) fn parse(args: &[String]) -> Invocation<'_> {
             "Usage: vault-k8s version\n\n  Prints the version of this binary.".into(),
         ),
         ("version", false, _) => Invocation::Version,
-        ("agent", true, _) => Invocation::SubcommandHelp(AGENT_HELP.into()),
+        ("agent", true, _) => Invocation::SubcommandHelp(agent_help()),
         ("agent", false, _) => Invocation::Agent(rest),
         (_, true, false) => Invocation::SubcommandHelp(inject_help()),
         (_, true, true) => Invocation::SubcommandHelp(render_help()),
@@ -70,7 +73,7 @@ pub(crate) fn parse(args: &[String]) -> Invocation<'_> {
     }
 }
 
-const AGENT_HELP: &str =
+const AGENT_USAGE: &str =
     "Usage: vault-k8s agent [-config=FILE] [-exit-after-auth[=BOOL]] [-revoke-on-exit] [-ready-file=PATH]
        vault-k8s agent probe -ready-file=PATH
   Run the agent: authenticate to Vault, write the token sinks, render every template into
@@ -80,6 +83,13 @@ const AGENT_HELP: &str =
   VAULT_LOG_FORMAT choose the logging. With -ready-file the agent writes that file after
   every template rendered once; `agent probe` exits 0 only once it is there (the native
   sidecar's startup probe).";
+
+fn agent_help() -> String {
+    format!(
+        "{AGENT_USAGE}\n\nCommand Options\n\n{}",
+        flag_list(AgentFlags::SPECS)
+    )
+}
 
 pub(crate) fn inject_help() -> String {
     format!(
@@ -99,15 +109,15 @@ pub(crate) fn render_help() -> String {
 }
 
 /// Upstream's layout: `  -name=<string>` (or `  -name` for bools), usage indented 5 spaces.
-fn flag_list(table: &[Flag]) -> String {
+fn flag_list(table: &[FlagSpec]) -> String {
     let mut blocks = Vec::new();
     for flag in table {
         let head = match flag.kind {
             FlagKind::Bool => format!("  -{}", flag.name),
-            FlagKind::String => format!("  -{}=<string>", flag.name),
+            kind => format!("  -{}=<{}>", flag.name, kind.type_name()),
         };
         let mut usage = flag.usage.to_owned();
-        if !flag.default.is_empty() && flag.kind == FlagKind::String {
+        if !flag.default.is_empty() && flag.kind != FlagKind::Bool {
             usage.push_str(&format!(" (default {:?})", flag.default));
         }
         if !flag.env.is_empty() {
@@ -169,6 +179,9 @@ mod tests {
         );
         assert!(
             matches!(parse(&args(&["agent-inject", "render", "--help"])), Invocation::SubcommandHelp(t) if t.contains("-f=<string>"))
+        );
+        assert!(
+            matches!(parse(&args(&["agent", "-h"])), Invocation::SubcommandHelp(t) if t.contains("-revoke-grace=<uint>"))
         );
         // After `--` nothing is a help flag.
         let a = args(&["agent-inject", "--", "-h"]);

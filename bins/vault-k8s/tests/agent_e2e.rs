@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use vk_test_utils::admission::{mutate_with_response, pod_create_review};
 use vk_test_utils::{
-    ChildGuard, DevServer, KubeApi, PodSandbox, TestCa, configure_kubernetes_auth, fixture,
+    ChildGuard, DevServer, KubeApi, PodSandbox, SandboxRun, TestCa, configure_kubernetes_auth,
+    fixture,
 };
 
 const POLICY: &str = "path \"secret/data/database/config\" {\n  capabilities = [\"read\"]\n}\n";
@@ -190,23 +191,7 @@ fn works_with_our_agent() {
         std::fs::read_to_string(&host_file).expect("rendered secret file"),
         "postgresql://db-user:db-password@postgres:5432/mydb\n"
     );
-    // The agent's log never carries the secret or the token.
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.output.stdout),
-        String::from_utf8_lossy(&run.output.stderr)
-    );
-    assert!(!log.contains("db-password"), "secret in the log: {log}");
-    assert!(!log.contains(&token), "token in the log");
-    assert!(
-        cluster
-            .kube
-            .reviews()
-            .iter()
-            .any(|r| r.caller_authorized && r.authenticated),
-        "OpenBao never had the token reviewed: {:?}",
-        cluster.kube.reviews()
-    );
+    assert_clean_log_and_reviewed(&run, &token, &cluster);
 
     // The sidecar, alone in a fresh pod, runs the same way and keeps running.
     let mut sidecar_pod = cluster.sandbox(&mutated, &token);
@@ -375,22 +360,7 @@ template {{
             .expect("on a volume")
             .exists()
     );
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.output.stdout),
-        String::from_utf8_lossy(&run.output.stderr)
-    );
-    assert!(!log.contains("db-password"), "secret in the log: {log}");
-    assert!(!log.contains(&token), "token in the log");
-    assert!(
-        cluster
-            .kube
-            .reviews()
-            .iter()
-            .any(|r| r.caller_authorized && r.authenticated),
-        "OpenBao never had the token reviewed: {:?}",
-        cluster.kube.reviews()
-    );
+    assert_clean_log_and_reviewed(&run, &token, &cluster);
 
     // The sidecar reads `config.hcl` (no `exit_after_auth`) and keeps running.
     let mut sidecar_pod = cluster.sandbox(&mutated, &token);
@@ -459,15 +429,7 @@ fn works_with_the_real_agent() {
         String::from_utf8_lossy(&rendered),
         "postgresql://db-user:db-password@postgres:5432/mydb\n"
     );
-    assert!(
-        cluster
-            .kube
-            .reviews()
-            .iter()
-            .any(|r| r.caller_authorized && r.authenticated),
-        "OpenBao never had the token reviewed: {:?}",
-        cluster.kube.reviews()
-    );
+    assert_token_reviewed(&cluster);
 
     // `kubectl exec webapp -c webapp -- cat /vault/secrets/database-config` equivalent.
     let app = sandbox
@@ -622,6 +584,31 @@ fn our_agent_refuses_a_token_from_another_signer() {
             .iter()
             .any(|r| r.caller_authorized && !r.authenticated),
         "OpenBao never reviewed the forged token: {:?}",
+        cluster.kube.reviews()
+    );
+}
+
+/// The agent's log never carries the secret or the token, and OpenBao had the token reviewed.
+fn assert_clean_log_and_reviewed(run: &SandboxRun, token: &str, cluster: &Cluster) {
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.output.stdout),
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    assert!(!log.contains("db-password"), "secret in the log: {log}");
+    assert!(!log.contains(token), "token in the log");
+    assert_token_reviewed(cluster);
+}
+
+/// OpenBao had the pod's token reviewed by the Kubernetes API.
+fn assert_token_reviewed(cluster: &Cluster) {
+    assert!(
+        cluster
+            .kube
+            .reviews()
+            .iter()
+            .any(|r| r.caller_authorized && r.authenticated),
+        "OpenBao never had the token reviewed: {:?}",
         cluster.kube.reviews()
     );
 }

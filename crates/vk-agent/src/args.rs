@@ -37,84 +37,68 @@ pub struct AgentArgs {
     pub handoff_dir: Option<PathBuf>,
 }
 
+vk_go::go_flags! {
+    /// The flags of `vault-k8s agent`, parsed with Go's `flag` rules (`vk_go::flag`).
+    pub struct AgentFlags {
+        pub config: Option<String> => "config" {
+            default: "",
+            env: [],
+            usage: "Vault Agent configuration file (HCL or JSON); without it, the base64 JSON in VAULT_CONFIG is read",
+        },
+        pub exit_after_auth: Option<bool> => "exit-after-auth" {
+            default: "",
+            env: [],
+            usage: "Exit after authenticating and rendering the templates once (overrides exit_after_auth in the configuration)",
+        },
+        pub revoke_on_exit: bool => "revoke-on-exit" {
+            default: "false",
+            env: [],
+            usage: "Revoke the auto-auth token when the agent shuts down",
+        },
+        pub revoke_grace: u64 => "revoke-grace" {
+            default: "0",
+            env: [],
+            usage: "Whole seconds to keep the token after SIGTERM before revoking it (with -revoke-on-exit)",
+        },
+        pub ready_file: Option<String> => "ready-file" {
+            default: "",
+            env: [],
+            usage: "Write this file once every template has rendered (removed at start); `vault-k8s agent probe` checks it",
+        },
+    }
+}
+
 impl AgentArgs {
-    /// Parses Go-style flags (`-config=FILE`, `-config FILE`, `--config=FILE`,
-    /// `-exit-after-auth[=bool]`, `-revoke-on-exit`, `-revoke-grace=SECONDS`). A leading `agent` word is skipped, so the
-    /// binary can be invoked as `vault agent -config=…`.
+    /// Parses the command line with Go's `flag` rules (`-config=FILE`, `-config FILE`,
+    /// `--config=FILE`, `-exit-after-auth[=bool]`, `-revoke-on-exit`, `-revoke-grace SECONDS`).
+    /// A leading `agent` word is skipped, so the binary can be invoked as `vault agent -config=…`;
+    /// an argument left after the flags is an error (the agent takes none).
     pub fn parse(args: &[String], env: BTreeMap<String, String>) -> Result<Self, AgentError> {
+        let args = match args.split_first() {
+            Some((first, rest)) if first == "agent" => rest,
+            _ => args,
+        };
+        let mut flags = AgentFlags::default();
+        let rest = vk_go::flag::parse(&mut flags, args).map_err(AgentError::Flags)?;
+        if let Some(extra) = rest.first() {
+            return Err(AgentError::Usage(format!("unexpected argument {extra:?}")));
+        }
+        if flags.ready_file.as_deref() == Some("") {
+            return Err(AgentError::Usage("-ready-file needs a path".into()));
+        }
         let handoff_dir = env
             .get(HANDOFF_DIR_ENV)
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);
-        let mut out = AgentArgs {
+        Ok(AgentArgs {
+            config_path: flags.config.map(PathBuf::from),
+            exit_after_auth: flags.exit_after_auth,
+            revoke_on_exit: flags.revoke_on_exit,
+            revoke_grace: std::time::Duration::from_secs(flags.revoke_grace),
+            ready_file: flags.ready_file.map(PathBuf::from),
             env,
             handoff_dir,
-            ..AgentArgs::default()
-        };
-        let mut it = args.iter().peekable();
-        if it.peek().is_some_and(|a| a.as_str() == "agent") {
-            it.next();
-        }
-        while let Some(arg) = it.next() {
-            let flag = arg
-                .strip_prefix("--")
-                .or_else(|| arg.strip_prefix('-'))
-                .ok_or_else(|| AgentError::Usage(format!("unexpected argument {arg:?}")))?;
-            let (name, value) = match flag.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (flag, None),
-            };
-            match name {
-                "config" => {
-                    let v = match value {
-                        Some(v) => v,
-                        None => it
-                            .next()
-                            .cloned()
-                            .ok_or_else(|| AgentError::Usage("-config needs a value".into()))?,
-                    };
-                    out.config_path = Some(PathBuf::from(v));
-                }
-                "exit-after-auth" => out.exit_after_auth = Some(parse_bool(name, value)?),
-                "revoke-on-exit" => out.revoke_on_exit = parse_bool(name, value)?,
-                "revoke-grace" => {
-                    let v = value.ok_or_else(|| {
-                        AgentError::Usage("-revoke-grace needs a value in seconds".into())
-                    })?;
-                    let secs = v.parse::<u64>().map_err(|_| {
-                        AgentError::Usage(format!(
-                            "invalid value {v:?} for -revoke-grace: expected whole seconds"
-                        ))
-                    })?;
-                    out.revoke_grace = std::time::Duration::from_secs(secs);
-                }
-                "ready-file" => {
-                    let v = match value {
-                        Some(v) => v,
-                        None => it
-                            .next()
-                            .cloned()
-                            .ok_or_else(|| AgentError::Usage("-ready-file needs a path".into()))?,
-                    };
-                    if v.is_empty() {
-                        return Err(AgentError::Usage("-ready-file needs a path".into()));
-                    }
-                    out.ready_file = Some(PathBuf::from(v));
-                }
-                other => return Err(AgentError::Usage(format!("unknown flag -{other}"))),
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn parse_bool(name: &str, value: Option<String>) -> Result<bool, AgentError> {
-    // Go's flag package: a bare boolean flag is true, a value goes through strconv.ParseBool.
-    match value.as_deref() {
-        None => Ok(true),
-        Some(v) => vk_go::parse_bool(v).map_err(|e| {
-            AgentError::Usage(format!("invalid boolean value {v:?} for -{name}: {e}"))
-        }),
+        })
     }
 }
 
@@ -189,6 +173,37 @@ mod tests {
     }
 
     #[test]
+    fn go_flag_rules_apply_to_every_flag() {
+        // A value may follow as the next word for any non-bool flag, and `--` ends the flags.
+        let a = AgentArgs::parse(
+            &s(&["-revoke-grace", "5", "-revoke-on-exit", "--"]),
+            BTreeMap::new(),
+        )
+        .unwrap();
+        assert_eq!(a.revoke_grace, std::time::Duration::from_secs(5));
+        assert!(a.revoke_on_exit);
+        assert_eq!(a.exit_after_auth, None);
+        let err = |args: &[&str]| {
+            AgentArgs::parse(&s(args), BTreeMap::new())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(&["-colour=red"]),
+            "usage: flag provided but not defined: -colour"
+        );
+        assert_eq!(err(&["-config"]), "usage: flag needs an argument: -config");
+        assert_eq!(
+            err(&["-revoke-grace=soon"]),
+            r#"usage: invalid value "soon" for flag -revoke-grace: parse error"#
+        );
+        assert_eq!(
+            err(&["-revoke-on-exit", "--", "x"]),
+            r#"usage: unexpected argument "x""#
+        );
+    }
+
+    #[test]
     fn boolean_flags_take_go_spellings_only() {
         for (v, want) in [
             ("TRUE", true),
@@ -206,7 +221,8 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("-revoke-on-exit"), "{e}");
-            assert!(e.contains("strconv.ParseBool"), "{e}");
+            // Go's flag package reports every bad bool as `parse error`.
+            assert!(e.contains("parse error"), "{e}");
         }
     }
 

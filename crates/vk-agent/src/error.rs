@@ -10,6 +10,9 @@ pub enum AgentError {
     /// The command line could not be understood.
     #[error("usage: {0}")]
     Usage(String),
+    /// A flag Go's `flag` package would reject (the message is Go's).
+    #[error("usage: {0}")]
+    Flags(vk_go::flag::FlagError),
     /// Neither `-config` nor `VAULT_CONFIG` was given.
     #[error("no configuration: pass -config=FILE or set VAULT_CONFIG")]
     NoConfig,

@@ -45,7 +45,7 @@ use vk_agent_config::Config;
 use vk_telemetry::ErrorChain;
 use vk_vault_client::{ClientConfig, PemSource, VaultClient};
 
-pub use args::{AgentArgs, HANDOFF_DIR_ENV, VAULT_CONFIG_NAME};
+pub use args::{AgentArgs, AgentFlags, HANDOFF_DIR_ENV, VAULT_CONFIG_NAME};
 pub use error::AgentError;
 pub use reload::RELOAD_ENV;
 

@@ -17,16 +17,7 @@ fn agent_bin() -> PathBuf {
 }
 
 fn seeded() -> DevServer {
-    let dev = DevServer::start().unwrap();
-    dev.cli_ok(&[
-        "kv",
-        "put",
-        "secret/database/config",
-        "username=db-readonly-user",
-        "password=db-secret-password",
-    ])
-    .unwrap();
-    dev
+    DevServer::start_seeded().unwrap()
 }
 
 fn hcl_config(addr: &str, dir: &Path, exit_after_auth: bool, interval: &str) -> String {
@@ -81,14 +72,7 @@ fn init_token_file_matches_bao_agent() {
     )
     .unwrap();
     assert!(out.success(), "vk agent failed: {}", out.stderr_str());
-    let mut bao = dev.command();
-    bao.arg("agent")
-        .arg(format!(
-            "-config={}",
-            theirs.path().join("agent.hcl").display()
-        ))
-        .env_remove("VAULT_TOKEN")
-        .env_remove("BAO_TOKEN");
+    let mut bao = dev.agent_command(&theirs.path().join("agent.hcl"));
     let out = run_with_timeout(&mut bao, Duration::from_secs(60)).unwrap();
     assert!(out.success(), "bao agent failed: {}", out.stderr_str());
 

@@ -30,26 +30,7 @@ struct Setup {
 fn setup() -> Setup {
     let pg = Postgres::start().unwrap();
     let dev = DevServer::start().unwrap();
-    dev.cli_ok(&["secrets", "enable", "database"]).unwrap();
-    dev.cli_ok(&[
-        "write",
-        "database/config/pg",
-        "plugin_name=postgresql-database-plugin",
-        "allowed_roles=app",
-        &format!("connection_url={}", pg.vault_connection_url()),
-        &format!("username={}", vk_test_utils::postgres::ADMIN_USER),
-        &format!("password={}", vk_test_utils::postgres::ADMIN_PASSWORD),
-    ])
-    .unwrap();
-    dev.cli_ok(&[
-        "write",
-        "database/roles/app",
-        "db_name=pg",
-        "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
-        &format!("default_ttl={DEFAULT_TTL_SECS}s"),
-        &format!("max_ttl={MAX_TTL_SECS}s"),
-    ])
-    .unwrap();
+    pg.mount_in(&dev, DEFAULT_TTL_SECS, MAX_TTL_SECS).unwrap();
     dev.write_policy(
         "app",
         r#"path "database/creds/app" { capabilities = ["read"] }"#,

@@ -234,26 +234,7 @@ fn db_leases(dev: &DevServer) -> Vec<String> {
 fn database_setup() -> (Postgres, DevServer, KubeApi) {
     let pg = Postgres::start().unwrap();
     let dev = DevServer::start().unwrap();
-    dev.cli_ok(&["secrets", "enable", "database"]).unwrap();
-    dev.cli_ok(&[
-        "write",
-        "database/config/pg",
-        "plugin_name=postgresql-database-plugin",
-        "allowed_roles=app",
-        &format!("connection_url={}", pg.vault_connection_url()),
-        &format!("username={}", vk_test_utils::postgres::ADMIN_USER),
-        &format!("password={}", vk_test_utils::postgres::ADMIN_PASSWORD),
-    ])
-    .unwrap();
-    dev.cli_ok(&[
-        "write",
-        "database/roles/app",
-        "db_name=pg",
-        "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
-        &format!("default_ttl={DB_TTL_SECS}s"),
-        &format!("max_ttl={DB_MAX_TTL_SECS}s"),
-    ])
-    .unwrap();
+    pg.mount_in(&dev, DB_TTL_SECS, DB_MAX_TTL_SECS).unwrap();
     let kube = KubeApi::start().unwrap();
     configure_kubernetes_auth(
         &dev,

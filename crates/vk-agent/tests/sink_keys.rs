@@ -80,14 +80,7 @@ fn wrap_ttl_sink_holds_a_wrapping_token_that_unwraps_to_a_working_token() {
     )
     .unwrap();
     assert!(out.success(), "ours: {}", out.stderr_str());
-    let mut bao = dev.command();
-    bao.arg("agent")
-        .arg(format!(
-            "-config={}",
-            theirs.path().join("agent.hcl").display()
-        ))
-        .env_remove("VAULT_TOKEN")
-        .env_remove("BAO_TOKEN");
+    let mut bao = dev.agent_command(&theirs.path().join("agent.hcl"));
     let out = run_with_timeout(&mut bao, Duration::from_secs(60)).unwrap();
     assert!(out.success(), "bao: {}", out.stderr_str());
 

@@ -86,15 +86,7 @@ impl Pair {
     }
 
     fn their_command(&self, dev: &DevServer) -> Command {
-        let mut cmd = dev.command();
-        cmd.arg("agent")
-            .arg(format!(
-                "-config={}",
-                self.theirs.path().join("agent.hcl").display()
-            ))
-            .env_remove("VAULT_TOKEN")
-            .env_remove("BAO_TOKEN");
-        cmd
+        dev.agent_command(&self.theirs.path().join("agent.hcl"))
     }
 
     /// Runs both agents to completion (init mode).

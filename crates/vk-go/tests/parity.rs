@@ -502,3 +502,133 @@ fn parse_float_matches_go() {
         );
     }
 }
+
+#[test]
+fn json_string_escaping_matches_go() {
+    use vk_go::push_json_string;
+    // (input, json.Marshal, Encoder with SetEscapeHTML(false))
+    let cases = [
+        ("plain", r#""plain""#, r#""plain""#),
+        ("", r#""""#, r#""""#),
+        ("a<b>&c", r#""a\u003cb\u003e\u0026c""#, r#""a<b>&c""#),
+        ("q\"b\\", r#""q\"b\\""#, r#""q\"b\\""#),
+        ("\n\r\t\u{8}\u{c}", r#""\n\r\t\b\f""#, r#""\n\r\t\b\f""#),
+        (
+            "\u{0}\u{1}\u{1f}",
+            r#""\u0000\u0001\u001f""#,
+            r#""\u0000\u0001\u001f""#,
+        ),
+        ("\u{7f}é€", "\"\u{7f}é€\"", "\"\u{7f}é€\""),
+        ("\u{2028}\u{2029}", r#""\u2028\u2029""#, r#""\u2028\u2029""#),
+        // Other characters led by 0xE2 stay as they are.
+        (
+            "\u{2027}\u{202a}\u{20ac}",
+            "\"\u{2027}\u{202a}\u{20ac}\"",
+            "\"\u{2027}\u{202a}\u{20ac}\"",
+        ),
+    ];
+    for (input, html, plain) in cases {
+        let mut out = String::new();
+        push_json_string(&mut out, input, true);
+        assert_eq!(out, html, "{input:?}");
+        let mut out = String::new();
+        push_json_string(&mut out, input, false);
+        assert_eq!(out, plain, "{input:?}");
+        let mut bytes = Vec::new();
+        vk_go::push_json_string_bytes(&mut bytes, input, true);
+        assert_eq!(bytes, html.as_bytes(), "{input:?}");
+    }
+}
+
+#[test]
+fn json_floats_match_go() {
+    use vk_go::format_json_float;
+    let cases: &[(f64, &str)] = &[
+        (0.0, "0"),
+        (-0.0, "-0"),
+        (1.0, "1"),
+        (0.75, "0.75"),
+        (3.0, "3"),
+        (0.1, "0.1"),
+        (1e8, "100000000"),
+        (1e20, "100000000000000000000"),
+        (12345678901234567890.0, "12345678901234567000"),
+        (1e21, "1e+21"),
+        (-2.5e22, "-2.5e+22"),
+        (0.000001, "0.000001"),
+        (1e-7, "1e-7"),
+        (1.5e-7, "1.5e-7"),
+        (5e-324, "5e-324"),
+        (f64::MAX, "1.7976931348623157e+308"),
+    ];
+    for (x, want) in cases {
+        assert_eq!(format_json_float(*x).as_deref(), Some(*want), "{x}");
+    }
+    // Go's encoder refuses these (`json: unsupported value`).
+    for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert_eq!(format_json_float(x), None);
+    }
+}
+
+#[test]
+fn format_float_matches_go() {
+    // strconv.FormatFloat(x, 'g', -1, 64), as fmt's %v prints a float64.
+    let shortest: &[(f64, &str)] = &[
+        (1.0, "1"),
+        (1e6, "1e+06"),
+        (999999.0, "999999"),
+        (123456789.0, "1.23456789e+08"),
+        (0.0001, "0.0001"),
+        (0.00001, "1e-05"),
+        (1e-7, "1e-07"),
+        (1e100, "1e+100"),
+        (-0.0, "-0"),
+        (f64::NAN, "NaN"),
+        (f64::INFINITY, "+Inf"),
+        (f64::NEG_INFINITY, "-Inf"),
+    ];
+    for (x, want) in shortest {
+        assert_eq!(vk_go::format_g_shortest(*x), *want, "{x}");
+    }
+    assert_eq!(vk_go::format_g(1234.5678, 3), "1.23e+03");
+    assert_eq!(vk_go::format_g(100.0, 3), "100");
+    assert_eq!(vk_go::format_e(1234.5678, Some(2)), "1.23e+03");
+    assert_eq!(vk_go::format_e(0.0, Some(3)), "0.000e+00");
+    assert_eq!(vk_go::format_f(4.56789, Some(2)), "4.57");
+    assert_eq!(vk_go::format_f(2.5, Some(0)), "2");
+    assert_eq!(vk_go::format_f(-1.0, None), "-1");
+}
+
+#[test]
+fn quote_bytes_matches_go() {
+    use vk_go::quote_bytes;
+    assert_eq!(quote_bytes(b"text/plain"), r#""text/plain""#);
+    assert_eq!(quote_bytes(b"a\"b\\c\n\x01\x7f"), r#""a\"b\\c\n\x01\x7f""#);
+    assert_eq!(quote_bytes(b"\xff\xfe"), r#""\xff\xfe""#);
+    assert_eq!(quote_bytes(b"ok\xe2\x82"), r#""ok\xe2\x82""#);
+    assert_eq!(quote_bytes("é\u{2028}".as_bytes()), r#""é\u2028""#);
+}
+
+#[test]
+fn utc_dates_match_go() {
+    use vk_go::{UtcDateTime, civil_from_days, days_from_civil};
+    // time.Unix(secs, 0).UTC().Format(time.RFC3339)
+    let cases: &[(i64, &str)] = &[
+        (0, "1970-01-01T00:00:00Z"),
+        (-1, "1969-12-31T23:59:59Z"),
+        (951_782_400, "2000-02-29T00:00:00Z"),
+        (951_868_800, "2000-03-01T00:00:00Z"),
+        (1_798_761_599, "2026-12-31T23:59:59Z"),
+        (4_107_542_400, "2100-03-01T00:00:00Z"),
+        (253_402_300_799, "9999-12-31T23:59:59Z"),
+        (-62_135_596_800, "0001-01-01T00:00:00Z"),
+    ];
+    for (secs, want) in cases {
+        assert_eq!(UtcDateTime::from_unix(*secs).rfc3339(), *want, "{secs}");
+    }
+    assert_eq!(civil_from_days(20_428), (2025, 12, 6));
+    for days in (-800_000..800_000).step_by(997) {
+        let (y, m, d) = civil_from_days(days);
+        assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+    }
+}

@@ -17,47 +17,15 @@ impl serde_json::ser::Formatter for GoFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        let bytes = fragment.as_bytes();
-        // Fast path: most fragments need no Go-specific escaping (0xE2 leads U+2028/U+2029).
-        if !bytes
-            .iter()
-            .any(|&b| matches!(b, b'<' | b'>' | b'&' | 0xE2))
-        {
-            return writer.write_all(bytes);
-        }
-        let mut start = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            let escape: Option<&[u8]> = match bytes[i] {
-                b'<' => Some(b"\\u003c"),
-                b'>' => Some(b"\\u003e"),
-                b'&' => Some(b"\\u0026"),
-                // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
-                0xE2 if bytes.get(i + 1) == Some(&0x80)
-                    && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)) =>
-                {
-                    Some(if bytes.get(i + 2) == Some(&0xA8) {
-                        b"\\u2028"
-                    } else {
-                        b"\\u2029"
-                    })
-                }
-                _ => None,
-            };
-            if let Some(esc) = escape {
-                writer.write_all(&bytes[start..i])?;
-                writer.write_all(esc)?;
-                i += if esc.len() == 6 && bytes[i] == 0xE2 {
-                    3
-                } else {
-                    1
-                };
-                start = i;
-            } else {
-                i += 1;
+        // serde_json has already escaped quotes, backslashes and control characters; what is
+        // left to escape is Go's own (`<`, `>`, `&`, U+2028, U+2029).
+        let mut result = Ok(());
+        vk_go::json_escape(fragment, true, |piece| {
+            if result.is_ok() {
+                result = writer.write_all(piece.as_bytes());
             }
-        }
-        writer.write_all(&bytes[start..])
+        });
+        result
     }
 
     fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
@@ -69,96 +37,16 @@ impl serde_json::ser::Formatter for GoFormatter {
     }
 }
 
-/// Go's `encoding/json` float text: plain decimal unless |v| < 1e-6 or |v| >= 1e21.
+/// Go's `encoding/json` float text: plain decimal unless |v| < 1e-6 or |v| >= 1e21
+/// (`vk_go::format_json_float`; serde_json never holds NaN or infinities).
 pub fn go_float(v: f64) -> String {
-    let abs = v.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format!("{v:e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
-            _ => s,
-        }
-    } else {
-        format!("{v}")
-    }
+    vk_go::format_json_float(v).unwrap_or_else(|| vk_go::format_g_shortest(v))
 }
 
-/// What a byte turns into inside a JSON string: 0 = itself, `u` = `\\u00XX`, `G` = Go's
-/// `\\u003c`-style escape of `<`, `>`, `&`, `L` = maybe U+2028/U+2029 (lead byte 0xE2), any
-/// other = a backslash and that letter. The same output as serde_json plus [`GoFormatter`].
-static ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t[b'<' as usize] = b'G';
-    t[b'>' as usize] = b'G';
-    t[b'&' as usize] = b'G';
-    t[0xE2] = b'L';
-    t
-};
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 /// Appends `s` as a quoted JSON string, byte for byte what serde_json with [`GoFormatter`]
-/// writes, in a single table-driven pass.
+/// writes.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let esc = ESCAPE[b as usize];
-        if esc == 0 {
-            i += 1;
-            continue;
-        }
-        let width = match esc {
-            b'L' => {
-                // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
-                if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9))
-                {
-                    3
-                } else {
-                    i += 1;
-                    continue;
-                }
-            }
-            _ => 1,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        match esc {
-            b'L' => out.extend_from_slice(if bytes[i + 2] == 0xA8 {
-                b"\\u2028"
-            } else {
-                b"\\u2029"
-            }),
-            b'u' | b'G' => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xF) as usize],
-            ]),
-            letter => out.extend_from_slice(&[b'\\', letter]),
-        }
-        i += width;
-        start = i;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    vk_go::push_json_string_bytes(out, s, true);
 }
 
 /// Appends a JSON value, byte for byte what serde_json with [`GoFormatter`] writes (keys in

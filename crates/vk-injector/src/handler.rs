@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prometheus::Registry;
 use tracing::Instrument as _;
+use vk_go::quote_bytes as go_quote;
 use vk_inject::{Decision, InjectorSettings};
 
 use crate::admission::{ReviewIn, ReviewOut, Status};
@@ -323,36 +324,6 @@ fn http_error(status: StatusCode, message: String) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     resp
-}
-
-/// Go's `%q` for a byte string: printable text kept, quotes/backslashes/control bytes escaped.
-pub(crate) fn go_quote(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\x07' => out.push_str("\\a"),
-                '\x08' => out.push_str("\\b"),
-                '\x0c' => out.push_str("\\f"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\x0b' => out.push_str("\\v"),
-                c if (c as u32) < 0x20 || c == '\x7f' => {
-                    out.push_str(&format!("\\x{:02x}", c as u32))
-                }
-                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

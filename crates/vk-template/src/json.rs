@@ -2,9 +2,7 @@
 //! `encoding/json`-compatible writer (sorted keys, HTML escaping, Go float text).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use crate::floatfmt;
 use crate::value::Value;
 
 /// How JSON numbers become values.
@@ -259,30 +257,9 @@ pub(crate) fn encode(v: &Value, style: Style) -> Result<String, String> {
     Ok(out)
 }
 
+/// Go's `encoding/json` string text (`vk_go::push_json_string`).
 pub(crate) fn quote(out: &mut String, s: &str, escape_html: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' if escape_html => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    vk_go::push_json_string(out, s, escape_html);
 }
 
 fn newline(out: &mut String, style: Style, depth: usize) {
@@ -303,12 +280,12 @@ fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Resul
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i, _) => out.push_str(&i.to_string()),
         Value::Uint(u) => out.push_str(&u.to_string()),
-        Value::Float(f) => match floatfmt::format_json(*f) {
+        Value::Float(f) => match vk_go::format_json_float(*f) {
             Some(s) => out.push_str(&s),
             None => {
                 return Err(format!(
                     "json: unsupported value: {}",
-                    floatfmt::format_g_shortest(*f)
+                    vk_go::format_g_shortest(*f)
                 ));
             }
         },

@@ -13,7 +13,6 @@
 mod ast;
 mod error;
 mod exec;
-mod floatfmt;
 mod funcs;
 mod gofmt;
 mod json;

@@ -1,7 +1,6 @@
 //! Go `fmt`: `Sprint`, `Sprintln`, `Sprintf` over template values, including `%v` of maps,
 //! slices and structs, and Go's bad-verb texts (`%!d(json.Number=42)`).
 
-use crate::floatfmt;
 use crate::objects;
 use crate::value::Value;
 use vk_go::quote as go_quote;
@@ -251,20 +250,20 @@ impl Printer {
         let prec = self.f.prec;
         let mut s = match verb {
             'v' => match prec {
-                None => floatfmt::format_g_shortest(x),
-                Some(p) => floatfmt::format_g(x, p),
+                None => vk_go::format_g_shortest(x),
+                Some(p) => vk_go::format_g(x, p),
             },
             'g' => match prec {
-                None => floatfmt::format_g_shortest(x),
-                Some(p) => floatfmt::format_g(x, p),
+                None => vk_go::format_g_shortest(x),
+                Some(p) => vk_go::format_g(x, p),
             },
             'G' => match prec {
-                None => floatfmt::format_g_shortest(x).to_uppercase(),
-                Some(p) => floatfmt::format_g(x, p).to_uppercase(),
+                None => vk_go::format_g_shortest(x).to_uppercase(),
+                Some(p) => vk_go::format_g(x, p).to_uppercase(),
             },
-            'e' => floatfmt::format_e(x, Some(prec.unwrap_or(6))),
-            'E' => floatfmt::format_e(x, Some(prec.unwrap_or(6))).to_uppercase(),
-            'f' | 'F' => floatfmt::format_f(x, Some(prec.unwrap_or(6))),
+            'e' => vk_go::format_e(x, Some(prec.unwrap_or(6))),
+            'E' => vk_go::format_e(x, Some(prec.unwrap_or(6))).to_uppercase(),
+            'f' | 'F' => vk_go::format_f(x, Some(prec.unwrap_or(6))),
             _ => return self.bad_verb(verb, v),
         };
         if self.f.plus && !s.starts_with('-') && !s.starts_with('+') {
@@ -332,7 +331,7 @@ fn go_syntax(v: &Value, depth: usize) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Int(i, _) => i.to_string(),
         Value::Uint(u) => format!("0x{u:x}"),
-        Value::Float(f) => floatfmt::format_g_shortest(*f),
+        Value::Float(f) => vk_go::format_g_shortest(*f),
         Value::Str(s) | Value::Number(s) => go_quote(s),
         Value::List(l) => format!(
             "[]interface {{}}{{{}}}",

@@ -1,18 +1,6 @@
 //! Go `time.Time.Format` for UTC instants (what `timestamp` needs), from Unix seconds.
 
-/// Civil date from days since 1970-01-01 (proleptic Gregorian).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+use vk_go::{civil_from_days, days_from_civil};
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -42,10 +30,10 @@ const DAYS: [&str; 7] = [
 pub(crate) fn format(secs: i64, nanos: u32, layout: &str) -> String {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
-    let (y, mo, d) = civil(days);
+    let (y, mo, d) = civil_from_days(days);
     let (h, mi, s) = (sod / 3600, (sod / 60) % 60, sod % 60);
     let wd = (days + 4).rem_euclid(7) as usize;
-    let yday = days - days_before_year(y) + 1;
+    let yday = days - days_from_civil(y, 1, 1) + 1;
     let mut out = String::new();
     let mut rest = layout;
     // Longest tokens first, as Go's layout scanner prefers them.
@@ -159,14 +147,6 @@ fn fraction_token(s: &str) -> Option<&str> {
         return None;
     }
     Some(&s[..n])
-}
-
-fn days_before_year(y: i64) -> i64 {
-    let y1 = y - 1;
-    let leaps = y1.div_euclid(4) - y1.div_euclid(100) + y1.div_euclid(400);
-    let base = 1969i64;
-    let base_leaps = base.div_euclid(4) - base.div_euclid(100) + base.div_euclid(400);
-    (y - 1970) * 365 + (leaps - base_leaps)
 }
 
 #[cfg(test)]

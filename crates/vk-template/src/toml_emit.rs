@@ -1,7 +1,6 @@
 //! `toTOML`: output laid out like BurntSushi/toml's encoder (direct keys first, then tables,
 //! two-space indentation per table level).
 
-use crate::floatfmt;
 use crate::value::Value;
 
 pub(crate) fn to_toml(v: &Value) -> Result<String, String> {
@@ -119,7 +118,7 @@ fn float(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let s = floatfmt::format_f(f, None);
+    let s = vk_go::format_f(f, None);
     if s.contains('.') { s } else { format!("{s}.0") }
 }
 

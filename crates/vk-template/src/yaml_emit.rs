@@ -1,6 +1,5 @@
 //! `toYAML`: a gopkg.in/yaml.v2 (YAML 1.1) compatible emitter for template values.
 
-use crate::floatfmt;
 use crate::value::Value;
 
 /// yaml.v2 wraps plain and single-quoted scalars at spaces past this column.
@@ -91,7 +90,7 @@ pub(crate) fn key_less(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 fn float_text(f: f64) -> String {
-    match floatfmt::format_g_shortest(f).as_str() {
+    match vk_go::format_g_shortest(f).as_str() {
         "+Inf" => ".inf".into(),
         "-Inf" => "-.inf".into(),
         "NaN" => ".nan".into(),

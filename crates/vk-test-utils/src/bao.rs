@@ -180,6 +180,31 @@ impl DevServer {
         cmd
     }
 
+    /// A started server holding the KV secret `secret/database/config` (`username`,
+    /// `password`) that the upstream examples and the agent tests render.
+    pub fn start_seeded() -> Result<Self> {
+        let dev = Self::start()?;
+        dev.cli_ok(&[
+            "kv",
+            "put",
+            "secret/database/config",
+            "username=db-readonly-user",
+            "password=db-secret-password",
+        ])?;
+        Ok(dev)
+    }
+
+    /// `bao agent -config=CONFIG` with this server's address but without its root token: the
+    /// agent must log in through its own auto-auth.
+    pub fn agent_command(&self, config: &Path) -> Command {
+        let mut cmd = self.command();
+        cmd.arg("agent")
+            .arg(format!("-config={}", config.display()))
+            .env_remove("VAULT_TOKEN")
+            .env_remove("BAO_TOKEN");
+        cmd
+    }
+
     /// Runs the CLI with `args` against this server.
     pub fn cli(&self, args: &[&str]) -> Result<Output> {
         self.command()

@@ -162,6 +162,36 @@ impl Postgres {
         )
     }
 
+    /// Enables OpenBao's `database` engine on `dev` over this server: connection `pg` (the
+    /// admin user) and role `app`, whose credentials live `default_ttl_secs` and at most
+    /// `max_ttl_secs`.
+    pub fn mount_in(
+        &self,
+        dev: &crate::DevServer,
+        default_ttl_secs: u64,
+        max_ttl_secs: u64,
+    ) -> Result<()> {
+        dev.cli_ok(&["secrets", "enable", "database"])?;
+        dev.cli_ok(&[
+            "write",
+            "database/config/pg",
+            "plugin_name=postgresql-database-plugin",
+            "allowed_roles=app",
+            &format!("connection_url={}", self.vault_connection_url()),
+            &format!("username={ADMIN_USER}"),
+            &format!("password={ADMIN_PASSWORD}"),
+        ])?;
+        dev.cli_ok(&[
+            "write",
+            "database/roles/app",
+            "db_name=pg",
+            "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            &format!("default_ttl={default_ttl_secs}s"),
+            &format!("max_ttl={max_ttl_secs}s"),
+        ])?;
+        Ok(())
+    }
+
     /// Runs `sql` with `psql` over TCP as `user`/`password`; the output of a success, or the
     /// error text.
     pub fn psql(&self, user: &str, password: &str, sql: &str) -> Result<String, String> {

@@ -189,26 +189,9 @@ pub(crate) fn need_tool(name: &str, hint: &str) -> Result<PathBuf> {
     bail!("`{name}` not found on PATH or in .tools/bin: {hint}")
 }
 
-/// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ` (UTC), without a date library.
+/// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ` (UTC).
 pub(crate) fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    vk_go::UtcDateTime::from_unix(i64::try_from(secs).unwrap_or(i64::MAX)).rfc3339()
 }
 
 /// Checks that `path` is a static x86-64 ELF executable (no program interpreter).

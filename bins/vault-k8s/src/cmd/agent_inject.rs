@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use vk_injector::autotls::AutoTls;
-use vk_injector::config::{AutoTlsConfig, INJECT_FLAGS, TlsSource, parse_go_flags};
+use vk_injector::config::{AutoTlsConfig, TlsSource, parse_inject_flags};
 use vk_injector::{AppState, InjectorConfig, InjectorMetrics, Purpose, ServingState};
 use vk_server::{CertWatcher, ReloadingCert, ShutdownSignals};
 
@@ -19,7 +19,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(20);
 const CERT_POLL: Duration = Duration::from_millis(250);
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
-    let values = match parse_go_flags(args, &[INJECT_FLAGS]) {
+    let values = match parse_inject_flags(args) {
         Ok(v) => v,
         Err(err) => {
             eprintln!("{err}\n{}", crate::cli::inject_help());

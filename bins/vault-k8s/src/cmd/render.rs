@@ -4,7 +4,7 @@ use std::io::Read as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use vk_injector::config::{INJECT_FLAGS, RENDER_FLAGS, parse_go_flags};
+use vk_injector::config::parse_render_flags;
 use vk_injector::preview::{self, Rendered};
 use vk_injector::{InjectorConfig, Purpose};
 
@@ -15,7 +15,7 @@ enum Output {
 }
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
-    let values = match parse_go_flags(args, &[INJECT_FLAGS, RENDER_FLAGS]) {
+    let (values, render) = match parse_render_flags(args) {
         Ok(v) => v,
         Err(err) => {
             eprintln!("{err}\n{}", crate::cli::render_help());
@@ -23,16 +23,16 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
     };
     let result = (|| {
-        let output = match values.get("o") {
+        let output = match render.o.as_str() {
             "pod" => Output::Pod,
             "patch" => Output::Patch,
             other => anyhow::bail!("-o must be \"pod\" or \"patch\", got {other:?}"),
         };
-        let file = values.get("f").to_owned();
+        let file = render.f;
         if file.is_empty() {
             anyhow::bail!("-f FILE is required (a YAML or JSON manifest; `-` reads stdin)");
         }
-        let namespace = values.get("namespace").to_owned();
+        let namespace = render.namespace;
         let config =
             InjectorConfig::resolve(values, &|name| std::env::var(name).ok(), Purpose::Render)?;
         let text = read_manifest(&file)?;

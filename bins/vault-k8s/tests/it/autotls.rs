@@ -11,15 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, pki_types::CertificateDer};
 use vk_test_utils::kube_api::KubeApi;
 
-use crate::support::BIN;
+use crate::support::{BIN, Reply, request_as};
 
 const NS: &str = "vault";
 const SVC: &str = "vault-agent-injector-svc";
@@ -243,12 +239,6 @@ fn client_for_bundle(bundle: &[u8]) -> Arc<ClientConfig> {
     Arc::new(config)
 }
 
-struct Reply {
-    status: u16,
-    body: Bytes,
-    peer_cert: CertificateDer<'static>,
-}
-
 /// One request on a new connection, verifying the server as `SNI` against `config`'s roots.
 async fn call(
     config: &Arc<ClientConfig>,
@@ -257,47 +247,16 @@ async fn call(
     path: &str,
     body: Vec<u8>,
 ) -> Result<Reply, String> {
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let name = rustls::pki_types::ServerName::try_from(SNI).map_err(|e| e.to_string())?;
-    let tls = TlsConnector::from(config.clone())
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let peer_cert = tls
-        .get_ref()
-        .1
-        .peer_certificates()
-        .and_then(|c| c.first().cloned())
-        .ok_or("no peer certificate")?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .map_err(|e| format!("http handshake: {e}"))?;
-    tokio::spawn(conn);
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", SNI)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("send: {e}"))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
-    Ok(Reply {
-        status,
+    request_as(
+        config,
+        addr,
+        SNI,
+        method,
+        path,
+        Some("application/json"),
         body,
-        peer_cert,
-    })
+    )
+    .await
 }
 
 fn pod() -> Value {

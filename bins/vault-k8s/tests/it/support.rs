@@ -197,7 +197,7 @@ pub(crate) struct Reply {
     pub(crate) peer_cert: CertificateDer<'static>,
 }
 
-/// One request on a new TLS connection.
+/// One request on a new TLS connection, verifying the server as `localhost`.
 pub(crate) async fn request(
     config: &Arc<ClientConfig>,
     addr: SocketAddr,
@@ -206,10 +206,25 @@ pub(crate) async fn request(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> Result<Reply, String> {
+    request_as(config, addr, "localhost", method, path, content_type, body).await
+}
+
+/// One request on a new TLS connection, verifying the server as `server_name` against
+/// `config`'s roots (also the `Host` header).
+pub(crate) async fn request_as(
+    config: &Arc<ClientConfig>,
+    addr: SocketAddr,
+    server_name: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Reply, String> {
     let tcp = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from(server_name.to_owned())
+        .map_err(|e| e.to_string())?;
     let tls = TlsConnector::from(config.clone())
         .connect(name, tcp)
         .await
@@ -227,7 +242,7 @@ pub(crate) async fn request(
     let mut req = Request::builder()
         .method(method)
         .uri(path)
-        .header("host", "localhost");
+        .header("host", server_name);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }

@@ -184,16 +184,7 @@ pub(crate) fn write_sa_token(kube: &KubeApi, dir: &Path) {
 }
 
 pub(crate) fn seeded() -> DevServer {
-    let dev = DevServer::start().unwrap();
-    dev.cli_ok(&[
-        "kv",
-        "put",
-        "secret/database/config",
-        "username=db-readonly-user",
-        "password=db-secret-password",
-    ])
-    .unwrap();
-    dev
+    DevServer::start_seeded().unwrap()
 }
 
 /// How many tokens OpenBao holds.

@@ -2,7 +2,9 @@
 //! (`cargo xtask docs flags` writes it there and `--check` compares it; the example
 //! `flag_table` prints it, so xtask need not link this crate).
 
-use super::flags::{Flag, FlagKind, INJECT_FLAGS};
+use vk_go::flag::FlagSpec;
+
+use super::flags::INJECT_FLAGS;
 
 /// The header row and one row per [`INJECT_FLAGS`] entry: flag, type, default, environment, usage.
 pub fn flags_markdown_table() -> String {
@@ -17,11 +19,8 @@ pub fn flags_markdown_table() -> String {
     out
 }
 
-fn row(flag: &Flag) -> String {
-    let kind = match flag.kind {
-        FlagKind::String => "string",
-        FlagKind::Bool => "bool",
-    };
+fn row(flag: &FlagSpec) -> String {
+    let kind = flag.kind.type_name();
     let env = flag
         .env
         .iter()

@@ -4,11 +4,11 @@
 mod auto_tls;
 mod flags;
 mod flags_doc;
-mod goflag;
 mod goparse;
 
 use std::path::PathBuf;
 
+use vk_go::flag::FlagSet as _;
 use vk_inject::{AgentCommandStyle, InjectorSettings};
 use vk_server::{CertFiles, TlsConfigError, TlsMinVersion, TlsSettings};
 use vk_telemetry::{LogFormat, LogLevel, UnknownLogLevel};
@@ -18,12 +18,12 @@ pub use auto_tls::{
     ENV_TEST_CA_LIFETIME, ENV_TEST_LEAF_LIFETIME, LeaderConfig,
 };
 pub use flags::{
-    ENV_LEASE_RENEWAL_THRESHOLD, ENV_MAX_CONNECTIONS_PER_HOST, Flag, FlagKind, INJECT_FLAGS,
-    RENDER_FLAGS,
+    ENV_LEASE_RENEWAL_THRESHOLD, ENV_MAX_CONNECTIONS_PER_HOST, INJECT_FLAGS, InjectFlags,
+    RENDER_FLAGS, RenderFlags, parse_inject_flags, parse_render_flags,
 };
 pub use flags_doc::flags_markdown_table;
-pub use goflag::{FlagError, FlagValues, parse_go_flags};
 pub use goparse::{GoParseError, check_duration, parse_bool, parse_float, parse_int};
+pub use vk_go::flag::{FlagError, FlagKind, FlagSpec};
 
 /// What the configuration is for: serving needs TLS material, the offline preview does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,7 @@ impl InjectorConfig {
     /// Apply the environment (via `env`, never the process environment directly, so tests can
     /// feed a map) to parsed flag values and validate, in upstream's order.
     pub fn resolve(
-        mut values: FlagValues,
+        mut values: InjectFlags,
         env: &dyn Fn(&str) -> Option<String>,
         purpose: Purpose,
     ) -> Result<Self, ConfigError> {
@@ -118,16 +118,16 @@ impl InjectorConfig {
             else {
                 continue;
             };
-            match flag.kind {
-                FlagKind::Bool => values.set(
-                    flag.name,
-                    parse_bool(&value).map_err(ConfigError::Env)?.to_string(),
-                ),
-                FlagKind::String => values.set(flag.name, value),
-            }
+            // envconfig reads bools with parseutil (an empty value is false), not the flag rules.
+            let value = match flag.kind {
+                FlagKind::Bool => parse_bool(&value).map_err(ConfigError::Env)?.to_string(),
+                _ => value,
+            };
+            // Every flag of the table is a string or a bool, so setting the normalized text
+            // cannot fail, and the name comes from the same table the struct was made from.
+            let _always_set = values.set_flag(flag.name, &value);
         }
-        for name in ["auth-min-backoff", "auth-max-backoff"] {
-            let v = values.get(name);
+        for v in [&values.auth_min_backoff, &values.auth_max_backoff] {
             if !v.is_empty() {
                 check_duration(v).map_err(ConfigError::Env)?;
             }
@@ -143,35 +143,35 @@ impl InjectorConfig {
         }
 
         // Steps 3 and 4.
-        if values.get("vault-address").is_empty() {
+        if values.vault_address.is_empty() {
             return Err(ConfigError::NoVaultAddress);
         }
-        let default_template = values.get("default-template");
+        let default_template = values.default_template.as_str();
         if default_template != "map" && default_template != "json" {
             return Err(ConfigError::DefaultTemplate(default_template.to_owned()));
         }
         // Step 5 (Kubernetes client) happens in the binary, after validation, and only in auto
         // mode: with file certificates nothing needs the API server.
         // Step 6.
-        let log_level = LogLevel::parse(values.get("log-level")).map_err(ConfigError::LogLevel)?;
-        let log_format = LogFormat::parse(values.get("log-format"));
+        let log_level = LogLevel::parse(&values.log_level).map_err(ConfigError::LogLevel)?;
+        let log_format = LogFormat::parse(&values.log_format);
 
-        let agent_command_style = AgentCommandStyle::parse(values.get("agent-command-style"))
+        let agent_command_style = AgentCommandStyle::parse(&values.agent_command_style)
             .map_err(|e| ConfigError::AgentCommandStyle(e.0))?;
-        let restricted_profile = match values.get("restricted-profile") {
+        let restricted_profile = match values.restricted_profile.as_str() {
             "auto" => None,
             other => Some(
                 vk_go::parse_bool(other)
                     .map_err(|_| ConfigError::RestrictedProfile(other.to_owned()))?,
             ),
         };
-        let size_limit = values.get("secret-volume-size-limit");
+        let size_limit = values.secret_volume_size_limit.as_str();
         if !size_limit.is_empty() {
             vk_inject::quantity::canonical_quantity(size_limit)
                 .map_err(|e| ConfigError::SecretVolumeSizeLimit(size_limit.to_owned(), e))?;
         }
 
-        let telemetry_path = match values.get("telemetry-path") {
+        let telemetry_path = match values.telemetry_path.as_str() {
             "" => None,
             p if !p.starts_with('/') || p == "/mutate" || p == "/health/ready" => {
                 return Err(ConfigError::TelemetryPath(p.to_owned()));
@@ -191,7 +191,7 @@ impl InjectorConfig {
             },
             log_level,
             log_format,
-            listen: values.get("listen").to_owned(),
+            listen: values.listen.clone(),
             telemetry_path,
             tls,
             warnings,
@@ -200,47 +200,47 @@ impl InjectorConfig {
 }
 
 fn server_tls(
-    values: &FlagValues,
+    values: &InjectFlags,
     env: &dyn Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ServerTls, ConfigError> {
     // Step 9: certificate source.
-    let cert = values.get("tls-cert-file");
+    let cert = values.tls_cert_file.as_str();
     let source = if cert.is_empty() {
-        if !values.get("tls-key-file").is_empty() {
+        if !values.tls_key_file.is_empty() {
             warnings.push("-tls-key-file is set without -tls-cert-file; generating certificates (auto mode) and ignoring it".to_owned());
         }
-        if !values.get("tls-ca-cert-file").is_empty() {
+        if !values.tls_ca_cert_file.is_empty() {
             warnings
                 .push("-tls-ca-cert-file is only used with -tls-cert-file; ignoring it".to_owned());
         }
         TlsSource::Auto(
             AutoTlsConfig::resolve(
-                values.get("tls-auto"),
-                values.get("tls-auto-hosts"),
-                values.get_bool("use-leader-elector"),
+                &values.tls_auto,
+                &values.tls_auto_hosts,
+                values.use_leader_elector,
                 env,
             )
             .map_err(ConfigError::AutoTls)?,
         )
     } else {
-        let key = values.get("tls-key-file");
+        let key = values.tls_key_file.as_str();
         if key.is_empty() {
             return Err(ConfigError::MissingKeyFile);
         }
-        if !values.get("tls-auto").is_empty() {
+        if !values.tls_auto.is_empty() {
             warnings.push("-tls-auto is ignored with -tls-cert-file: publishing a CA from -tls-ca-cert-file to the webhook configuration is not implemented; set the caBundle yourself (or let cert-manager's CA injector do it)".to_owned());
         }
-        if !values.get("tls-ca-cert-file").is_empty() {
+        if !values.tls_ca_cert_file.is_empty() {
             warnings.push("-tls-ca-cert-file is not published with -tls-cert-file (not implemented); ignoring it".to_owned());
         }
-        if !values.get("tls-auto-hosts").is_empty() {
+        if !values.tls_auto_hosts.is_empty() {
             warnings.push(
                 "-tls-auto-hosts is only used for self-generated certificates; ignoring it"
                     .to_owned(),
             );
         }
-        if values.get_bool("use-leader-elector") {
+        if values.use_leader_elector {
             warnings.push(
                 "-use-leader-elector only coordinates self-generated certificates; ignored with -tls-cert-file".to_owned(),
             );
@@ -251,16 +251,15 @@ fn server_tls(
         })
     };
     // Step 11: TLS parameters.
-    let min_version =
-        TlsMinVersion::parse(values.get("tls-min-version")).map_err(ConfigError::Tls)?;
+    let min_version = TlsMinVersion::parse(&values.tls_min_version).map_err(ConfigError::Tls)?;
     if min_version.is_raised_to_tls12() {
         warnings.push(format!(
             "-tls-min-version={} requested; TLS 1.0 and 1.1 are not implemented, serving TLS 1.2 and 1.3",
-            values.get("tls-min-version")
+            values.tls_min_version
         ));
     }
-    let tls12_suites = vk_server::parse_cipher_suites(values.get("tls-cipher-suites"))
-        .map_err(ConfigError::Tls)?;
+    let tls12_suites =
+        vk_server::parse_cipher_suites(&values.tls_cipher_suites).map_err(ConfigError::Tls)?;
     Ok(ServerTls {
         source,
         settings: TlsSettings {
@@ -271,45 +270,44 @@ fn server_tls(
 }
 
 fn settings_from(
-    values: &FlagValues,
+    values: &InjectFlags,
     max_connections_per_host: i64,
     agent_command_style: AgentCommandStyle,
 ) -> InjectorSettings {
-    let get = |name: &str| values.get(name).to_owned();
     InjectorSettings {
-        vault_address: get("vault-address"),
-        vault_image: get("vault-image"),
+        vault_address: values.vault_address.clone(),
+        vault_image: values.vault_image.clone(),
         agent_command_style,
-        proxy_address: get("proxy-address"),
-        vault_auth_type: get("vault-auth-type"),
-        vault_auth_path: get("vault-auth-path"),
-        vault_namespace: get("vault-namespace"),
-        vault_cacert_bytes: get("vault-cacert-bytes"),
-        revoke_on_shutdown: values.get_bool("revoke-on-shutdown"),
-        run_as_user: get("run-as-user"),
-        run_as_group: get("run-as-group"),
-        run_as_same_user: values.get_bool("run-as-same-user"),
-        set_security_context: values.get_bool("set-security-context"),
-        default_template: get("default-template"),
-        cpu_request: get("cpu-request"),
-        memory_request: get("memory-request"),
-        ephemeral_request: get("ephemeral-storage-request"),
-        cpu_limit: get("cpu-limit"),
-        memory_limit: get("memory-limit"),
-        ephemeral_limit: get("ephemeral-storage-limit"),
-        auth_min_backoff: get("auth-min-backoff"),
-        auth_max_backoff: get("auth-max-backoff"),
-        disable_idle_connections: get("disable-idle-connections"),
-        disable_keep_alives: get("disable-keep-alives"),
-        exit_on_retry_failure: values.get_bool("template-config-exit-on-retry-failure"),
-        agent_metrics: values.get_bool("agent-metrics"),
-        static_secret_render_interval: get("template-static-secret-render-interval"),
+        proxy_address: values.proxy_address.clone(),
+        vault_auth_type: values.vault_auth_type.clone(),
+        vault_auth_path: values.vault_auth_path.clone(),
+        vault_namespace: values.vault_namespace.clone(),
+        vault_cacert_bytes: values.vault_cacert_bytes.clone(),
+        revoke_on_shutdown: values.revoke_on_shutdown,
+        run_as_user: values.run_as_user.clone(),
+        run_as_group: values.run_as_group.clone(),
+        run_as_same_user: values.run_as_same_user,
+        set_security_context: values.set_security_context,
+        default_template: values.default_template.clone(),
+        cpu_request: values.cpu_request.clone(),
+        memory_request: values.memory_request.clone(),
+        ephemeral_request: values.ephemeral_storage_request.clone(),
+        cpu_limit: values.cpu_limit.clone(),
+        memory_limit: values.memory_limit.clone(),
+        ephemeral_limit: values.ephemeral_storage_limit.clone(),
+        auth_min_backoff: values.auth_min_backoff.clone(),
+        auth_max_backoff: values.auth_max_backoff.clone(),
+        disable_idle_connections: values.disable_idle_connections.clone(),
+        disable_keep_alives: values.disable_keep_alives.clone(),
+        exit_on_retry_failure: values.template_config_exit_on_retry_failure,
+        agent_metrics: values.agent_metrics,
+        static_secret_render_interval: values.template_static_secret_render_interval.clone(),
         max_connections_per_host,
-        credential_handoff: values.get_bool("agent-credential-handoff"),
-        native_sidecar: values.get_bool("native-sidecar"),
-        deny_template_errors: values.get_bool("deny-template-errors"),
+        credential_handoff: values.agent_credential_handoff,
+        native_sidecar: values.native_sidecar,
+        deny_template_errors: values.deny_template_errors,
         restricted_profile: None,
-        secret_volume_size_limit: get("secret-volume-size-limit"),
+        secret_volume_size_limit: values.secret_volume_size_limit.clone(),
     }
 }
 

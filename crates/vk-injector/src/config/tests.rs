@@ -11,7 +11,7 @@ fn resolve(
     env: &[(&str, &str)],
     purpose: Purpose,
 ) -> Result<InjectorConfig, ConfigError> {
-    let values = parse_go_flags(&args(cli), &[INJECT_FLAGS]).expect("flags parse");
+    let values = parse_inject_flags(&args(cli)).expect("flags parse");
     let env: HashMap<String, String> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -27,42 +27,31 @@ const SERVE: &[&str] = &[
 
 #[test]
 fn go_flag_spellings_are_all_accepted() {
-    let values = parse_go_flags(
-        &args(&[
-            "-listen=:1",
-            "--log-level",
-            "debug",
-            "-vault-image",
-            "-odd-but-legal",
-            "--revoke-on-shutdown",
-            "-set-security-context=false",
-            "-run-as-same-user=1",
-            "2>&1",
-            "-undefined-after-positional",
-        ]),
-        &[INJECT_FLAGS],
-    )
+    let values = parse_inject_flags(&args(&[
+        "-listen=:1",
+        "--log-level",
+        "debug",
+        "-vault-image",
+        "-odd-but-legal",
+        "--revoke-on-shutdown",
+        "-set-security-context=false",
+        "-run-as-same-user=1",
+        "2>&1",
+        "-undefined-after-positional",
+    ]))
     .expect("parse");
-    assert_eq!(values.get("listen"), ":1");
-    assert_eq!(values.get("log-level"), "debug");
-    assert_eq!(values.get("vault-image"), "-odd-but-legal");
-    assert!(values.get_bool("revoke-on-shutdown"));
-    assert!(!values.get_bool("set-security-context"));
-    assert!(values.get_bool("run-as-same-user"));
-    assert_eq!(
-        values.get("cpu-limit"),
-        "500m",
-        "untouched flags keep defaults"
-    );
+    assert_eq!(values.listen, ":1");
+    assert_eq!(values.log_level, "debug");
+    assert_eq!(values.vault_image, "-odd-but-legal");
+    assert!(values.revoke_on_shutdown);
+    assert!(!values.set_security_context);
+    assert!(values.run_as_same_user);
+    assert_eq!(values.cpu_limit, "500m", "untouched flags keep defaults");
 }
 
 #[test]
 fn go_flag_errors_use_go_messages() {
-    let err = |a: &[&str]| {
-        parse_go_flags(&args(a), &[INJECT_FLAGS])
-            .expect_err("error")
-            .to_string()
-    };
+    let err = |a: &[&str]| parse_inject_flags(&args(a)).expect_err("error").to_string();
     assert_eq!(err(&["-nope"]), "flag provided but not defined: -nope");
     assert_eq!(err(&["-listen"]), "flag needs an argument: -listen");
     assert_eq!(
@@ -71,14 +60,10 @@ fn go_flag_errors_use_go_messages() {
     );
     assert_eq!(err(&["---x"]), "bad flag syntax: ---x");
     // `-bool false` stops parsing at `false`; the later flag is ignored, not an error.
-    let values = parse_go_flags(
-        &args(&["-revoke-on-shutdown", "false", "-nope"]),
-        &[INJECT_FLAGS],
-    )
-    .expect("ok");
-    assert!(values.get_bool("revoke-on-shutdown"));
+    let values = parse_inject_flags(&args(&["-revoke-on-shutdown", "false", "-nope"])).expect("ok");
+    assert!(values.revoke_on_shutdown);
     // `--` ends flags.
-    assert!(parse_go_flags(&args(&["--", "-nope"]), &[INJECT_FLAGS]).is_ok());
+    assert!(parse_inject_flags(&args(&["--", "-nope"])).is_ok());
 }
 
 #[test]

@@ -145,7 +145,7 @@ fn float_op(op: Op, a: f64, b: f64) -> Result<Value, String> {
             return Err(format!(
                 "{}: unknown type for {} (float64)",
                 op.name(),
-                crate::floatfmt::format_g_shortest(b)
+                vk_go::format_g_shortest(b)
             ));
         }
         Op::Min => a.min(b),

@@ -1,7 +1,5 @@
-//! A small JSON reader/writer for the differential harness (std only, so the test needs no
-//! dev-dependencies). Numbers keep their literal text; objects keep their member order.
-
-use std::fmt::Write as _;
+//! A small JSON reader/writer for the differential harness (std and vk-go only, so the test
+//! needs no dev-dependencies; strings are written with Go's escaping from vk-go). Numbers keep their literal text; objects keep their member order.
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Json {
@@ -80,21 +78,7 @@ impl Json {
 }
 
 fn quote_into(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    vk_go::push_json_string(out, s, false);
 }
 
 pub(crate) fn parse(text: &str) -> Result<Json, String> {

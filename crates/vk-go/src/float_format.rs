@@ -1,4 +1,5 @@
-//! Go `strconv.FormatFloat` equivalents built on Rust's exact, shortest float formatting.
+//! Go `strconv.FormatFloat` (the `g`, `e` and `f` forms, shortest or with a precision) and
+//! `encoding/json`'s float text, built on Rust's exact, shortest float formatting.
 
 /// Decimal digits (no leading/trailing zeros, except "0" for zero) and the exponent of the first
 /// digit: value = 0.d1d2… × 10^(point), i.e. `point` is Go's `decimal.dp`.
@@ -101,7 +102,7 @@ fn plain_form(x: f64, d: &Digits, frac: Option<usize>) -> String {
 }
 
 /// `strconv.FormatFloat(x, 'g', -1, 64)`: Go's `%v` for float64.
-pub(crate) fn format_g_shortest(x: f64) -> String {
+pub fn format_g_shortest(x: f64) -> String {
     if let Some(s) = special(x) {
         return s;
     }
@@ -115,7 +116,7 @@ pub(crate) fn format_g_shortest(x: f64) -> String {
 }
 
 /// `strconv.FormatFloat(x, 'g', prec, 64)` with an explicit precision (`%.3g`).
-pub(crate) fn format_g(x: f64, prec: usize) -> String {
+pub fn format_g(x: f64, prec: usize) -> String {
     if let Some(s) = special(x) {
         return s;
     }
@@ -134,7 +135,7 @@ pub(crate) fn format_g(x: f64, prec: usize) -> String {
 }
 
 /// `strconv.FormatFloat(x, 'e', prec, 64)`; `None` = shortest.
-pub(crate) fn format_e(x: f64, prec: Option<usize>) -> String {
+pub fn format_e(x: f64, prec: Option<usize>) -> String {
     if let Some(s) = special(x) {
         return s;
     }
@@ -145,7 +146,7 @@ pub(crate) fn format_e(x: f64, prec: Option<usize>) -> String {
 }
 
 /// `strconv.FormatFloat(x, 'f', prec, 64)`; `None` = shortest.
-pub(crate) fn format_f(x: f64, prec: Option<usize>) -> String {
+pub fn format_f(x: f64, prec: Option<usize>) -> String {
     if let Some(s) = special(x) {
         return s;
     }
@@ -160,8 +161,8 @@ pub(crate) fn format_f(x: f64, prec: Option<usize>) -> String {
 }
 
 /// Go `encoding/json`'s float64 encoding: plain between 1e-6 and 1e21, else exponent with no
-/// leading zero in the exponent.
-pub(crate) fn format_json(x: f64) -> Option<String> {
+/// leading zero in the exponent; `None` for NaN and infinities, which Go refuses to encode.
+pub fn format_json_float(x: f64) -> Option<String> {
     if !x.is_finite() {
         return None;
     }
@@ -210,16 +211,16 @@ mod tests {
 
     #[test]
     fn json_floats_match_go() {
-        assert_eq!(format_json(1e8).unwrap(), "100000000");
+        assert_eq!(format_json_float(1e8).unwrap(), "100000000");
         assert_eq!(
-            format_json(12345678901234567890.0).unwrap(),
+            format_json_float(12345678901234567890.0).unwrap(),
             "12345678901234567000"
         );
-        assert_eq!(format_json(1e21).unwrap(), "1e+21");
-        assert_eq!(format_json(1e-7).unwrap(), "1e-7");
-        assert_eq!(format_json(0.000001).unwrap(), "0.000001");
-        assert_eq!(format_json(-0.0).unwrap(), "-0");
-        assert_eq!(format_json(1.0).unwrap(), "1");
+        assert_eq!(format_json_float(1e21).unwrap(), "1e+21");
+        assert_eq!(format_json_float(1e-7).unwrap(), "1e-7");
+        assert_eq!(format_json_float(0.000001).unwrap(), "0.000001");
+        assert_eq!(format_json_float(-0.0).unwrap(), "-0");
+        assert_eq!(format_json_float(1.0).unwrap(), "1");
     }
 
     #[test]
