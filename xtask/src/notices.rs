@@ -153,7 +153,11 @@ fn is_proc_macro(package: &Value) -> bool {
         .as_array()
         .into_iter()
         .flatten()
-        .any(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "proc-macro")))
+        .any(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "proc-macro"))
+        })
 }
 
 fn is_license_file(name: &str) -> bool {
