@@ -2,7 +2,7 @@
 //!
 //! Steps run in order and stop at the first failure, which is named with a hint to fix it, followed by a
 //! summary of the steps with their durations. The test step runs last because it takes longest.
-//! `cargo xtask ci STEP...` runs only the named steps (tools, fmt, clippy, tidy, docs, test, images,
+//! `cargo xtask ci STEP...` runs only the named steps (tools, fmt, clippy, tidy, deny, docs, test, images,
 //! chart).
 
 mod counts;
@@ -52,6 +52,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             name: "tidy",
             hint: "see docs/ARCHITECTURE.md, section Invariants",
             run: crate::tidy::run,
+        },
+        Step {
+            name: "deny",
+            hint: "see cargo-deny's report above and deny.toml",
+            run: crate::deny::run,
         },
         Step {
             name: "docs",

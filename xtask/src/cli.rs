@@ -51,6 +51,29 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: DocsAction,
     },
+    /// Run the cargo-fuzz targets of `fuzz/` for a bounded time (nightly; not in CI).
+    Fuzz(FuzzArgs),
+    /// cargo-deny: licenses, bans, duplicate versions, sources (advisories when a database copy exists).
+    Deny,
+    /// Write the third-party license notices of the release binary (`dist/THIRD_PARTY_LICENSES`).
+    Notices(NoticesArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct FuzzArgs {
+    /// One target (admission, annotations, agent_config, goflag, template); all of them when absent.
+    #[arg(value_name = "TARGET")]
+    pub(crate) target: Option<String>,
+    /// Seconds per target (at least 1).
+    #[arg(value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) seconds: u64,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct NoticesArgs {
+    /// Where to write the notices (default: `dist/THIRD_PARTY_LICENSES`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -201,6 +201,10 @@ fn build_one(
     let bin_data = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
     let bin_sha = meta::sha256_hex(&bin_data);
     entries.push(Entry::file(bin_path, 0o755, bin_data));
+    // The project's LICENSE and the third-party notices of the binary (`cargo xtask notices`).
+    for (path, data) in crate::notices::image_files(out)? {
+        entries.push(Entry::file(path, 0o644, data));
+    }
     for f in def["files"].as_array().into_iter().flatten() {
         let path = field(f, "path", def_path)?;
         let mode = u32::from_str_radix(f["mode"].as_str().unwrap_or("0644"), 8)

@@ -7,8 +7,11 @@ mod chart;
 mod ci;
 mod cli;
 mod demo;
+mod deny;
 mod docs;
+mod fuzz;
 mod image;
+mod notices;
 mod release;
 mod tidy;
 mod tools;
@@ -32,6 +35,9 @@ fn main() -> ExitCode {
         Command::Chart { action } => chart::run(action),
         Command::Release(a) => release::run(&a),
         Command::Docs { action } => docs::run(&action),
+        Command::Fuzz(a) => fuzz::run(a.target.as_deref(), a.seconds),
+        Command::Deny => deny::run(),
+        Command::Notices(a) => notices::run(a.output.as_deref()).map(|_| ()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

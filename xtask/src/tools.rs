@@ -108,7 +108,52 @@ pub(crate) fn run() -> anyhow::Result<()> {
             .with_context(|| format!("installing {} ({})", wheel.label, wheel.requirement))?;
     }
     ensure_musl_target()?;
+    for tool in CARGO_TOOLS {
+        ensure_cargo_tool(tool, &bin)
+            .with_context(|| format!("installing {} {}", tool.name, tool.version))?;
+    }
     report_rust_tools();
+    Ok(())
+}
+
+/// A cargo subcommand installed from crates.io at a pinned version, with its lock file.
+struct CargoTool {
+    name: &'static str,
+    version: &'static str,
+    why: &'static str,
+}
+
+const CARGO_TOOLS: &[CargoTool] = &[
+    CargoTool {
+        name: "cargo-deny",
+        version: "0.20.2",
+        why: "`cargo xtask deny`: licenses, bans, sources, advisories",
+    },
+    CargoTool {
+        name: "cargo-fuzz",
+        version: "0.13.2",
+        why: "`cargo xtask fuzz` (with the nightly toolchain)",
+    },
+];
+
+/// Installs `tool` into `.tools/bin` unless the binary there already reports the pinned version.
+fn ensure_cargo_tool(tool: &CargoTool, bin: &Path) -> anyhow::Result<()> {
+    let path = bin.join(tool.name);
+    // Both print `<name> <version>` for `--version`.
+    let installed = util::output(Command::new(&path).arg("--version")).unwrap_or_default();
+    if installed.split_whitespace().nth(1) != Some(tool.version) {
+        eprintln!(
+            "tools: installing {} {} from crates.io ({})",
+            tool.name, tool.version, tool.why
+        );
+        util::run(
+            util::cargo()
+                .args(["install", "--locked", "--root"])
+                .arg(util::tools_dir())
+                .args(["--version", tool.version, tool.name]),
+        )?;
+    }
+    println!("{:<12} {:<28} {}", tool.name, tool.version, path.display());
     Ok(())
 }
 

@@ -21,8 +21,8 @@ const PREFIX: &str = "vault.hashicorp.com/";
 
 fn load(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let yaml: serde_norway::Value =
+        serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::to_value(yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -41,7 +41,7 @@ pub enum PreviewError {
     Parse {
         index: usize,
         #[source]
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
     #[error(
         "no pod found: expected a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob (or a List of them)"
@@ -64,7 +64,7 @@ pub fn pods_from_manifest(
     fallback_namespace: &str,
 ) -> Result<Vec<ManifestPod>, PreviewError> {
     let mut pods = Vec::new();
-    for (index, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (index, doc) in serde_norway::Deserializer::from_str(text).enumerate() {
         let value = Value::deserialize(doc).map_err(|source| PreviewError::Parse {
             index: index + 1,
             source,

@@ -9,6 +9,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rustls::crypto::ring as provider;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{Error as RustlsError, InconsistentKeys};
@@ -288,21 +290,25 @@ fn parse_pair(
 
 /// Parse a PEM certificate chain and private key into what rustls serves.
 pub(crate) fn parse_pem_pair(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, PairError> {
-    let chain = rustls_pemfile::certs(&mut &cert_pem[..])
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| PairError::Pem {
+        .map_err(|e| PairError::Pem {
             kind: "certificate",
-            source,
+            source: std::io::Error::other(e),
         })?;
     if chain.is_empty() {
         return Err(PairError::NoCertificate);
     }
-    let key = rustls_pemfile::private_key(&mut &key_pem[..])
-        .map_err(|source| PairError::Pem {
-            kind: "key",
-            source,
-        })?
-        .ok_or(PairError::NoKey)?;
+    let key = match PrivateKeyDer::from_pem_slice(key_pem) {
+        Ok(key) => key,
+        Err(pem::Error::NoItemsFound) => return Err(PairError::NoKey),
+        Err(e) => {
+            return Err(PairError::Pem {
+                kind: "key",
+                source: std::io::Error::other(e),
+            });
+        }
+    };
     // from_der also checks that the key belongs to the leaf certificate, which catches a
     // half-finished rotation (new cert, old key) before it reaches a handshake.
     CertifiedKey::from_der(chain, key, &provider::default_provider()).map_err(|err| match err {

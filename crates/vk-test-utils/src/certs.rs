@@ -7,6 +7,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A self-signed CA (ECDSA P-256) that can issue any number of leaf certificates.
 pub struct TestCa {
@@ -130,12 +132,11 @@ fn write(path: &Path, text: &str) -> Result<()> {
 
 /// A rustls server configuration (HTTP/1.1 only) from a leaf.
 pub fn server_config(leaf: &Leaf) -> Result<rustls::ServerConfig> {
-    let certs = rustls_pemfile::certs(&mut leaf.cert_pem.as_bytes())
+    let certs = CertificateDer::pem_slice_iter(leaf.cert_pem.as_bytes())
         .collect::<std::result::Result<Vec<_>, _>>()
         .context("parsing the leaf certificate PEM")?;
-    let key = rustls_pemfile::private_key(&mut leaf.key_pem.as_bytes())
-        .context("parsing the leaf key PEM")?
-        .context("no private key in the leaf key PEM")?;
+    let key = PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes())
+        .context("parsing the leaf key PEM (it needs one private key)")?;
     let mut config = rustls::ServerConfig::builder_with_provider(
         rustls::crypto::ring::default_provider().into(),
     )
@@ -151,7 +152,7 @@ pub fn server_config(leaf: &Leaf) -> Result<rustls::ServerConfig> {
 /// A rustls client configuration trusting exactly the CA certificates in `ca_pem`.
 pub fn client_config(ca_pem: &str) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         let cert = cert.context("parsing CA PEM")?;
         roots
             .add(cert)

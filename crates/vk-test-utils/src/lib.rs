@@ -17,6 +17,7 @@ pub mod approle;
 pub mod bao;
 pub mod bao_file;
 pub mod certs;
+pub mod fault_proxy;
 pub mod http;
 pub mod jwt;
 pub mod kube_api;
@@ -29,6 +30,7 @@ pub use approle::AppRole;
 pub use bao::{DevServer, bao_binary};
 pub use bao_file::FileServer;
 pub use certs::{Leaf, TestCa, TlsFiles};
+pub use fault_proxy::{Fault, FaultProxy};
 pub use jwt::JwtSigner;
 pub use kube_api::{
     ApiRequest, KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth,

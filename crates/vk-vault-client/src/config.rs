@@ -8,6 +8,7 @@ use std::time::Duration;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
@@ -359,12 +360,12 @@ fn parse_certs(
     what: &'static str,
     origin: &str,
 ) -> Result<Vec<CertificateDer<'static>>, VaultError> {
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+    let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| VaultError::ParsePem {
+        .map_err(|e| VaultError::ParsePem {
             what,
             origin: origin.to_string(),
-            source,
+            source: std::io::Error::other(e),
         })?;
     if certs.is_empty() {
         return Err(VaultError::EmptyPem {
@@ -376,16 +377,18 @@ fn parse_certs(
 }
 
 fn parse_key(pem: Vec<u8>, origin: &str) -> Result<PrivateKeyDer<'static>, VaultError> {
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(|source| VaultError::ParsePem {
-            what: "client_key",
-            origin: origin.to_string(),
-            source,
-        })?
-        .ok_or_else(|| VaultError::EmptyPem {
+    match PrivateKeyDer::from_pem_slice(&pem) {
+        Ok(key) => Ok(key),
+        Err(pem::Error::NoItemsFound) => Err(VaultError::EmptyPem {
             what: "private key",
             origin: origin.to_string(),
-        })
+        }),
+        Err(e) => Err(VaultError::ParsePem {
+            what: "client_key",
+            origin: origin.to_string(),
+            source: std::io::Error::other(e),
+        }),
+    }
 }
 
 /// `tls_server_name`: verify the chain as usual, but against the configured name.

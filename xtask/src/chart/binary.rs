@@ -22,7 +22,7 @@ use crate::image::{check as icheck, meta};
 const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// The container of the (only) Deployment in a rendered manifest.
-pub(crate) fn deployment_container(manifest: &Path) -> Result<serde_yaml::Value> {
+pub(crate) fn deployment_container(manifest: &Path) -> Result<serde_norway::Value> {
     let text = std::fs::read_to_string(manifest)?;
     for doc in super::render::documents(&text, manifest)? {
         if doc["kind"].as_str() == Some("Deployment") {

@@ -5,14 +5,14 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
-use serde_yaml::Value;
+use serde_norway::Value;
 
 /// The YAML documents of a rendered manifest (empty ones dropped).
 pub(crate) fn documents(text: &str, file: &Path) -> Result<Vec<Value>> {
     let mut docs = Vec::new();
     for doc in text.split("\n---") {
         let v: Value =
-            serde_yaml::from_str(doc).with_context(|| format!("parsing {}", file.display()))?;
+            serde_norway::from_str(doc).with_context(|| format!("parsing {}", file.display()))?;
         if !v.is_null() {
             docs.push(v);
         }
@@ -112,7 +112,7 @@ pub(crate) fn check_wiring(file: &Path) -> Result<String> {
                 role.is_some()
             );
             if let Some(role) = role {
-                let text = serde_yaml::to_string(&role["rules"])?;
+                let text = serde_norway::to_string(&role["rules"])?;
                 for needle in [
                     "coordination.k8s.io",
                     "leases",

@@ -52,7 +52,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                         source.origin
                     );
                     if output == Output::Pod {
-                        documents.push(serde_yaml::to_string(&pod).context("writing YAML")?);
+                        documents.push(serde_norway::to_string(&pod).context("writing YAML")?);
                     }
                 }
                 Rendered::Injected {
@@ -66,7 +66,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                     }
                     match output {
                         Output::Pod => {
-                            documents.push(serde_yaml::to_string(&pod).context("writing YAML")?)
+                            documents.push(serde_norway::to_string(&pod).context("writing YAML")?)
                         }
                         Output::Patch => {
                             documents.push(format!("{}\n", String::from_utf8_lossy(&patch)))

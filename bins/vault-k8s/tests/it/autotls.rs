@@ -16,6 +16,7 @@ use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, pki_types::Certifi
 use vk_test_utils::kube_api::KubeApi;
 
 use crate::support::{BIN, Reply, request_as};
+use rustls::pki_types::pem::PemObject as _;
 
 const NS: &str = "vault";
 const SVC: &str = "vault-agent-injector-svc";
@@ -226,7 +227,7 @@ impl Drop for Replica {
 
 fn client_for_bundle(bundle: &[u8]) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut &bundle[..]) {
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(bundle) {
         roots.add(cert.expect("bundle pem")).expect("add root");
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -562,7 +563,7 @@ async fn leaf_and_ca_rotation_under_continuous_admissions() {
     let until = Instant::now() + Duration::from_secs(40);
     while Instant::now() < until {
         let bundle = cluster.bundles()[0].clone();
-        max_cas = max_cas.max(rustls_pemfile::certs(&mut &bundle[..]).count());
+        max_cas = max_cas.max(rustls::pki_types::CertificateDer::pem_slice_iter(&bundle).count());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let (ok, failed, errors, seen) = load.finish().await;

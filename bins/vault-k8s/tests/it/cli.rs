@@ -193,7 +193,7 @@ fn render_previews_the_webapp_fixture() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let pod: k8s_openapi::api::core::v1::Pod =
-        serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+        serde_norway::from_slice(&out.stdout).expect("a Pod in YAML");
     let spec = pod.spec.expect("spec");
     let names: Vec<_> = spec.containers.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["webapp", "vault-agent"]);
@@ -230,7 +230,7 @@ fn render_and_start_up_follow_the_agent_command_style() {
         args.extend_from_slice(extra);
         let out = run(&args, env);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let pod: serde_json::Value = serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+        let pod: serde_json::Value = serde_norway::from_slice(&out.stdout).expect("a Pod in YAML");
         let init = pod["spec"]["initContainers"][0].clone();
         let sidecar = pod["spec"]["containers"][1].clone();
         (init, sidecar)
@@ -329,7 +329,7 @@ fn render_follows_the_credential_handoff_flag_and_environment() {
         args.extend_from_slice(extra);
         let out = run(&args, env);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let pod: serde_json::Value = serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+        let pod: serde_json::Value = serde_norway::from_slice(&out.stdout).expect("a Pod in YAML");
         ["initContainers", "containers"].map(|list| {
             pod["spec"][list]
                 .as_array()
@@ -375,7 +375,7 @@ fn render_native_sidecar_and_template_warnings() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "", "a correct pod gets no warning");
-    let pod: serde_json::Value = serde_yaml::from_slice(&out.stdout).expect("a Pod in YAML");
+    let pod: serde_json::Value = serde_norway::from_slice(&out.stdout).expect("a Pod in YAML");
     assert_eq!(pod["spec"]["initContainers"][0]["name"], "vault-agent");
     assert_eq!(pod["spec"]["initContainers"][0]["restartPolicy"], "Always");
     assert_eq!(

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::{CertDir, Pki, Server, client_config, request};
+use rustls::pki_types::pem::PemObject as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_certificate_is_served_without_failed_requests() {
@@ -16,7 +17,7 @@ async fn rotated_certificate_is_served_without_failed_requests() {
     let config = client_config(&pki.ca_pem);
     let addr = server.addr;
 
-    let first_der = rustls_pemfile::certs(&mut first.0.as_bytes())
+    let first_der = rustls::pki_types::CertificateDer::pem_slice_iter(first.0.as_bytes())
         .next()
         .expect("cert")
         .expect("pem");
@@ -50,7 +51,7 @@ async fn rotated_certificate_is_served_without_failed_requests() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let second = pki.leaf("second");
     certs.replace(&second);
-    let second_der = rustls_pemfile::certs(&mut second.0.as_bytes())
+    let second_der = rustls::pki_types::CertificateDer::pem_slice_iter(second.0.as_bytes())
         .next()
         .expect("cert")
         .expect("pem");

@@ -25,7 +25,7 @@ fn with_token_volume(mut pod: Value) -> Value {
 }
 
 fn template_pod(deployment_yaml: &str) -> Value {
-    let deployment: Value = serde_yaml::from_str(deployment_yaml).expect("deployment yaml");
+    let deployment: Value = serde_norway::from_str(deployment_yaml).expect("deployment yaml");
     let template = &deployment["spec"]["template"];
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": template["metadata"], "spec": template["spec"]})
 }
@@ -83,7 +83,8 @@ async fn fixtures_are_injected_over_https() {
     assert_eq!(names(spec.init_containers.as_ref()), ["vault-agent-init"]);
     assert_eq!(names(Some(&spec.containers)), ["webapp", "vault-agent"]);
 
-    let user_pod: Value = serde_yaml::from_str(&fixture("webapp-pod.yaml")).expect("fixture yaml");
+    let user_pod: Value =
+        serde_norway::from_str(&fixture("webapp-pod.yaml")).expect("fixture yaml");
     let pod = admit(
         &server,
         &pki.ca_pem,

@@ -68,7 +68,7 @@ pub(crate) fn rule_queries() -> Vec<Query> {
     let mut out = Vec::new();
     for path in rule_files() {
         let text = std::fs::read_to_string(&path).expect("read rules");
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text)
+        let doc: serde_norway::Value = serde_norway::from_str(&text)
             .unwrap_or_else(|e| panic!("{}: not YAML: {e}", path.display()));
         for group in doc["groups"].as_sequence().expect("groups") {
             for rule in group["rules"].as_sequence().expect("rules") {

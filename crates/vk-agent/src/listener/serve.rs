@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Semaphore;
@@ -92,9 +94,9 @@ pub(crate) fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, Agent
     };
     let cert_pem = read(cert)?;
     let key_pem = read(key)?;
-    let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
+    let certs = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| listen_error(&shown, "parsing tls_cert_file", e))?;
+        .map_err(|e| listen_error(&shown, "parsing tls_cert_file", std::io::Error::other(e)))?;
     let invalid =
         |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     if certs.is_empty() {
@@ -104,15 +106,23 @@ pub(crate) fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, Agent
             invalid("no certificate in the file"),
         ));
     }
-    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|e| listen_error(&shown, "parsing tls_key_file", e))?
-        .ok_or_else(|| {
-            listen_error(
+    let key = match PrivateKeyDer::from_pem_slice(&key_pem) {
+        Ok(key) => key,
+        Err(pem::Error::NoItemsFound) => {
+            return Err(listen_error(
                 &shown,
                 "tls_key_file",
                 invalid("no private key in the file"),
-            )
-        })?;
+            ));
+        }
+        Err(e) => {
+            return Err(listen_error(
+                &shown,
+                "parsing tls_key_file",
+                std::io::Error::other(e),
+            ));
+        }
+    };
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)

@@ -33,7 +33,7 @@ pub(super) fn write(
         "current-context": "vk-test",
         "preferences": {},
     });
-    let text = serde_yaml::to_string(&doc).context("serializing the kubeconfig")?;
+    let text = serde_norway::to_string(&doc).context("serializing the kubeconfig")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("kubeconfig");
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;

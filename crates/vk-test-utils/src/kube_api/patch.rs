@@ -54,7 +54,7 @@ impl PatchType {
 /// Parses a PATCH body: JSON for the three patch types, YAML (a superset) for apply.
 pub(super) fn parse_body(patch_type: PatchType, body: &[u8]) -> Result<Value, ApiError> {
     let parsed = if patch_type == PatchType::Apply {
-        serde_yaml::from_slice::<Value>(body).map_err(|e| e.to_string())
+        serde_norway::from_slice::<Value>(body).map_err(|e| e.to_string())
     } else {
         serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())
     };
