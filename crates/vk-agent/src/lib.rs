@@ -39,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument as _;
 use vk_agent_config::Config;
 use vk_telemetry::ErrorChain;
 use vk_vault_client::{ClientConfig, PemSource, VaultClient};
@@ -188,6 +189,9 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         "starting vault-k8s agent"
     );
 
+    // The first cycle (auth, fetch, render, write) is one trace: its spans are children of
+    // this one.
+    let start_cycle = tracing::info_span!("agent_cycle", phase = "start");
     let Some(token) = persist::first_token(
         persister.as_mut(),
         &mut auth,
@@ -195,6 +199,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         &mut engine,
         &mut shutdown,
     )
+    .instrument(start_cycle.clone())
     .await?
     else {
         return Ok(Exit::Shutdown);
@@ -216,10 +221,12 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         &mut shutdown,
         &mut session,
     )
+    .instrument(start_cycle.clone())
     .await?
     {
         return Ok(Exit::Shutdown);
     }
+    drop(start_cycle);
     if let Some(p) = persister.as_mut() {
         p.save(&client, &session.token, &engine).await;
     }
@@ -258,7 +265,15 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             engine.reset();
             changed = true;
         }
-        if engine.refresh_due(&template_client).await > 0 || engine.held_due() {
+        // Each later wake-up (renewals, re-fetches, the render they cause) is one trace.
+        let cycle = tracing::info_span!("agent_cycle", phase = "refresh");
+        if engine
+            .refresh_due(&template_client)
+            .instrument(cycle.clone())
+            .await
+            > 0
+            || engine.held_due()
+        {
             changed = true;
         }
         if changed
@@ -273,6 +288,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
                 &mut shutdown,
                 &mut session,
             )
+            .instrument(cycle.clone())
             .await?
         {
             break;

@@ -118,7 +118,10 @@ impl Drop for InFlight<'_> {
 }
 
 /// Every admission runs in one `admission` span (the project's rule: a span on every request),
-/// with the request's uid, namespace, kind and operation recorded once they are decoded.
+/// with the request's uid, namespace, kind and operation recorded once they are decoded, and
+/// the outcome at the end. These fields are also the span's OpenTelemetry attributes: never
+/// record the pod spec or anything taken from it here. A W3C `traceparent` header from the
+/// caller makes the span part of the caller's trace.
 async fn mutate(state: AppState, request: Request) -> Response {
     let span = tracing::info_span!(
         "admission",
@@ -126,8 +129,19 @@ async fn mutate(state: AppState, request: Request) -> Response {
         namespace = tracing::field::Empty,
         kind = tracing::field::Empty,
         operation = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
     );
-    mutate_in_span(state, request).instrument(span).await
+    vk_telemetry::set_parent_from_headers(&span, request.headers());
+    let response = mutate_in_span(state, request)
+        .instrument(span.clone())
+        .await;
+    if !response.status().is_success() {
+        span.record("outcome", "error");
+        span.record("otel.status_code", "error");
+    }
+    response
 }
 
 /// The request, inside its `admission` span.
@@ -184,6 +198,14 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
     span.record("kind", &*req.kind.kind);
     span.record("operation", &*req.operation);
     let (response, outcome) = respond(&req.uid, decision);
+    span.record(
+        "outcome",
+        match outcome {
+            Outcome::Injected(_) => "injected",
+            Outcome::Skipped => "skipped",
+            Outcome::Denied => "denied",
+        },
+    );
     let out = ReviewOut::new(&review, response);
     let bytes = out.to_json();
     match outcome {

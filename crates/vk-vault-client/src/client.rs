@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use reqwest::Method;
+use tracing::Instrument as _;
 use serde::Deserialize;
 use url::Url;
 
@@ -285,9 +286,43 @@ impl VaultClient {
         Ok(url)
     }
 
-    /// One HTTP exchange. Returns the response for 2xx and (when `allow_404`) 404; every other
-    /// status becomes [`VaultError::Api`].
+    /// One HTTP exchange, in a `vault_request` span whose trace context goes to Vault as a W3C
+    /// `traceparent` header. Returns the response for 2xx and (when `allow_404`) 404; every
+    /// other status becomes [`VaultError::Api`]. The span records the method, the path (no
+    /// query, no body, no header) and the status: never a token or a secret.
     async fn exchange(
+        &self,
+        verb: Verb,
+        path: &str,
+        query: Option<&str>,
+        body: Option<&serde_json::Value>,
+        token: Option<&SecretString>,
+        opts: ExchangeOptions,
+    ) -> Result<RawResponse, VaultError> {
+        let span = tracing::info_span!(
+            "vault_request",
+            http.request.method = verb.name(),
+            url.path = path,
+            http.response.status_code = tracing::field::Empty,
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self
+            .exchange_in_span(verb, path, query, body, token, opts)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(resp) => span.record("http.response.status_code", resp.status),
+            Err(VaultError::Api { status, .. }) => {
+                span.record("otel.status_code", "error");
+                span.record("http.response.status_code", *status)
+            }
+            Err(_) => span.record("otel.status_code", "error"),
+        };
+        result
+    }
+
+    async fn exchange_in_span(
         &self,
         verb: Verb,
         path: &str,
@@ -306,6 +341,9 @@ impl VaultClient {
             .http
             .request(verb.method(), url)
             .header("X-Vault-Request", "true");
+        for (name, value) in vk_telemetry::current_trace_headers() {
+            req = req.header(name, value);
+        }
         if let Some(token) = token.filter(|t| !t.is_empty()) {
             req = req.header("X-Vault-Token", token.expose());
         }
