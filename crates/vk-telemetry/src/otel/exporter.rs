@@ -126,7 +126,10 @@ impl SpanExporter for OtlpExporter {
             body,
         );
         let timeout = self.timeout;
-        let task = self.runtime.spawn(tokio::time::timeout(timeout, send));
+        // The timer must be created inside the runtime.
+        let task = self
+            .runtime
+            .spawn(async move { tokio::time::timeout(timeout, send).await });
         async move {
             let result = match task.await {
                 Ok(Ok(result)) => result,
