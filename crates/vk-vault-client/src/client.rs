@@ -28,6 +28,10 @@ pub struct VaultClient {
 struct Inner {
     base: Url,
     http: reqwest::Client,
+    /// What the shared client was built from, to build one that adds trace headers to the
+    /// requests vaultrs sends (it offers no per-request header hook).
+    tls: rustls::ClientConfig,
+    user_agent: String,
     namespace: Option<String>,
     timeout: Duration,
     max_retries: u32,
@@ -153,7 +157,7 @@ impl VaultClient {
         })?;
         let tls = tls_config(cfg)?;
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+            .tls_backend_preconfigured(tls.clone())
             .timeout(cfg.timeout)
             .user_agent(cfg.user_agent.clone())
             .build()
@@ -168,6 +172,8 @@ impl VaultClient {
             inner: Arc::new(Inner {
                 base,
                 http,
+                tls,
+                user_agent: cfg.user_agent.clone(),
                 namespace,
                 timeout: cfg.timeout,
                 max_retries: cfg.max_retries,
@@ -548,11 +554,34 @@ impl VaultClient {
     }
 
     /// A vaultrs client sharing this client's HTTP stack, with `token` (or none).
+    /// The shared client, or, inside a traced span, a client that sends that span's W3C trace
+    /// context on every request (only when tracing is on; a traced login then opens its own
+    /// connection, which is rare: once per token lifetime).
+    fn http_with_trace_context(&self) -> reqwest::Client {
+        let headers = vk_telemetry::current_trace_headers();
+        if headers.is_empty() {
+            return self.inner.http.clone();
+        }
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            if let Ok(value) = reqwest::header::HeaderValue::from_str(&value) {
+                map.insert(name, value);
+            }
+        }
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(self.inner.tls.clone())
+            .timeout(self.inner.timeout)
+            .user_agent(self.inner.user_agent.clone())
+            .default_headers(map)
+            .build()
+            .unwrap_or_else(|_| self.inner.http.clone())
+    }
+
     pub(crate) fn vaultrs(&self, token: Option<&SecretString>) -> vaultrs::client::VaultClient {
         let base = self.inner.base.as_str().trim_end_matches('/').to_string();
         let namespace = self.inner.namespace.clone();
         vaultrs::client::VaultClient {
-            http: rustify::clients::reqwest::Client::new(&base, self.inner.http.clone()),
+            http: rustify::clients::reqwest::Client::new(&base, self.http_with_trace_context()),
             middle: vaultrs::api::EndpointMiddleware {
                 token: token.map(|t| t.expose().to_string()).unwrap_or_default(),
                 version: "v1".to_string(),

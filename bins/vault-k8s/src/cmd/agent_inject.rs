@@ -26,14 +26,6 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let config =
-        match InjectorConfig::resolve(values, &|name| std::env::var(name).ok(), Purpose::Serve) {
-            Ok(c) => c,
-            Err(err) => {
-                eprintln!("{:#}", anyhow::Error::from(err));
-                return ExitCode::from(1);
-            }
-        };
     let tracing = match vk_telemetry::OtelConfig::from_lookup(
         &|name| std::env::var(name).ok(),
         "vault-k8s-injector",
@@ -44,6 +36,14 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let config =
+        match InjectorConfig::resolve(values, &|name| std::env::var(name).ok(), Purpose::Serve) {
+            Ok(c) => c,
+            Err(err) => {
+                eprintln!("{:#}", anyhow::Error::from(err));
+                return ExitCode::from(1);
+            }
+        };
     match serve(config, tracing.as_ref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
