@@ -521,3 +521,119 @@ fn no_secret_reaches_logs_metrics_or_spans() {
         }
     }
 }
+
+/// The env of every injected agent container in an admission answer's patch.
+fn agent_envs(answer: &Value) -> Vec<Vec<(String, String)>> {
+    let patch: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            answer["response"]["patch"].as_str().expect("patch"),
+        )
+        .expect("base64 patch"),
+    )
+    .expect("patch json");
+    let mut envs = Vec::new();
+    let mut visit = |c: &Value| {
+        if c["name"].as_str().is_some_and(|n| n.starts_with("vault-agent")) {
+            envs.push(
+                c["env"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        (
+                            e["name"].as_str().unwrap_or_default().to_owned(),
+                            e["value"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+    };
+    for op in patch.as_array().expect("patch ops") {
+        match &op["value"] {
+            Value::Array(items) => items.iter().for_each(&mut visit),
+            v @ Value::Object(_) => visit(v),
+            _ => {}
+        }
+    }
+    envs
+}
+
+#[test]
+fn injector_passes_its_otel_settings_on_to_agents() {
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.observability:4317"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ("OTEL_SERVICE_NAME", "the-injector"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=forwarded-never"),
+        // The collector is not reachable: exports fail, admissions do not.
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "100"),
+    ];
+    let otel_of = |envs: &[Vec<(String, String)>]| -> Vec<Vec<(String, String)>> {
+        envs.iter()
+            .map(|e| e.iter().filter(|(n, _)| n.starts_with("OTEL_")).cloned().collect())
+            .collect()
+    };
+    let expected: Vec<(String, String)> = [
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.observability:4317"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "100"),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+    .collect();
+
+    // Flag on: every agent container gets the settings, without the name and the headers.
+    let injector = Injector::start(&env, &["-agent-otel-forward=true"]);
+    let answer = injector.mutate(&injected_pod("x"), "uid-fwd", &[]);
+    assert!(!answer.to_string().contains("forwarded-never"));
+    let envs = agent_envs(&answer);
+    assert!(!envs.is_empty(), "{answer}");
+    for otel in otel_of(&envs) {
+        assert_eq!(otel, expected);
+    }
+    // The annotation turns it off for one pod.
+    let mut pod = injected_pod("x");
+    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-otel-forward"] = json!("false");
+    let envs = agent_envs(&injector.mutate(&pod, "uid-off", &[]));
+    assert!(otel_of(&envs).iter().all(Vec::is_empty), "{envs:?}");
+    drop(injector);
+
+    // Flag off: nothing unless the annotation asks; a bad value denies with its name.
+    let injector = Injector::start(&env, &[]);
+    let envs = agent_envs(&injector.mutate(&injected_pod("x"), "uid-default", &[]));
+    assert!(otel_of(&envs).iter().all(Vec::is_empty), "{envs:?}");
+    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-otel-forward"] = json!("true");
+    for otel in otel_of(&agent_envs(&injector.mutate(&pod, "uid-on", &[]))) {
+        assert_eq!(otel, expected);
+    }
+    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-otel-forward"] = json!("maybe");
+    let answer = injector.mutate(&pod, "uid-bad", &[]);
+    assert_eq!(answer["response"]["allowed"], false, "{answer}");
+    let message = answer["response"]["status"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("agent-otel-forward") && message.contains("maybe"), "{message}");
+}
+
+#[test]
+fn forwarding_without_an_endpoint_is_a_start_up_error() {
+    let out = Command::new(BIN)
+        .args([
+            "agent-inject",
+            "-listen=127.0.0.1:0",
+            "-vault-address=http://v:8200",
+            "-tls-cert-file=/nonexistent/cert",
+            "-tls-key-file=/nonexistent/key",
+            "-agent-otel-forward=true",
+        ])
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-agent-otel-forward") && stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{stderr}");
+}

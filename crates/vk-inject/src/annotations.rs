@@ -81,6 +81,9 @@ keys! {
     AGENT_INIT_JSON_PATCH = "agent-init-json-patch";
     /// Not upstream: `auto`, `native` or `shell`, overriding `-agent-command-style` for this pod.
     AGENT_COMMAND_STYLE = "agent-command-style";
+    /// Not upstream: `true`/`false`, overriding `-agent-otel-forward` for this pod: set the
+    /// injector's own OpenTelemetry variables on the agent containers.
+    AGENT_OTEL_FORWARD = "agent-otel-forward";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";
@@ -128,6 +131,11 @@ impl<'p> Annotations<'p> {
     /// The pod's own annotations (for family scans and per-secret lookups).
     pub(crate) fn pod(&self) -> &'p PodAnnotations<'p> {
         self.pod
+    }
+
+    /// The injector settings the defaults come from.
+    pub(crate) fn settings(&self) -> &'p InjectorSettings {
+        self.settings
     }
 
     /// The default Init inserts for `key` when the pod lacks it.

@@ -58,6 +58,13 @@ pub const INJECT_FLAGS: &[Flag] = &[
         &["AGENT_INJECT_AGENT_COMMAND_STYLE"],
         "How injected containers start the agent: auto (native for a vault-k8s image, upstream's shell command otherwise), native (/usr/local/bin/vault-k8s agent, no shell) or shell",
     ),
+    // Not upstream: pass the injector's OTEL_* settings on to the agents (docs/tracing.md).
+    b(
+        "agent-otel-forward",
+        "false",
+        &["AGENT_INJECT_AGENT_OTEL_FORWARD"],
+        "Set the injector's OpenTelemetry variables (OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL, OTEL_TRACES_SAMPLER, ...; not OTEL_SERVICE_NAME nor the _HEADERS variables) on the injected agent containers, so that one collector receives the traces of both. The pod annotation vault.hashicorp.com/agent-otel-forward overrides it",
+    ),
     s(
         "auth-max-backoff",
         "",
