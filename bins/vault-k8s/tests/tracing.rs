@@ -90,7 +90,8 @@ impl Injector {
     /// SIGTERM, wait for the exit, and return everything it logged.
     fn stop(mut self) -> String {
         terminate(&mut self.child);
-        let stderr = std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default();
+        let stderr =
+            std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default();
         format!("{}\n{stderr}", self.child.stdout_text())
     }
 }
@@ -103,7 +104,10 @@ fn terminate(child: &mut ChildGuard) {
     assert!(status.success());
     let deadline = std::time::Instant::now() + WAIT;
     while child.is_running() {
-        assert!(std::time::Instant::now() < deadline, "did not exit after SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -174,7 +178,11 @@ fn admission_joins_the_callers_trace(protocol: &str) {
     assert!(answer["response"]["patch"].is_string(), "{answer}");
     // Without a traceparent, and with a malformed one, the admission starts its own trace.
     injector.mutate(&injected_pod("x"), "uid-untraced", &[]);
-    injector.mutate(&injected_pod("x"), "uid-malformed", &[("traceparent", "00-zz-01")]);
+    injector.mutate(
+        &injected_pod("x"),
+        "uid-malformed",
+        &[("traceparent", "00-zz-01")],
+    );
 
     let spans = receiver
         .wait_for(WAIT, |s| {
@@ -184,7 +192,9 @@ fn admission_joins_the_callers_trace(protocol: &str) {
     let by_uid = |uid: &str| -> &ReceivedSpan {
         spans
             .iter()
-            .find(|s| s.name == "admission" && s.attributes.get("uid").map(String::as_str) == Some(uid))
+            .find(|s| {
+                s.name == "admission" && s.attributes.get("uid").map(String::as_str) == Some(uid)
+            })
             .unwrap_or_else(|| panic!("no admission span for {uid}: {spans:#?}"))
     };
     let traced = by_uid("uid-traced");
@@ -198,7 +208,11 @@ fn admission_joins_the_callers_trace(protocol: &str) {
         ("kind", "Pod"),
         ("outcome", "injected"),
     ] {
-        assert_eq!(traced.attributes.get(key).map(String::as_str), Some(value), "{key}: {traced:#?}");
+        assert_eq!(
+            traced.attributes.get(key).map(String::as_str),
+            Some(value),
+            "{key}: {traced:#?}"
+        );
     }
     for uid in ["uid-untraced", "uid-malformed"] {
         let own = by_uid(uid);
@@ -221,7 +235,8 @@ fn admission_joins_the_callers_trace(protocol: &str) {
     injector.stop();
     receiver
         .wait_for(Duration::from_secs(5), |s| {
-            s.iter().any(|s| s.attributes.get("uid").map(String::as_str) == Some("uid-last"))
+            s.iter()
+                .any(|s| s.attributes.get("uid").map(String::as_str) == Some("uid-last"))
         })
         .expect("the last admission's span, flushed at exit");
 }
@@ -264,15 +279,23 @@ struct Vault {
 
 fn vault(secret_value: &str, dir: &Path) -> Vault {
     let dev = DevServer::start().expect("bao dev server");
-    dev.cli_ok(&["kv", "put", "secret/traced/db", &format!("password={secret_value}")])
-        .expect("kv put");
+    dev.cli_ok(&[
+        "kv",
+        "put",
+        "secret/traced/db",
+        &format!("password={secret_value}"),
+    ])
+    .expect("kv put");
     dev.write_policy(
         "traced",
         "path \"secret/data/traced/db\" {\n  capabilities = [\"read\"]\n}\n",
     )
     .expect("policy");
-    let role = AppRole::create(|a| dev.cli_ok(a), &["token_policies=traced", "token_ttl=1h"])
-        .expect("approle");
+    let role = AppRole::create(
+        |a| dev.cli_ok(a),
+        &["token_policies=traced", "token_ttl=1h"],
+    )
+    .expect("approle");
     role.write_files(dir).expect("role files");
     let upstream = dev.addr().trim_start_matches("http://").to_owned();
     let proxy = RecordingProxy::start(&upstream).expect("proxy");
@@ -309,10 +332,16 @@ template {{
     path
 }
 
-fn child_of<'a>(spans: &'a [ReceivedSpan], parent: &ReceivedSpan, name: &str) -> Vec<&'a ReceivedSpan> {
+fn child_of<'a>(
+    spans: &'a [ReceivedSpan],
+    parent: &ReceivedSpan,
+    name: &str,
+) -> Vec<&'a ReceivedSpan> {
     spans
         .iter()
-        .filter(|s| s.name == name && s.parent_id == parent.span_id && s.trace_id == parent.trace_id)
+        .filter(|s| {
+            s.name == name && s.parent_id == parent.span_id && s.trace_id == parent.trace_id
+        })
         .collect()
 }
 
@@ -345,7 +374,10 @@ fn agent_cycle_is_one_trace_and_its_vault_requests_carry_it() {
     )
     .expect("agent");
     assert!(out.success(), "{}\n{}", out.stdout_str(), out.stderr_str());
-    assert_eq!(std::fs::read_to_string(dir.path().join("out/db.txt")).expect("rendered"), secret);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/db.txt")).expect("rendered"),
+        secret
+    );
 
     // The agent has exited: what it exported was flushed on the way out.
     let spans = receiver
@@ -357,16 +389,28 @@ fn agent_cycle_is_one_trace_and_its_vault_requests_carry_it() {
         .unwrap_or_else(|| panic!("no agent_cycle span: {spans:#?}"));
     assert_eq!(cycle.parent_id, "", "{cycle:#?}");
     assert_eq!(cycle.service, "vault-k8s-agent");
-    assert_eq!(cycle.attributes.get("phase").map(String::as_str), Some("start"));
+    assert_eq!(
+        cycle.attributes.get("phase").map(String::as_str),
+        Some("start")
+    );
 
     let auth = child_of(&spans, cycle, "auth");
     assert_eq!(auth.len(), 1, "{spans:#?}");
-    assert_eq!(auth[0].attributes.get("method").map(String::as_str), Some("approle"));
+    assert_eq!(
+        auth[0].attributes.get("method").map(String::as_str),
+        Some("approle")
+    );
     let login = child_of(&spans, auth[0], "vault_request");
     assert!(
-        login.iter().any(|s| s.attributes.get("url.path").map(String::as_str) == Some("auth/approle/login")
-            && s.kind == "SPAN_KIND_CLIENT"
-            && s.attributes.get("http.response.status_code").map(String::as_str) == Some("200")),
+        login
+            .iter()
+            .any(|s| s.attributes.get("url.path").map(String::as_str)
+                == Some("auth/approle/login")
+                && s.kind == "SPAN_KIND_CLIENT"
+                && s.attributes
+                    .get("http.response.status_code")
+                    .map(String::as_str)
+                    == Some("200")),
         "{spans:#?}"
     );
 
@@ -384,22 +428,34 @@ fn agent_cycle_is_one_trace_and_its_vault_requests_carry_it() {
         .iter()
         .find(|s| s.attributes.get("url.path").map(String::as_str) == Some("secret/data/traced/db"))
         .unwrap_or_else(|| panic!("no read request under fetch: {spans:#?}"));
-    assert!(!child_of(&spans, round[0], "render").is_empty(), "{spans:#?}");
+    assert!(
+        !child_of(&spans, round[0], "render").is_empty(),
+        "{spans:#?}"
+    );
     let write = child_of(&spans, round[0], "write");
     assert_eq!(write.len(), 1, "{spans:#?}");
-    assert_eq!(write[0].attributes.get("written").map(String::as_str), Some("1"));
+    assert_eq!(
+        write[0].attributes.get("written").map(String::as_str),
+        Some("1")
+    );
 
     // The requests on the wire carried the trace: the read with the read span as parent.
     let expected = format!("00-{}-{}-01", read.trace_id, read.span_id);
     let seen = sent_traceparents(&vault, "secret/data/traced/db");
-    assert!(seen.contains(&expected), "expected {expected} among {seen:?}");
+    assert!(
+        seen.contains(&expected),
+        "expected {expected} among {seen:?}"
+    );
     let login_span = login
         .iter()
         .find(|s| s.attributes.get("url.path").map(String::as_str) == Some("auth/approle/login"))
         .expect("login span");
     let expected = format!("00-{}-{}-01", login_span.trace_id, login_span.span_id);
     let seen = sent_traceparents(&vault, "auth/approle/login");
-    assert!(seen.contains(&expected), "expected {expected} among {seen:?}");
+    assert!(
+        seen.contains(&expected),
+        "expected {expected} among {seen:?}"
+    );
 }
 
 #[test]
@@ -418,10 +474,15 @@ fn without_otel_variables_nothing_is_sent_and_vault_sees_no_traceparent() {
     assert!(out.success(), "{}", out.stderr_str());
     let requests = vault.proxy.requests();
     assert!(
-        requests.iter().any(|r| r.path.starts_with("/v1/secret/data/traced/db")),
+        requests
+            .iter()
+            .any(|r| r.path.starts_with("/v1/secret/data/traced/db")),
         "the read went through the proxy: {requests:?}"
     );
-    assert!(requests.iter().all(|r| r.header("traceparent").is_none()), "{requests:?}");
+    assert!(
+        requests.iter().all(|r| r.header("traceparent").is_none()),
+        "{requests:?}"
+    );
 }
 
 /// Every value a user would call secret is seeded with a recognisable marker; with the
@@ -442,9 +503,17 @@ fn no_secret_reaches_logs_metrics_or_spans() {
     env.push(("OTEL_EXPORTER_OTLP_HEADERS", &headers));
     let injector = Injector::start(&env, &["-log-level=trace", "-telemetry-path=/metrics"]);
     let mut pod = injected_pod(&env_secret);
-    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-inject-template-db"] =
-        json!(format!("{{{{ with secret \"secret/data/db\" }}}}{env_secret}{{{{ end }}}}"));
-    injector.mutate(&pod, "uid-scan", &[("traceparent", &format!("00-{}-{}-01", random_hex(16), random_hex(8)))]);
+    pod["metadata"]["annotations"]["vault.hashicorp.com/agent-inject-template-db"] = json!(
+        format!("{{{{ with secret \"secret/data/db\" }}}}{env_secret}{{{{ end }}}}")
+    );
+    injector.mutate(
+        &pod,
+        "uid-scan",
+        &[(
+            "traceparent",
+            &format!("00-{}-{}-01", random_hex(16), random_hex(8)),
+        )],
+    );
     let injector_metrics = injector.get("/metrics");
 
     // Agent side: a sidecar with a listener serving metrics, stopped with SIGTERM.
@@ -498,7 +567,10 @@ fn no_secret_reaches_logs_metrics_or_spans() {
     let exported = receiver.output();
 
     // The scan is only worth something if trace logging and export really happened.
-    assert!(injector_logs.contains("TRACE") || injector_logs.contains("DEBUG"), "{injector_logs}");
+    assert!(
+        injector_logs.contains("TRACE") || injector_logs.contains("DEBUG"),
+        "{injector_logs}"
+    );
     assert!(agent_logs.lines().count() > 5, "{agent_logs}");
     assert!(!spans.is_empty());
     let seeded = [
@@ -509,7 +581,10 @@ fn no_secret_reaches_logs_metrics_or_spans() {
         ("agent's Vault token", token.trim()),
     ];
     for (what, value) in seeded {
-        assert!(value.len() >= 8, "{what} is too short to scan for: {value:?}");
+        assert!(
+            value.len() >= 8,
+            "{what} is too short to scan for: {value:?}"
+        );
         for (place, text) in [
             ("injector logs", injector_logs.as_str()),
             ("agent logs", agent_logs.as_str()),
@@ -534,7 +609,10 @@ fn agent_envs(answer: &Value) -> Vec<Vec<(String, String)>> {
     .expect("patch json");
     let mut envs = Vec::new();
     let mut visit = |c: &Value| {
-        if c["name"].as_str().is_some_and(|n| n.starts_with("vault-agent")) {
+        if c["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("vault-agent"))
+        {
             envs.push(
                 c["env"]
                     .as_array()
@@ -563,7 +641,10 @@ fn agent_envs(answer: &Value) -> Vec<Vec<(String, String)>> {
 #[test]
 fn injector_passes_its_otel_settings_on_to_agents() {
     let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.observability:4317"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector.observability:4317",
+        ),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
@@ -574,13 +655,21 @@ fn injector_passes_its_otel_settings_on_to_agents() {
     ];
     let otel_of = |envs: &[Vec<(String, String)>]| -> Vec<Vec<(String, String)>> {
         envs.iter()
-            .map(|e| e.iter().filter(|(n, _)| n.starts_with("OTEL_")).cloned().collect())
+            .map(|e| {
+                e.iter()
+                    .filter(|(n, _)| n.starts_with("OTEL_"))
+                    .cloned()
+                    .collect()
+            })
             .collect()
     };
     let expected: Vec<(String, String)> = [
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.observability:4317"),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector.observability:4317",
+        ),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "100"),
     ]
@@ -615,8 +704,13 @@ fn injector_passes_its_otel_settings_on_to_agents() {
     pod["metadata"]["annotations"]["vault.hashicorp.com/agent-otel-forward"] = json!("maybe");
     let answer = injector.mutate(&pod, "uid-bad", &[]);
     assert_eq!(answer["response"]["allowed"], false, "{answer}");
-    let message = answer["response"]["status"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("agent-otel-forward") && message.contains("maybe"), "{message}");
+    let message = answer["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("agent-otel-forward") && message.contains("maybe"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -635,5 +729,8 @@ fn forwarding_without_an_endpoint_is_a_start_up_error() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("-agent-otel-forward") && stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{stderr}");
+    assert!(
+        stderr.contains("-agent-otel-forward") && stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "{stderr}"
+    );
 }

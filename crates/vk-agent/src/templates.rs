@@ -492,7 +492,8 @@ impl Engine {
             let mut outputs = Vec::with_capacity(self.templates.len());
             let mut missing = Vec::new();
             {
-                let _render = tracing::info_span!("render", templates = self.templates.len()).entered();
+                let _render =
+                    tracing::info_span!("render", templates = self.templates.len()).entered();
                 let mut view = View {
                     store: &self.store,
                     env: &self.env,

@@ -15,8 +15,8 @@ pub use chain::ErrorChain;
 pub use logging::{
     LogFormat, LogLevel, TelemetryError, UnknownLogLevel, init_logging, init_telemetry,
 };
+pub use metrics::{EncodeError, TEXT_CONTENT_TYPE, encode_text};
 pub use otel::{
     ExporterError, OTEL_VARIABLES, OtelConfig, OtelConfigError, OtlpProtocol, TelemetryGuard,
     TraceSampler, current_trace_headers, set_parent_from_headers,
 };
-pub use metrics::{EncodeError, TEXT_CONTENT_TYPE, encode_text};

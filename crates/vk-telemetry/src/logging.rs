@@ -146,7 +146,10 @@ pub fn init_telemetry(
                         && *meta.level() <= Level::INFO
                         && TRACED_CRATES.iter().any(|c| {
                             meta.target() == *c
-                                || meta.target().strip_prefix(c).is_some_and(|r| r.starts_with("::"))
+                                || meta
+                                    .target()
+                                    .strip_prefix(c)
+                                    .is_some_and(|r| r.starts_with("::"))
                         })
                 }));
             (Some(provider), Some(layer))

@@ -17,7 +17,10 @@ use crate::util::{ChildGuard, free_port, workspace_root};
 pub fn rotel_binary() -> Result<PathBuf> {
     let path = match std::env::var_os("VK_ROTEL") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join(".tools").join("bin").join("rotel-agent"),
+        _ => workspace_root()
+            .join(".tools")
+            .join("bin")
+            .join("rotel-agent"),
     };
     if !path.is_file() {
         bail!(
@@ -82,7 +85,10 @@ impl OtlpReceiver {
                 bail!("rotel-agent exited at start:\n{}", child.stdout_text());
             }
             if Instant::now() > deadline {
-                bail!("rotel-agent did not listen within 20 s:\n{}", child.stdout_text());
+                bail!(
+                    "rotel-agent did not listen within 20 s:\n{}",
+                    child.stdout_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

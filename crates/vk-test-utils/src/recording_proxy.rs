@@ -100,7 +100,10 @@ fn forward(client: TcpStream, upstream: &str, log: &Mutex<Vec<RecordedRequest>>)
         let (name, value) = line.split_once(':').context("malformed header")?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
-    if headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
         bail!("chunked request bodies are not supported");
     }
     let length: usize = headers

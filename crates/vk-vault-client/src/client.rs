@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use reqwest::Method;
-use tracing::Instrument as _;
 use serde::Deserialize;
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::config::{ClientConfig, tls_config};

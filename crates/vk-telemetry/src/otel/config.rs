@@ -61,7 +61,8 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 ];
 
 /// The gRPC method path appended to a `grpc` endpoint.
-pub(crate) const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+pub(crate) const GRPC_EXPORT_PATH: &str =
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// Wire protocol of the OTLP exporter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +154,12 @@ impl OtelConfig {
             Some(v) => match v.trim().to_ascii_lowercase().as_str() {
                 "true" => true,
                 "false" => false,
-                _ => return Err(invalid("OTEL_SDK_DISABLED", format!("{v:?} is neither true nor false"))),
+                _ => {
+                    return Err(invalid(
+                        "OTEL_SDK_DISABLED",
+                        format!("{v:?} is neither true nor false"),
+                    ));
+                }
             },
         };
         let exporter_off = match get("OTEL_TRACES_EXPORTER") {
@@ -174,7 +180,9 @@ impl OtelConfig {
                 if name != "tracecontext" {
                     return Err(invalid(
                         "OTEL_PROPAGATORS",
-                        format!("{name:?} is not supported; only tracecontext (W3C traceparent) is"),
+                        format!(
+                            "{name:?} is not supported; only tracecontext (W3C traceparent) is"
+                        ),
                     ));
                 }
             }
@@ -203,8 +211,18 @@ impl OtelConfig {
             get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
             get("OTEL_EXPORTER_OTLP_ENDPOINT"),
         ) {
-            (Some(v), _) => Some(traces_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &v, protocol, true)?),
-            (None, Some(v)) => Some(traces_url("OTEL_EXPORTER_OTLP_ENDPOINT", &v, protocol, false)?),
+            (Some(v), _) => Some(traces_url(
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                &v,
+                protocol,
+                true,
+            )?),
+            (None, Some(v)) => Some(traces_url(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                &v,
+                protocol,
+                false,
+            )?),
             (None, None) => None,
         };
         let mut headers = match get("OTEL_EXPORTER_OTLP_HEADERS") {
@@ -278,14 +296,20 @@ fn traces_url(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(
             variable,
-            format!("scheme {:?} is not supported; use http:// or https://", url.scheme()),
+            format!(
+                "scheme {:?} is not supported; use http:// or https://",
+                url.scheme()
+            ),
         ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid(variable, format!("{raw:?} has no host")));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(variable, format!("{raw:?} must not have a query or fragment")));
+        return Err(invalid(
+            variable,
+            format!("{raw:?} must not have a query or fragment"),
+        ));
     }
     let base = url.as_str().trim_end_matches('/');
     Ok(match (protocol, signal_specific) {
@@ -324,14 +348,23 @@ fn parse_pairs(
         };
         let key = key.trim();
         if key.is_empty() {
-            return Err(invalid(variable, format!("entry {} has an empty key", n + 1)));
+            return Err(invalid(
+                variable,
+                format!("entry {} has an empty key", n + 1),
+            ));
         }
         let value = percent_decode(value.trim()).ok_or_else(|| {
-            invalid(variable, format!("the value of {key:?} has a broken %-escape"))
+            invalid(
+                variable,
+                format!("the value of {key:?} has a broken %-escape"),
+            )
         })?;
         if as_headers {
             if http::HeaderName::from_bytes(key.as_bytes()).is_err() {
-                return Err(invalid(variable, format!("{key:?} is not a valid header name")));
+                return Err(invalid(
+                    variable,
+                    format!("{key:?} is not a valid header name"),
+                ));
             }
             if http::HeaderValue::from_str(&value).is_err() {
                 // The value is not repeated: it is usually a credential.
@@ -373,7 +406,10 @@ fn parse_timeout(variable: &'static str, raw: &str) -> Result<Duration, OtelConf
     }
 }
 
-fn parse_sampler(name: Option<String>, arg: Option<String>) -> Result<TraceSampler, OtelConfigError> {
+fn parse_sampler(
+    name: Option<String>,
+    arg: Option<String>,
+) -> Result<TraceSampler, OtelConfigError> {
     let ratio = || -> Result<f64, OtelConfigError> {
         match &arg {
             None => Ok(1.0),

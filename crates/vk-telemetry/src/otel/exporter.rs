@@ -197,21 +197,19 @@ async fn send(
             let response = http::Response::<reqwest::Body>::from(response);
             // A failed call may answer with headers only ("trailers-only" response).
             let head_status = grpc_status(response.headers());
-            let collected = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| OTelSdkError::InternalFailure(format!("OTLP export to {url}: {e}")))?;
-            let code = collected
-                .trailers()
-                .and_then(grpc_status)
-                .or(head_status);
+            let collected =
+                response.into_body().collect().await.map_err(|e| {
+                    OTelSdkError::InternalFailure(format!("OTLP export to {url}: {e}"))
+                })?;
+            let code = collected.trailers().and_then(grpc_status).or(head_status);
             match code {
                 Some((0, _)) => Ok(()),
                 Some((code, message)) => failed(format!(
                     "OTLP export to {url}: gRPC status {code}: {message}"
                 )),
-                None => failed(format!("OTLP export to {url}: no gRPC status in the answer")),
+                None => failed(format!(
+                    "OTLP export to {url}: no gRPC status in the answer"
+                )),
             }
         }
     }

@@ -49,7 +49,11 @@ fn endpoints_and_protocols() {
     );
     // The traces endpoint wins and is used as is.
     assert_eq!(
-        on(&[EP, ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:9/custom")]).url,
+        on(&[
+            EP,
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:9/custom")
+        ])
+        .url,
         "http://t:9/custom"
     );
     let grpc = on(&[
@@ -72,9 +76,19 @@ fn endpoints_and_protocols() {
 
 #[test]
 fn disabled_wins_over_an_endpoint() {
-    assert_eq!(parse(&[EP, ("OTEL_SDK_DISABLED", "TRUE")]).expect("valid"), None);
-    assert_eq!(parse(&[EP, ("OTEL_TRACES_EXPORTER", "none")]).expect("valid"), None);
-    assert!(parse(&[EP, ("OTEL_SDK_DISABLED", "false")]).expect("valid").is_some());
+    assert_eq!(
+        parse(&[EP, ("OTEL_SDK_DISABLED", "TRUE")]).expect("valid"),
+        None
+    );
+    assert_eq!(
+        parse(&[EP, ("OTEL_TRACES_EXPORTER", "none")]).expect("valid"),
+        None
+    );
+    assert!(
+        parse(&[EP, ("OTEL_SDK_DISABLED", "false")])
+            .expect("valid")
+            .is_some()
+    );
 }
 
 #[test]
@@ -93,14 +107,20 @@ fn headers_are_decoded_and_merged() {
     );
     // Debug output names headers but never shows their values.
     let debug = format!("{c:?}");
-    assert!(debug.contains("api-key") && !debug.contains("a b"), "{debug}");
+    assert!(
+        debug.contains("api-key") && !debug.contains("a b"),
+        "{debug}"
+    );
 }
 
 #[test]
 fn service_name_and_resource_attributes() {
     let c = on(&[
         EP,
-        ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,deployment.environment=prod"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=from-attrs,deployment.environment=prod",
+        ),
     ]);
     assert_eq!(c.service_name, "from-attrs");
     assert_eq!(
@@ -120,14 +140,26 @@ fn samplers() {
     for (name, arg, want) in [
         ("always_on", None, TraceSampler::AlwaysOn),
         ("always_off", None, TraceSampler::AlwaysOff),
-        ("traceidratio", Some("0.25"), TraceSampler::TraceIdRatio(0.25)),
-        ("parentbased_always_off", None, TraceSampler::ParentBasedAlwaysOff),
+        (
+            "traceidratio",
+            Some("0.25"),
+            TraceSampler::TraceIdRatio(0.25),
+        ),
+        (
+            "parentbased_always_off",
+            None,
+            TraceSampler::ParentBasedAlwaysOff,
+        ),
         (
             "parentbased_traceidratio",
             Some("0.5"),
             TraceSampler::ParentBasedTraceIdRatio(0.5),
         ),
-        ("parentbased_traceidratio", None, TraceSampler::ParentBasedTraceIdRatio(1.0)),
+        (
+            "parentbased_traceidratio",
+            None,
+            TraceSampler::ParentBasedTraceIdRatio(1.0),
+        ),
     ] {
         let mut vars = vec![EP, ("OTEL_TRACES_SAMPLER", name)];
         if let Some(a) = arg {
@@ -140,9 +172,21 @@ fn samplers() {
 #[test]
 fn invalid_values_name_their_variable() {
     for (vars, variable, says) in [
-        (vec![EP, ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")], "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
-        (vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")], "OTEL_EXPORTER_OTLP_ENDPOINT", "scheme"),
-        (vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")], "OTEL_EXPORTER_OTLP_ENDPOINT", "not a URL"),
+        (
+            vec![EP, ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")],
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "http/json",
+        ),
+        (
+            vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "scheme",
+        ),
+        (
+            vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "not a URL",
+        ),
         (
             vec![
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317/v1"),
@@ -151,24 +195,87 @@ fn invalid_values_name_their_variable() {
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             "without a path",
         ),
-        (vec![EP, ("OTEL_EXPORTER_OTLP_HEADERS", "novalue")], "OTEL_EXPORTER_OTLP_HEADERS", "no '='"),
-        (vec![EP, ("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz")], "OTEL_EXPORTER_OTLP_HEADERS", "%-escape"),
-        (vec![EP, ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=v")], "OTEL_EXPORTER_OTLP_HEADERS", "header name"),
-        (vec![EP, ("OTEL_TRACES_SAMPLER", "xray")], "OTEL_TRACES_SAMPLER", "xray"),
-        (vec![EP, ("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "2")], "OTEL_TRACES_SAMPLER_ARG", "ratio"),
-        (vec![EP, ("OTEL_TRACES_SAMPLER", "always_on"), ("OTEL_TRACES_SAMPLER_ARG", "0.1")], "OTEL_TRACES_SAMPLER_ARG", "no argument"),
-        (vec![EP, ("OTEL_TRACES_SAMPLER_ARG", "0.1")], "OTEL_TRACES_SAMPLER_ARG", "OTEL_TRACES_SAMPLER"),
-        (vec![EP, ("OTEL_SDK_DISABLED", "yes")], "OTEL_SDK_DISABLED", "yes"),
-        (vec![EP, ("OTEL_TRACES_EXPORTER", "zipkin")], "OTEL_TRACES_EXPORTER", "zipkin"),
-        (vec![EP, ("OTEL_PROPAGATORS", "tracecontext,baggage")], "OTEL_PROPAGATORS", "baggage"),
-        (vec![EP, ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")], "OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
-        (vec![EP, ("OTEL_EXPORTER_OTLP_TIMEOUT", "5s")], "OTEL_EXPORTER_OTLP_TIMEOUT", "milliseconds"),
-        (vec![EP, ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/ca.pem")], "OTEL_EXPORTER_OTLP_CERTIFICATE", "not supported"),
+        (
+            vec![EP, ("OTEL_EXPORTER_OTLP_HEADERS", "novalue")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "no '='",
+        ),
+        (
+            vec![EP, ("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "%-escape",
+        ),
+        (
+            vec![EP, ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=v")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "header name",
+        ),
+        (
+            vec![EP, ("OTEL_TRACES_SAMPLER", "xray")],
+            "OTEL_TRACES_SAMPLER",
+            "xray",
+        ),
+        (
+            vec![
+                EP,
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "2"),
+            ],
+            "OTEL_TRACES_SAMPLER_ARG",
+            "ratio",
+        ),
+        (
+            vec![
+                EP,
+                ("OTEL_TRACES_SAMPLER", "always_on"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+            ],
+            "OTEL_TRACES_SAMPLER_ARG",
+            "no argument",
+        ),
+        (
+            vec![EP, ("OTEL_TRACES_SAMPLER_ARG", "0.1")],
+            "OTEL_TRACES_SAMPLER_ARG",
+            "OTEL_TRACES_SAMPLER",
+        ),
+        (
+            vec![EP, ("OTEL_SDK_DISABLED", "yes")],
+            "OTEL_SDK_DISABLED",
+            "yes",
+        ),
+        (
+            vec![EP, ("OTEL_TRACES_EXPORTER", "zipkin")],
+            "OTEL_TRACES_EXPORTER",
+            "zipkin",
+        ),
+        (
+            vec![EP, ("OTEL_PROPAGATORS", "tracecontext,baggage")],
+            "OTEL_PROPAGATORS",
+            "baggage",
+        ),
+        (
+            vec![EP, ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")],
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "gzip",
+        ),
+        (
+            vec![EP, ("OTEL_EXPORTER_OTLP_TIMEOUT", "5s")],
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "milliseconds",
+        ),
+        (
+            vec![EP, ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/ca.pem")],
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            "not supported",
+        ),
     ] {
         let err = error(&vars);
         assert_eq!(err.variable, variable, "{vars:?}");
         let text = err.to_string();
-        assert!(text.starts_with(variable) && text.contains(says), "{vars:?}: {text}");
+        assert!(
+            text.starts_with(variable) && text.contains(says),
+            "{vars:?}: {text}"
+        );
     }
 }
 
