@@ -253,11 +253,22 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             break;
         }
         let mut changed = false;
+        // Each later wake-up (token renewal, lease renewals, re-fetches, the render they
+        // cause) is one trace.
+        let cycle = tracing::info_span!("agent_cycle", phase = "refresh");
         if watch.at.is_some_and(|at| at <= Instant::now())
-            && !watch.step(&client, &mut jitter, &metrics).await
+            && !watch
+                .step(&client, &mut jitter, &metrics)
+                .instrument(tracing::info_span!(parent: &cycle, "renew_token"))
+                .await
         {
             tracing::info!("auth token lifetime ended; re-authenticating");
-            let Some(t) = session.auth.authenticate(&client, &mut shutdown).await? else {
+            let Some(t) = session
+                .auth
+                .authenticate(&client, &mut shutdown)
+                .instrument(cycle.clone())
+                .await?
+            else {
                 break;
             };
             session.token = t;
@@ -265,8 +276,6 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             engine.reset();
             changed = true;
         }
-        // Each later wake-up (renewals, re-fetches, the render they cause) is one trace.
-        let cycle = tracing::info_span!("agent_cycle", phase = "refresh");
         if engine
             .refresh_due(&template_client)
             .instrument(cycle.clone())
