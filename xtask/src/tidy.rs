@@ -51,6 +51,9 @@ const FORBIDDEN_IN_PURE: &[&str] = &[
     "ring",
     "prometheus",
     "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry-proto",
+    "tracing-opentelemetry",
     "mio",
     "socket2",
 ];

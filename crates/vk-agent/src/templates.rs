@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 use vk_template::{DataSource, Dependency, Lookup, RenderOptions};
 use vk_vault_client::{VaultClient, VaultError, shim_list_path};
 
@@ -350,13 +351,18 @@ impl Engine {
             };
             let target = watch.renews().then(|| watch.target().clone());
             let client = client.clone();
-            set.spawn(async move {
-                let outcome = match target {
-                    Some(t) => Some(t.renew(&client).await),
-                    None => None,
-                };
-                (dep, outcome)
-            });
+            // Child of the current (refresh) span; the dependency names a path, never a value.
+            let span = tracing::info_span!("renew", dependency = %describe(&dep), kind = watch.target().kind());
+            set.spawn(
+                async move {
+                    let outcome = match target {
+                        Some(t) => Some(t.renew(&client).await),
+                        None => None,
+                    };
+                    (dep, outcome)
+                }
+                .instrument(span),
+            );
         }
         let mut refetch_now = Vec::new();
         while let Some(joined) = set.join_next().await {
@@ -427,10 +433,15 @@ impl Engine {
             let client = client.clone();
             let policy = self.settings.retry;
             let threshold = self.settings.threshold;
-            set.spawn(async move {
-                let r = fetch_with_retries(&client, &dep, policy, threshold).await;
-                (dep, r)
-            });
+            // One span per path fetched, child of the round or refresh that needs it.
+            let span = tracing::info_span!("fetch", dependency = %describe(&dep));
+            set.spawn(
+                async move {
+                    let r = fetch_with_retries(&client, &dep, policy, threshold).await;
+                    (dep, r)
+                }
+                .instrument(span),
+            );
         }
         while let Some(joined) = set.join_next().await {
             let (dep, lookup) = match joined {
@@ -510,6 +521,8 @@ impl Engine {
             let mut outputs = Vec::with_capacity(self.templates.len());
             let mut missing = Vec::new();
             {
+                let _render =
+                    tracing::info_span!("render", templates = self.templates.len()).entered();
                 let mut view = View {
                     store: &self.store,
                     env: &self.env,
@@ -546,6 +559,7 @@ impl Engine {
 
     /// Writes the destinations whose bytes changed, all in one batch (spec §6.7); the
     /// commands run after this returns, so after every write of the pass.
+    #[tracing::instrument(name = "write", skip_all, fields(written = tracing::field::Empty))]
     fn write(&mut self, outputs: &[String], report: &mut RoundReport) -> Result<(), AgentError> {
         let write_err = |t: &Prepared, source| AgentError::Write {
             what: "template destination",
@@ -616,6 +630,7 @@ impl Engine {
                 }
             }
         }
+        tracing::Span::current().record("written", report.written.len());
         first_err.map_or(Ok(()), Err)
     }
 

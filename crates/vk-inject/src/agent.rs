@@ -75,6 +75,8 @@ pub(crate) struct Agent<'p> {
     pub(crate) secret_volume_size_limit: Option<String>,
     /// Admission warnings New decided (e.g. a native-sidecar default that cannot apply).
     pub(crate) notes: Vec<String>,
+    /// Whether the agent containers get the injector's OpenTelemetry variables.
+    pub(crate) otel_forward: bool,
 }
 
 impl Agent<'_> {
@@ -107,6 +109,32 @@ impl Agent<'_> {
 
 fn bool_of(ann: &Annotations<'_>, key: &str) -> Result<bool, String> {
     parse_bool(ann.get(key).unwrap_or("")).map_err(|e| e.to_string())
+}
+
+/// `agent-otel-forward` (only the pod's own annotation; Init has no default for it), else the
+/// injector's `-agent-otel-forward`. Asking for it while the injector has no OTLP endpoint to
+/// pass on is an error rather than an agent that silently exports nothing.
+fn otel_forward(ann: &Annotations<'_>) -> Result<bool, String> {
+    let settings = ann.settings();
+    let forward = match ann.pod().get(k::AGENT_OTEL_FORWARD) {
+        None => settings.agent_otel_forward,
+        Some(raw) => parse_bool(raw).map_err(|_| {
+            format!(
+                "invalid value {raw:?} for annotation \"{}\": expected true or false",
+                k::AGENT_OTEL_FORWARD
+            )
+        })?,
+    };
+    let has_endpoint = settings.agent_otel_env.iter().any(|(name, _)| {
+        name == "OTEL_EXPORTER_OTLP_ENDPOINT" || name == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    });
+    if forward && !has_endpoint {
+        return Err(format!(
+            "annotation \"{}\" asks to pass the injector's OpenTelemetry settings on, but the injector has no OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            k::AGENT_OTEL_FORWARD
+        ));
+    }
+    Ok(forward)
 }
 
 /// New: the error is the inner message of `error creating new agent sidecar: …`.
@@ -293,6 +321,8 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         })?),
     };
 
+    let otel_forward = otel_forward(&ann)?;
+
     Ok(Agent {
         pod,
         annotations: ann,
@@ -330,6 +360,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         restricted,
         secret_volume_size_limit,
         notes,
+        otel_forward,
     })
 }
 

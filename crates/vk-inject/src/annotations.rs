@@ -94,6 +94,9 @@ keys! {
     AGENT_RESTRICTED_PROFILE = "agent-restricted-profile";
     /// Not upstream: `sizeLimit` of the in-memory secrets volumes.
     SECRET_VOLUME_SIZE_LIMIT = "secret-volume-size-limit";
+    /// Not upstream: `true`/`false`, overriding `-agent-otel-forward` for this pod: set the
+    /// injector's own OpenTelemetry variables on the agent containers.
+    AGENT_OTEL_FORWARD = "agent-otel-forward";
 
     /// Per-secret families (suffix = raw secret name).
     SECRET_PREFIX = "agent-inject-secret-";

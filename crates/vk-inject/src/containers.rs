@@ -170,6 +170,11 @@ fn env(agent: &Agent<'_>, settings: &InjectorSettings, config: &str) -> Vec<Valu
     opt(&mut env, "VAULT_LOG_LEVEL", k::LOG_LEVEL);
     opt(&mut env, "VAULT_LOG_FORMAT", k::LOG_FORMAT);
     opt(&mut env, "HTTPS_PROXY", k::PROXY_ADDRESS);
+    if agent.otel_forward {
+        for (name, value) in &settings.agent_otel_env {
+            env.push(env_value(name, value));
+        }
+    }
     if agent.configmap().is_empty() {
         env.push(env_value("VAULT_CONFIG", config));
     } else {

@@ -109,6 +109,14 @@ pub struct InjectorSettings {
     /// `-secret-volume-size-limit` (not upstream): default of `secret-volume-size-limit`, the
     /// `sizeLimit` of the in-memory secrets volumes (empty: none).
     pub secret_volume_size_limit: String,
+    /// `-agent-otel-forward` (not upstream): set [`Self::agent_otel_env`] on the agent
+    /// containers; the pod's `agent-otel-forward` annotation overrides it.
+    pub agent_otel_forward: bool,
+    /// The injector's own OpenTelemetry variables (name, value) that are passed on to agents.
+    /// Read by the binary; never `OTEL_SERVICE_NAME` (the agents name themselves) nor the
+    /// header variables (they hold credentials, and a pod spec is readable by more people than
+    /// the injector's environment).
+    pub agent_otel_env: Vec<(String, String)>,
 }
 
 /// The default agent image: this project's runtime image, at the workspace version (its
@@ -133,6 +141,8 @@ impl Default for InjectorSettings {
             vault_address: String::new(),
             vault_image: DEFAULT_AGENT_IMAGE.to_owned(),
             agent_command_style: AgentCommandStyle::Auto,
+            agent_otel_forward: false,
+            agent_otel_env: Vec::new(),
             proxy_address: String::new(),
             vault_auth_type: "kubernetes".to_owned(),
             vault_auth_path: "auth/kubernetes".to_owned(),

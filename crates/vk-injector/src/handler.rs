@@ -132,7 +132,10 @@ impl Drop for InFlight<'_> {
 }
 
 /// Every admission runs in one `admission` span (the project's rule: a span on every request),
-/// with the request's uid, namespace, kind and operation recorded once they are decoded.
+/// with the request's uid, namespace, kind and operation recorded once they are decoded, and
+/// the outcome at the end. These fields are also the span's OpenTelemetry attributes: never
+/// record the pod spec or anything taken from it here. A W3C `traceparent` header from the
+/// caller makes the span part of the caller's trace.
 async fn mutate(state: AppState, request: Request) -> Response {
     let span = tracing::info_span!(
         "admission",
@@ -140,8 +143,19 @@ async fn mutate(state: AppState, request: Request) -> Response {
         namespace = tracing::field::Empty,
         kind = tracing::field::Empty,
         operation = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
     );
-    mutate_in_span(state, request).instrument(span).await
+    vk_telemetry::set_parent_from_headers(&span, request.headers());
+    let response = mutate_in_span(state, request)
+        .instrument(span.clone())
+        .await;
+    if !response.status().is_success() {
+        span.record("outcome", "error");
+        span.record("otel.status_code", "error");
+    }
+    response
 }
 
 /// The request, inside its `admission` span.
@@ -198,13 +212,14 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
     span.record("kind", &*req.kind.kind);
     span.record("operation", &*req.operation);
     let (response, outcome) = respond(&req.uid, decision);
-    let out = ReviewOut::new(&review, response);
-    let bytes = out.to_json();
     let (outcome_label, reason) = match outcome {
         Outcome::Skipped(r) => ("skipped", r.label()),
         Outcome::Injected(label) => ("injected", label.unwrap_or("nothing")),
         Outcome::Denied(stage) => ("denied", stage.label()),
     };
+    span.record("outcome", outcome_label);
+    let out = ReviewOut::new(&review, response);
+    let bytes = out.to_json();
     state
         .metrics
         .admissions

@@ -2,7 +2,13 @@
 
 use std::fmt;
 
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use crate::otel::{ExporterError, OtelConfig, TRACED_CRATES, TelemetryGuard, build_pipeline};
 
 mod hclog_json;
 
@@ -36,6 +42,8 @@ pub enum LogFormat {
 pub enum TelemetryError {
     #[error("a global tracing subscriber is already installed")]
     AlreadyInstalled(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    #[error("setting up the OpenTelemetry trace exporter")]
+    Exporter(#[source] ExporterError),
 }
 
 // === LogLevel ===
@@ -84,11 +92,24 @@ impl LogFormat {
     }
 }
 
-/// Install the process-wide subscriber writing to stderr.
+/// Install the process-wide subscriber writing to stderr (no trace export).
+pub fn init_logging(level: LogLevel, format: LogFormat) -> Result<(), TelemetryError> {
+    // Without an exporter the guard holds nothing; dropping it is free.
+    init_telemetry(level, format, None).map(drop)
+}
+
+/// Install the process-wide subscriber: log lines on stderr and, when `tracing` is given, the
+/// spans of our crates exported over OTLP. Keep the returned guard until the end of `main` and
+/// call [`TelemetryGuard::shutdown`] there so that queued spans are flushed.
 ///
 /// The level applies to our own crates; dependencies (hyper, rustls) stay at warn so that a
-/// `-log-level=trace` does not drown the injector's own lines in connection-level noise.
-pub fn init_logging(level: LogLevel, format: LogFormat) -> Result<(), TelemetryError> {
+/// `-log-level=trace` does not drown the injector's own lines in connection-level noise. Spans
+/// are exported at info and above whatever the log level, and log events are never exported.
+pub fn init_telemetry(
+    level: LogLevel,
+    format: LogFormat,
+    tracing: Option<&OtelConfig>,
+) -> Result<TelemetryGuard, TelemetryError> {
     let deps = match level {
         LogLevel::Error => "error",
         _ => "warn",
@@ -97,21 +118,49 @@ pub fn init_logging(level: LogLevel, format: LogFormat) -> Result<(), TelemetryE
     // call; vk-kube reports the same failure with the verb, resource and object, so the
     // builder's line is only noise.
     let filter = EnvFilter::new(format!(
-        "{deps},kube_client::client::builder=off,vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vault_k8s={lvl}",
+        "{deps},kube_client::client::builder=off,vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vk_telemetry={lvl},vault_k8s={lvl}",
         lvl = level.directive()
     ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = match format {
-        LogFormat::Json => builder
-            .with_ansi(false)
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Json => fmt
             .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
             .event_format(hclog_json::HclogJson)
-            .try_init(),
-        LogFormat::Standard => builder.with_ansi(false).try_init(),
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Standard => fmt.with_filter(filter).boxed(),
     };
-    result.map_err(TelemetryError::AlreadyInstalled)
+    let (provider, otel) = match tracing {
+        None => (None, None),
+        Some(config) => {
+            let (provider, tracer) = build_pipeline(config).map_err(TelemetryError::Exporter)?;
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_location(false)
+                .with_threads(false)
+                .with_tracked_inactivity(false)
+                .with_filter(filter_fn(|meta| {
+                    meta.is_span()
+                        && *meta.level() <= Level::INFO
+                        && TRACED_CRATES.iter().any(|c| {
+                            meta.target() == *c
+                                || meta
+                                    .target()
+                                    .strip_prefix(c)
+                                    .is_some_and(|r| r.starts_with("::"))
+                        })
+                }));
+            (Some(provider), Some(layer))
+        }
+    };
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .map_err(|e| TelemetryError::AlreadyInstalled(Box::new(e)))?;
+    Ok(TelemetryGuard::new(provider))
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! denial that kubectl and kube-rs work against),
 //! [`certs`] makes a real PKI, and [`pod_sandbox`] runs one container of a pod the way a kubelet
 //! would (command, env, volume mounts at their real paths) in a private mount namespace, and
-//! [`postgres::Postgres`] runs a PostgreSQL cluster for the `database` secrets engine.
+//! [`postgres::Postgres`] runs a PostgreSQL cluster for the `database` secrets engine, and
+//! [`otlp::OtlpReceiver`] runs a real OTLP receiver (rotel) and parses the spans it received;
+//! [`recording_proxy::RecordingProxy`] forwards HTTP/1.1 and records what the client sent.
 //! [`admission`] builds AdmissionReview requests and applies a webhook's JSON Patch, [`http`]
 //! is a small blocking HTTP(S) client pinned to a test CA, and [`util`] has ports, polling and
 //! kill-on-drop child processes. Everything listens on 127.0.0.1 and is stopped on drop.
@@ -21,8 +23,10 @@ pub mod fault_proxy;
 pub mod http;
 pub mod jwt;
 pub mod kube_api;
+pub mod otlp;
 pub mod pod_sandbox;
 pub mod postgres;
+pub mod recording_proxy;
 pub mod util;
 
 pub use agent_example::agent_example;
@@ -35,8 +39,10 @@ pub use jwt::JwtSigner;
 pub use kube_api::{
     ApiRequest, KubeApi, ServiceAccountIssuer, TokenOptions, configure_kubernetes_auth,
 };
+pub use otlp::{OtlpReceiver, ReceivedSpan, rotel_binary};
 pub use pod_sandbox::{PodSandbox, SandboxProcess, SandboxRun};
 pub use postgres::Postgres;
+pub use recording_proxy::{RecordedRequest, RecordingProxy};
 pub use util::{
     ChildGuard, TimedOutput, eventually, fixture, fixtures_dir, free_port, shared_dir,
     workspace_root,

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use tracing::Instrument as _;
+
 use crate::client::{VaultClient, Verb, from_vaultrs};
 use crate::error::VaultError;
 use crate::secret::SecretString;
@@ -216,7 +218,28 @@ impl VaultClient {
             (AuthMethod::Cert { name: Some(_), .. }, _) | (_, None) => {
                 self.login_direct(method, &login_path).await
             }
-            (_, Some(m)) => self.login_vaultrs(method, &m, &login_path).await,
+            (_, Some(m)) => {
+                // vaultrs sends this request itself: the span (and the traceparent that
+                // `vaultrs()` adds) are set up here rather than in `exchange`.
+                let span = tracing::info_span!(
+                    "vault_request",
+                    http.request.method = "POST",
+                    url.path = %login_path,
+                    http.response.status_code = tracing::field::Empty,
+                    otel.kind = "client",
+                    otel.status_code = tracing::field::Empty,
+                );
+                let result = self
+                    .login_vaultrs(method, &m, &login_path)
+                    .instrument(span.clone())
+                    .await;
+                match &result {
+                    // vaultrs returns a login only for a 2xx answer with an auth block.
+                    Ok(_) => span.record("http.response.status_code", 200),
+                    Err(_) => span.record("otel.status_code", "error"),
+                };
+                result
+            }
         };
         let auth = result.map_err(wrap)?;
         if auth.token.is_empty() {

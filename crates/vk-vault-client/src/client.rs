@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde::Deserialize;
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::config::{ClientConfig, tls_config};
@@ -27,6 +28,10 @@ pub struct VaultClient {
 struct Inner {
     base: Url,
     http: reqwest::Client,
+    /// What the shared client was built from, to build one that adds trace headers to the
+    /// requests vaultrs sends (it offers no per-request header hook).
+    tls: rustls::ClientConfig,
+    user_agent: String,
     namespace: Option<String>,
     timeout: Duration,
     max_retries: u32,
@@ -153,7 +158,7 @@ impl VaultClient {
         })?;
         let tls = tls_config(cfg)?;
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+            .tls_backend_preconfigured(tls.clone())
             .timeout(cfg.timeout)
             .user_agent(cfg.user_agent.clone())
             .build()
@@ -168,6 +173,8 @@ impl VaultClient {
             inner: Arc::new(Inner {
                 base,
                 http,
+                tls,
+                user_agent: cfg.user_agent.clone(),
                 namespace,
                 timeout: cfg.timeout,
                 max_retries: cfg.max_retries,
@@ -292,9 +299,43 @@ impl VaultClient {
         Ok(url)
     }
 
-    /// One HTTP exchange. Returns the response for 2xx and (when `allow_404`) 404; every other
-    /// status becomes [`VaultError::Api`].
+    /// One HTTP exchange, in a `vault_request` span whose trace context goes to Vault as a W3C
+    /// `traceparent` header. Returns the response for 2xx and (when `allow_404`) 404; every
+    /// other status becomes [`VaultError::Api`]. The span records the method, the path (no
+    /// query, no body, no header) and the status: never a token or a secret.
     async fn exchange(
+        &self,
+        verb: Verb,
+        path: &str,
+        query: Option<&str>,
+        body: Option<&serde_json::Value>,
+        token: Option<&SecretString>,
+        opts: ExchangeOptions,
+    ) -> Result<RawResponse, VaultError> {
+        let span = tracing::info_span!(
+            "vault_request",
+            http.request.method = verb.name(),
+            url.path = path,
+            http.response.status_code = tracing::field::Empty,
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self
+            .exchange_in_span(verb, path, query, body, token, opts)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(resp) => span.record("http.response.status_code", resp.status),
+            Err(VaultError::Api { status, .. }) => {
+                span.record("otel.status_code", "error");
+                span.record("http.response.status_code", *status)
+            }
+            Err(_) => span.record("otel.status_code", "error"),
+        };
+        result
+    }
+
+    async fn exchange_in_span(
         &self,
         verb: Verb,
         path: &str,
@@ -313,6 +354,9 @@ impl VaultClient {
             .http
             .request(verb.method(), url)
             .header("X-Vault-Request", "true");
+        for (name, value) in vk_telemetry::current_trace_headers() {
+            req = req.header(name, value);
+        }
         if let Some(token) = token.filter(|t| !t.is_empty()) {
             req = req.header("X-Vault-Token", token.expose());
         }
@@ -529,11 +573,34 @@ impl VaultClient {
     }
 
     /// A vaultrs client sharing this client's HTTP stack, with `token` (or none).
+    /// The shared client, or, inside a traced span, a client that sends that span's W3C trace
+    /// context on every request (only when tracing is on; a traced login then opens its own
+    /// connection, which is rare: once per token lifetime).
+    fn http_with_trace_context(&self) -> reqwest::Client {
+        let headers = vk_telemetry::current_trace_headers();
+        if headers.is_empty() {
+            return self.inner.http.clone();
+        }
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            if let Ok(value) = reqwest::header::HeaderValue::from_str(&value) {
+                map.insert(name, value);
+            }
+        }
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(self.inner.tls.clone())
+            .timeout(self.inner.timeout)
+            .user_agent(self.inner.user_agent.clone())
+            .default_headers(map)
+            .build()
+            .unwrap_or_else(|_| self.inner.http.clone())
+    }
+
     pub(crate) fn vaultrs(&self, token: Option<&SecretString>) -> vaultrs::client::VaultClient {
         let base = self.inner.base.as_str().trim_end_matches('/').to_string();
         let namespace = self.inner.namespace.clone();
         vaultrs::client::VaultClient {
-            http: rustify::clients::reqwest::Client::new(&base, self.inner.http.clone()),
+            http: rustify::clients::reqwest::Client::new(&base, self.http_with_trace_context()),
             middle: vaultrs::api::EndpointMiddleware {
                 token: token.map(|t| t.expose().to_string()).unwrap_or_default(),
                 version: "v1".to_string(),

@@ -1,12 +1,12 @@
 //! `vault-k8s agent`: the injected agent (crate `vk-agent`). The process side lives here:
 //! logging from the variables the injector sets on the agent containers (`VAULT_LOG_LEVEL`,
-//! `VAULT_LOG_FORMAT`), the environment handed to the agent, its tokio runtime, and the exit
+//! `VAULT_LOG_FORMAT`), trace export from the standard `OTEL_*` variables, the environment handed to the agent, its tokio runtime, and the exit
 //! status with the error on stderr.
 
 use std::process::ExitCode;
 
 use vk_agent::{AgentArgs, AgentError};
-use vk_telemetry::{ErrorChain, LogFormat, LogLevel, init_logging};
+use vk_telemetry::{ErrorChain, LogFormat, LogLevel, OtelConfig, init_telemetry};
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
     if args.first().is_some_and(|a| a == "probe") {
@@ -21,13 +21,25 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
     };
     let format = LogFormat::parse(&std::env::var("VAULT_LOG_FORMAT").unwrap_or_default());
-    if let Err(err) = init_logging(level, format) {
-        eprintln!("{}", ErrorChain(&err));
-        return ExitCode::from(1);
-    }
-    // The rustls provider is installed by `main` for the whole process.
+    let tracing = match OtelConfig::from_lookup(&|name| std::env::var(name).ok(), "vault-k8s-agent")
+    {
+        Ok(t) => t,
+        Err(err) => {
+            eprintln!("error: OpenTelemetry settings: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    // The rustls provider is installed by `main` for the whole process (the exporter's TLS
+    // needs it too).
+    let telemetry = match init_telemetry(level, format, tracing.as_ref()) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("{}", ErrorChain(&err));
+            return ExitCode::from(1);
+        }
+    };
     let env = std::env::vars().collect();
-    match AgentArgs::parse(args, env).and_then(run_to_end) {
+    let code = match AgentArgs::parse(args, env).and_then(run_to_end) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             let msg = ErrorChain(&e).to_string();
@@ -35,7 +47,10 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(1)
         }
-    }
+    };
+    // Both exits (done, failed) flush the spans still queued, after the runtime has stopped.
+    telemetry.shutdown();
+    code
 }
 
 /// Runs the agent on a single-threaded runtime: the agent is I/O bound and small.

@@ -26,6 +26,16 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let tracing = match vk_telemetry::OtelConfig::from_lookup(
+        &|name| std::env::var(name).ok(),
+        "vault-k8s-injector",
+    ) {
+        Ok(t) => t,
+        Err(err) => {
+            eprintln!("Error in the OpenTelemetry settings: {err}");
+            return ExitCode::from(1);
+        }
+    };
     let config =
         match InjectorConfig::resolve(values, &|name| std::env::var(name).ok(), Purpose::Serve) {
             Ok(c) => c,
@@ -34,7 +44,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-    match serve(config) {
+    match serve(config, tracing.as_ref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{err:#}");
@@ -43,9 +53,16 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     }
 }
 
-fn serve(config: InjectorConfig) -> anyhow::Result<()> {
-    vk_telemetry::init_logging(config.log_level, config.log_format)
+fn serve(config: InjectorConfig, tracing: Option<&vk_telemetry::OtelConfig>) -> anyhow::Result<()> {
+    let telemetry = vk_telemetry::init_telemetry(config.log_level, config.log_format, tracing)
         .context("Error setting up logging")?;
+    let result = serve_logged(config);
+    // Spans of the last admissions are still queued: flush them before exiting.
+    telemetry.shutdown();
+    result
+}
+
+fn serve_logged(config: InjectorConfig) -> anyhow::Result<()> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }

@@ -23,6 +23,12 @@ vk_go::go_flags! {
             env: ["AGENT_INJECT_AGENT_METRICS"],
             usage: "Injected agents serve Prometheus metrics: a telemetry stanza and a metrics-only listener on port 9102, container port agent-metrics (annotation vault.hashicorp.com/agent-metrics overrides per pod)",
         },
+        /// Not upstream: pass the injector's OTEL_* settings on to the agents (docs/tracing.md).
+        pub agent_otel_forward: bool => "agent-otel-forward" {
+            default: "false",
+            env: ["AGENT_INJECT_AGENT_OTEL_FORWARD"],
+            usage: "Set the injector's OpenTelemetry variables (OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL, OTEL_TRACES_SAMPLER, ...; not OTEL_SERVICE_NAME nor the _HEADERS variables) on the injected agent containers, so that one collector receives the traces of both. The pod annotation vault.hashicorp.com/agent-otel-forward overrides it",
+        },
         pub auth_max_backoff: String => "auth-max-backoff" {
             default: "",
             env: ["AGENT_INJECT_AUTH_MAX_BACKOFF"],

@@ -81,6 +81,10 @@ pub enum ConfigError {
     MissingKeyFile,
     #[error("Failed to configure TLS")]
     Tls(#[source] TlsConfigError),
+    #[error(
+        "-agent-otel-forward is set, but neither OTEL_EXPORTER_OTLP_ENDPOINT nor OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is: there is nothing to pass on to the agents"
+    )]
+    AgentOtelForwardWithoutEndpoint,
     #[error("-telemetry-path {0:?} must start with \"/\" and must not be /mutate or /health/ready")]
     TelemetryPath(String),
     #[error(
@@ -179,6 +183,12 @@ impl InjectorConfig {
             p => Some(p.to_owned()),
         };
 
+        let otel_env = agent_otel_env(env);
+        let has_endpoint = otel_env.iter().any(|(name, _)| name.contains("ENDPOINT"));
+        if values.agent_otel_forward && !has_endpoint {
+            return Err(ConfigError::AgentOtelForwardWithoutEndpoint);
+        }
+
         let tls = match purpose {
             Purpose::Render => None,
             Purpose::Serve => Some(server_tls(&values, env, &mut warnings)?),
@@ -187,6 +197,7 @@ impl InjectorConfig {
         Ok(Self {
             settings: InjectorSettings {
                 restricted_profile,
+                agent_otel_env: otel_env,
                 ..settings_from(&values, max_connections, agent_command_style)
             },
             log_level,
@@ -308,7 +319,24 @@ fn settings_from(
         deny_template_errors: values.deny_template_errors,
         restricted_profile: None,
         secret_volume_size_limit: values.secret_volume_size_limit.clone(),
+        agent_otel_forward: values.agent_otel_forward,
+        agent_otel_env: Vec::new(),
     }
+}
+
+/// The injector's OpenTelemetry variables that `-agent-otel-forward` passes on to agents: all
+/// the supported ones that are set, except the service name (agents name themselves) and the
+/// headers (credentials do not belong in a pod spec).
+fn agent_otel_env(env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    vk_telemetry::OTEL_VARIABLES
+        .iter()
+        .filter(|name| **name != "OTEL_SERVICE_NAME" && !name.ends_with("_HEADERS"))
+        .filter_map(|name| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| ((*name).to_owned(), v))
+        })
+        .collect()
 }
 
 #[cfg(test)]
