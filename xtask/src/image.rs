@@ -26,6 +26,11 @@ use tar::{Entry, Kind};
 
 pub(crate) const MUSL: &str = "x86_64-unknown-linux-musl";
 
+/// Labels naming the upstream releases the image is a drop-in for (what `vault-k8s version`
+/// prints in its second and third lines).
+pub(crate) const LABEL_COMPAT_VAULT_K8S: &str = "io.vault-k8s.compatible.vault-k8s";
+pub(crate) const LABEL_COMPAT_VAULT_AGENT: &str = "io.vault-k8s.compatible.vault-agent";
+
 /// Options of the build.
 #[derive(Default)]
 pub(crate) struct Opts {
@@ -266,6 +271,14 @@ fn build_one(
         (
             "org.opencontainers.image.ref.name".to_string(),
             reference.clone(),
+        ),
+        (
+            LABEL_COMPAT_VAULT_K8S.to_string(),
+            m.compatible_vault_k8s.clone(),
+        ),
+        (
+            LABEL_COMPAT_VAULT_AGENT.to_string(),
+            m.compatible_vault_agent.clone(),
         ),
     ];
     let cfg = oci::ImageConfig {

@@ -157,8 +157,25 @@ fn check_runtime(p: &Podman, out: &Path, version: &str) -> Result<()> {
         "`version` printed {vs:?} (want \"vault-k8s v{version}\"), {}",
         v.status
     );
+    // The compatibility lines the binary prints are the ones the labels carry.
+    for (line, label) in [
+        (1, super::LABEL_COMPAT_VAULT_K8S),
+        (2, super::LABEL_COMPAT_VAULT_AGENT),
+    ] {
+        let printed = vs
+            .lines()
+            .nth(line)
+            .and_then(|l| l.rsplit_once(": v"))
+            .map(|(_, v)| v);
+        let labelled = c["Labels"][label].as_str();
+        ensure!(
+            printed.is_some() && printed == labelled,
+            "`version` line {} says {printed:?} but label {label} is {labelled:?}",
+            line + 1
+        );
+    }
     ok(&format!(
-        "podman run {reference} version -> {}",
+        "podman run {reference} version -> {} (compatible-with lines match the labels)",
         vs.lines().next().unwrap_or("")
     ));
     let h = p.run(&["--rm", &reference, "--help"])?;

@@ -18,6 +18,10 @@ pub(crate) struct BuildMeta {
     pub(crate) created: String,
     pub(crate) source: String,
     pub(crate) license: String,
+    /// Upstream vault-k8s release this binary replaces ([package.metadata.compatible]).
+    pub(crate) compatible_vault_k8s: String,
+    /// Vault Agent release the agent is compatible with (same table).
+    pub(crate) compatible_vault_agent: String,
 }
 
 pub(crate) fn root() -> PathBuf {
@@ -62,6 +66,16 @@ pub(crate) fn build_meta() -> Result<BuildMeta> {
         // bins/vault-k8s does not inherit `repository`; fall back to [workspace.package].
         None => workspace_package_field("repository")?.unwrap_or_default(),
     };
+    let compatible = |key: &str| {
+        pkg["metadata"]["compatible"][key]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| {
+                format!("bins/vault-k8s/Cargo.toml: [package.metadata.compatible] needs `{key}`")
+            })
+    };
+    let compatible_vault_k8s = compatible("vault-k8s")?;
+    let compatible_vault_agent = compatible("vault-agent")?;
     let sha = git(&["rev-parse", "HEAD"])?;
     let dirty = !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty();
     let revision = if dirty { format!("{sha}-dirty") } else { sha };
@@ -81,6 +95,8 @@ pub(crate) fn build_meta() -> Result<BuildMeta> {
         created: rfc3339(epoch),
         source,
         license,
+        compatible_vault_k8s,
+        compatible_vault_agent,
     })
 }
 
