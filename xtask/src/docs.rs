@@ -3,6 +3,8 @@
 //! crates, so it runs vk-injector's `flag_table` example, which prints the table, and puts it
 //! between the page's `<!-- flags:begin -->` and `<!-- flags:end -->` lines.
 
+mod install_walkthrough;
+
 use std::path::Path;
 
 use anyhow::{Context, bail};
