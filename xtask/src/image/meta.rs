@@ -227,18 +227,20 @@ pub(crate) fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// Checks that `path` is a static x86-64 ELF executable (no program interpreter).
-pub(crate) fn check_static_elf(path: &Path) -> Result<()> {
+/// Checks that `path` is a static ELF executable for `arch` (no program interpreter).
+pub(crate) fn check_static_elf(path: &Path, arch: super::arch::Arch) -> Result<()> {
     let data = std::fs::read(path).with_context(|| format!("reading binary {}", path.display()))?;
     if data.len() < 64 || &data[..4] != b"\x7fELF" || data[4] != 2 {
         bail!("{} is not a 64-bit ELF executable", path.display());
     }
     let u16_at = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]);
-    if u16_at(0x12) != 0x3e {
+    if u16_at(0x12) != arch.elf_machine() {
         bail!(
-            "{} is not an x86-64 binary (e_machine {:#x})",
+            "{} is not a linux/{} binary (e_machine {:#x}, want {:#x})",
             path.display(),
-            u16_at(0x12)
+            arch.oci(),
+            u16_at(0x12),
+            arch.elf_machine()
         );
     }
     let phoff = u64::from_le_bytes(data[0x20..0x28].try_into()?) as usize;
@@ -254,8 +256,9 @@ pub(crate) fn check_static_elf(path: &Path) -> Result<()> {
         if p_type == 3 {
             bail!(
                 "{} is dynamically linked (it has an ELF interpreter) and cannot run in the scratch image; \
-                 build it with `--target x86_64-unknown-linux-musl`",
-                path.display()
+                 build it with `--target {}`",
+                path.display(),
+                arch.triple()
             );
         }
     }
