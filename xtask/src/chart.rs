@@ -275,7 +275,9 @@ pub(crate) fn check(args: &ChartCheckArgs) -> Result<()> {
                     vault_helm::check_against_vault_helm(&file).context(
                         "ci/vault-helm-values.yaml does not give the env and args vault-helm gives",
                     )?;
-                    ok("vault-helm values: injector env and args as vault-helm 0.34.1 gives them (docs/migration.md)");
+                    ok(
+                        "vault-helm values: injector env and args as vault-helm 0.34.1 gives them (docs/migration.md)",
+                    );
                 }
             }
             rendered.push((label.clone(), k, file));

@@ -246,6 +246,9 @@ pub(crate) enum DocsAction {
         #[arg(long)]
         check: bool,
     },
+    /// Run docs/install.md's kind walkthrough up to where a cluster is needed (files written,
+    /// chart rendered, manifests validated with kubernetes-validate).
+    Walkthrough,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ const END: &str = "<!-- flags:end -->";
 pub(crate) fn run(action: &DocsAction) -> anyhow::Result<()> {
     match action {
         DocsAction::Flags { check } => flags(*check),
+        DocsAction::Walkthrough => install_walkthrough::run_page(),
     }
 }
 

@@ -125,7 +125,9 @@ fn image_entry(path: &Path, kind: &str) -> Result<Option<serde_json::Value>> {
         &std::fs::read(&summary).with_context(|| format!("reading {}", summary.display()))?,
     )?;
     Ok(Some(match arch {
-        None => json!({"reference": s["reference"], "index_digest": s["digest"], "platforms": s["platforms"]}),
+        None => {
+            json!({"reference": s["reference"], "index_digest": s["digest"], "platforms": s["platforms"]})
+        }
         Some(a) => {
             let p = &s["platforms"][a];
             json!({"reference": s["reference"], "platform": format!("linux/{a}"), "digest": p["digest"], "compressed_size": p["compressed_size"], "uncompressed_size": p["uncompressed_size"]})

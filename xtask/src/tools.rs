@@ -95,7 +95,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "qemu-user-static",
         "runs the linux/arm64 binary on this host (qemu-aarch64-static) in the multi-arch checks",
     ),
-    ("python3-venv", "the venv holding ziglang and cargo-zigbuild"),
+    (
+        "python3-venv",
+        "the venv holding ziglang and cargo-zigbuild",
+    ),
 ];
 
 /// PyPI packages (pinned) that cross-compile the linux/arm64 binary: zig's C compiler and linker
@@ -200,7 +203,11 @@ fn ensure_cross_arm64() -> anyhow::Result<()> {
             util::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
                 .with_context(|| format!("creating the venv {}", venv.display()))?;
         }
-        eprintln!("tools: pip install {} into {}", missing.join(" "), venv.display());
+        eprintln!(
+            "tools: pip install {} into {}",
+            missing.join(" "),
+            venv.display()
+        );
         util::run(
             Command::new(&pip)
                 .args(["install", "--quiet", "--disable-pip-version-check"])

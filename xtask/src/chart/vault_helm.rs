@@ -49,7 +49,9 @@ pub(crate) fn expected_env() -> BTreeMap<&'static str, EnvSource> {
         ("AGENT_INJECT_TLS_AUTO", v("vault-agent-injector-cfg")),
         (
             "AGENT_INJECT_TLS_AUTO_HOSTS",
-            v("vault-agent-injector-svc,vault-agent-injector-svc.vault,vault-agent-injector-svc.vault.svc"),
+            v(
+                "vault-agent-injector-svc,vault-agent-injector-svc.vault,vault-agent-injector-svc.vault.svc",
+            ),
         ),
         ("AGENT_INJECT_LOG_FORMAT", v("json")),
         ("AGENT_INJECT_REVOKE_ON_SHUTDOWN", v("true")),
@@ -64,8 +66,14 @@ pub(crate) fn expected_env() -> BTreeMap<&'static str, EnvSource> {
         ("AGENT_INJECT_EPHEMERAL_REQUEST", v("32Mi")),
         ("AGENT_INJECT_EPHEMERAL_LIMIT", v("256Mi")),
         ("AGENT_INJECT_DEFAULT_TEMPLATE", v("json")),
-        ("AGENT_INJECT_TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE", v("false")),
-        ("AGENT_INJECT_TEMPLATE_STATIC_SECRET_RENDER_INTERVAL", v("2m")),
+        (
+            "AGENT_INJECT_TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE",
+            v("false"),
+        ),
+        (
+            "AGENT_INJECT_TEMPLATE_STATIC_SECRET_RENDER_INTERVAL",
+            v("2m"),
+        ),
         // injector.extraEnvironmentVars.
         ("AGENT_INJECT_TLS_MIN_VERSION", v("tls13")),
         ("POD_NAME", FieldRef("metadata.name".to_string())),
@@ -84,7 +92,10 @@ pub(crate) const OURS_ONLY: &[(&str, &str, &str)] = &[(
 pub(crate) const EXPECTED_ARGS: [&str; 2] = ["agent-inject", "2>&1"];
 
 /// The `sidecar-injector` container's env of a rendered manifest, by name.
-pub(crate) fn rendered_env(text: &str, file: &Path) -> Result<(BTreeMap<String, EnvSource>, Vec<String>)> {
+pub(crate) fn rendered_env(
+    text: &str,
+    file: &Path,
+) -> Result<(BTreeMap<String, EnvSource>, Vec<String>)> {
     let docs = documents(text, file)?;
     let deploy = docs
         .iter()
@@ -103,7 +114,9 @@ pub(crate) fn rendered_env(text: &str, file: &Path) -> Result<(BTreeMap<String, 
         let source = match (&e["value"], &e["valueFrom"]["fieldRef"]["fieldPath"]) {
             (Value::String(s), _) => EnvSource::Value(s.clone()),
             (_, Value::String(p)) => EnvSource::FieldRef(p.clone()),
-            other => anyhow::bail!("env {name} has neither a string value nor a fieldRef: {other:?}"),
+            other => {
+                anyhow::bail!("env {name} has neither a string value nor a fieldRef: {other:?}")
+            }
         };
         ensure!(
             env.insert(name.to_string(), source).is_none(),
@@ -210,9 +223,12 @@ mod tests {
             }
         }
         text.push_str("            - name: AGENT_INJECT_AGENT_COMMAND_STYLE\n              value: auto\n            - name: EXTRA\n              value: x\n");
-        let file = std::env::temp_dir().join(format!("vk-vault-helm-diff-{}.yaml", std::process::id()));
+        let file =
+            std::env::temp_dir().join(format!("vk-vault-helm-diff-{}.yaml", std::process::id()));
         std::fs::write(&file, &text).expect("write");
-        let err = check_against_vault_helm(&file).expect_err("differs").to_string();
+        let err = check_against_vault_helm(&file)
+            .expect_err("differs")
+            .to_string();
         let _ = std::fs::remove_file(&file);
         assert!(err.contains("AGENT_INJECT_LOG_LEVEL: vault-helm"), "{err}");
         assert!(err.contains("POD_NAME: vault-helm"), "{err}");

@@ -24,8 +24,12 @@ pub(crate) struct Step {
 
 /// The commands of the ```bash blocks between the walkthrough markers.
 pub(crate) fn steps(page: &str) -> Result<Vec<Step>> {
-    let start = page.find(BEGIN).context("docs/install.md has no walkthrough:begin marker")?;
-    let end = page.find(END).context("docs/install.md has no walkthrough:end marker")?;
+    let start = page
+        .find(BEGIN)
+        .context("docs/install.md has no walkthrough:begin marker")?;
+    let end = page
+        .find(END)
+        .context("docs/install.md has no walkthrough:end marker")?;
     let mut out = Vec::new();
     let mut in_bash = false;
     let mut lines = page[start..end].lines();
@@ -143,11 +147,11 @@ pub(crate) fn run(steps: &[Step], work: &Path, kv: &Path, version: &str) -> Resu
             }
             (Some("kubectl"), Some("create")) => {
                 // Client-side: prints the object without a cluster; validated like the rest.
-                let out = meta::output(
-                    Command::new(&kubectl)
-                        .args(&words[1..])
-                        .args(["--dry-run=client", "-o", "yaml"]),
-                )
+                let out = meta::output(Command::new(&kubectl).args(&words[1..]).args([
+                    "--dry-run=client",
+                    "-o",
+                    "yaml",
+                ]))
                 .with_context(ctx)?;
                 let file = work.join(format!("kubectl-create-{}.yaml", ran.validated.len()));
                 std::fs::write(&file, out)?;
@@ -172,6 +176,25 @@ pub(crate) fn run(steps: &[Step], work: &Path, kv: &Path, version: &str) -> Resu
     Ok(ran)
 }
 
+/// `cargo xtask docs walkthrough`: the page's walkthrough in a scratch directory.
+pub(crate) fn run_page() -> Result<()> {
+    let page = std::fs::read_to_string(meta::root().join("docs/install.md"))
+        .context("reading docs/install.md")?;
+    let steps = steps(&page)?;
+    let work = meta::scratch("walkthrough")?;
+    let kv = kubernetes_validate()?;
+    let version = meta::build_meta()?.version;
+    let ran = run(&steps, &work, &kv, &version)?;
+    println!(
+        "docs walkthrough: {} commands; wrote {}; validated {}; {} needing the cluster checked offline",
+        steps.len(),
+        ran.files.join(", "),
+        ran.validated.join(", "),
+        ran.checked
+    );
+    Ok(())
+}
+
 /// The first word after the tool that is not a flag (`kubectl -n vault exec …` → `exec`).
 fn subcommand<'a>(words: &[&'a str]) -> Option<&'a str> {
     let mut rest = words.iter().skip(1);
@@ -187,7 +210,9 @@ fn subcommand<'a>(words: &[&'a str]) -> Option<&'a str> {
 
 /// `helm install NAME CHART ARGS…` as `helm template`, the packaged chart read from the source.
 fn helm_template(helm: &Path, words: &[&str], version: &str) -> Result<String> {
-    let name = words.get(2).context("helm install without a release name")?;
+    let name = words
+        .get(2)
+        .context("helm install without a release name")?;
     let chart = words.get(3).context("helm install without a chart")?;
     let want = format!("dist/vault-k8s-{version}.tgz");
     ensure!(
@@ -241,7 +266,7 @@ fn validate(kv: &Path, file: &Path) -> Result<()> {
             .args(["-k", "1.35.0", "--strict"])
             .arg(file),
     )
-        .with_context(|| format!("kubernetes-validate --strict {}", file.display()))?;
+    .with_context(|| format!("kubernetes-validate --strict {}", file.display()))?;
     Ok(())
 }
 
@@ -311,7 +336,10 @@ mod tests {
         let steps = vec![
             Step {
                 line: "cat > bad.yaml <<'EOF'".into(),
-                heredoc: Some("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containerz: []\n".into()),
+                heredoc: Some(
+                    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containerz: []\n"
+                        .into(),
+                ),
             },
             Step {
                 line: "kubectl apply -f bad.yaml".into(),
@@ -321,7 +349,10 @@ mod tests {
         let kv = kubernetes_validate().expect("kubernetes-validate");
         let r = run(&steps, &work, &kv, "0.1.0");
         let _ = std::fs::remove_dir_all(&work);
-        let err = format!("{:#}", r.expect_err("a Pod with an unknown field must not validate"));
+        let err = format!(
+            "{:#}",
+            r.expect_err("a Pod with an unknown field must not validate")
+        );
         assert!(err.contains("did not validate"), "{err}");
     }
 }

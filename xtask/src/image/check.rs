@@ -128,7 +128,10 @@ fn check_runtime(p: &Podman, out: &Path, version: &str) -> Result<()> {
         Command::new("umoci")
             .arg("unpack")
             .arg("--image")
-            .arg(format!("{}:{reference}", out.join(format!("{name}-amd64")).display()))
+            .arg(format!(
+                "{}:{reference}",
+                out.join(format!("{name}-amd64")).display()
+            ))
             .arg(&bundle),
     )?;
     let mut got = Vec::new();
@@ -323,7 +326,10 @@ fn check_index(tar: &Path, summary: &Value) -> Result<()> {
         .iter()
         .map(|m| {
             (
-                m["platform"]["architecture"].as_str().unwrap_or("").to_string(),
+                m["platform"]["architecture"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
                 m["digest"].as_str().unwrap_or("").to_string(),
             )
         })

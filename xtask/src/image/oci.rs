@@ -176,7 +176,7 @@ fn multi_arch_layout_entries(m: &MultiArch<'_>) -> Result<Vec<Entry>> {
         "size": m.index.len(),
         "annotations": {"org.opencontainers.image.ref.name": m.reference},
     });
-    layout_with(top, &[m.index.clone()], &m.images)
+    layout_with(top, std::slice::from_ref(&m.index), &m.images)
 }
 
 fn layout_with(top: Value, extra_blobs: &[Vec<u8>], images: &[&Image]) -> Result<Vec<Entry>> {
