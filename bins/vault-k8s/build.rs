@@ -36,6 +36,19 @@ fn main() {
     println!("cargo:rustc-env=VK_GIT_REVISION={revision}");
     println!("cargo:rustc-env=VK_BUILD_DATE={date}");
     println!("cargo:rustc-env=VK_TARGET={target}");
+    let manifest =
+        std::fs::read_to_string("Cargo.toml").expect("reading bins/vault-k8s/Cargo.toml");
+    for (key, env) in [
+        ("vault-k8s", "VK_COMPAT_VAULT_K8S"),
+        ("vault-agent", "VK_COMPAT_VAULT_AGENT"),
+    ] {
+        let value = compatible(&manifest, key).unwrap_or_else(|| {
+            panic!(
+                "bins/vault-k8s/Cargo.toml: [package.metadata.compatible] needs `{key} = \"X.Y.Z\"`"
+            )
+        });
+        println!("cargo:rustc-env={env}={value}");
+    }
     // Re-run when HEAD moves (new commit or checkout), not on every source edit.
     // Only paths that exist: cargo treats a missing one as changed and would rebuild every time
     // (a fresh clone or worktree may have no `packed-refs`).
@@ -49,6 +62,24 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=Cargo.toml");
+}
+
+/// `key = "value"` of `[package.metadata.compatible]` (a line scan: build scripts here take no
+/// dependencies, and the section is two flat string keys).
+fn compatible(manifest: &str, key: &str) -> Option<String> {
+    let mut in_section = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == "[package.metadata.compatible]";
+        } else if in_section
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == key
+        {
+            return Some(v.trim().trim_matches('"').to_owned());
+        }
+    }
+    None
 }
 
 /// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).

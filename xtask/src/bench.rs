@@ -12,7 +12,7 @@
 //! (`vk-injector`'s `bench_bare_server` example), so the ratio shows what the webhook itself costs.
 //! `agent` compares `vault-k8s agent` with `bao agent` (see `bench/agent.rs`).
 
-mod agent;
+pub(crate) mod agent;
 mod server;
 mod wrk;
 

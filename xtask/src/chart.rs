@@ -16,6 +16,7 @@
 
 mod binary;
 mod render;
+mod vault_helm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -270,6 +271,12 @@ pub(crate) fn check(args: &ChartCheckArgs) -> Result<()> {
                         .context("ci/vault-helm-values.yaml does not have vault-helm's effect")?;
                     ok(
                         "vault-helm values have vault-helm's effect (address precedence, deprecated keys, vault.name templates, pull secrets)",
+                    );
+                    vault_helm::check_against_vault_helm(&file).context(
+                        "ci/vault-helm-values.yaml does not give the env and args vault-helm gives",
+                    )?;
+                    ok(
+                        "vault-helm values: injector env and args as vault-helm 0.34.1 gives them (docs/migration.md)",
                     );
                 }
             }

@@ -154,6 +154,7 @@ fn images() -> anyhow::Result<()> {
         None,
         &ImageBuildArgs {
             binary: Some(static_binary()),
+            binary_arm64: Some(crate::image::arch::Arch::Arm64.release_binary()),
             out: Some(again.clone()),
             ..ImageBuildArgs::default()
         },

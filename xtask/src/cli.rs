@@ -159,6 +159,18 @@ pub(crate) enum ImageAction {
     Build(ImageBuildArgs),
     /// Run the built images under podman/skopeo/umoci.
     Check(ImageCheckArgs),
+    /// Run the linux/arm64 binary under qemu-aarch64-static against the amd64 one.
+    Qemu(ImageQemuArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub(crate) struct ImageQemuArgs {
+    /// The linux/amd64 binary (default: build it).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) binary: Option<PathBuf>,
+    /// The linux/arm64 binary (default: cross-compile it).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) binary_arm64: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -169,9 +181,15 @@ pub(crate) struct ImageBuildArgs {
     /// Build only the dev image.
     #[arg(long)]
     pub(crate) dev_only: bool,
-    /// Package this static binary instead of building it.
+    /// Platforms to build (repeatable; default: amd64 and arm64).
+    #[arg(long, value_enum, value_name = "ARCH")]
+    pub(crate) arch: Vec<crate::image::arch::Arch>,
+    /// Package this static linux/amd64 binary instead of building it.
     #[arg(long, value_name = "PATH")]
     pub(crate) binary: Option<PathBuf>,
+    /// Package this static linux/arm64 binary instead of cross-compiling it.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) binary_arm64: Option<PathBuf>,
     /// Output directory (default dist/images).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
@@ -219,9 +237,15 @@ pub(crate) struct ChartCheckArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct ReleaseArgs {
-    /// Package this static binary instead of building it.
+    /// Platforms to release (repeatable; default: amd64 and arm64).
+    #[arg(long, value_enum, value_name = "ARCH")]
+    pub(crate) arch: Vec<crate::image::arch::Arch>,
+    /// Package this static linux/amd64 binary instead of building it.
     #[arg(long, value_name = "PATH")]
     pub(crate) binary: Option<PathBuf>,
+    /// Package this static linux/arm64 binary instead of cross-compiling it.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) binary_arm64: Option<PathBuf>,
     /// Skip the Debian-based dev image (debootstrap, minutes) for a quick local run.
     #[arg(long, overrides_with = "dev")]
     pub(crate) no_dev: bool,
@@ -245,6 +269,9 @@ pub(crate) enum DocsAction {
         #[arg(long)]
         check: bool,
     },
+    /// Run docs/install.md's kind walkthrough up to where a cluster is needed (files written,
+    /// chart rendered, manifests validated with kubernetes-validate).
+    Walkthrough,
 }
 
 #[cfg(test)]

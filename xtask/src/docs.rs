@@ -3,6 +3,8 @@
 //! crates, so it runs vk-injector's `flag_table` example, which prints the table, and puts it
 //! between the page's `<!-- flags:begin -->` and `<!-- flags:end -->` lines.
 
+mod install_walkthrough;
+
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -17,6 +19,7 @@ const END: &str = "<!-- flags:end -->";
 pub(crate) fn run(action: &DocsAction) -> anyhow::Result<()> {
     match action {
         DocsAction::Flags { check } => flags(*check),
+        DocsAction::Walkthrough => install_walkthrough::run_page(),
     }
 }
 

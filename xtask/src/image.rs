@@ -3,43 +3,85 @@
 //! digests). `cargo xtask image check` runs the result under podman/skopeo/umoci.
 //!
 //! ```text
-//! cargo xtask image [build] [--dev|--dev-only] [--binary PATH] [--out DIR] [--opt-level z] [--refresh-rootfs]
+//! cargo xtask image [build] [--dev|--dev-only] [--arch amd64|arm64]... [--binary PATH] [--binary-arm64 PATH]
+//!                   [--out DIR] [--opt-level z] [--refresh-rootfs]
 //! cargo xtask image check [--dev] [--out DIR]
+//! cargo xtask image qemu [--binary PATH] [--binary-arm64 PATH]
 //! ```
 
+pub(crate) mod arch;
 pub(crate) mod check;
 pub(crate) mod meta;
 pub(crate) mod oci;
+pub(crate) mod qemu;
 pub(crate) mod rootfs;
 pub(crate) mod sbom;
 pub(crate) mod tar;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 
 use crate::cli::{ImageAction, ImageBuildArgs};
+use arch::Arch;
 use meta::BuildMeta;
 use tar::{Entry, Kind};
 
 pub(crate) const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// Labels naming the upstream releases the image is a drop-in for (what `vault-k8s version`
+/// prints in its second and third lines).
+pub(crate) const LABEL_COMPAT_VAULT_K8S: &str = "io.vault-k8s.compatible.vault-k8s";
+pub(crate) const LABEL_COMPAT_VAULT_AGENT: &str = "io.vault-k8s.compatible.vault-agent";
 
 /// Options of the build.
 #[derive(Default)]
 pub(crate) struct Opts {
     pub(crate) runtime: bool,
     pub(crate) dev: bool,
+    /// The platforms to build (empty: all of them).
+    pub(crate) arches: Vec<Arch>,
+    /// A prebuilt linux/amd64 binary.
     pub(crate) binary: Option<PathBuf>,
+    /// A prebuilt linux/arm64 binary.
+    pub(crate) binary_arm64: Option<PathBuf>,
     pub(crate) out: Option<PathBuf>,
     pub(crate) opt_level: Option<String>,
     pub(crate) refresh_rootfs: bool,
 }
 
+impl Opts {
+    pub(crate) fn arches(&self) -> Vec<Arch> {
+        let mut a = if self.arches.is_empty() {
+            arch::ALL.to_vec()
+        } else {
+            self.arches.clone()
+        };
+        a.sort();
+        a.dedup();
+        a
+    }
+
+    /// The static binary of every platform: the given ones, the others built.
+    pub(crate) fn binaries(&self) -> Result<Vec<(Arch, PathBuf)>> {
+        self.arches()
+            .into_iter()
+            .map(|a| {
+                let given = match a {
+                    Arch::Amd64 => self.binary.as_deref(),
+                    Arch::Arm64 => self.binary_arm64.as_deref(),
+                };
+                Ok((a, arch::binary(a, given, self.opt_level.as_deref())?))
+            })
+            .collect()
+    }
+}
+
 pub(crate) fn run(action: Option<ImageAction>, top: &ImageBuildArgs) -> Result<()> {
     let args = match &action {
         Some(ImageAction::Check(args)) => return check::run(args),
+        Some(ImageAction::Qemu(args)) => return qemu::run(args),
         Some(ImageAction::Build(args)) => args,
         None => top,
     };
@@ -52,7 +94,9 @@ impl From<&ImageBuildArgs> for Opts {
         Opts {
             runtime: !args.dev_only,
             dev: args.dev || args.dev_only,
+            arches: args.arch.clone(),
             binary: args.binary.clone(),
+            binary_arm64: args.binary_arm64.clone(),
             out: args.out.clone(),
             opt_level: args.opt_level.clone(),
             refresh_rootfs: args.refresh_rootfs,
@@ -64,46 +108,6 @@ pub(crate) fn default_out() -> PathBuf {
     meta::root().join("dist").join("images")
 }
 
-/// Builds the static release binary (or checks the given one) and returns its path.
-pub(crate) fn binary(given: Option<&Path>, opt_level: Option<&str>) -> Result<PathBuf> {
-    let path = match given {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let mut cmd = Command::new(meta::cargo());
-            cmd.current_dir(meta::root()).args([
-                "build",
-                "--release",
-                "--locked",
-                "--target",
-                MUSL,
-                "-p",
-                "vault-k8s",
-            ]);
-            if let Some(l) = opt_level {
-                // Quoted as a TOML string when it is not a number ("z", "s").
-                let v = if l.parse::<u8>().is_ok() {
-                    l.to_string()
-                } else {
-                    format!("\"{l}\"")
-                };
-                cmd.arg("--config")
-                    .arg(format!("profile.release.opt-level={v}"));
-            }
-            eprintln!("image: {}", meta::show(&cmd));
-            meta::status(&mut cmd).context(
-                "building the static binary failed; it needs the musl target (`rustup target add x86_64-unknown-linux-musl`) \
-                 and musl-tools (`apt-get install -y musl-tools`)",
-            )?;
-            meta::target_dir()
-                .join(MUSL)
-                .join("release")
-                .join("vault-k8s")
-        }
-    };
-    meta::check_static_elf(&path)?;
-    Ok(path)
-}
-
 /// What `build` produced for one image (also written as `<name>.json`).
 pub(crate) struct Built {
     pub(crate) name: String,
@@ -112,7 +116,7 @@ pub(crate) struct Built {
 
 pub(crate) fn build(o: &Opts) -> Result<Vec<Built>> {
     let m = meta::build_meta()?;
-    let bin = binary(o.binary.as_deref(), o.opt_level.as_deref())?;
+    let bins = o.binaries()?;
     let out = o.out.clone().unwrap_or_else(default_out);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut built = Vec::new();
@@ -126,7 +130,7 @@ pub(crate) fn build(o: &Opts) -> Result<Vec<Built>> {
     for d in defs {
         built.push(build_one(
             &meta::root().join("images").join(d),
-            &bin,
+            &bins,
             &out,
             &m,
             o.refresh_rootfs,
@@ -174,7 +178,7 @@ pub(crate) fn reference(def: &Value, version: &str) -> String {
 
 fn build_one(
     def_path: &Path,
-    bin: &Path,
+    bins: &[(Arch, PathBuf)],
     out: &Path,
     m: &BuildMeta,
     refresh: bool,
@@ -184,11 +188,22 @@ fn build_one(
     let bin_path = field(&def, "binary", def_path)?;
     let reference = reference(&def, &m.version);
     let mut debs_wanted: Vec<String> = Vec::new();
+    let mut bins: Vec<&(Arch, PathBuf)> = bins.iter().collect();
     let mut entries: Vec<Entry> = match def["base"]["kind"].as_str() {
         Some("scratch") => Vec::new(),
         Some("debootstrap") => {
             let dir = rootfs::debootstrap(&def["base"], m.epoch, refresh)?;
             let mut e = rootfs::read_tree(&dir)?;
+            // The cached rootfs holds the host's (amd64) Debian packages. An arm64 one needs
+            // debootstrap's second stage to run arm64 code, i.e. qemu registered with
+            // binfmt_misc, which this build does not assume: say so instead of mixing.
+            if bins.iter().any(|(a, _)| *a != Arch::Amd64) {
+                eprintln!(
+                    "image: {name}: linux/amd64 only (its Debian rootfs is the host's; an arm64 rootfs \
+                     needs debootstrap under binfmt_misc emulation)"
+                );
+                bins.retain(|(a, _)| *a == Arch::Amd64);
+            }
             // The binary replaces anything at its path.
             e.retain(|x| x.path != bin_path.trim_start_matches('/'));
             e
@@ -198,9 +213,6 @@ fn build_one(
             def_path.display()
         ),
     };
-    let bin_data = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
-    let bin_sha = meta::sha256_hex(&bin_data);
-    entries.push(Entry::file(bin_path, 0o755, bin_data));
     // The project's LICENSE and the third-party notices of the binary (`cargo xtask notices`).
     for (path, data) in crate::notices::image_files(out)? {
         entries.push(Entry::file(path, 0o644, data));
@@ -234,9 +246,11 @@ fn build_one(
             debs_wanted.push(p.to_string());
         }
     }
-    tar::add_parent_dirs(&mut entries);
-    tar::sort_tree_order(&mut entries);
-    check_unique(&entries)?;
+    ensure!(
+        !bins.is_empty(),
+        "{}: no platform to build for",
+        def_path.display()
+    );
 
     let labels = vec![
         (
@@ -271,6 +285,14 @@ fn build_one(
             "org.opencontainers.image.ref.name".to_string(),
             reference.clone(),
         ),
+        (
+            LABEL_COMPAT_VAULT_K8S.to_string(),
+            m.compatible_vault_k8s.clone(),
+        ),
+        (
+            LABEL_COMPAT_VAULT_AGENT.to_string(),
+            m.compatible_vault_agent.clone(),
+        ),
     ];
     let cfg = oci::ImageConfig {
         user: field(&def, "user", def_path)?.to_string(),
@@ -286,19 +308,6 @@ fn build_one(
         ),
     };
     let level = def["gzip_level"].as_u64().unwrap_or(9) as u32;
-    eprintln!(
-        "image: assembling {name} ({} entries, gzip level {level})",
-        entries.len()
-    );
-    let img = oci::build(&entries, m.epoch, level, &cfg, &reference)?;
-
-    let layout = out.join(&name);
-    oci::write_layout(&img, &layout)?;
-    let oci_tar = out.join(format!("{name}.oci.tar"));
-    meta::write(&oci_tar, &oci::oci_archive(&img, m.epoch)?)?;
-    let docker_tar = out.join(format!("{name}.docker.tar"));
-    meta::write(&docker_tar, &oci::docker_archive(&img, m.epoch)?)?;
-
     let debs = match def["base"]["kind"].as_str() {
         Some("debootstrap") => {
             let dir = rootfs::debootstrap(&def["base"], m.epoch, false)?;
@@ -307,52 +316,113 @@ fn build_one(
         _ if debs_wanted.is_empty() => Vec::new(),
         _ => sbom::dpkg_packages(None, &debs_wanted)?,
     };
-    let spdx = out.join(format!("{name}.spdx.json"));
-    meta::write(
-        &spdx,
-        &sbom::spdx(&name, &reference, &img.digest, &bin_sha, &debs, m)?,
-    )?;
 
-    let files: Vec<String> = entries
-        .iter()
-        .map(|e| {
-            format!(
-                "/{}{}",
-                e.path,
-                if matches!(e.kind, Kind::Dir) { "/" } else { "" }
-            )
-        })
-        .collect();
+    // One image per platform: the same tree with that platform's binary.
+    let mut images = Vec::new();
+    let mut files_out = Vec::new();
+    let mut platforms = serde_json::Map::new();
+    let mut tree: Vec<String> = Vec::new();
+    for (arch, bin) in bins.iter().copied() {
+        let bin_data = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
+        let bin_sha = meta::sha256_hex(&bin_data);
+        let bin_size = bin_data.len();
+        let mut entries = entries.clone();
+        entries.push(Entry::file(bin_path, 0o755, bin_data));
+        tar::add_parent_dirs(&mut entries);
+        tar::sort_tree_order(&mut entries);
+        check_unique(&entries)?;
+        eprintln!(
+            "image: assembling {name} linux/{} ({} entries, gzip level {level})",
+            arch.oci(),
+            entries.len()
+        );
+        let img = oci::build(&entries, m.epoch, level, &cfg, &reference, *arch)?;
+        // Per platform: a single-image layout (what `umoci unpack` takes), a docker-archive
+        // (`docker load`, `kind load image-archive`) and the SBOM.
+        let tag = format!("{name}-{}", arch.oci());
+        oci::write_layout(&img, &out.join(&tag))?;
+        let docker_tar = out.join(format!("{tag}.docker.tar"));
+        meta::write(&docker_tar, &oci::docker_archive(&img, m.epoch)?)?;
+        let spdx = out.join(format!("{tag}.spdx.json"));
+        meta::write(
+            &spdx,
+            &sbom::spdx(&name, &reference, &img.digest, &bin_sha, &debs, m)?,
+        )?;
+        let compressed = img.layer_gz.len() + img.config.len() + img.manifest.len();
+        println!(
+            "{name} linux/{}: {} — binary {bin_size} B, compressed {compressed} B, uncompressed layer {} B",
+            arch.oci(),
+            img.digest,
+            img.layer_tar.len()
+        );
+        platforms.insert(
+            arch.oci().to_string(),
+            json!({
+                "digest": img.digest,
+                "config_digest": format!("sha256:{}", meta::sha256_hex(&img.config)),
+                "layer_digest": format!("sha256:{}", meta::sha256_hex(&img.layer_gz)),
+                "compressed_size": compressed,
+                "uncompressed_size": img.layer_tar.len(),
+                "binary_sha256": bin_sha,
+                "binary_size": bin_size,
+                "docker_archive": docker_tar.file_name().and_then(|n| n.to_str()),
+            }),
+        );
+        tree = entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "/{}{}",
+                    e.path,
+                    if matches!(e.kind, Kind::Dir) { "/" } else { "" }
+                )
+            })
+            .collect();
+        files_out.extend([docker_tar, spdx]);
+        images.push(img);
+    }
+    let annotations = json!({
+        "org.opencontainers.image.ref.name": reference,
+        "org.opencontainers.image.version": m.version,
+        "org.opencontainers.image.revision": m.revision,
+        "org.opencontainers.image.created": m.created,
+    });
+    let index = oci::multi_arch(images.iter().collect(), &annotations)?;
+    oci::write_multi_arch_layout(&index, &out.join(&name))?;
+    let oci_tar = out.join(format!("{name}.oci.tar"));
+    meta::write(&oci_tar, &oci::multi_arch_oci_archive(&index, m.epoch)?)?;
+
+    let first = &images[0];
     let summary = json!({
         "name": name,
         "reference": reference,
-        "digest": img.digest,
-        "config_digest": format!("sha256:{}", meta::sha256_hex(&img.config)),
-        "layer_digest": format!("sha256:{}", meta::sha256_hex(&img.layer_gz)),
-        "compressed_size": img.layer_gz.len() + img.config.len() + img.manifest.len(),
-        "uncompressed_size": img.layer_tar.len(),
-        "binary_sha256": bin_sha,
+        // The index digest: what a registry shows for the (multi-arch) tag.
+        "digest": index.digest,
+        "platforms": platforms,
+        // The first platform's (linux/amd64 unless only arm64 was built).
+        "compressed_size": first.layer_gz.len() + first.config.len() + first.manifest.len(),
+        "uncompressed_size": first.layer_tar.len(),
         "created": m.created,
         "revision": m.revision,
         "user": cfg.user,
         "entrypoint": cfg.entrypoint,
-        "files": if files.len() <= 64 { json!(files) } else { json!(files.len()) },
+        "files": if tree.len() <= 64 { json!(tree) } else { json!(tree.len()) },
     });
     let summary_path = out.join(format!("{name}.json"));
     meta::write(&summary_path, &serde_json::to_vec_pretty(&summary)?)?;
     println!(
-        "{name}: {reference} {} — compressed {} B, uncompressed layer {} B\n  {}\n  {}\n  {}",
-        img.digest,
-        summary["compressed_size"],
-        img.layer_tar.len(),
-        oci_tar.display(),
-        docker_tar.display(),
-        spdx.display()
+        "{name}: {reference} index {} ({})\n  {}",
+        index.digest,
+        bins.iter()
+            .map(|(a, _)| format!("linux/{}", a.oci()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        oci_tar.display()
     );
-    Ok(Built {
-        name,
-        files: vec![oci_tar, docker_tar, spdx, summary_path],
-    })
+    let mut files = vec![oci_tar];
+    files.extend(files_out);
+    files.push(summary_path);
+    Ok(Built { name, files })
 }
 
 fn check_unique(entries: &[Entry]) -> Result<()> {

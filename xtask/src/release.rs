@@ -1,9 +1,10 @@
 //! `cargo xtask release`: every release artifact into `dist/`, reproducibly:
-//! the static binary, the images (+ SBOMs), the packaged chart, SHA256SUMS and
+//! the static binaries (linux/amd64 and linux/arm64), the images (one multi-arch OCI index per
+//! image, a docker-archive and an SBOM per platform), the packaged chart, SHA256SUMS and
 //! `dist/manifest.json` (each artifact with its sha256 and size).
 //!
 //! ```text
-//! cargo xtask release [--binary PATH] [--no-dev] [--opt-level LEVEL] [--out DIR]
+//! cargo xtask release [--arch amd64|arm64]... [--binary PATH] [--binary-arm64 PATH] [--no-dev] [--opt-level LEVEL] [--out DIR]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::cli::ReleaseArgs;
+use crate::image::arch::Arch;
 use crate::image::{self, meta};
 
 pub(crate) fn run(args: &ReleaseArgs) -> Result<()> {
@@ -20,7 +22,9 @@ pub(crate) fn run(args: &ReleaseArgs) -> Result<()> {
     let mut opts = image::Opts {
         runtime: true,
         dev: !args.no_dev,
+        arches: args.arch.clone(),
         binary: args.binary.clone(),
+        binary_arm64: args.binary_arm64.clone(),
         opt_level: args.opt_level.clone(),
         ..image::Opts::default()
     };
@@ -35,13 +39,19 @@ pub(crate) fn run(args: &ReleaseArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&out)?;
 
-    let bin = image::binary(opts.binary.as_deref(), opts.opt_level.as_deref())?;
-    opts.binary = Some(bin.clone());
-    let bin_name = format!("vault-k8s-{}-x86_64-unknown-linux-musl", m.version);
-    let bin_out = out.join(&bin_name);
-    std::fs::copy(&bin, &bin_out).with_context(|| format!("copying {}", bin.display()))?;
-    set_mode(&bin_out, 0o755)?;
-    let mut artifacts: Vec<(PathBuf, &str)> = vec![(bin_out, "binary")];
+    let mut artifacts: Vec<(PathBuf, &str)> = Vec::new();
+    let bins = opts.binaries()?;
+    for (arch, bin) in &bins {
+        match arch {
+            Arch::Amd64 => opts.binary = Some(bin.clone()),
+            Arch::Arm64 => opts.binary_arm64 = Some(bin.clone()),
+        }
+        let bin_name = format!("vault-k8s-{}-{}", m.version, arch.triple());
+        let bin_out = out.join(&bin_name);
+        std::fs::copy(bin, &bin_out).with_context(|| format!("copying {}", bin.display()))?;
+        set_mode(&bin_out, 0o755)?;
+        artifacts.push((bin_out, "binary"));
+    }
 
     opts.out = Some(out.join("images"));
     for built in image::build(&opts)? {
@@ -66,14 +76,8 @@ pub(crate) fn run(args: &ReleaseArgs) -> Result<()> {
         let size = path.metadata()?.len();
         sums.push_str(&format!("{sha}  {rel}\n"));
         let mut entry = json!({"path": rel, "kind": kind, "sha256": sha, "size": size});
-        if *kind == "oci-archive" || *kind == "docker-archive" {
-            // The image digest (manifest) and name, from the image summary next to it.
-            let summary = path
-                .to_string_lossy()
-                .replace(".oci.tar", ".json")
-                .replace(".docker.tar", ".json");
-            let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary)?)?;
-            entry["image"] = json!({"reference": s["reference"], "digest": s["digest"], "compressed_size": s["compressed_size"], "uncompressed_size": s["uncompressed_size"]});
+        if let Some(image) = image_entry(path, kind)? {
+            entry["image"] = image;
         }
         list.push(entry);
     }
@@ -98,6 +102,37 @@ pub(crate) fn run(args: &ReleaseArgs) -> Result<()> {
     );
     print!("{sums}");
     Ok(())
+}
+
+/// What the release manifest says about an image archive: for the oci-archive the index
+/// digest and every platform's manifest digest and sizes; for a platform's docker-archive that
+/// platform's. Read from the image summary next to it (`<name>.json`).
+fn image_entry(path: &Path, kind: &str) -> Result<Option<serde_json::Value>> {
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let (stem, arch) = match kind {
+        "oci-archive" => (file.trim_end_matches(".oci.tar"), None),
+        "docker-archive" => {
+            let base = file.trim_end_matches(".docker.tar");
+            match base.rsplit_once('-') {
+                Some((stem, arch)) => (stem, Some(arch)),
+                None => (base, None),
+            }
+        }
+        _ => return Ok(None),
+    };
+    let summary = path.with_file_name(format!("{stem}.json"));
+    let s: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&summary).with_context(|| format!("reading {}", summary.display()))?,
+    )?;
+    Ok(Some(match arch {
+        None => {
+            json!({"reference": s["reference"], "index_digest": s["digest"], "platforms": s["platforms"]})
+        }
+        Some(a) => {
+            let p = &s["platforms"][a];
+            json!({"reference": s["reference"], "platform": format!("linux/{a}"), "digest": p["digest"], "compressed_size": p["compressed_size"], "uncompressed_size": p["uncompressed_size"]})
+        }
+    }))
 }
 
 fn kind_of(p: &Path) -> &'static str {

@@ -112,7 +112,19 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "libpython3.11",
         "rotel-agent (the OTLP receiver of the trace tests) links libpython3.11",
     ),
+    (
+        "qemu-user-static",
+        "runs the linux/arm64 binary on this host (qemu-aarch64-static) in the multi-arch checks",
+    ),
+    (
+        "python3-venv",
+        "the venv holding ziglang and cargo-zigbuild",
+    ),
 ];
+
+/// PyPI packages (pinned) that cross-compile the linux/arm64 binary: zig's C compiler and linker
+/// for ring, and cargo-zigbuild, which drives cargo with them. Both wheels carry binaries.
+const ZIG_REQUIREMENTS: &[&str] = &["ziglang==0.17.1", "cargo-zigbuild==0.24.1"];
 
 /// PostgreSQL binaries the agent's database-secret tests use with OpenBao.
 const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -130,6 +142,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
         ensure_cargo_tool(tool, &bin)
             .with_context(|| format!("installing {} {}", tool.name, tool.version))?;
     }
+    ensure_cross_arm64()?;
     report_rust_tools();
     Ok(())
 }
@@ -223,6 +236,57 @@ fn ensure_musl_target() -> anyhow::Result<()> {
             .with_context(|| format!("`rustup target add {MUSL}` failed"))?;
     }
     println!("{:<12} {:<28} rustup target", "musl", MUSL);
+    Ok(())
+}
+
+/// The linux/arm64 binary: rustup's aarch64 musl standard library and the zig tools in
+/// `.tools/venv-zig` (`pip install` only when the pinned versions are not there).
+fn ensure_cross_arm64() -> anyhow::Result<()> {
+    const TARGET: &str = "aarch64-unknown-linux-musl";
+    let installed = util::output(Command::new("rustup").args(["target", "list", "--installed"]))
+        .context("cannot run `rustup target list --installed`")?;
+    if !installed.lines().any(|l| l.trim() == TARGET) {
+        eprintln!("tools: adding the Rust target {TARGET} (the linux/arm64 image)");
+        util::run(Command::new("rustup").args(["target", "add", TARGET]))
+            .with_context(|| format!("`rustup target add {TARGET}` failed"))?;
+    }
+    println!("{:<12} {:<28} rustup target", "arm64", TARGET);
+    let venv = crate::image::arch::zig_venv();
+    let pip = venv.join("bin").join("pip");
+    let have = if pip.is_file() {
+        util::output(Command::new(&pip).args(["freeze", "--disable-pip-version-check"]))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let missing: Vec<&str> = ZIG_REQUIREMENTS
+        .iter()
+        .copied()
+        .filter(|r| !have.lines().any(|l| l.trim().eq_ignore_ascii_case(r)))
+        .collect();
+    if !missing.is_empty() {
+        if !pip.is_file() {
+            util::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+                .with_context(|| format!("creating the venv {}", venv.display()))?;
+        }
+        eprintln!(
+            "tools: pip install {} into {}",
+            missing.join(" "),
+            venv.display()
+        );
+        util::run(
+            Command::new(&pip)
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .args(ZIG_REQUIREMENTS),
+        )
+        .context("installing ziglang and cargo-zigbuild from PyPI")?;
+    }
+    println!(
+        "{:<12} {:<28} {}",
+        "zig",
+        ZIG_REQUIREMENTS.join(" "),
+        venv.display()
+    );
     Ok(())
 }
 

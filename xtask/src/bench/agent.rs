@@ -4,7 +4,7 @@
 //! `--sidecar-secs`. The goal (issue [3]): at most a tenth of `bao agent` for time and memory.
 
 mod measure;
-mod vault;
+pub(crate) mod vault;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -98,7 +98,7 @@ fn check_runtime(p: &Podman, out: &Path, version: &str) -> Result<()> {
     let d: Value = serde_json::from_str(&meta::output(
         Command::new("skopeo").arg("inspect").arg(format!(
             "docker-archive:{}",
-            out.join(format!("{name}.docker.tar")).display()
+            out.join(format!("{name}-amd64.docker.tar")).display()
         )),
     )?)?;
     ensure!(
@@ -116,7 +116,8 @@ fn check_runtime(p: &Podman, out: &Path, version: &str) -> Result<()> {
         l["Digest"],
         summary["digest"]
     );
-    ok("skopeo inspect docker-archive and oci layout (digest matches)");
+    ok("skopeo inspect docker-archive and oci layout (index digest matches)");
+    check_index(&tar, &summary)?;
 
     // umoci: the unpacked rootfs holds exactly the expected files.
     let bundle = meta::scratch("image-check")?.join("umoci-runtime");
@@ -127,7 +128,10 @@ fn check_runtime(p: &Podman, out: &Path, version: &str) -> Result<()> {
         Command::new("umoci")
             .arg("unpack")
             .arg("--image")
-            .arg(format!("{}:{reference}", out.join(name).display()))
+            .arg(format!(
+                "{}:{reference}",
+                out.join(format!("{name}-amd64")).display()
+            ))
             .arg(&bundle),
     )?;
     let mut got = Vec::new();
@@ -157,8 +161,25 @@ fn check_runtime(p: &Podman, out: &Path, version: &str) -> Result<()> {
         "`version` printed {vs:?} (want \"vault-k8s v{version}\"), {}",
         v.status
     );
+    // The compatibility lines the binary prints are the ones the labels carry.
+    for (line, label) in [
+        (1, super::LABEL_COMPAT_VAULT_K8S),
+        (2, super::LABEL_COMPAT_VAULT_AGENT),
+    ] {
+        let printed = vs
+            .lines()
+            .nth(line)
+            .and_then(|l| l.rsplit_once(": v"))
+            .map(|(_, v)| v);
+        let labelled = c["Labels"][label].as_str();
+        ensure!(
+            printed.is_some() && printed == labelled,
+            "`version` line {} says {printed:?} but label {label} is {labelled:?}",
+            line + 1
+        );
+    }
     ok(&format!(
-        "podman run {reference} version -> {}",
+        "podman run {reference} version -> {} (compatible-with lines match the labels)",
         vs.lines().next().unwrap_or("")
     ));
     let h = p.run(&["--rm", &reference, "--help"])?;
@@ -280,6 +301,68 @@ fn check_dev(p: &Podman, out: &Path, version: &str) -> Result<()> {
         both(&sh)
     );
     ok("dev image: /bin/sh runs as root, apt and CA certificates present");
+    Ok(())
+}
+
+/// The oci-archive is one image index with a manifest per platform in the summary, and each
+/// platform's config names its architecture.
+fn check_index(tar: &Path, summary: &Value) -> Result<()> {
+    let raw: Value = serde_json::from_str(&meta::output(
+        Command::new("skopeo")
+            .arg("inspect")
+            .arg("--raw")
+            .arg(format!("oci-archive:{}", tar.display())),
+    )?)?;
+    ensure!(
+        raw["mediaType"] == super::oci::MT_INDEX,
+        "the oci-archive's image is not an image index: {raw}"
+    );
+    let platforms = summary["platforms"]
+        .as_object()
+        .context("summary without platforms")?;
+    let listed: Vec<(String, String)> = raw["manifests"]
+        .as_array()
+        .context("index without manifests")?
+        .iter()
+        .map(|m| {
+            (
+                m["platform"]["architecture"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                m["digest"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = platforms
+        .iter()
+        .map(|(a, p)| (a.clone(), p["digest"].as_str().unwrap_or("").to_string()))
+        .collect();
+    ensure!(
+        listed == want,
+        "the index lists {listed:?}, the summary {want:?}"
+    );
+    for arch in platforms.keys() {
+        let cfg: Value = serde_json::from_str(&meta::output(
+            Command::new("skopeo")
+                .args(["--override-arch", arch, "inspect", "--config"])
+                .arg(format!("oci-archive:{}", tar.display())),
+        )?)?;
+        ensure!(
+            cfg["architecture"] == arch.as_str() && cfg["os"] == "linux",
+            "the linux/{arch} manifest's config says {}/{}",
+            cfg["os"],
+            cfg["architecture"]
+        );
+    }
+    ok(&format!(
+        "skopeo inspect --raw: one image index with {}",
+        listed
+            .iter()
+            .map(|(a, _)| format!("linux/{a}"))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    ));
     Ok(())
 }
 

@@ -18,6 +18,10 @@ pub(crate) struct BuildMeta {
     pub(crate) created: String,
     pub(crate) source: String,
     pub(crate) license: String,
+    /// Upstream vault-k8s release this binary replaces ([package.metadata.compatible]).
+    pub(crate) compatible_vault_k8s: String,
+    /// Vault Agent release the agent is compatible with (same table).
+    pub(crate) compatible_vault_agent: String,
 }
 
 pub(crate) fn root() -> PathBuf {
@@ -62,6 +66,16 @@ pub(crate) fn build_meta() -> Result<BuildMeta> {
         // bins/vault-k8s does not inherit `repository`; fall back to [workspace.package].
         None => workspace_package_field("repository")?.unwrap_or_default(),
     };
+    let compatible = |key: &str| {
+        pkg["metadata"]["compatible"][key]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| {
+                format!("bins/vault-k8s/Cargo.toml: [package.metadata.compatible] needs `{key}`")
+            })
+    };
+    let compatible_vault_k8s = compatible("vault-k8s")?;
+    let compatible_vault_agent = compatible("vault-agent")?;
     let sha = git(&["rev-parse", "HEAD"])?;
     let dirty = !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty();
     let revision = if dirty { format!("{sha}-dirty") } else { sha };
@@ -81,6 +95,8 @@ pub(crate) fn build_meta() -> Result<BuildMeta> {
         created: rfc3339(epoch),
         source,
         license,
+        compatible_vault_k8s,
+        compatible_vault_agent,
     })
 }
 
@@ -194,18 +210,20 @@ pub(crate) fn rfc3339(secs: u64) -> String {
     vk_go::UtcDateTime::from_unix(i64::try_from(secs).unwrap_or(i64::MAX)).rfc3339()
 }
 
-/// Checks that `path` is a static x86-64 ELF executable (no program interpreter).
-pub(crate) fn check_static_elf(path: &Path) -> Result<()> {
+/// Checks that `path` is a static ELF executable for `arch` (no program interpreter).
+pub(crate) fn check_static_elf(path: &Path, arch: super::arch::Arch) -> Result<()> {
     let data = std::fs::read(path).with_context(|| format!("reading binary {}", path.display()))?;
     if data.len() < 64 || &data[..4] != b"\x7fELF" || data[4] != 2 {
         bail!("{} is not a 64-bit ELF executable", path.display());
     }
     let u16_at = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]);
-    if u16_at(0x12) != 0x3e {
+    if u16_at(0x12) != arch.elf_machine() {
         bail!(
-            "{} is not an x86-64 binary (e_machine {:#x})",
+            "{} is not a linux/{} binary (e_machine {:#x}, want {:#x})",
             path.display(),
-            u16_at(0x12)
+            arch.oci(),
+            u16_at(0x12),
+            arch.elf_machine()
         );
     }
     let phoff = u64::from_le_bytes(data[0x20..0x28].try_into()?) as usize;
@@ -221,8 +239,9 @@ pub(crate) fn check_static_elf(path: &Path) -> Result<()> {
         if p_type == 3 {
             bail!(
                 "{} is dynamically linked (it has an ELF interpreter) and cannot run in the scratch image; \
-                 build it with `--target x86_64-unknown-linux-musl`",
-                path.display()
+                 build it with `--target {}`",
+                path.display(),
+                arch.triple()
             );
         }
     }

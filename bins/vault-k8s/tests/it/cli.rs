@@ -27,6 +27,18 @@ fn version_subcommand_and_flag() {
         lines.next(),
         Some(concat!("vault-k8s v", env!("CARGO_PKG_VERSION")))
     );
+    // The upstream releases of spec/injector.md §0.1, in lines 2 and 3; the agent's is the tag of
+    // upstream's default agent image, so the two can never drift apart.
+    assert_eq!(lines.next(), Some("compatible with vault-k8s: v1.7.6"));
+    let agent_tag = vk_inject::UPSTREAM_AGENT_IMAGE
+        .rsplit_once(':')
+        .map(|(_, tag)| tag)
+        .expect("upstream agent image has a tag");
+    assert_eq!(
+        lines.next(),
+        Some(format!("compatible with Vault Agent: v{agent_tag}").as_str())
+    );
+    assert_eq!(agent_tag, "2.0.4");
     let rest: Vec<&str> = lines.collect();
     assert!(
         rest.iter().any(|l| l.starts_with("git revision: ")),
