@@ -278,10 +278,16 @@ mod tests {
         };
         let read = |f: &str| std::fs::read_to_string(live.join("current").join(f)).unwrap();
         r.rotate().unwrap();
-        assert_eq!((read("tls.crt"), read("tls.key")), ("cert 0".into(), "key 0".into()));
+        assert_eq!(
+            (read("tls.crt"), read("tls.key")),
+            ("cert 0".into(), "key 0".into())
+        );
         r.rotate().unwrap();
         r.rotate().unwrap();
-        assert_eq!((read("tls.crt"), read("tls.key")), ("cert 0".into(), "key 0".into()));
+        assert_eq!(
+            (read("tls.crt"), read("tls.key")),
+            ("cert 0".into(), "key 0".into())
+        );
         assert!(!live.join("gen-0").exists(), "old generations are removed");
         std::fs::remove_dir_all(&dir).unwrap();
     }

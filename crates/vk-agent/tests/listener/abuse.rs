@@ -131,7 +131,8 @@ fn a_connection_flood_with_unfinished_headers_is_cut_and_a_normal_client_is_serv
     let mut slow: Vec<TcpStream> = (0..MAX_CONNECTIONS + 16)
         .map(|_| {
             let mut s = TcpStream::connect(("127.0.0.1", agent.port)).unwrap();
-            s.write_all(b"GET /v1/sys/health HTTP/1.1\r\nHost: ag").unwrap();
+            s.write_all(b"GET /v1/sys/health HTTP/1.1\r\nHost: ag")
+                .unwrap();
             s
         })
         .collect();
@@ -182,7 +183,9 @@ fn garbage_and_stalled_handshakes_on_a_tls_listener_leave_it_serving() {
     // Garbage instead of a ClientHello, a truncated ClientHello, and a plain HTTP request.
     let bad: [&[u8]; 3] = [
         &[0xde; 4096],
-        &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03],
+        &[
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+        ],
         b"GET /v1/sys/health HTTP/1.1\r\nHost: agent\r\n\r\n",
     ];
     let mut stalled = Vec::new();
@@ -217,4 +220,47 @@ fn garbage_and_stalled_handshakes_on_a_tls_listener_leave_it_serving() {
         }
     }
     assert_eq!(https(&agent).status, 200);
+}
+
+#[test]
+fn a_trickled_body_gets_408_and_frees_its_connection() {
+    let agent = start(plain_listener);
+    let mut s = TcpStream::connect(("127.0.0.1", agent.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    write!(
+        s,
+        "POST /v1/sys/wrapping/wrap HTTP/1.1\r\nHost: agent\r\nContent-Length: 1000\r\n\r\n"
+    )
+    .unwrap();
+    // One byte every 2 s: bytes keep moving, so only the body deadline (30 s) can end it.
+    let started = Instant::now();
+    let mut out = Vec::new();
+    while started.elapsed() < Duration::from_secs(120) {
+        let _ = s.write_all(b"x");
+        let mut buf = [0u8; 1024];
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+        if out.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "after {:?}: {text}\n{}",
+        started.elapsed(),
+        agent.proc.log()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(25),
+        "cut too early"
+    );
+    assert_serves(&agent);
 }
