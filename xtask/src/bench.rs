@@ -4,16 +4,20 @@
 //! cargo xtask bench inject [--duration SECS] [--rounds N] [--connections N] [--no-micro]
 //!                          [--vault-k8s-bin PATH] [--bare-bin PATH]
 //! cargo xtask bench template
+//! cargo xtask bench soak [--duration SECS] [--rate N] [--rotations N] [--window SECS]
+//!                        [--connections N] [--vault-k8s-bin PATH]
 //! cargo xtask bench agent [--rounds N] [--sidecar-secs S] [--templates 5,50] [--vault-k8s-bin PATH]
 //! ```
 //!
 //! `inject` runs the engine micro-benchmark (`cargo bench -p vk-inject --bench mutate`), then loads
 //! `vault-k8s agent-inject` over TLS with wrk and compares it with a bare TLS server from the same stack
 //! (`vk-injector`'s `bench_bare_server` example), so the ratio shows what the webhook itself costs.
+//! `soak` holds the webhook at a fixed rate while its certificate files rotate (see `bench/soak.rs`).
 //! `agent` compares `vault-k8s agent` with `bao agent` (see `bench/agent.rs`).
 
 pub(crate) mod agent;
 mod server;
+mod soak;
 mod wrk;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +43,7 @@ pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Inject(args) => inject(&InjectOpts::from(&args)),
         Bench::Template => cargo_bench("vk-template", "render", "the template engine (issue [2])"),
         Bench::Agent(args) => agent::run(args),
+        Bench::Soak(args) => soak::run(&args),
     }
 }
 

@@ -98,6 +98,30 @@ pub(crate) enum Bench {
     Template,
     /// `vault-k8s agent` against `bao agent`: init-mode time, CPU and peak RSS, sidecar RSS.
     Agent(AgentArgs),
+    /// The webhook at a fixed rate over TLS while its certificate files are replaced.
+    Soak(SoakArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SoakArgs {
+    /// Seconds of load in total (at least 1).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) duration: u64,
+    /// Admission requests per second asked of wrk (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) rate: u32,
+    /// Certificate/key replacements spread evenly over the run (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) rotations: u32,
+    /// Seconds per reported window (one wrk run each; at least 1).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) window: u64,
+    /// wrk connections (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) connections: u32,
+    /// Load this vault-k8s binary instead of building a release one.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) vault_k8s_bin: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,7 @@
 //! `bao server -dev`, next to `bao agent` with the same configuration as the reference.
 
 mod listener {
+    mod abuse;
     mod injector;
     mod listeners;
     pub(crate) mod support;

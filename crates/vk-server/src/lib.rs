@@ -16,7 +16,7 @@ mod tls;
 pub use cert::{CertError, CertFiles, CertWatcher, ReloadingCert};
 pub use limits::{
     H2_MAX_CONCURRENT_STREAMS, H2_MAX_HEADER_LIST_SIZE, HEADER_READ_TIMEOUT, IDLE_TIMEOUT,
-    MAX_CONNECTIONS, ServeLimits,
+    IdleTimeout, MAX_CONNECTIONS, ServeLimits,
 };
 pub use serve::{Bound, ServeError, bind};
 pub use signal::{ShutdownSignal, ShutdownSignals};

@@ -64,8 +64,8 @@ impl Default for ServeLimits {
 
 /// A stream that fails with `TimedOut` once no byte has been read or written for `timeout`
 /// while the server waits on it. The timer is re-armed lazily (only when it fires), so the
-/// per-read cost is one clock read.
-pub(crate) struct IdleTimeout<T> {
+/// per-read cost is one clock read. Public so the agent's listener applies the same bound.
+pub struct IdleTimeout<T> {
     io: T,
     timeout: Duration,
     last_activity: Instant,
@@ -73,7 +73,7 @@ pub(crate) struct IdleTimeout<T> {
 }
 
 impl<T> IdleTimeout<T> {
-    pub(crate) fn new(io: T, timeout: Duration) -> Self {
+    pub fn new(io: T, timeout: Duration) -> Self {
         let now = Instant::now();
         Self {
             io,

@@ -83,6 +83,10 @@ impl Server {
         Ok(server)
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Fails with the server's last log lines if it has died.
     pub(crate) fn ensure_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {

@@ -16,6 +16,10 @@ use super::{Api, Route, Selector};
 /// Requests larger than this are refused with 413 (Vault's default `max_request_size`).
 pub(crate) const MAX_BODY: usize = 32 << 20;
 
+/// A request body must arrive within this time (Go's `ReadTimeout` in Vault's HTTP servers is
+/// 30 s), or the agent answers 408: a client trickling its body cannot hold a connection slot.
+pub(crate) const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub(crate) async fn route(api: Arc<Api>, route: Route, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_owned();
     if route.metrics_only {
@@ -70,7 +74,17 @@ pub(crate) async fn route(api: Arc<Api>, route: Route, req: Request<Incoming>) -
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, Response<Body>> {
-    match Limited::new(body, MAX_BODY).collect().await {
+    let collected = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect());
+    let Ok(collected) = collected.await else {
+        return Err(errors(
+            StatusCode::REQUEST_TIMEOUT,
+            &[format!(
+                "the request body did not arrive within {}s",
+                BODY_TIMEOUT.as_secs()
+            )],
+        ));
+    };
+    match collected {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(errors(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,6 +1,9 @@
-//! Binding listeners (TCP, unix socket, TLS) and serving HTTP/1.1 on them, bounded: at most
-//! [`MAX_CONNECTIONS`] connections per listener, a header read timeout, a TLS handshake
-//! timeout, and the body limit of the router.
+//! Binding listeners (TCP, unix socket, TLS) and serving HTTP/1.1 on them (no HTTP/2, as
+//! `bao agent`'s listener answers HTTP/1.1 only over cleartext), bounded: at most
+//! [`MAX_CONNECTIONS`] connections per listener, a header read timeout (also the keep-alive
+//! idle limit), a TLS handshake timeout, an idle timeout on the socket (vk-server's
+//! [`IdleTimeout`], so a client that stops sending its body or reading its answer is cut), and
+//! the body size and time limits of the router.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -15,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
+use vk_server::IdleTimeout;
 
 use super::settings::{Bind, ListenerSettings};
 use super::{Api, Route};
@@ -22,8 +26,12 @@ use crate::error::AgentError;
 
 /// Connections served at once per listener; more wait in the kernel's backlog.
 pub(crate) const MAX_CONNECTIONS: usize = 64;
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's headers; hyper also applies it while an
+/// HTTP/1.1 connection waits for its next request, so it is the keep-alive idle limit too.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection on which no byte moves either way for this long is closed (the webhook's value).
+pub(crate) const IDLE_TIMEOUT: Duration = vk_server::IDLE_TIMEOUT;
 
 /// A bound listener, not yet serving.
 pub(crate) enum Bound {
@@ -191,7 +199,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), svc);
+        .serve_connection(TokioIo::new(IdleTimeout::new(stream, IDLE_TIMEOUT)), svc);
     if let Err(e) = conn.await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
