@@ -85,6 +85,16 @@ fn helm() -> Result<Command> {
 }
 
 /// Python tool from a venv under .tools, installed on first use.
+/// kubernetes-validate in `.tools/venv-kv`, installed if missing (the chart check, the tests
+/// that validate patched pods and the install walkthrough use it; `cargo xtask tools` installs it).
+pub(crate) fn kubernetes_validate_venv() -> Result<PathBuf> {
+    venv_tool(
+        "venv-kv",
+        "kubernetes-validate==1.37.0",
+        "kubernetes-validate",
+    )
+}
+
 fn venv_tool(venv: &str, package: &str, exe: &str) -> Result<PathBuf> {
     let dir = meta::root().join(".tools").join(venv);
     let bin = dir.join("bin").join(exe);
@@ -234,11 +244,7 @@ pub(crate) fn check(args: &ChartCheckArgs) -> Result<()> {
     ok("install notes name the deprecated vault-helm key that has no effect");
 
     // 3. render for each Kubernetes version and validate strictly.
-    let kv = venv_tool(
-        "venv-kv",
-        "kubernetes-validate==1.37.0",
-        "kubernetes-validate",
-    )?;
+    let kv = kubernetes_validate_venv()?;
     let mut rendered = Vec::new();
     for (label, files) in value_sets()? {
         for k in KUBE_VERSIONS {

@@ -143,6 +143,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
             .with_context(|| format!("installing {} {}", tool.name, tool.version))?;
     }
     ensure_cross_arm64()?;
+    // The tests validate patched pods and rendered manifests with it, before the chart step.
+    crate::chart::kubernetes_validate_venv()?;
     report_rust_tools();
     Ok(())
 }

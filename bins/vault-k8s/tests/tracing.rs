@@ -609,9 +609,11 @@ fn agent_envs(answer: &Value) -> Vec<Vec<(String, String)>> {
     .expect("patch json");
     let mut envs = Vec::new();
     let mut visit = |c: &Value| {
-        if c["name"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("vault-agent"))
+        // Containers only: volumes and mounts are named `vault-agent-…` too.
+        if c["image"].is_string()
+            && c["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("vault-agent"))
         {
             envs.push(
                 c["env"]

@@ -263,7 +263,7 @@ fn kubernetes_validate() -> Command {
     let script = bin.join("kubernetes-validate");
     assert!(
         script.exists(),
-        "{} is missing: run `cargo xtask chart check`, which creates the venv",
+        "{} is missing: run `cargo xtask tools`, which creates the venv",
         script.display()
     );
     let mut cmd = Command::new(bin.join("python3"));

@@ -270,12 +270,12 @@ fn validate(kv: &Path, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// kubernetes-validate from `.tools/venv-kv` (installed by `cargo xtask chart check`).
+/// kubernetes-validate from `.tools/venv-kv` (installed by `cargo xtask tools`).
 pub(crate) fn kubernetes_validate() -> Result<PathBuf> {
     let p = crate::util::tools_dir().join("venv-kv/bin/kubernetes-validate");
     ensure!(
         p.is_file(),
-        "{} is missing: `cargo xtask chart check` installs it",
+        "{} is missing: `cargo xtask tools` installs it",
         p.display()
     );
     Ok(p)

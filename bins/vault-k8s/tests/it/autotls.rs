@@ -140,6 +140,8 @@ struct Replica {
     child: Child,
     addr: Option<SocketAddr>,
     logs: Arc<Mutex<Vec<String>>>,
+    /// The stdout and stderr readers; they end at EOF, once the process is gone.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Replica {
@@ -156,7 +158,7 @@ impl Replica {
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("stderr");
         let sink = logs.clone();
-        std::thread::spawn(move || {
+        let err_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 sink.lock().expect("logs").push(line);
             }
@@ -164,7 +166,7 @@ impl Replica {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = logs.clone();
-        std::thread::spawn(move || {
+        let out_reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("Listening on \"") {
                     let _ = tx.send(rest.trim_end_matches("\"...").to_owned());
@@ -181,6 +183,7 @@ impl Replica {
             child,
             addr,
             logs,
+            readers: vec![err_reader, out_reader],
         }
     }
 
@@ -206,6 +209,10 @@ impl Replica {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Every line the process wrote is in `logs` once its pipes are drained.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
