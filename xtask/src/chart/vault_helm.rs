@@ -82,11 +82,38 @@ pub(crate) fn expected_env() -> BTreeMap<&'static str, EnvSource> {
 
 /// Variables this chart sets that vault-helm does not, with the value each must have here and
 /// why it is safe (docs/migration.md lists them too).
-pub(crate) const OURS_ONLY: &[(&str, &str, &str)] = &[(
-    "AGENT_INJECT_AGENT_COMMAND_STYLE",
-    "auto",
-    "`auto` gives a hashicorp/vault agent image upstream's shell command, so pods are injected exactly as before",
-)];
+pub(crate) const OURS_ONLY: &[(&str, &str, &str)] = &[
+    (
+        "AGENT_INJECT_AGENT_COMMAND_STYLE",
+        "auto",
+        "`auto` gives a hashicorp/vault agent image upstream's shell command, so pods are injected exactly as before",
+    ),
+    (
+        "AGENT_INJECT_CREDENTIAL_HANDOFF",
+        "true",
+        "applies only to this project's agent image; a hashicorp/vault agent image is injected as before",
+    ),
+    (
+        "AGENT_INJECT_NATIVE_SIDECAR",
+        "false",
+        "off: init container and sidecar, as upstream",
+    ),
+    (
+        "AGENT_INJECT_DENY_TEMPLATE_ERRORS",
+        "false",
+        "a template that does not parse only adds an admission warning; the patch is unchanged",
+    ),
+    (
+        "AGENT_INJECT_RESTRICTED_PROFILE",
+        "auto",
+        "`auto` leaves a hashicorp/vault agent image's containers exactly as upstream makes them",
+    ),
+    (
+        "AGENT_INJECT_AGENT_METRICS",
+        "false",
+        "off: the agent configuration and containers are unchanged",
+    ),
+];
 
 /// vault-helm's args for the injector container.
 pub(crate) const EXPECTED_ARGS: [&str; 2] = ["agent-inject", "2>&1"];
@@ -222,7 +249,12 @@ mod tests {
                 )),
             }
         }
-        text.push_str("            - name: AGENT_INJECT_AGENT_COMMAND_STYLE\n              value: auto\n            - name: EXTRA\n              value: x\n");
+        for (name, value, _) in OURS_ONLY {
+            text.push_str(&format!(
+                "            - name: {name}\n              value: \"{value}\"\n"
+            ));
+        }
+        text.push_str("            - name: EXTRA\n              value: x\n");
         let file =
             std::env::temp_dir().join(format!("vk-vault-helm-diff-{}.yaml", std::process::id()));
         std::fs::write(&file, &text).expect("write");
