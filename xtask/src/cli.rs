@@ -138,6 +138,9 @@ pub(crate) struct InjectArgs {
     /// Skip the engine micro-benchmark.
     #[arg(long)]
     pub(crate) no_micro: bool,
+    /// Also run the webhook with OpenTelemetry export on (to a local rotel-agent), in the same rounds.
+    #[arg(long)]
+    pub(crate) tracing: bool,
     /// Load this vault-k8s binary instead of building it (e.g. a release binary from `dist/`).
     #[arg(long, value_name = "PATH")]
     pub(crate) vault_k8s_bin: Option<PathBuf>,
@@ -157,6 +160,9 @@ pub(crate) struct AgentArgs {
     /// Template counts for init mode, each between 1 and 1000.
     #[arg(long, value_name = "N,N…", value_delimiter = ',', default_values_t = [5, 50], value_parser = template_count)]
     pub(crate) templates: Vec<usize>,
+    /// Also run our agent with OpenTelemetry export on (to a local rotel-agent), in the same rounds.
+    #[arg(long)]
+    pub(crate) tracing: bool,
     /// Run this vault-k8s binary instead of building it.
     #[arg(long, value_name = "PATH")]
     pub(crate) vault_k8s_bin: Option<PathBuf>,

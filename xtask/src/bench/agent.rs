@@ -2,6 +2,7 @@
 //! server, same run, alternating. Init mode (`exit_after_auth = true`) with 5 and 50 templates:
 //! wall time to exit, CPU time (user + sys) and peak RSS; then sidecar mode: `VmRSS` after
 //! `--sidecar-secs`. The goal (issue [3]): at most a tenth of `bao agent` for time and memory.
+//! `--tracing` adds a third side: our agent with OpenTelemetry export on, to a real OTLP receiver.
 
 mod measure;
 pub(crate) mod vault;
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 
 use super::Scratch;
+use super::otel::Receiver;
 use crate::cli::AgentArgs;
 use crate::util;
 use measure::{Running, Sample};
@@ -25,6 +27,8 @@ const GOAL_RATIO: f64 = 0.10;
 enum Side {
     Bao,
     Ours,
+    /// Our agent with OpenTelemetry export on.
+    Traced,
 }
 
 impl Side {
@@ -32,14 +36,16 @@ impl Side {
         match self {
             Side::Bao => "bao",
             Side::Ours => "vault-k8s",
+            Side::Traced => "vk+otel",
         }
     }
 }
 
-/// The two agents' binaries.
+/// The two agents' binaries, and the export settings of the traced side.
 struct Bins {
     bao: PathBuf,
     ours: PathBuf,
+    otel_env: Vec<(&'static str, String)>,
 }
 
 impl Bins {
@@ -47,7 +53,7 @@ impl Bins {
     fn command(&self, side: Side, config: &Path, cwd: &Path) -> Command {
         let mut cmd = Command::new(match side {
             Side::Bao => &self.bao,
-            Side::Ours => &self.ours,
+            Side::Ours | Side::Traced => &self.ours,
         });
         cmd.arg("agent")
             .arg(format!("-config={}", config.display()))
@@ -58,8 +64,13 @@ impl Bins {
             "VAULT_CONFIG",
             "BAO_ADDR",
             "BAO_TOKEN",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_SDK_DISABLED",
         ] {
             cmd.env_remove(var);
+        }
+        if side == Side::Traced {
+            cmd.envs(self.otel_env.iter().cloned());
         }
         cmd
     }
@@ -104,13 +115,23 @@ pub(crate) fn run(opts: AgentArgs) -> anyhow::Result<()> {
     let absolute = |p: PathBuf| {
         std::fs::canonicalize(&p).with_context(|| format!("cannot find {}", p.display()))
     };
+    let scratch = Scratch::new()?;
+    let work = &scratch.0;
+    let receiver = if opts.tracing {
+        Some(Receiver::start(work)?)
+    } else {
+        None
+    };
     let bins = Bins {
         bao: absolute(bao)?,
         ours: absolute(ours)?,
+        otel_env: receiver.iter().flat_map(|r| r.env()).collect(),
     };
-
-    let scratch = Scratch::new()?;
-    let work = &scratch.0;
+    let sides: &[Side] = if opts.tracing {
+        &[Side::Bao, Side::Ours, Side::Traced]
+    } else {
+        &[Side::Bao, Side::Ours]
+    };
     let max = opts.templates.iter().copied().max().unwrap_or(0);
     eprintln!("==> bench agent: starting bao server -dev and seeding {max} secrets");
     let server = DevServer::start(&bins.bao, &work.join("server.log"))?;
@@ -122,15 +143,11 @@ pub(crate) fn run(opts: AgentArgs) -> anyhow::Result<()> {
     for &n in &opts.templates {
         let config = work.join(format!("init-{n}.hcl"));
         std::fs::write(&config, config_text(&server.addr, &token, n, true))?;
-        let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
+        let mut samples: [Vec<Sample>; 3] = Default::default();
         for round in 1..=opts.rounds {
-            // Alternate who goes first, so neither always runs right after the other.
-            let order = if round % 2 == 1 {
-                [Side::Bao, Side::Ours]
-            } else {
-                [Side::Ours, Side::Bao]
-            };
-            for side in order {
+            // Rotate who goes first, so no side always runs right after the same other one.
+            for k in 0..sides.len() {
+                let side = sides[(k + round as usize) % sides.len()];
                 let cwd = work.join(format!("init-{n}-{}-{round}", side.name()));
                 std::fs::create_dir_all(&cwd)?;
                 let cmd = bins.command(side, &config, &cwd);
@@ -151,11 +168,21 @@ pub(crate) fn run(opts: AgentArgs) -> anyhow::Result<()> {
     }
 
     let sidecar_rows = if opts.sidecar_secs > 0 {
-        sidecar(&bins, work, &server.addr, &token, &opts)?
+        sidecar(&bins, sides, work, &server.addr, &token, &opts)?
     } else {
         Vec::new()
     };
     print_table(&opts, &init_rows, &sidecar_rows);
+    if let Some(receiver) = &receiver {
+        // Init runs flush at exit: each sent at least its cycle's spans before exiting.
+        let runs = u64::from(opts.rounds) * opts.templates.len() as u64;
+        let spans = receiver.wait_for(runs, Duration::from_secs(20));
+        ensure!(
+            spans >= runs,
+            "the OTLP receiver got {spans} spans from {runs} traced agent runs; export did not work"
+        );
+        println!("OTLP receiver: {spans} spans received from the vk+otel agents");
+    }
     Ok(())
 }
 
@@ -163,11 +190,12 @@ pub(crate) fn run(opts: AgentArgs) -> anyhow::Result<()> {
 /// one's `VmRSS` is read, then all get SIGTERM and must exit cleanly.
 fn sidecar(
     bins: &Bins,
+    sides: &[Side],
     work: &Path,
     addr: &str,
     token: &Path,
     opts: &AgentArgs,
-) -> anyhow::Result<Vec<(usize, [f64; 2])>> {
+) -> anyhow::Result<Vec<(usize, [f64; 3])>> {
     eprintln!(
         "==> bench agent: sidecar mode, measuring VmRSS after {} s",
         opts.sidecar_secs
@@ -176,7 +204,7 @@ fn sidecar(
     for &n in &opts.templates {
         let config = work.join(format!("sidecar-{n}.hcl"));
         std::fs::write(&config, config_text(addr, token, n, false))?;
-        for side in [Side::Bao, Side::Ours] {
+        for &side in sides {
             let cwd = work.join(format!("sidecar-{n}-{}", side.name()));
             std::fs::create_dir_all(&cwd)?;
             let label = format!("{} agent (sidecar, {n} templates)", side.name());
@@ -227,7 +255,7 @@ fn sidecar(
                     .find(|(m, side, _)| *m == n && *side == s)
                     .map_or(0.0, |r| r.2)
             };
-            (n, [get(Side::Bao), get(Side::Ours)])
+            (n, [get(Side::Bao), get(Side::Ours), get(Side::Traced)])
         })
         .collect())
 }
@@ -298,10 +326,10 @@ fn verdict(ratio: f64) -> &'static str {
     if ratio <= GOAL_RATIO { "PASS" } else { "MISS" }
 }
 
-type InitRow = (usize, [Vec<Sample>; 2]);
+type InitRow = (usize, [Vec<Sample>; 3]);
 type Metric = fn(&Sample) -> f64;
 
-fn print_table(opts: &AgentArgs, init: &[InitRow], sidecar: &[(usize, [f64; 2])]) {
+fn print_table(opts: &AgentArgs, init: &[InitRow], sidecar: &[(usize, [f64; 3])]) {
     println!(
         "\nvault-k8s agent vs bao agent: same config file and server, token_file auth, one KV v2 \
          secret per template"
@@ -338,7 +366,7 @@ fn print_table(opts: &AgentArgs, init: &[InitRow], sidecar: &[(usize, [f64; 2])]
             "sidecar mode (exit_after_auth = false), VmRSS after {} s",
             opts.sidecar_secs
         );
-        for (n, [b, o]) in sidecar {
+        for (n, [b, o, _]) in sidecar {
             let ratio = o / b.max(f64::MIN_POSITIVE);
             println!(
                 "{n:>9} {:<14} {b:>9.1} {:>9} {o:>11.1} {:>11} {ratio:>8.3} {:>5}",
@@ -349,9 +377,45 @@ fn print_table(opts: &AgentArgs, init: &[InitRow], sidecar: &[(usize, [f64; 2])]
             );
         }
     }
+    if opts.tracing {
+        print_tracing_table(init, sidecar);
+    }
     println!(
-        "note: both agents and the server share the machine's cores; compare ratios, not absolute numbers"
+        "note: the agents, the server and the receiver share the machine's cores; compare ratios, not absolute numbers"
     );
+}
+
+/// Our agent with export on (vk+otel) against itself with export off, from the same rounds.
+fn print_tracing_table(init: &[InitRow], sidecar: &[(usize, [f64; 3])]) {
+    println!("tracing on vs off: ratio = vk+otel/vault-k8s of the medians");
+    println!(
+        "{:>9} {:<14} {:>11} {:>11} {:>8} {:>12}",
+        "templates", "metric", "off med", "on med", "on/off", "on/bao"
+    );
+    let metrics: [(&str, Metric); 3] = [
+        ("wall ms", |s| s.wall_ms),
+        ("CPU ms", |s| s.cpu_ms),
+        ("peak RSS MiB", |s| s.peak_rss_mib),
+    ];
+    for (n, samples) in init {
+        for (name, f) in metrics {
+            let [b, off, on] = [&samples[0], &samples[1], &samples[2]]
+                .map(|s| median(&s.iter().map(f).collect::<Vec<_>>()));
+            println!(
+                "{n:>9} {name:<14} {off:>11.1} {on:>11.1} {:>8.3} {:>12.3}",
+                on / off.max(f64::MIN_POSITIVE),
+                on / b.max(f64::MIN_POSITIVE)
+            );
+        }
+    }
+    for (n, [b, off, on]) in sidecar {
+        println!(
+            "{n:>9} {:<14} {off:>11.1} {on:>11.1} {:>8.3} {:>12.3}",
+            "VmRSS MiB",
+            on / off.max(f64::MIN_POSITIVE),
+            on / b.max(f64::MIN_POSITIVE)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 
 use super::server::Server;
+use super::webhook::{admission_review_body, check_injects, make_certificates, mutate_url};
 use super::wrk::{self, Load, WrkResult};
-use super::{Scratch, admission_review_body, check_injects, make_certificates, mutate_url};
+use super::{Scratch, procfs};
 use crate::cli::SoakArgs;
 use crate::util;
 
@@ -181,13 +182,7 @@ impl Rotator {
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .context("no VmRSS line in /proc/<pid>/status")
+    procfs::status_kib(pid, "VmRSS")
 }
 
 /// A wrk script that POSTs `body` at `rate` requests per second in total (wrk runs one thread).

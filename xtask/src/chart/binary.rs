@@ -49,9 +49,9 @@ pub(crate) fn run_rendered(bin: &Path, manifest: &Path) -> Result<String> {
     let scratch = meta::scratch("chart")?;
     let tls = scratch.join("tls");
     icheck::tls_fixture(&tls)?;
-    let port = icheck::free_port()?;
+    let port = crate::util::free_port()?;
     // A port that was free a moment ago: nothing answers there.
-    let dead_api = format!("127.0.0.1:{}", icheck::free_port()?);
+    let dead_api = format!("127.0.0.1:{}", crate::util::free_port()?);
     let kubeconfig = scratch.join("kubeconfig-unreachable.yaml");
     std::fs::write(
         &kubeconfig,

@@ -2,7 +2,6 @@
 //! Docker daemon: skopeo reads them, umoci unpacks exactly the expected files, and Debian's
 //! podman (runc, cgroupfs, explicit ulimits, see docs/images.md) runs them.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -209,7 +208,7 @@ fn check_runtime(p: &Podman, out: &Path, version: &str) -> Result<()> {
     // TLS: the same container serves /health/ready with mounted certificates.
     let tls = meta::scratch("image-check")?.join("tls");
     tls_fixture(&tls)?;
-    let port = free_port()?;
+    let port = crate::util::free_port()?;
     let cname = format!("vk-image-check-{}", std::process::id());
     let mount = format!("{}:/etc/webhook/certs:ro", tls.display());
     let listen = format!("-listen=127.0.0.1:{port}");
@@ -455,11 +454,6 @@ pub(crate) fn tls_fixture(dir: &Path) -> Result<()> {
     std::fs::set_permissions(dir.join("tls.key"), std::fs::Permissions::from_mode(0o644))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
-}
-
-/// A port that was free a moment ago (the server binds it right after).
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Polls `url` with curl (certificate verified against `ca`) until it answers 2xx.

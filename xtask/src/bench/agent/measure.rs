@@ -142,15 +142,8 @@ impl Running {
         if let Some(status) = self.child.try_wait()? {
             bail!("{} exited early ({status})", self.label);
         }
-        let path = format!("/proc/{}/status", self.child.id());
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        let kib: f64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .with_context(|| format!("no VmRSS in {path}"))?;
-        Ok(kib / 1024.0)
+        let kib = crate::bench::procfs::status_kib(self.child.id(), "VmRSS")?;
+        Ok(kib as f64 / 1024.0)
     }
 
     /// SIGTERM, then up to 10 s for a clean exit; SIGKILL after that.
