@@ -121,7 +121,9 @@ pub(crate) fn build_binary(arch: Arch, opt_level: Option<&str>) -> Result<PathBu
 /// The static binary for `arch`: `given` (checked) or a fresh build.
 pub(crate) fn binary(arch: Arch, given: Option<&Path>, opt_level: Option<&str>) -> Result<PathBuf> {
     let path = match given {
-        Some(p) => p.to_path_buf(),
+        // Absolute, so callers may run it from another directory.
+        Some(p) => std::fs::canonicalize(p)
+            .with_context(|| format!("cannot find the {} binary {}", arch.triple(), p.display()))?,
         None => build_binary(arch, opt_level)?,
     };
     meta::check_static_elf(&path, arch)?;
