@@ -22,6 +22,7 @@ pub mod gojson;
 mod goscan;
 mod jsonpatch;
 mod jsonw;
+mod key_table;
 pub mod native;
 mod patch;
 mod patchop;
