@@ -118,9 +118,13 @@ fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
     }
 }
 
+/// The canonical quantities of `resources`: limits then requests, each cpu, memory, ephemeral
+/// storage (`None` when not set). Both agents get the same ones, so they are parsed once.
+pub(crate) type Resources = [[Option<String>; 3]; 2];
+
 /// `resources` (§3.9): quantities checked in upstream's order (limits, then requests; cpu,
 /// memory, ephemeral storage), written as maps in sorted key order.
-fn resources(agent: &Agent<'_>) -> Result<[[Option<String>; 3]; 2], String> {
+pub(crate) fn resources(agent: &Agent<'_>) -> Result<Resources, String> {
     let groups = [
         [
             k::AGENT_LIMITS_CPU,
@@ -133,7 +137,7 @@ fn resources(agent: &Agent<'_>) -> Result<[[Option<String>; 3]; 2], String> {
             k::AGENT_REQUESTS_EPHEMERAL,
         ],
     ];
-    let mut out: [[Option<String>; 3]; 2] = Default::default();
+    let mut out: Resources = Default::default();
     for (slots, keys) in out.iter_mut().zip(groups) {
         for (slot, key) in slots.iter_mut().zip(keys) {
             let raw = agent.get(key);
@@ -145,7 +149,7 @@ fn resources(agent: &Agent<'_>) -> Result<[[Option<String>; 3]; 2], String> {
     Ok(out)
 }
 
-fn write_resources(o: &mut Obj<'_>, parsed: &[[Option<String>; 3]; 2]) {
+fn write_resources(o: &mut Obj<'_>, parsed: &Resources) {
     for (group, [cpu, mem, eph]) in ["limits", "requests"].into_iter().zip(parsed) {
         if cpu.is_none() && mem.is_none() && eph.is_none() {
             continue;
@@ -253,11 +257,10 @@ pub(crate) fn build(
     agent: &Agent<'_>,
     settings: &InjectorSettings,
     configs: &config::Rendered,
+    resources: &Resources,
     role: Role,
 ) -> Result<Built, String> {
     let init = role == Role::Init;
-    // Resources are checked first: a bad quantity is the error, before anything is written.
-    let resources = resources(agent)?;
     let name = if init { INIT_NAME } else { SIDECAR_NAME };
     let image = agent.get(k::AGENT_IMAGE);
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
@@ -296,7 +299,7 @@ pub(crate) fn build(
             let reload = if init { "" } else { &agent.reloads.env };
             crate::container_env::write(a, agent, settings, config, reload);
         });
-        c.obj("resources", |o| write_resources(o, &resources));
+        c.obj("resources", |o| write_resources(o, resources));
         if role == Role::NativeSidecar {
             c.str("restartPolicy", "Always");
         }

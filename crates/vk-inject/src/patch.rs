@@ -79,22 +79,36 @@ pub(crate) fn build(
     };
     // A native sidecar takes the init container's place in `initContainers` (and its
     // position rules); there is no other agent.
-    let init = if agent.native {
+    let init_role = if agent.native {
+        Some(Role::NativeSidecar)
+    } else if agent.pre_populate {
+        Some(Role::Init)
+    } else {
+        None
+    };
+    let with_sidecar = !(agent.pre_populate_only || agent.native);
+    // Quantities are checked only when a container carries them, before either is built.
+    let resources = if init_role.is_some() || with_sidecar {
+        containers::resources(agent)?
+    } else {
+        Default::default()
+    };
+    let init = match init_role {
+        Some(role) => Some(containers::build(
+            agent, settings, &configs, &resources, role,
+        )?),
+        None => None,
+    };
+    let sidecar = if with_sidecar {
         Some(containers::build(
             agent,
             settings,
             &configs,
-            Role::NativeSidecar,
+            &resources,
+            Role::Sidecar,
         )?)
-    } else if agent.pre_populate {
-        Some(containers::build(agent, settings, &configs, Role::Init)?)
     } else {
         None
-    };
-    let sidecar = if agent.pre_populate_only || agent.native {
-        None
-    } else {
-        Some(containers::build(agent, settings, &configs, Role::Sidecar)?)
     };
     let injected_init_name = if agent.native {
         containers::SIDECAR_NAME
