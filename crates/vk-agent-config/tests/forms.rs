@@ -184,7 +184,7 @@ fn injector_vault_config_round_trips() {
     };
     let init = patch
         .iter()
-        .filter_map(|op| op.value.as_ref())
+        .filter_map(|op| op.value.as_ref().map(vk_inject::PatchValue::to_value))
         .flat_map(|v| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
         .find(|v| v["name"] == "vault-agent-init")
         .unwrap_or_else(|| panic!("no init container in patch"));

@@ -1,5 +1,8 @@
-//! Per-call cost of `mutate` on the admitted `webapp` pod and on a 20-secret variant.
-//! Plain std::time loop (no criterion); prints `mutate <scenario>: <µs>/call (<N> calls)`.
+//! Per-call cost of `mutate` on the admitted `webapp` pod and on a 20-secret variant, alone and
+//! followed by `patch_to_json` (what the webhook does per admission before base64 and the HTTP
+//! response). Plain std::time loop (no criterion); prints `mutate <scenario>: <µs>/call (<N>
+//! calls)`. Arguments that are not flags select scenarios by substring (`cargo bench -p vk-inject
+//! --bench mutate -- webapp`).
 //!
 //! The figure is on-CPU time of the benchmark thread (Linux `/proc/thread-self/schedstat`), so a
 //! busy shared machine does not inflate it; where that file is missing, wall-clock time is used.
@@ -9,7 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vk_inject::{Decision, InjectorSettings, mutate};
+use vk_inject::{Decision, InjectorSettings, mutate, patch_to_json};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -22,14 +25,37 @@ fn cpu_ns() -> Option<u64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
-fn bench(name: &str, pod: &Value, settings: &InjectorSettings) {
+/// One admission's engine work: the decision, plus the patch text when `json` is set.
+fn once(pod: &Value, settings: &InjectorSettings, json: bool) -> usize {
+    match mutate(black_box(pod), "default", settings) {
+        Decision::Inject { patch, .. } if json => black_box(patch_to_json(&patch)).len(),
+        other => {
+            black_box(other);
+            0
+        }
+    }
+}
+
+fn bench(name: &str, pod: &Value, settings: &InjectorSettings, json: bool) {
+    let name = if json {
+        format!("{name}+json")
+    } else {
+        name.to_owned()
+    };
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+        return;
+    }
     // Sanity: the scenario must really inject, otherwise we would time a skip.
     assert!(
         matches!(mutate(pod, "default", settings), Decision::Inject { .. }),
         "{name} did not inject"
     );
     for _ in 0..200 {
-        black_box(mutate(black_box(pod), "default", settings));
+        black_box(once(pod, settings, json));
     }
     let budget = Duration::from_secs(2);
     let start = Instant::now();
@@ -37,7 +63,7 @@ fn bench(name: &str, pod: &Value, settings: &InjectorSettings) {
     let mut calls: u32 = 0;
     while start.elapsed() < budget {
         for _ in 0..100 {
-            black_box(mutate(black_box(pod), "default", settings));
+            black_box(once(pod, settings, json));
         }
         calls += 100;
     }
@@ -61,7 +87,8 @@ fn main() {
         vault_address: "https://vault.vault.svc:8200".to_owned(),
         ..InjectorSettings::default()
     };
-    bench("webapp", &webapp, &settings);
+    bench("webapp", &webapp, &settings, false);
+    bench("webapp", &webapp, &settings, true);
 
     let mut many = webapp.clone();
     if let Some(ann) = many
@@ -79,5 +106,6 @@ fn main() {
             );
         }
     }
-    bench("20-secrets", &many, &settings);
+    bench("20-secrets", &many, &settings, false);
+    bench("20-secrets", &many, &settings, true);
 }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use crate::InjectorSettings;
 use crate::jsonpatch::{self, Operation};
+use crate::key_table;
 use crate::pod::{Pod, PodAnnotations};
 
 pub const PREFIX: &str = "vault.hashicorp.com/";
@@ -12,6 +13,9 @@ pub const PREFIX: &str = "vault.hashicorp.com/";
 macro_rules! keys {
     ($($(#[$doc:meta])* $name:ident = $suffix:literal;)*) => {
         $($(#[$doc])* pub const $name: &str = concat!("vault.hashicorp.com/", $suffix);)*
+
+        /// Every key above, in order (their index is their `key_table` id).
+        pub(crate) const ALL_KEYS: &[&str] = &[$($name),*];
     };
 }
 
@@ -127,22 +131,45 @@ pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
 /// carries wins (presence, not emptiness, decides), otherwise the injector default applies.
 /// Only keys with a default exist beyond the pod's own, and none of them starts with a
 /// per-secret or prefix-family prefix, so family scans read the pod's annotations alone.
+///
+/// Every known key (the constants above) is resolved once, when Init builds the view, into
+/// a slot addressed by its `key_table` id; other keys are looked up in the pod's annotations.
 #[derive(Debug)]
 pub(crate) struct Annotations<'p> {
     pod: &'p PodAnnotations<'p>,
     settings: &'p InjectorSettings,
-    namespace: &'p str,
     /// Comma-joined container names; borrowed when the pod has at most one container.
     container_names: Cow<'p, str>,
     /// `max_connections_per_host` formatted once (empty when the pod sets the key).
     max_connections: String,
-    set_security_context: bool,
+    resolved: [Slot<'p>; key_table::COUNT],
+}
+
+/// The post-Init value of one known key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot<'p> {
+    /// Neither the pod nor a default sets it.
+    Absent,
+    /// A value borrowed from the pod, the settings or the request.
+    Str(&'p str),
+    /// [`Annotations::container_names`].
+    ContainerNames,
+    /// [`Annotations::max_connections`].
+    MaxConnections,
 }
 
 impl<'p> Annotations<'p> {
     /// The post-Init value of `key`, if Init would have it in the map.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.pod.get(key).or_else(|| self.default(key))
+        let Some(id) = key_table::id(key) else {
+            return self.pod.get(key);
+        };
+        match self.resolved[id] {
+            Slot::Absent => None,
+            Slot::Str(v) => Some(v),
+            Slot::ContainerNames => Some(&self.container_names),
+            Slot::MaxConnections => Some(&self.max_connections),
+        }
     }
 
     /// The injector settings behind the defaults (for keys Init does not default).
@@ -154,53 +181,74 @@ impl<'p> Annotations<'p> {
     pub(crate) fn pod(&self) -> &'p PodAnnotations<'p> {
         self.pod
     }
+}
 
-    /// The default Init inserts for `key` when the pod lacks it.
-    fn default(&self, key: &str) -> Option<&str> {
-        let s = self.settings;
-        let or = |v: &'p str, fallback: &'static str| if v.is_empty() { fallback } else { v };
-        Some(match key {
-            SERVICE => &s.vault_address,
-            AGENT_IMAGE => or(&s.vault_image, crate::DEFAULT_AGENT_IMAGE),
-            AGENT_REQUEST_NAMESPACE => self.namespace,
-            PROXY_ADDRESS => &s.proxy_address,
-            AUTH_TYPE => or(&s.vault_auth_type, "kubernetes"),
-            AUTH_PATH => &s.vault_auth_path,
-            NAMESPACE => &s.vault_namespace,
-            AGENT_INJECT_CONTAINERS => &self.container_names,
-            AGENT_LIMITS_CPU => &s.cpu_limit,
-            AGENT_LIMITS_MEM => &s.memory_limit,
-            AGENT_LIMITS_EPHEMERAL => &s.ephemeral_limit,
-            AGENT_REQUESTS_CPU => &s.cpu_request,
-            AGENT_REQUESTS_MEM => &s.memory_request,
-            AGENT_REQUESTS_EPHEMERAL => &s.ephemeral_request,
-            SECRET_VOLUME_PATH => DEFAULT_SECRET_VOLUME_PATH,
-            AGENT_REVOKE_ON_SHUTDOWN => go_bool(s.revoke_on_shutdown),
-            AGENT_REVOKE_GRACE => "5",
-            LOG_LEVEL => "info",
-            LOG_FORMAT => "standard",
-            AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME => "",
-            AGENT_RUN_AS_USER => or(&s.run_as_user, "100"),
-            AGENT_RUN_AS_GROUP => or(&s.run_as_group, "1000"),
-            AGENT_RUN_AS_SAME_USER => go_bool(s.run_as_same_user),
-            AGENT_SET_SECURITY_CONTEXT => go_bool(self.set_security_context),
-            AGENT_CACHE_ENABLE => "false",
-            AGENT_CACHE_USE_AUTO_AUTH_TOKEN => "true",
-            AGENT_CACHE_LISTENER_PORT => "8200",
-            AGENT_CACHE_EXIT_ON_ERR => "false",
-            AGENT_INJECT_DEFAULT_TEMPLATE => &s.default_template,
-            TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE => go_bool(s.exit_on_retry_failure),
-            TEMPLATE_STATIC_SECRET_RENDER_INTERVAL => &s.static_secret_render_interval,
-            TEMPLATE_MAX_CONNECTIONS_PER_HOST => &self.max_connections,
-            // The backoff defaults exist only when the flags were given.
-            AUTH_MIN_BACKOFF if !s.auth_min_backoff.is_empty() => &s.auth_min_backoff,
-            AUTH_MAX_BACKOFF if !s.auth_max_backoff.is_empty() => &s.auth_max_backoff,
-            AGENT_DISABLE_IDLE_CONNECTIONS => &s.disable_idle_connections,
-            AGENT_DISABLE_KEEP_ALIVES => &s.disable_keep_alives,
-            AGENT_CREDENTIAL_HANDOFF => go_bool(s.credential_handoff),
-            _ => return None,
-        })
-    }
+/// The defaults Init inserts for keys the pod lacks (a key missing here has no default).
+fn defaults<'p>(
+    s: &'p InjectorSettings,
+    namespace: &'p str,
+    set_security_context: bool,
+) -> [(&'static str, Slot<'p>); 37] {
+    let or =
+        |v: &'p str, fallback: &'static str| Slot::Str(if v.is_empty() { fallback } else { v });
+    let str = Slot::Str;
+    let bool = |b: bool| Slot::Str(go_bool(b));
+    // The backoff defaults exist only when the flags were given.
+    let given = |v: &'p str| {
+        if v.is_empty() {
+            Slot::Absent
+        } else {
+            Slot::Str(v)
+        }
+    };
+    [
+        (SERVICE, str(&s.vault_address)),
+        (AGENT_IMAGE, or(&s.vault_image, crate::DEFAULT_AGENT_IMAGE)),
+        (AGENT_REQUEST_NAMESPACE, str(namespace)),
+        (PROXY_ADDRESS, str(&s.proxy_address)),
+        (AUTH_TYPE, or(&s.vault_auth_type, "kubernetes")),
+        (AUTH_PATH, str(&s.vault_auth_path)),
+        (NAMESPACE, str(&s.vault_namespace)),
+        (AGENT_INJECT_CONTAINERS, Slot::ContainerNames),
+        (AGENT_LIMITS_CPU, str(&s.cpu_limit)),
+        (AGENT_LIMITS_MEM, str(&s.memory_limit)),
+        (AGENT_LIMITS_EPHEMERAL, str(&s.ephemeral_limit)),
+        (AGENT_REQUESTS_CPU, str(&s.cpu_request)),
+        (AGENT_REQUESTS_MEM, str(&s.memory_request)),
+        (AGENT_REQUESTS_EPHEMERAL, str(&s.ephemeral_request)),
+        (SECRET_VOLUME_PATH, str(DEFAULT_SECRET_VOLUME_PATH)),
+        (AGENT_REVOKE_ON_SHUTDOWN, bool(s.revoke_on_shutdown)),
+        (AGENT_REVOKE_GRACE, str("5")),
+        (LOG_LEVEL, str("info")),
+        (LOG_FORMAT, str("standard")),
+        (AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME, str("")),
+        (AGENT_RUN_AS_USER, or(&s.run_as_user, "100")),
+        (AGENT_RUN_AS_GROUP, or(&s.run_as_group, "1000")),
+        (AGENT_RUN_AS_SAME_USER, bool(s.run_as_same_user)),
+        (AGENT_SET_SECURITY_CONTEXT, bool(set_security_context)),
+        (AGENT_CACHE_ENABLE, str("false")),
+        (AGENT_CACHE_USE_AUTO_AUTH_TOKEN, str("true")),
+        (AGENT_CACHE_LISTENER_PORT, str("8200")),
+        (AGENT_CACHE_EXIT_ON_ERR, str("false")),
+        (AGENT_INJECT_DEFAULT_TEMPLATE, str(&s.default_template)),
+        (
+            TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE,
+            bool(s.exit_on_retry_failure),
+        ),
+        (
+            TEMPLATE_STATIC_SECRET_RENDER_INTERVAL,
+            str(&s.static_secret_render_interval),
+        ),
+        (TEMPLATE_MAX_CONNECTIONS_PER_HOST, Slot::MaxConnections),
+        (AUTH_MIN_BACKOFF, given(&s.auth_min_backoff)),
+        (AUTH_MAX_BACKOFF, given(&s.auth_max_backoff)),
+        (
+            AGENT_DISABLE_IDLE_CONNECTIONS,
+            str(&s.disable_idle_connections),
+        ),
+        (AGENT_DISABLE_KEEP_ALIVES, str(&s.disable_keep_alives)),
+        (AGENT_CREDENTIAL_HANDOFF, bool(s.credential_handoff)),
+    ]
 }
 
 /// The post-Init annotations plus the JSON patches Init decoded.
@@ -252,13 +300,27 @@ pub(crate) fn init<'p>(
     ]
     .iter()
     .any(|k| own.contains_key(k));
+    let mut resolved = [Slot::Absent; key_table::COUNT];
+    for (key, value) in own.iter() {
+        if let Some(id) = key_table::id(key) {
+            resolved[id] = Slot::Str(value);
+        }
+    }
+    let set_security_context = settings.set_security_context || run_as_given;
+    for (key, default) in defaults(settings, namespace, set_security_context) {
+        // Every defaulted key is a known one (`every_default_is_resolved` checks them all).
+        if let Some(id) = key_table::id(key)
+            && resolved[id] == Slot::Absent
+        {
+            resolved[id] = default;
+        }
+    }
     let annotations = Annotations {
         pod: own,
         settings,
-        namespace,
         container_names,
         max_connections,
-        set_security_context: settings.set_security_context || run_as_given,
+        resolved,
     };
 
     for (key, what) in [(AUTH_MIN_BACKOFF, "min"), (AUTH_MAX_BACKOFF, "max")] {
@@ -330,6 +392,42 @@ mod tests {
             for prefix in families {
                 assert!(!key.starts_with(prefix), "{key} starts with {prefix}");
             }
+        }
+    }
+
+    /// Each default lands in its key's slot: a pod without annotations reads exactly the
+    /// defaults, and a pod value (even an empty one) hides the default.
+    #[test]
+    fn every_default_is_resolved() {
+        let settings = InjectorSettings {
+            vault_address: "https://v".to_owned(),
+            auth_min_backoff: "1s".to_owned(),
+            ..InjectorSettings::default()
+        };
+        let table = defaults(&settings, "ns", true);
+        for (key, _) in &table {
+            assert!(key_table::id(key).is_some(), "{key} has no id");
+        }
+        let raw = serde_json::json!({"metadata": {"annotations": {ROLE: "r", SERVICE: "", LOG_LEVEL: "debug"}}, "spec": {"containers": [{"name": "a"}]}});
+        let pod = Pod::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
+        let init = init(&pod, "ns", &settings).unwrap_or_else(|e| panic!("{e}"));
+        let ann = &init.annotations;
+        assert_eq!(ann.get(SERVICE), Some(""));
+        assert_eq!(ann.get(LOG_LEVEL), Some("debug"));
+        assert_eq!(ann.get(ROLE), Some("r"));
+        assert_eq!(ann.get(LOG_FORMAT), Some("standard"));
+        assert_eq!(ann.get(AGENT_REQUEST_NAMESPACE), Some("ns"));
+        assert_eq!(ann.get(AGENT_INJECT_CONTAINERS), Some("a"));
+        assert_eq!(ann.get(AUTH_MIN_BACKOFF), Some("1s"));
+        assert_eq!(ann.get(AUTH_MAX_BACKOFF), None, "no flag, no default");
+        assert_eq!(ann.get(AGENT_CREDENTIAL_HANDOFF), Some("true"));
+        assert_eq!(ann.get(TLS_SECRET), None);
+        assert_eq!(ann.get("vault.hashicorp.com/unknown"), None);
+        for (key, _) in &table {
+            assert!(
+                key == &AUTH_MAX_BACKOFF || ann.get(key).is_some(),
+                "{key} has no value"
+            );
         }
     }
 

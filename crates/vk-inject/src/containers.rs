@@ -1,12 +1,12 @@
-//! The injected `vault-agent-init` and `vault-agent` containers (spec §3.5–§3.11), as JSON
-//! objects in Go's `core/v1` field order.
+//! The injected `vault-agent-init` and `vault-agent` containers (spec §3.5–§3.11), written
+//! straight to JSON text in Go's `core/v1` field order (`container_env.rs` writes their `env`).
 
-use base64::Engine as _;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::InjectorSettings;
 use crate::agent::Agent;
 use crate::annotations as k;
+use crate::jsonw::{Arr, Obj};
 use crate::pod::{self, Mount};
 use crate::quantity::canonical_quantity;
 use crate::{command, config, jsonpatch};
@@ -33,23 +33,22 @@ pub(crate) const CACHE_PATH: &str = "/vault/agent-cache";
 /// The agent's credential handoff directory variable (`vk_agent::HANDOFF_DIR_ENV`).
 pub(crate) const HANDOFF_DIR_ENV: &str = "VAULT_K8S_AGENT_HANDOFF_DIR";
 
-/// Go's `VolumeMount` JSON (`name`, `readOnly`, `mountPath`).
-pub(crate) fn mount(name: &str, mount_path: &str, read_only: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("name".to_owned(), Value::String(name.to_owned()));
+/// Go's `VolumeMount` members (`name`, `readOnly`, `mountPath`).
+pub(crate) fn mount(o: &mut Obj<'_>, name: &str, mount_path: &str, read_only: bool) {
+    o.str("name", name);
     if read_only {
-        m.insert("readOnly".to_owned(), Value::Bool(true));
+        o.bool("readOnly", true);
     }
-    m.insert("mountPath".to_owned(), Value::String(mount_path.to_owned()));
-    Value::Object(m)
+    o.str("mountPath", mount_path);
 }
 
-/// The secrets mounts M (§3.4): the main secrets volume, then one per distinct custom path.
-pub(crate) fn secrets_mounts(agent: &Agent<'_>) -> Vec<Value> {
+/// The secrets mounts M (§3.4) as (volume name, mount path): the main secrets volume, then one
+/// per distinct custom path.
+pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(String, &'a str)> {
     let global = agent.get(k::SECRET_VOLUME_PATH);
-    let mut out = vec![mount(VOL_SECRETS, global, false)];
-    for (i, path) in custom_paths(agent).iter().enumerate() {
-        out.push(mount(&format!("{VOL_SECRETS}-custom-{i}"), path, false));
+    let mut out = vec![(VOL_SECRETS.to_owned(), global)];
+    for (i, path) in custom_paths(agent).into_iter().enumerate() {
+        out.push((format!("{VOL_SECRETS}-custom-{i}"), path));
     }
     out
 }
@@ -67,36 +66,30 @@ pub(crate) fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
 }
 
 /// A copied mount, re-encoded in Go's `VolumeMount` field order.
-fn copy_mount(m: &Mount<'_>) -> Value {
-    let mut out = Map::new();
-    out.insert("name".to_owned(), Value::String(m.name.to_owned()));
+fn copy_mount(o: &mut Obj<'_>, m: &Mount<'_>) {
+    o.str("name", m.name);
     if pod::field(m.raw, "readOnly").and_then(Value::as_bool) == Some(true) {
-        out.insert("readOnly".to_owned(), Value::Bool(true));
+        o.bool("readOnly", true);
     }
     if let Some(v) = pod::field(m.raw, "recursiveReadOnly") {
-        out.insert("recursiveReadOnly".to_owned(), v.clone());
+        o.value("recursiveReadOnly", v);
     }
-    out.insert(
-        "mountPath".to_owned(),
-        Value::String(m.mount_path.to_owned()),
-    );
+    o.str("mountPath", m.mount_path);
     for key in ["subPath", "mountPropagation", "subPathExpr"] {
-        let v = pod::str_field(m.raw, key);
-        if !v.is_empty() {
-            out.insert(key.to_owned(), Value::String(v.to_owned()));
-        }
+        o.str_nonempty(key, pod::str_field(m.raw, key));
     }
-    Value::Object(out)
 }
 
 /// Mounts after the home/SA pair: IRSA, M, extra secret, copied, config map, TLS, cache.
-fn shared_mounts(agent: &Agent<'_>, out: &mut Vec<Value>) {
+fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
     if let Some((name, path)) = &agent.irsa {
-        out.push(mount(name, path, true));
+        a.obj(|o| mount(o, name, path, true));
     }
-    out.extend(secrets_mounts(agent));
+    for (name, path) in secrets_mounts(agent) {
+        a.obj(|o| mount(o, &name, path, false));
+    }
     if !agent.get(k::AGENT_EXTRA_SECRET).is_empty() {
-        out.push(mount(VOL_EXTRA, "/vault/custom", true));
+        a.obj(|o| mount(o, VOL_EXTRA, "/vault/custom", true));
     }
     let copy_from = agent.get(k::AGENT_COPY_VOLUME_MOUNTS);
     if !copy_from.is_empty() {
@@ -109,174 +102,71 @@ fn shared_mounts(agent: &Agent<'_>, out: &mut Vec<Value>) {
         if let Some(c) = source {
             for m in &c.mounts {
                 if !m.mount_path.to_lowercase().contains("serviceaccount") {
-                    out.push(copy_mount(m));
+                    a.obj(|o| copy_mount(o, m));
                 }
             }
         }
     }
     if !agent.configmap().is_empty() {
-        out.push(mount(VOL_CONFIG, "/vault/configs", true));
+        a.obj(|o| mount(o, VOL_CONFIG, "/vault/configs", true));
     }
     if !agent.get(k::TLS_SECRET).is_empty() {
-        out.push(mount(VOL_TLS, "/vault/tls", true));
+        a.obj(|o| mount(o, VOL_TLS, "/vault/tls", true));
     }
     if agent.cache_volume() {
-        out.push(mount(VOL_CACHE, CACHE_PATH, false));
+        a.obj(|o| mount(o, VOL_CACHE, CACHE_PATH, false));
     }
 }
 
-fn env_value(name: &str, value: &str) -> Value {
-    let mut m = Map::new();
-    m.insert("name".to_owned(), Value::String(name.to_owned()));
-    if !value.is_empty() {
-        m.insert("value".to_owned(), Value::String(value.to_owned()));
-    }
-    Value::Object(m)
-}
+/// The canonical quantities of `resources`: limits then requests, each cpu, memory, ephemeral
+/// storage (`None` when not set). Both agents get the same ones, so they are parsed once.
+pub(crate) type Resources = [[Option<String>; 3]; 2];
 
-fn env_field_ref(name: &str, path: &str) -> Value {
-    json!({"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}})
-}
-
-/// `VAULT_CACERT_BYTES`: the decoded text when the flag is padded standard base64 (CR/LF
-/// ignored, as Go's decoder does), else the raw value.
-fn cacert_bytes(raw: &str) -> String {
-    let cleaned: String = raw.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
-    );
-    match engine.decode(cleaned.as_bytes()) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(_) => raw.to_owned(),
-    }
-}
-
-fn env(agent: &Agent<'_>, settings: &InjectorSettings, config: &str) -> Vec<Value> {
-    let mut env = vec![
-        env_field_ref("NAMESPACE", "metadata.namespace"),
-        env_field_ref("HOST_IP", "status.hostIP"),
-        env_field_ref("POD_IP", "status.podIP"),
+/// `resources` (§3.9): quantities checked in upstream's order (limits, then requests; cpu,
+/// memory, ephemeral storage), written as maps in sorted key order.
+pub(crate) fn resources(agent: &Agent<'_>) -> Result<Resources, String> {
+    let groups = [
+        [
+            k::AGENT_LIMITS_CPU,
+            k::AGENT_LIMITS_MEM,
+            k::AGENT_LIMITS_EPHEMERAL,
+        ],
+        [
+            k::AGENT_REQUESTS_CPU,
+            k::AGENT_REQUESTS_MEM,
+            k::AGENT_REQUESTS_EPHEMERAL,
+        ],
     ];
-    let opt = |env: &mut Vec<Value>, name: &str, key: &str| {
-        let v = agent.get(key);
-        if !v.is_empty() {
-            env.push(env_value(name, v));
-        }
-    };
-    opt(&mut env, "GOMAXPROCS", k::GO_MAX_PROCS);
-    opt(&mut env, "VAULT_CLIENT_TIMEOUT", k::CLIENT_TIMEOUT);
-    opt(&mut env, "VAULT_MAX_RETRIES", k::CLIENT_MAX_RETRIES);
-    opt(&mut env, "VAULT_LOG_LEVEL", k::LOG_LEVEL);
-    opt(&mut env, "VAULT_LOG_FORMAT", k::LOG_FORMAT);
-    opt(&mut env, "HTTPS_PROXY", k::PROXY_ADDRESS);
-    if agent.otel_forward {
-        for (name, value) in &settings.agent_otel_env {
-            env.push(env_value(name, value));
-        }
-    }
-    if agent.configmap().is_empty() {
-        env.push(env_value("VAULT_CONFIG", config));
-    } else {
-        opt(&mut env, "VAULT_ADDR", k::SERVICE);
-        opt(&mut env, "VAULT_CACERT", k::CA_CERT);
-        opt(&mut env, "VAULT_CAPATH", k::CA_KEY);
-        opt(&mut env, "VAULT_CLIENT_CERT", k::CLIENT_CERT);
-        opt(&mut env, "VAULT_CLIENT_KEY", k::CLIENT_KEY);
-        env.push(env_value(
-            "VAULT_SKIP_VERIFY",
-            if agent.tls_skip_verify {
-                "true"
-            } else {
-                "false"
-            },
-        ));
-        opt(&mut env, "VAULT_TLS_SERVER_NAME", k::TLS_SERVER_NAME);
-    }
-    if !settings.vault_cacert_bytes.is_empty() {
-        env.push(env_value(
-            "VAULT_CACERT_BYTES",
-            &cacert_bytes(&settings.vault_cacert_bytes),
-        ));
-    }
-    if agent.credential_handoff {
-        env.push(env_value(HANDOFF_DIR_ENV, CACHE_PATH));
-    }
-    if agent.is_aws() {
-        // Upstream's order is random (map iteration); ours is alphabetical.
-        for name in [
-            "AWS_DEFAULT_REGION",
-            "AWS_REGION",
-            "AWS_ROLE_ARN",
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-        ] {
-            let found = agent
-                .pod
-                .containers
-                .iter()
-                .flat_map(|c| c.env())
-                .find(|(n, _)| *n == name);
-            if let Some((_, value)) = found {
-                env.push(env_value(name, value));
-            }
-        }
-        let region = agent
-            .annotations
-            .pod()
-            .get_joined(k::AUTH_CONFIG_PREFIX, "region")
-            .unwrap_or("");
-        if !region.is_empty() {
-            env.push(env_value("AWS_REGION", region));
-        }
-    }
-    env
-}
-
-/// `resources` (§3.9): quantities checked in upstream's order, maps in sorted key order.
-fn resources(agent: &Agent<'_>) -> Result<Value, String> {
-    let mut out = Map::new();
-    for (group, keys) in [
-        (
-            "limits",
-            [
-                k::AGENT_LIMITS_CPU,
-                k::AGENT_LIMITS_MEM,
-                k::AGENT_LIMITS_EPHEMERAL,
-            ],
-        ),
-        (
-            "requests",
-            [
-                k::AGENT_REQUESTS_CPU,
-                k::AGENT_REQUESTS_MEM,
-                k::AGENT_REQUESTS_EPHEMERAL,
-            ],
-        ),
-    ] {
-        let mut parsed: [Option<String>; 3] = [None, None, None];
-        for (slot, key) in parsed.iter_mut().zip(keys) {
+    let mut out: Resources = Default::default();
+    for (slots, keys) in out.iter_mut().zip(groups) {
+        for (slot, key) in slots.iter_mut().zip(keys) {
             let raw = agent.get(key);
             if !raw.is_empty() {
                 *slot = Some(canonical_quantity(raw).map_err(|e| e.to_string())?);
             }
         }
-        let [cpu, mem, eph] = parsed;
-        let mut m = Map::new();
-        for (name, v) in [("cpu", cpu), ("ephemeral-storage", eph), ("memory", mem)] {
-            if let Some(v) = v {
-                m.insert(name.to_owned(), Value::String(v));
-            }
-        }
-        if !m.is_empty() {
-            out.insert(group.to_owned(), Value::Object(m));
-        }
     }
-    Ok(Value::Object(out))
+    Ok(out)
 }
 
-fn lifecycle(agent: &Agent<'_>) -> Value {
+fn write_resources(o: &mut Obj<'_>, parsed: &Resources) {
+    for (group, [cpu, mem, eph]) in ["limits", "requests"].into_iter().zip(parsed) {
+        if cpu.is_none() && mem.is_none() && eph.is_none() {
+            continue;
+        }
+        o.obj(group, |m| {
+            for (name, v) in [("cpu", cpu), ("ephemeral-storage", eph), ("memory", mem)] {
+                if let Some(v) = v {
+                    m.str(name, v);
+                }
+            }
+        });
+    }
+}
+
+fn lifecycle(o: &mut Obj<'_>, agent: &Agent<'_>) {
     if !agent.revoke_on_shutdown {
-        return json!({});
+        return;
     }
     let mut cmd = format!(
         "/bin/sleep {} && /bin/vault token revoke -address={}",
@@ -294,17 +184,20 @@ fn lifecycle(agent: &Agent<'_>) -> Value {
         }
     }
     cmd.push_str(" -self");
-    json!({"preStop": {"exec": {"command": ["/bin/sh", "-c", cmd]}}})
+    o.obj("preStop", |p| {
+        p.obj("exec", |e| e.strs("command", &["/bin/sh", "-c", &cmd]));
+    });
 }
 
 /// Upstream's `command` and `args`, byte for byte (for images with a shell and `vault`).
-fn shell_command(plain: bool, init: bool) -> (Value, Value) {
+fn shell_command(o: &mut Obj<'_>, plain: bool, init: bool) {
     let arg = match (plain, init) {
         (true, _) => ARG_NORMAL,
         (false, true) => ARG_CM_INIT,
         (false, false) => ARG_CM_SIDE,
     };
-    (json!(["/bin/sh", "-ec"]), json!([arg]))
+    o.strs("command", &["/bin/sh", "-ec"]);
+    o.strs("args", &[arg]);
 }
 
 /// `vault-k8s agent` without a shell (for this project's image). The agent decodes
@@ -312,19 +205,31 @@ fn shell_command(plain: bool, init: bool) -> (Value, Value) {
 /// creates the token file, which upstream's command `touch`es first. `revoke_grace` (set when
 /// the sidecar revokes on shutdown) adds `-revoke-on-exit -revoke-grace=N`: upstream's
 /// `preStop` hook (sleep, then `vault token revoke`) needs a shell our image lacks, so the
-/// sidecar itself waits the same grace after SIGTERM and then revokes its token.
-fn native_command(plain: bool, init: bool, revoke_grace: Option<u64>) -> (Value, Value) {
-    let mut args = vec!["agent".to_owned()];
-    match (plain, init) {
-        (true, _) => {}
-        (false, true) => args.push("-config=/vault/configs/config-init.hcl".to_owned()),
-        (false, false) => args.push("-config=/vault/configs/config.hcl".to_owned()),
-    }
-    if let Some(grace) = revoke_grace {
-        args.push("-revoke-on-exit".to_owned());
-        args.push(format!("-revoke-grace={grace}"));
-    }
-    (json!([command::AGENT_BINARY]), json!(args))
+/// sidecar itself waits the same grace after SIGTERM and then revokes its token. A native
+/// sidecar also gets `-ready-file` (its startup probe's marker).
+fn native_command(
+    o: &mut Obj<'_>,
+    plain: bool,
+    init: bool,
+    revoke_grace: Option<u64>,
+    ready_file: bool,
+) {
+    o.strs("command", &[command::AGENT_BINARY]);
+    o.arr("args", |a| {
+        a.str("agent");
+        match (plain, init) {
+            (true, _) => {}
+            (false, true) => a.str("-config=/vault/configs/config-init.hcl"),
+            (false, false) => a.str("-config=/vault/configs/config.hcl"),
+        }
+        if let Some(grace) = revoke_grace {
+            a.str("-revoke-on-exit");
+            a.str(&format!("-revoke-grace={grace}"));
+        }
+        if ready_file {
+            a.str(&crate::native::ready_file_arg());
+        }
+    });
 }
 
 /// Which injected container to build.
@@ -338,110 +243,122 @@ pub(crate) enum Role {
     NativeSidecar,
 }
 
+/// One injected container: its JSON text, and what the patch's layout rules need to know of
+/// it (both can change when an `agent-json-patch` annotation rewrites it).
+#[derive(Debug)]
+pub(crate) struct Built {
+    pub(crate) json: Vec<u8>,
+    pub(crate) name: String,
+    pub(crate) no_mounts: bool,
+}
+
 /// Builds one agent container.
 pub(crate) fn build(
     agent: &Agent<'_>,
     settings: &InjectorSettings,
     configs: &config::Rendered,
+    resources: &Resources,
     role: Role,
-) -> Result<Value, String> {
+) -> Result<Built, String> {
     let init = role == Role::Init;
-    let mut env = env(
-        agent,
-        settings,
-        if init {
-            &configs.init
-        } else {
-            &configs.sidecar
-        },
-    );
-    if !init && !agent.reloads.env.is_empty() {
-        env.push(env_value(crate::reload::RELOAD_ENV, &agent.reloads.env));
-    }
-    let resources = resources(agent)?;
-    let sa = &agent.service_account;
-    let mut mounts = Vec::with_capacity(8);
-    if init {
-        mounts.push(mount(VOL_HOME_INIT, "/home/vault", false));
-        mounts.push(mount(&sa.name, &sa.mount_path, true));
-    } else {
-        mounts.push(mount(&sa.name, &sa.mount_path, true));
-        mounts.push(mount(VOL_HOME_SIDECAR, "/home/vault", false));
-    }
-    shared_mounts(agent, &mut mounts);
+    let name = if init { INIT_NAME } else { SIDECAR_NAME };
     let image = agent.get(k::AGENT_IMAGE);
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
     let native = style.is_native_for(image);
-    let (command, args) = if native {
-        let (command, mut args) = native_command(
-            agent.configmap().is_empty(),
-            init,
-            (agent.revoke_on_shutdown && !init).then_some(agent.revoke_grace),
-        );
-        if role == Role::NativeSidecar
-            && let Value::Array(args) = &mut args
-        {
-            args.push(Value::String(crate::native::ready_file_arg()));
+    let plain = agent.configmap().is_empty();
+    let mut out = Vec::with_capacity(4096);
+    Obj::write(&mut out, |c| {
+        c.str("name", name);
+        c.str("image", image);
+        if native {
+            native_command(
+                c,
+                plain,
+                init,
+                (agent.revoke_on_shutdown && !init).then_some(agent.revoke_grace),
+                role == Role::NativeSidecar,
+            );
+        } else {
+            shell_command(c, plain, init);
         }
-        (command, args)
-    } else {
-        shell_command(agent.configmap().is_empty(), init)
-    };
-    let mut c = Map::new();
-    c.insert(
-        "name".to_owned(),
-        Value::String(if init { INIT_NAME } else { SIDECAR_NAME }.to_owned()),
-    );
-    c.insert("image".to_owned(), Value::String(image.to_owned()));
-    c.insert("command".to_owned(), command);
-    c.insert("args".to_owned(), args);
-    if agent.metrics && !init {
-        c.insert(
-            "ports".to_owned(),
-            json!([{
-                "name": crate::AGENT_METRICS_PORT_NAME,
-                "containerPort": crate::AGENT_METRICS_PORT,
-                "protocol": "TCP"
-            }]),
-        );
-    }
-    c.insert("env".to_owned(), Value::Array(env));
-    c.insert("resources".to_owned(), resources);
-    if role == Role::NativeSidecar {
-        c.insert(
-            "restartPolicy".to_owned(),
-            Value::String("Always".to_owned()),
-        );
-    }
-    c.insert("volumeMounts".to_owned(), Value::Array(mounts));
-    if role == Role::NativeSidecar && agent.pre_populate {
-        let destinations: Vec<String> = agent.secrets.iter().map(config::destination).collect();
-        c.insert(
-            "startupProbe".to_owned(),
-            crate::native::startup_probe(native, &destinations),
-        );
-    }
-    if !init {
-        // The native sidecar revokes by itself (see `native_command`); upstream's hook would
-        // only fail for want of `/bin/sh` and leave a FailedPreStopHook event on every pod.
-        let hooks = if native { json!({}) } else { lifecycle(agent) };
-        c.insert("lifecycle".to_owned(), hooks);
-    }
-    if let Some(sc) = crate::security::context(agent) {
-        c.insert("securityContext".to_owned(), sc);
-    }
-    let mut container = Value::Object(c);
+        if agent.metrics && !init {
+            c.arr("ports", |a| {
+                a.obj(|p| {
+                    p.str("name", crate::AGENT_METRICS_PORT_NAME);
+                    p.int("containerPort", i64::from(crate::AGENT_METRICS_PORT));
+                    p.str("protocol", "TCP");
+                });
+            });
+        }
+        c.arr("env", |a| {
+            let config = if init {
+                &configs.init
+            } else {
+                &configs.sidecar
+            };
+            let reload = if init { "" } else { &agent.reloads.env };
+            crate::container_env::write(a, agent, settings, config, reload);
+        });
+        c.obj("resources", |o| write_resources(o, resources));
+        if role == Role::NativeSidecar {
+            c.str("restartPolicy", "Always");
+        }
+        c.arr("volumeMounts", |a| {
+            let sa = &agent.service_account;
+            if init {
+                a.obj(|o| mount(o, VOL_HOME_INIT, "/home/vault", false));
+                a.obj(|o| mount(o, &sa.name, &sa.mount_path, true));
+            } else {
+                a.obj(|o| mount(o, &sa.name, &sa.mount_path, true));
+                a.obj(|o| mount(o, VOL_HOME_SIDECAR, "/home/vault", false));
+            }
+            shared_mounts(a, agent);
+        });
+        if role == Role::NativeSidecar && agent.pre_populate {
+            let destinations: Vec<String> = agent.secrets.iter().map(config::destination).collect();
+            c.obj("startupProbe", |p| {
+                crate::native::startup_probe(p, native, &destinations);
+            });
+        }
+        if !init {
+            // The native sidecar revokes by itself (see `native_command`); upstream's hook would
+            // only fail for want of `/bin/sh` and leave a FailedPreStopHook event on every pod.
+            c.obj("lifecycle", |o| {
+                if !native {
+                    lifecycle(o, agent);
+                }
+            });
+        }
+        crate::security::context(c, agent);
+    });
     let patch = if init {
         &agent.init_patch
     } else {
         &agent.sidecar_patch
     };
-    if let Some(ops) = patch {
-        jsonpatch::apply(&mut container, ops)
-            .map_err(|e| format!("failed to apply JSON patch: {e}"))?;
-        container = normalize(container);
-    }
-    Ok(container)
+    let Some(ops) = patch else {
+        return Ok(Built {
+            json: out,
+            name: name.to_owned(),
+            no_mounts: false,
+        });
+    };
+    // Rare: the pod rewrites the container. The text goes back through a tree for
+    // `jsonpatch` (it decodes to exactly the tree serde_json would have built).
+    let mut container: Value = serde_json::from_slice(&out)
+        .map_err(|e| format!("internal error: container JSON does not decode: {e}"))?;
+    jsonpatch::apply(&mut container, ops)
+        .map_err(|e| format!("failed to apply JSON patch: {e}"))?;
+    let container = normalize(container);
+    let mut json = Vec::with_capacity(out.len());
+    crate::gojson::write_value(&mut json, &container);
+    Ok(Built {
+        json,
+        name: pod::str_field(&container, "name").to_owned(),
+        no_mounts: pod::field(&container, "volumeMounts")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty),
+    })
 }
 
 /// `core/v1.Container` fields in declaration order, with whether they are always emitted.
@@ -515,23 +432,7 @@ fn normalize(v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::STANDARD;
-
-    #[test]
-    fn cacert_bytes_decodes_only_valid_base64() {
-        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-        let encoded = STANDARD.encode(pem);
-        assert_eq!(cacert_bytes(&encoded), pem);
-        let wrapped = format!("{}\r\n{}", &encoded[..8], &encoded[8..]);
-        assert_eq!(cacert_bytes(&wrapped), pem);
-        assert_eq!(cacert_bytes(pem), pem);
-        assert_eq!(cacert_bytes("Zm9v"), "foo");
-        assert_eq!(
-            cacert_bytes("Zm9"),
-            "Zm9",
-            "unpadded is not valid standard base64"
-        );
-    }
+    use serde_json::json;
 
     #[test]
     fn normalize_restores_go_order_and_drops_unknown() {

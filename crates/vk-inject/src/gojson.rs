@@ -156,25 +156,6 @@ mod tests {
     }
 
     #[test]
-    fn patch_writer_matches_serde() {
-        use crate::{PatchOp, PatchOpKind, patch_to_json};
-        let patch = vec![
-            PatchOp {
-                op: PatchOpKind::Add,
-                path: "/metadata/annotations/a~1<b>".to_owned(),
-                value: Some(json!({"name": "x", "list": [1, 2.5, "\u{2028}"]})),
-            },
-            PatchOp {
-                op: PatchOpKind::Remove,
-                path: "/spec/volumes/0".to_owned(),
-                value: None,
-            },
-        ];
-        assert_eq!(patch_to_json(&patch), to_vec(&patch));
-        assert_eq!(patch_to_json(&[]), to_vec::<[PatchOp]>(&[]));
-    }
-
-    #[test]
     fn floats_like_go() {
         assert_eq!(go_float(0.75), "0.75");
         assert_eq!(go_float(3.0), "3");

@@ -1,6 +1,8 @@
-//! A minimal streaming JSON writer with Go's string escaping, for output that is only ever
-//! serialised (the `VAULT_CONFIG` document): writing keys and values straight into a byte
-//! buffer avoids building and hashing a `serde_json::Value` tree first.
+//! A minimal streaming JSON writer with Go's string escaping (`vk_go`), for output that is only
+//! ever serialised (the `VAULT_CONFIG` document, the injected containers and every patch value):
+//! writing keys and values straight into a byte buffer avoids building, hashing and freeing a
+//! `serde_json::Value` tree first. The text is byte for byte what serde_json with
+//! [`crate::gojson::GoFormatter`] writes for the equivalent tree.
 //!
 //! Key order is the call order, so callers spell out upstream's struct field order.
 
@@ -45,6 +47,24 @@ impl<'w> Obj<'w> {
         }
     }
 
+    /// A string member whose value needs no JSON escaping (base64 text): copied between quotes
+    /// without the escaping scan.
+    pub(crate) fn str_plain(&mut self, key: &str, v: &str) {
+        debug_assert!(
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+        );
+        let out = self.key(key);
+        out.push(b'"');
+        out.extend_from_slice(v.as_bytes());
+        out.push(b'"');
+    }
+
+    pub(crate) fn int(&mut self, key: &str, v: i64) {
+        let out = self.key(key);
+        push_int(out, v);
+    }
+
     pub(crate) fn bool(&mut self, key: &str, v: bool) {
         let out = self.key(key);
         out.extend_from_slice(if v { b"true" } else { b"false" });
@@ -68,10 +88,12 @@ impl<'w> Obj<'w> {
 
     pub(crate) fn arr(&mut self, key: &str, f: impl FnOnce(&mut Arr<'_>)) {
         let out = self.key(key);
-        out.push(b'[');
-        let mut arr = Arr { out, first: true };
-        f(&mut arr);
-        arr.out.push(b']');
+        Arr::write(out, f);
+    }
+
+    /// An array member of strings.
+    pub(crate) fn strs(&mut self, key: &str, items: &[&str]) {
+        self.arr(key, |a| items.iter().for_each(|s| a.str(s)));
     }
 }
 
@@ -81,7 +103,15 @@ pub(crate) struct Arr<'w> {
     first: bool,
 }
 
-impl Arr<'_> {
+impl<'w> Arr<'w> {
+    /// Writes `[`, the items `f` adds, then `]`.
+    pub(crate) fn write(out: &'w mut Vec<u8>, f: impl FnOnce(&mut Arr<'_>)) {
+        out.push(b'[');
+        let mut arr = Arr { out, first: true };
+        f(&mut arr);
+        arr.out.push(b']');
+    }
+
     fn sep(&mut self) {
         if !self.first {
             self.out.push(b',');
@@ -98,6 +128,31 @@ impl Arr<'_> {
         self.sep();
         Obj::write(self.out, f);
     }
+
+    /// An item that is already JSON text.
+    pub(crate) fn raw(&mut self, json: &[u8]) {
+        self.sep();
+        self.out.extend_from_slice(json);
+    }
+}
+
+/// Appends the decimal text of `v` (what serde_json writes for an integer).
+pub(crate) fn push_int(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    let mut n = v.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]
@@ -122,5 +177,88 @@ mod tests {
             String::from_utf8(out).unwrap_or_default(),
             r#"{"b":"\u003c\u0026\u003e","t":true,"o":{"n":7},"a":["x",{"v":0.5}],"e":{}}"#
         );
+    }
+
+    fn text(f: impl FnOnce(&mut Obj<'_>)) -> String {
+        let mut out = Vec::new();
+        Obj::write(&mut out, f);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// What serde_json with Go's formatter writes for the same tree (the engine's output before
+    /// the writer, and what upstream's encoder writes).
+    fn via_serde(v: &Value) -> String {
+        String::from_utf8(crate::gojson::to_vec(v)).unwrap_or_default()
+    }
+
+    #[test]
+    fn nested_output_matches_serde_with_go_formatter() {
+        let odd = "\u{2028}\u{2029}\u{2027}<>&\"\\\u{7f}\u{1f}\u{0}é\u{e2}\u{20ac}\n\t";
+        let got = text(|o| {
+            o.str(odd, odd);
+            o.int("min", i64::MIN);
+            o.int("max", i64::MAX);
+            o.int("zero", 0);
+            o.int("neg", -42);
+            o.obj("nested", |n| {
+                n.arr("list", |a| {
+                    a.obj(|o| o.strs("drop", &["ALL", "<x>"]));
+                    a.raw(b"[1,{}]");
+                    a.str("");
+                });
+                n.obj("empty", |_| {});
+                n.arr("none", |_| {});
+            });
+            o.str_plain("b64", "QUJD+/9=");
+            o.bool("f", false);
+        });
+        let want = serde_json::json!({
+            odd: odd,
+            "min": i64::MIN,
+            "max": i64::MAX,
+            "zero": 0,
+            "neg": -42,
+            "nested": {
+                "list": [{"drop": ["ALL", "<x>"]}, [1, {}], ""],
+                "empty": {},
+                "none": [],
+            },
+            "b64": "QUJD+/9=",
+            "f": false,
+        });
+        assert_eq!(got, via_serde(&want));
+    }
+
+    #[test]
+    fn every_character_escapes_as_vk_go_does() {
+        let every: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let got = text(|o| o.str("s", &every));
+        let mut want = Vec::from(&b"{\"s\":"[..]);
+        vk_go::push_json_string_bytes(&mut want, &every, true);
+        want.push(b'}');
+        assert_eq!(got.as_bytes(), want.as_slice());
+        assert_eq!(got, via_serde(&serde_json::json!({"s": every})));
+    }
+
+    #[test]
+    fn integers_print_like_display() {
+        for v in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            -1,
+            -10,
+            9102,
+            i64::MIN,
+            i64::MAX,
+            1 << 40,
+        ] {
+            let mut out = Vec::new();
+            push_int(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap_or_default(), v.to_string());
+        }
     }
 }

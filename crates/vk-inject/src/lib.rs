@@ -16,13 +16,16 @@ mod agent;
 pub mod annotations;
 pub mod command;
 mod config;
+mod container_env;
 mod containers;
 pub mod gojson;
 mod goscan;
 mod jsonpatch;
 mod jsonw;
+mod key_table;
 pub mod native;
 mod patch;
+mod patchop;
 pub mod paths;
 mod pod;
 pub mod primitives;
@@ -34,9 +37,8 @@ mod support;
 mod telemetry;
 mod template_check;
 
-use serde::Serialize;
-
 pub use command::{AgentCommandStyle, UnknownCommandStyle};
+pub use patchop::{PatchOp, PatchOpKind, PatchValue, patch_to_json};
 pub use support::{SUPPORTED_AUTH_METHODS, USE_UPSTREAM};
 
 /// Injector-wide defaults, i.e. the validated `agent-inject` flags that feed annotation defaults.
@@ -174,22 +176,6 @@ impl Default for InjectorSettings {
             secret_volume_size_limit: String::new(),
         }
     }
-}
-
-/// One RFC 6902 operation; serialises with keys in the order `op`, `path`, `value` (no `value` for remove).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PatchOp {
-    pub op: PatchOpKind,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PatchOpKind {
-    Add,
-    Remove,
 }
 
 /// Which agents a successful mutation added (the `injection_type` metric label).
@@ -396,30 +382,4 @@ fn run(
         injection,
         warnings,
     })
-}
-
-/// Serialise a patch the way upstream does (compact JSON array; Go escaping of `<`, `>`, `&`).
-///
-/// Byte for byte the derived `Serialize` of `[PatchOp]` through serde_json with Go escaping,
-/// written directly: this runs once per admission request and the patch holds a few kB.
-pub fn patch_to_json(patch: &[PatchOp]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4096);
-    out.push(b'[');
-    for (i, op) in patch.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(match op.op {
-            PatchOpKind::Add => b"{\"op\":\"add\",\"path\":",
-            PatchOpKind::Remove => b"{\"op\":\"remove\",\"path\":",
-        });
-        gojson::write_str(&mut out, &op.path);
-        if let Some(value) = &op.value {
-            out.extend_from_slice(b",\"value\":");
-            gojson::write_value(&mut out, value);
-        }
-        out.push(b'}');
-    }
-    out.push(b']');
-    out
 }

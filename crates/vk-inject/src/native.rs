@@ -19,10 +19,9 @@
 //! only, or another image in config-map mode) keeps the classic injection with a warning, so
 //! turning the flag on never starts denying pods that were admitted before.
 
-use serde_json::{Value, json};
-
 use crate::annotations as k;
 use crate::command::AGENT_BINARY;
+use crate::jsonw::Obj;
 
 /// The readiness marker the agent writes after its first full render: on the sidecar's
 /// in-memory home volume (`home-sidecar` at `/home/vault`), never on a disk-backed one.
@@ -63,18 +62,18 @@ fn shell_probe_command(destinations: &[String]) -> Vec<String> {
     vec!["/bin/sh".to_owned(), "-c".to_owned(), script]
 }
 
-/// The `startupProbe` object (Go's `Probe` field order).
-pub(crate) fn startup_probe(own_command: bool, destinations: &[String]) -> Value {
+/// The members of the `startupProbe` object (Go's `Probe` field order).
+pub(crate) fn startup_probe(p: &mut Obj<'_>, own_command: bool, destinations: &[String]) {
     let command = if own_command {
         probe_command()
     } else {
         shell_probe_command(destinations)
     };
-    json!({
-        "exec": {"command": command},
-        "periodSeconds": PROBE_PERIOD_SECONDS,
-        "failureThreshold": PROBE_FAILURE_THRESHOLD,
-    })
+    p.obj("exec", |e| {
+        e.arr("command", |a| command.iter().for_each(|c| a.str(c)));
+    });
+    p.int("periodSeconds", i64::from(PROBE_PERIOD_SECONDS));
+    p.int("failureThreshold", i64::from(PROBE_FAILURE_THRESHOLD));
 }
 
 /// Whether this pod gets a native sidecar. `annotated` is the pod's own value, `default` the
@@ -123,6 +122,7 @@ pub(crate) fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn decision_table() {
@@ -157,9 +157,19 @@ mod tests {
         assert!(notes[0].starts_with("-native-sidecar is on"), "{notes:?}");
     }
 
+    fn probe(own_command: bool, destinations: &[String]) -> serde_json::Value {
+        let mut out = Vec::new();
+        Obj::write(&mut out, |p| startup_probe(p, own_command, destinations));
+        serde_json::from_slice(&out).unwrap_or_default()
+    }
+
     #[test]
     fn probes() {
-        let own = startup_probe(true, &[]);
+        let own = probe(true, &[]);
+        assert_eq!(
+            serde_json::to_string(&own).unwrap_or_default(),
+            r#"{"exec":{"command":["/usr/local/bin/vault-k8s","agent","probe","-ready-file=/home/vault/.vault-k8s-rendered"]},"periodSeconds":1,"failureThreshold":300}"#
+        );
         assert_eq!(
             own["exec"]["command"],
             json!([
@@ -169,7 +179,7 @@ mod tests {
                 "-ready-file=/home/vault/.vault-k8s-rendered"
             ])
         );
-        let shell = startup_probe(false, &["/vault/secrets/a".into(), "/x/it's".into()]);
+        let shell = probe(false, &["/vault/secrets/a".into(), "/x/it's".into()]);
         assert_eq!(
             shell["exec"]["command"],
             json!([

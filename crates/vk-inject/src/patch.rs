@@ -1,44 +1,58 @@
 //! The JSON Patch document (spec §3.12), in upstream's exact op order, including its "original
-//! pod arrays" group rule (Appendix A Q2, replicated).
-
-use serde_json::{Value, json};
+//! pod arrays" group rule (Appendix A Q2, replicated). Values are written as JSON text.
 
 use crate::agent::Agent;
 use crate::annotations as k;
 use crate::containers::{self, INIT_NAME, Role};
+use crate::jsonw::{Arr, Obj};
 use crate::primitives::split_comma;
-use crate::{InjectorSettings, PatchOp, PatchOpKind};
+use crate::{InjectorSettings, PatchOp, PatchOpKind, PatchValue};
 
-fn add(path: String, value: Value) -> PatchOp {
+fn add(path: String, json: Vec<u8>) -> PatchOp {
     PatchOp {
         op: PatchOpKind::Add,
         path,
-        value: Some(value),
+        value: Some(PatchValue::from_json(json)),
     }
 }
 
-/// Appends `items` to the array at `base`. `target_empty` describes the array in the *original*
-/// request, not as modified by earlier ops: when it was empty the first item creates the array.
-fn group(ops: &mut Vec<PatchOp>, target_empty: bool, base: &str, items: Vec<Value>) {
+/// Appends `items` (JSON text) to the array at `base`. `target_empty` describes the array in
+/// the *original* request, not as modified by earlier ops: when it was empty the first item
+/// creates the array.
+fn group(ops: &mut Vec<PatchOp>, target_empty: bool, base: &str, items: Vec<Vec<u8>>) {
     for (i, item) in items.into_iter().enumerate() {
         if i == 0 && target_empty {
-            ops.push(add(base.to_owned(), Value::Array(vec![item])));
+            let mut array = Vec::with_capacity(item.len() + 2);
+            Arr::write(&mut array, |a| a.raw(&item));
+            ops.push(add(base.to_owned(), array));
         } else {
             ops.push(add(format!("{base}/-"), item));
         }
     }
 }
 
-fn memory_volume(name: &str) -> Value {
-    json!({"name": name, "emptyDir": {"medium": "Memory"}})
+/// One JSON object as text.
+fn object(f: impl FnOnce(&mut Obj<'_>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96);
+    Obj::write(&mut out, f);
+    out
+}
+
+fn memory_volume(name: &str) -> Vec<u8> {
+    secrets_volume(name, None)
 }
 
 /// A secrets volume: in memory, with the optional `sizeLimit` (`secret-volume-size-limit`).
-fn secrets_volume(name: &str, size_limit: Option<&str>) -> Value {
-    match size_limit {
-        None => memory_volume(name),
-        Some(limit) => json!({"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": limit}}),
-    }
+fn secrets_volume(name: &str, size_limit: Option<&str>) -> Vec<u8> {
+    object(|o| {
+        o.str("name", name);
+        o.obj("emptyDir", |e| {
+            e.str("medium", "Memory");
+            if let Some(limit) = size_limit {
+                e.str("sizeLimit", limit);
+            }
+        });
+    })
 }
 
 /// RFC 6901 escaping of one reference token.
@@ -65,22 +79,36 @@ pub(crate) fn build(
     };
     // A native sidecar takes the init container's place in `initContainers` (and its
     // position rules); there is no other agent.
-    let init = if agent.native {
+    let init_role = if agent.native {
+        Some(Role::NativeSidecar)
+    } else if agent.pre_populate {
+        Some(Role::Init)
+    } else {
+        None
+    };
+    let with_sidecar = !(agent.pre_populate_only || agent.native);
+    // Quantities are checked only when a container carries them, before either is built.
+    let resources = if init_role.is_some() || with_sidecar {
+        containers::resources(agent)?
+    } else {
+        Default::default()
+    };
+    let init = match init_role {
+        Some(role) => Some(containers::build(
+            agent, settings, &configs, &resources, role,
+        )?),
+        None => None,
+    };
+    let sidecar = if with_sidecar {
         Some(containers::build(
             agent,
             settings,
             &configs,
-            Role::NativeSidecar,
+            &resources,
+            Role::Sidecar,
         )?)
-    } else if agent.pre_populate {
-        Some(containers::build(agent, settings, &configs, Role::Init)?)
     } else {
         None
-    };
-    let sidecar = if agent.pre_populate_only || agent.native {
-        None
-    } else {
-        Some(containers::build(agent, settings, &configs, Role::Sidecar)?)
     };
     let injected_init_name = if agent.native {
         containers::SIDECAR_NAME
@@ -112,7 +140,10 @@ pub(crate) fn build(
 
     let configmap = agent.configmap();
     if !configmap.is_empty() {
-        let v = json!({"name": containers::VOL_CONFIG, "configMap": {"name": configmap}});
+        let v = object(|o| {
+            o.str("name", containers::VOL_CONFIG);
+            o.obj("configMap", |c| c.str("name", configmap));
+        });
         group(&mut ops, no_volumes, "/spec/volumes", vec![v]);
     }
     for (key, name) in [
@@ -121,7 +152,10 @@ pub(crate) fn build(
     ] {
         let secret = agent.get(key);
         if !secret.is_empty() {
-            let v = json!({"name": name, "secret": {"secretName": secret}});
+            let v = object(|o| {
+                o.str("name", name);
+                o.obj("secret", |s| s.str("secretName", secret));
+            });
             group(&mut ops, no_volumes, "/spec/volumes", vec![v]);
         }
     }
@@ -134,7 +168,10 @@ pub(crate) fn build(
         );
     }
 
-    let mounts = containers::secrets_mounts(agent);
+    let mounts: Vec<Vec<u8>> = containers::secrets_mounts(agent)
+        .iter()
+        .map(|(name, path)| object(|o| containers::mount(o, name, path, false)))
+        .collect();
     let selected = split_comma(agent.get(k::AGENT_INJECT_CONTAINERS));
     for (i, c) in pod.containers.iter().enumerate() {
         if selected.iter().any(|s| s == c.name) {
@@ -159,20 +196,20 @@ pub(crate) fn build(
                     value: None,
                 });
             }
-            let init_name = crate::pod::str_field(&init, "name").to_owned();
-            let init_no_mounts = crate::pod::field(&init, "volumeMounts")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty);
-            layout.push((init_name, init_no_mounts));
-            let mut items = vec![init];
-            items.extend(originals.iter().map(|c| c.raw.clone()));
+            layout.push((init.name, init.no_mounts));
+            let mut items = vec![init.json];
+            items.extend(originals.iter().map(|c| {
+                let mut raw = Vec::with_capacity(512);
+                crate::gojson::write_value(&mut raw, c.raw);
+                raw
+            }));
             group(&mut ops, true, "/spec/initContainers", items);
         } else {
             group(
                 &mut ops,
                 originals.is_empty(),
                 "/spec/initContainers",
-                vec![init],
+                vec![init.json],
             );
         }
         layout.extend(
@@ -191,9 +228,10 @@ pub(crate) fn build(
             }
         }
         if let Some(share) = agent.share_process_namespace {
+            let share: &[u8] = if share { b"true" } else { b"false" };
             ops.push(add(
                 "/spec/shareProcessNamespace".to_owned(),
-                Value::Bool(share),
+                share.to_vec(),
             ));
         }
     }
@@ -203,7 +241,7 @@ pub(crate) fn build(
     if agent.reloads.signals && !shared_already && pod.share_process_namespace != Some(true) {
         ops.push(add(
             "/spec/shareProcessNamespace".to_owned(),
-            Value::Bool(true),
+            b"true".to_vec(),
         ));
     }
 
@@ -212,7 +250,7 @@ pub(crate) fn build(
             &mut ops,
             pod.containers.is_empty(),
             "/spec/containers",
-            vec![sidecar],
+            vec![sidecar.json],
         );
     }
 
@@ -222,7 +260,7 @@ pub(crate) fn build(
         "/metadata/annotations/{}",
         escape_pointer(k::AGENT_INJECT_STATUS)
     );
-    ops.push(add(path, Value::String("injected".to_owned())));
+    ops.push(add(path, b"\"injected\"".to_vec()));
     Ok(ops)
 }
 

@@ -15,42 +15,29 @@
 //!   otherwise: 65532 for this project's image; upstream's image runs as root and is refused
 //!   by the kubelet under `runAsNonRoot`).
 
-use serde_json::{Value, json};
-
 use crate::agent::Agent;
+use crate::jsonw::Obj;
 
-fn seccomp() -> Value {
-    json!({"type": "RuntimeDefault"})
-}
-
-/// The `securityContext` of an injected container, or `None` for none.
-pub(crate) fn context(agent: &Agent<'_>) -> Option<Value> {
+/// Writes the `securityContext` member of an injected container, if it gets one.
+pub(crate) fn context(c: &mut Obj<'_>, agent: &Agent<'_>) {
     let (uid, gid) = (agent.run_as_user, agent.run_as_group);
-    match (agent.set_security_context, agent.restricted) {
-        (true, false) => Some(json!({
-            "capabilities": {"drop": ["ALL"]},
-            "runAsUser": uid,
-            "runAsGroup": gid,
-            "runAsNonRoot": uid != 0 && gid != 0,
-            "readOnlyRootFilesystem": true,
-            "allowPrivilegeEscalation": false,
-        })),
-        (true, true) => Some(json!({
-            "capabilities": {"drop": ["ALL"]},
-            "runAsUser": uid,
-            "runAsGroup": gid,
-            "runAsNonRoot": uid != 0,
-            "readOnlyRootFilesystem": true,
-            "allowPrivilegeEscalation": false,
-            "seccompProfile": seccomp(),
-        })),
-        (false, true) => Some(json!({
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": true,
-            "readOnlyRootFilesystem": true,
-            "allowPrivilegeEscalation": false,
-            "seccompProfile": seccomp(),
-        })),
-        (false, false) => None,
-    }
+    let (ids, non_root) = match (agent.set_security_context, agent.restricted) {
+        (true, false) => (true, uid != 0 && gid != 0),
+        (true, true) => (true, uid != 0),
+        (false, true) => (false, true),
+        (false, false) => return,
+    };
+    c.obj("securityContext", |o| {
+        o.obj("capabilities", |cap| cap.strs("drop", &["ALL"]));
+        if ids {
+            o.int("runAsUser", uid);
+            o.int("runAsGroup", gid);
+        }
+        o.bool("runAsNonRoot", non_root);
+        o.bool("readOnlyRootFilesystem", true);
+        o.bool("allowPrivilegeEscalation", false);
+        if agent.restricted {
+            o.obj("seccompProfile", |p| p.str("type", "RuntimeDefault"));
+        }
+    });
 }

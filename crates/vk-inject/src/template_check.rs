@@ -8,6 +8,7 @@
 //! `agent-inject-secret-<name>` (a path with a quote breaks it). Not checked: templates in
 //! files (`agent-inject-template-file-*`) and config-map mode, whose text is not in the pod.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::agent::Agent;
@@ -47,20 +48,23 @@ pub(crate) fn check(agent: &Agent<'_>) -> Vec<Problem> {
         if !s.template_file.is_empty() {
             continue;
         }
-        let (annotation, text) = if s.template.is_empty() {
-            (
-                format!("{}{}", k::SECRET_PREFIX, s.raw),
-                crate::config::default_template(agent.default_template, s.path),
-            )
+        let generated = s.template.is_empty();
+        let text = if generated {
+            Cow::Owned(crate::config::default_template(
+                agent.default_template,
+                s.path,
+            ))
         } else {
-            (
-                format!("{}{}", k::TEMPLATE_PREFIX, s.raw),
-                s.template.to_owned(),
-            )
+            Cow::Borrowed(s.template)
         };
         if let Err(e) = vk_template::check_syntax(&text, s.left_delimiter, s.right_delimiter) {
+            let prefix = if generated {
+                k::SECRET_PREFIX
+            } else {
+                k::TEMPLATE_PREFIX
+            };
             out.push(Problem {
-                annotation,
+                annotation: format!("{prefix}{}", s.raw),
                 line: e.line,
                 col: e.col,
                 reason: e.reason,

@@ -1,0 +1,170 @@
+//! The `env` list of the injected agent containers (spec §3.6), written as JSON text in
+//! upstream's order (Go's `EnvVar` field order: `name`, `value`, `valueFrom`).
+
+use base64::Engine as _;
+
+use crate::InjectorSettings;
+use crate::agent::Agent;
+use crate::annotations as k;
+use crate::containers::{CACHE_PATH, HANDOFF_DIR_ENV};
+use crate::jsonw::Arr;
+
+/// `{"name": …, "value": …}`, the value omitted when empty (Go's `omitempty`).
+fn value(a: &mut Arr<'_>, name: &str, value: &str) {
+    a.obj(|o| {
+        o.str("name", name);
+        o.str_nonempty("value", value);
+    });
+}
+
+fn field_ref(a: &mut Arr<'_>, name: &str, path: &str) {
+    a.obj(|o| {
+        o.str("name", name);
+        o.obj("valueFrom", |v| {
+            v.obj("fieldRef", |f| f.str("fieldPath", path))
+        });
+    });
+}
+
+/// `VAULT_CACERT_BYTES`: the decoded text when the flag is padded standard base64 (CR/LF
+/// ignored, as Go's decoder does), else the raw value.
+pub(crate) fn cacert_bytes(raw: &str) -> String {
+    let cleaned: String = raw.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+    );
+    match engine.decode(cleaned.as_bytes()) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => raw.to_owned(),
+    }
+}
+
+/// Writes the items of the `env` array. `config` is the base64 `VAULT_CONFIG` (config-map
+/// mode has none); `reload` the sidecar's reload actions (empty: none).
+pub(crate) fn write(
+    a: &mut Arr<'_>,
+    agent: &Agent<'_>,
+    settings: &InjectorSettings,
+    config: &str,
+    reload: &str,
+) {
+    field_ref(a, "NAMESPACE", "metadata.namespace");
+    field_ref(a, "HOST_IP", "status.hostIP");
+    field_ref(a, "POD_IP", "status.podIP");
+    let opt = |a: &mut Arr<'_>, name: &str, key: &str| {
+        let v = agent.get(key);
+        if !v.is_empty() {
+            value(a, name, v);
+        }
+    };
+    opt(a, "GOMAXPROCS", k::GO_MAX_PROCS);
+    opt(a, "VAULT_CLIENT_TIMEOUT", k::CLIENT_TIMEOUT);
+    opt(a, "VAULT_MAX_RETRIES", k::CLIENT_MAX_RETRIES);
+    opt(a, "VAULT_LOG_LEVEL", k::LOG_LEVEL);
+    opt(a, "VAULT_LOG_FORMAT", k::LOG_FORMAT);
+    opt(a, "HTTPS_PROXY", k::PROXY_ADDRESS);
+    if agent.otel_forward {
+        for (name, v) in &settings.agent_otel_env {
+            value(a, name, v);
+        }
+    }
+    if agent.configmap().is_empty() {
+        a.obj(|o| {
+            o.str("name", "VAULT_CONFIG");
+            // Base64 text never needs JSON escaping, and it is the longest string here.
+            if !config.is_empty() {
+                o.str_plain("value", config);
+            }
+        });
+    } else {
+        opt(a, "VAULT_ADDR", k::SERVICE);
+        opt(a, "VAULT_CACERT", k::CA_CERT);
+        opt(a, "VAULT_CAPATH", k::CA_KEY);
+        opt(a, "VAULT_CLIENT_CERT", k::CLIENT_CERT);
+        opt(a, "VAULT_CLIENT_KEY", k::CLIENT_KEY);
+        let skip = if agent.tls_skip_verify {
+            "true"
+        } else {
+            "false"
+        };
+        value(a, "VAULT_SKIP_VERIFY", skip);
+        opt(a, "VAULT_TLS_SERVER_NAME", k::TLS_SERVER_NAME);
+    }
+    if !settings.vault_cacert_bytes.is_empty() {
+        value(
+            a,
+            "VAULT_CACERT_BYTES",
+            &cacert_bytes(&settings.vault_cacert_bytes),
+        );
+    }
+    if agent.credential_handoff {
+        value(a, HANDOFF_DIR_ENV, CACHE_PATH);
+    }
+    if agent.is_aws() {
+        // Upstream's order is random (map iteration); ours is alphabetical.
+        for name in [
+            "AWS_DEFAULT_REGION",
+            "AWS_REGION",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ] {
+            let found = agent
+                .pod
+                .containers
+                .iter()
+                .flat_map(|c| c.env())
+                .find(|(n, _)| *n == name);
+            if let Some((_, v)) = found {
+                value(a, name, v);
+            }
+        }
+        let region = agent
+            .annotations
+            .pod()
+            .get_joined(k::AUTH_CONFIG_PREFIX, "region")
+            .unwrap_or("");
+        if !region.is_empty() {
+            value(a, "AWS_REGION", region);
+        }
+    }
+    if !reload.is_empty() {
+        value(a, crate::reload::RELOAD_ENV, reload);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    #[test]
+    fn cacert_bytes_decodes_only_valid_base64() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let encoded = STANDARD.encode(pem);
+        assert_eq!(cacert_bytes(&encoded), pem);
+        let wrapped = format!("{}\r\n{}", &encoded[..8], &encoded[8..]);
+        assert_eq!(cacert_bytes(&wrapped), pem);
+        assert_eq!(cacert_bytes(pem), pem);
+        assert_eq!(cacert_bytes("Zm9v"), "foo");
+        assert_eq!(
+            cacert_bytes("Zm9"),
+            "Zm9",
+            "unpadded is not valid standard base64"
+        );
+    }
+
+    #[test]
+    fn entries_omit_empty_values_and_escape_like_go() {
+        let mut out = Vec::new();
+        Arr::write(&mut out, |a| {
+            value(a, "A", "");
+            value(a, "B", "<x & \"y\">\u{2028}");
+            field_ref(a, "C", "status.podIP");
+        });
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            r#"[{"name":"A"},{"name":"B","value":"\u003cx \u0026 \"y\"\u003e\u2028"},{"name":"C","valueFrom":{"fieldRef":{"fieldPath":"status.podIP"}}}]"#
+        );
+    }
+}
