@@ -7,16 +7,19 @@
 //! Each test says the expected behaviour: the agent retries with backoff, keeps the last good
 //! file (a reader thread checks every read), logs a line naming the fault, and does not exit.
 
+mod common;
+
 use std::fs::File;
 use std::io::Write as _;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use common::{Agent, Check, Reader, assert_not_logged};
 use vk_test_utils::util::{eventually, free_port};
 use vk_test_utils::{AppRole, DevServer, Fault, FaultProxy};
 
@@ -24,136 +27,15 @@ const POLICY: &str = r#"path "secret/data/app/*" { capabilities = ["read"] }"#;
 const TEMPLATE: &str =
     r#"{{ with secret "secret/data/app/config" }}pass={{ .Data.data.password }}{{ end }}"#;
 
-/// A running agent (the `agent` example) whose stderr goes to a file; killed on drop.
-struct Agent {
-    child: Child,
-    log: PathBuf,
+/// A complete destination: `pass=pw-…` on one line.
+fn pass_file_ok(s: &str) -> bool {
+    s.strip_prefix("pass=pw-")
+        .is_some_and(|p| !p.is_empty() && !p.contains('\n'))
 }
 
-impl Agent {
-    fn spawn(config: &Path) -> Self {
-        let log = config.with_extension("log");
-        let child = Command::new(vk_test_utils::agent_example())
-            .arg(format!("-config={}", config.display()))
-            .env_remove("VAULT_ADDR")
-            .env_remove("VAULT_CONFIG")
-            .env("VAULT_LOG_LEVEL", "debug")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Self { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// SIGTERM, then the exit code.
-    fn terminate(&mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let mut code = None;
-        eventually(Duration::from_secs(20), || {
-            code = self.child.try_wait().ok().flatten().map(|s| s.code());
-            code.is_some()
-        })
-        .unwrap();
-        code.flatten()
-    }
-
-    /// Resident set size in kB, from /proc.
-    fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Reads a destination in a loop and counts reads that are not a complete `pass=pw-…` file.
-struct Reader {
-    stop: Arc<AtomicBool>,
-    reads: Arc<AtomicUsize>,
-    bad: Arc<AtomicUsize>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Reader {
-    fn start(path: PathBuf) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let reads = Arc::new(AtomicUsize::new(0));
-        let bad = Arc::new(AtomicUsize::new(0));
-        let handle = {
-            let (stop, reads, bad) = (stop.clone(), reads.clone(), bad.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let ok = std::fs::read_to_string(&path).is_ok_and(|s| {
-                        s.strip_prefix("pass=pw-")
-                            .is_some_and(|p| !p.is_empty() && !p.contains('\n'))
-                    });
-                    reads.fetch_add(1, Ordering::Relaxed);
-                    if !ok {
-                        bad.fetch_add(1, Ordering::Relaxed);
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            })
-        };
-        Self {
-            stop,
-            reads,
-            bad,
-            handle: Some(handle),
-        }
-    }
-
-    /// Stops the reader and asserts that every read saw a complete file.
-    fn finish(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-        let (reads, bad) = (
-            self.reads.load(Ordering::Relaxed),
-            self.bad.load(Ordering::Relaxed),
-        );
-        assert!(reads > 0);
-        assert_eq!(
-            bad, 0,
-            "{bad} of {reads} reads saw a missing or partial file"
-        );
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
+/// A reader of the one destination `dest`.
+fn reader(dest: &Path) -> Reader {
+    Reader::start(vec![(dest.to_path_buf(), pass_file_ok as Check)])
 }
 
 /// A dev server with the secret, the policy and an approle role (`role_params` added).
@@ -224,16 +106,6 @@ fn wait_for_file(agent: &Agent, path: &Path, needle: &str, secs: u64) {
     });
 }
 
-fn assert_not_logged(log: &str, secrets: &[&str]) {
-    for s in secrets {
-        assert!(!s.trim().is_empty());
-        assert!(
-            !log.contains(s.trim()),
-            "the agent logged a secret or token"
-        );
-    }
-}
-
 /// Vault answers the next 12 requests with `fault`, while the secret changes. Expected: the
 /// agent logs each failed fetch with the status (`will_retry=true`), retries with backoff,
 /// keeps the last good file, then renders the new value and is still running.
@@ -247,7 +119,7 @@ fn injected_status_is_retried(fault: Fault, needle: &str) {
     let cfg = sidecar_config(proxy.addr(), d, &dest, "1s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-5e1f", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
 
     proxy.inject(fault, 12);
     put_password(&dev, "pw-after-0c3a");
@@ -317,7 +189,7 @@ fn token_revoked_from_outside_reauthenticates() {
     let cfg = sidecar_config(dev.addr(), d, &dest, "1s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-77aa", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
     let old = std::fs::read_to_string(d.join("sink")).unwrap();
 
     dev.cli_ok(&["token", "revoke", &old]).unwrap();
@@ -402,7 +274,7 @@ fn full_destination_volume_keeps_the_last_good_file() {
     let cfg = sidecar_config(dev.addr(), d, &dest, "1s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-90fe", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
 
     // Fill the volume: the filler takes every free block.
     let filler = volume.0.join("filler");
@@ -460,7 +332,7 @@ fn token_ttl_shorter_than_the_render_interval_keeps_rendering() {
     let cfg = sidecar_config(dev.addr(), d, &dest, "10s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-c0de", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
 
     let mut tokens = vec![std::fs::read_to_string(d.join("sink")).unwrap()];
     let collected = eventually(Duration::from_secs(60), || {
