@@ -1,6 +1,7 @@
 //! Fault tests of the agent as a process (the `agent` example): Vault stopped and restarted
-//! under a running sidecar, Vault replaced by a fresh server (old token invalid), and Vault gone
-//! in init mode. Real OpenBao servers throughout (`vk-test-utils`).
+//! under a running sidecar (briefly, and past the retry budget: an outage of minutes,
+//! shortened), Vault replaced by a fresh server (old token invalid), and Vault gone in init
+//! mode. Real OpenBao servers throughout (`vk-test-utils`).
 
 mod common;
 
@@ -204,6 +205,117 @@ fn vault_stopped_and_restarted_keeps_files_and_recovers() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+}
+
+/// `backoff_ms` of every "template engine failed; restarting" line, in order.
+fn engine_restart_backoffs(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter(|l| l.contains("template engine failed; restarting"))
+        .filter_map(|l| {
+            l.split("backoff_ms=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// Vault down for minutes, shortened: with `vault.retry.num_retries = 2` and 1–2 s retry waits,
+/// each round's fetches give up after about 3 s instead of the default 12 retries up to 1 m
+/// apart, so the path an outage of minutes takes is walked in seconds. Expected: every
+/// exhausted round is one "template engine failed; restarting" line with a growing engine
+/// backoff (1 s, 2 s, … with at most 25 % jitter); the agent never exits (no
+/// `exit_on_retry_failure`), keeps the last good files, and renders the new values once Vault
+/// is back.
+#[test]
+fn vault_down_past_the_retry_budget_restarts_the_engine_with_backoff_and_recovers() {
+    let mut bao = FileServer::start_new().unwrap();
+    bao.cli_ok(&["secrets", "enable", "-path=secret", "kv-v2"])
+        .unwrap();
+    bao.cli_ok(&[
+        "kv",
+        "put",
+        "secret/app/config",
+        "username=app-user",
+        "password=pw-long-1e2f",
+    ])
+    .unwrap();
+    bao.cli_ok(&["kv", "put", "secret/app/other", "api_key=key-long-3a4b"])
+        .unwrap();
+    bao.write_policy("app", APP_POLICY).unwrap();
+    let role =
+        vk_test_utils::AppRole::create(|a| bao.cli_ok(a), &["token_policies=app", "token_ttl=1h"])
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    role.write_files(d).unwrap();
+    let addr = bao.addr().to_owned();
+    let config = sidecar_config(&addr, d, "min_backoff = \"1s\"\n    max_backoff = \"2s\"")
+        .replace(
+            &format!("vault {{ address = \"{addr}\" }}"),
+            &format!("vault {{\n  address = \"{addr}\"\n  retry {{ num_retries = 2 }}\n}}"),
+        );
+    assert!(config.contains("num_retries = 2"), "{config}");
+    let cfg = d.join("agent.hcl");
+    std::fs::write(&cfg, config).unwrap();
+    let mut agent = Agent::spawn_logging_to(&cfg, d.join("agent.log"));
+    let env = d.join("secrets/app.env");
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(&env).is_ok_and(|s| s.contains("pw-long-1e2f"))
+    })
+    .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
+    let reader = Reader::start(vec![
+        (env.clone(), env_file_ok as Check),
+        (d.join("secrets/app.json"), json_file_ok as Check),
+        (d.join("secrets/other.txt"), key_file_ok as Check),
+    ]);
+
+    bao.stop().unwrap();
+    eventually(Duration::from_secs(90), || {
+        engine_restart_backoffs(&agent.log()).len() >= 2
+    })
+    .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
+    assert!(agent.running(), "agent exited:\n{}", agent.log());
+    let backoffs = engine_restart_backoffs(&agent.log());
+    eprintln!("engine restarts while Vault was down: backoff_ms {backoffs:?}");
+    assert!(
+        backoffs.windows(2).all(|w| w[1] > w[0]),
+        "the engine restart backoff does not grow: {backoffs:?}"
+    );
+    assert!(
+        backoffs[0] >= 700,
+        "restarted without backing off: {backoffs:?}"
+    );
+
+    bao.start().unwrap();
+    bao.cli_ok(&[
+        "kv",
+        "put",
+        "secret/app/config",
+        "username=app-user",
+        "password=pw-back-5c6d",
+    ])
+    .unwrap();
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(&env).is_ok_and(|s| s.contains("pw-back-5c6d"))
+    })
+    .unwrap_or_else(|e| panic!("{e}; not rendered after Vault came back:\n{}", agent.log()));
+    assert!(agent.running());
+    reader.finish();
+    assert_eq!(agent.terminate(), Some(0));
+    let token = std::fs::read_to_string(d.join("sink")).unwrap();
+    assert_not_logged(
+        &agent.log(),
+        &[
+            "pw-long-1e2f",
+            "pw-back-5c6d",
+            "key-long-3a4b",
+            &token,
+            &role.secret_id,
+        ],
+    );
 }
 
 /// Writes the approle role (fixed role id and secret id, so a fresh server can be seeded with
