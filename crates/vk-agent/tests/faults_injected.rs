@@ -1,7 +1,8 @@
 //! Fault tests of the agent as a process, with the faults injected around a real OpenBao dev
 //! server: Vault answering 500, 503, 429 and "sealed" (a proxy from `vk-test-utils` answers for
 //! it), the token revoked from outside, the destination volume full (a real 64 kB tmpfs), token
-//! TTLs shorter than the render interval, and the cache listener flooded with connections.
+//! TTLs and a secret's lease TTL shorter than the render interval, and the cache listener
+//! flooded with connections.
 //! faults.rs has the process-level faults (Vault stopped, replaced, gone in init mode).
 //!
 //! Each test says the expected behaviour: the agent retries with backoff, keeps the last good
@@ -355,6 +356,87 @@ fn token_ttl_shorter_than_the_render_interval_keeps_rendering() {
     assert_eq!(agent.terminate(), Some(0));
     let log = agent.log();
     let mut secrets = vec!["pw-before-c0de", "pw-after-d00d", role.secret_id.as_str()];
+    secrets.extend(tokens.iter().map(String::as_str));
+    assert_not_logged(&log, &secrets);
+}
+
+/// A leased secret whose lease (2 s, at most 6 s) is far shorter than the static-secret
+/// render interval (60 s): a token created by the template (`auth/token/create`). Expected: the
+/// lease, not the interval, drives the refresh: the agent renews the lease, and at its max TTL
+/// fetches a new one and rewrites the file, so the destination holds at least three different
+/// tokens within 40 s; every read sees a complete token; no token is logged.
+#[test]
+fn lease_ttl_shorter_than_the_render_interval_is_renewed_and_replaced() {
+    let (dev, role) = seeded_dev("pw-unused-7e7e", &["token_ttl=1h"]);
+    // The role's policy may also create (child) tokens.
+    dev.write_policy(
+        "app",
+        &format!(
+            "{POLICY}\npath \"auth/token/create\" {{ capabilities = [\"create\", \"update\"] }}"
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    role.write_files(d).unwrap();
+    let dest = d.join("child-token");
+    let cfg = d.join("agent.hcl");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+vault {{ address = "{addr}" }}
+auto_auth {{
+  method "approle" {{
+    config {{
+      role_id_file_path = "{d}/role-id"
+      secret_id_file_path = "{d}/secret-id"
+      remove_secret_id_file_after_reading = false
+    }}
+  }}
+  sink "file" {{ config {{ path = "{d}/sink" }} }}
+}}
+template_config {{ static_secret_render_interval = "60s" }}
+template {{
+  contents = "{{{{ with secret \"auth/token/create\" \"ttl=2s\" \"explicit_max_ttl=6s\" \"policies=default\" }}}}{{{{ .Auth.ClientToken }}}}{{{{ end }}}}"
+  destination = "{dest}"
+}}
+"#,
+            addr = dev.addr(),
+            d = d.display(),
+            dest = dest.display(),
+        ),
+    )
+    .unwrap();
+    let mut agent = Agent::spawn(&cfg);
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(&dest).is_ok_and(|t| !t.is_empty())
+    })
+    .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
+    let token_file_ok: Check = |s| s.len() >= 20 && !s.contains(char::is_whitespace);
+    let reader = Reader::start(vec![(dest.clone(), token_file_ok)]);
+    let mut tokens: Vec<String> = Vec::new();
+    eventually(Duration::from_secs(40), || {
+        let t = std::fs::read_to_string(&dest).unwrap_or_default();
+        if !t.is_empty() && !tokens.contains(&t) {
+            tokens.push(t);
+        }
+        tokens.len() >= 3
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}; {} tokens seen under a 60 s interval; log:\n{}",
+            tokens.len(),
+            agent.log()
+        )
+    });
+    assert!(agent.running());
+    reader.finish();
+    assert_eq!(agent.terminate(), Some(0));
+    let log = agent.log();
+    assert!(log.contains("renewed secret lease"), "{log}");
+    let sink = std::fs::read_to_string(d.join("sink")).unwrap();
+    let mut secrets = vec![sink.as_str(), role.secret_id.as_str()];
     secrets.extend(tokens.iter().map(String::as_str));
     assert_not_logged(&log, &secrets);
 }

@@ -26,15 +26,20 @@ pub(crate) struct Agent {
 }
 
 impl Agent {
-    /// Starts the agent on `config`, logging to `log`.
-    pub(crate) fn spawn_logging_to(config: &Path, log: PathBuf) -> Self {
-        let child = agent_command(config)
+    /// Starts `cmd` (an agent command line the caller built), its stderr to `log`.
+    pub(crate) fn spawn_command(cmd: &mut Command, log: PathBuf) -> Self {
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&log).unwrap())
             .spawn()
             .unwrap();
         Self { child, log }
+    }
+
+    /// Starts the agent on `config`, logging to `log`.
+    pub(crate) fn spawn_logging_to(config: &Path, log: PathBuf) -> Self {
+        Self::spawn_command(&mut agent_command(config), log)
     }
 
     /// Starts the agent on `config`, logging to the same path with extension `log`.
@@ -45,6 +50,12 @@ impl Agent {
     /// The log so far, without terminal colour codes.
     pub(crate) fn log(&self) -> String {
         strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+
+    /// Waits up to 60 s for a log line containing `needle`.
+    pub(crate) fn wait_for_log(&self, needle: &str) {
+        eventually(Duration::from_secs(60), || self.log().contains(needle))
+            .unwrap_or_else(|e| panic!("{e}: no {needle:?} in the agent log:\n{}", self.log()));
     }
 
     /// `None` while running; once exited, its exit code (`None` when killed by a signal).
