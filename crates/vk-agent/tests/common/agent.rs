@@ -37,6 +37,20 @@ impl Agent {
         Self { child, log }
     }
 
+    /// Starts `cmd` with both its stdout and its stderr going to `log` (for agents that log to
+    /// stdout, such as `bao agent`).
+    pub(crate) fn spawn_command_with_stdout(cmd: &mut Command, log: PathBuf) -> Self {
+        let out = File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        Self { child, log }
+    }
+
     /// Starts the agent on `config`, logging to `log`.
     pub(crate) fn spawn_logging_to(config: &Path, log: PathBuf) -> Self {
         Self::spawn_command(&mut agent_command(config), log)
@@ -50,6 +64,22 @@ impl Agent {
     /// The log so far, without terminal colour codes.
     pub(crate) fn log(&self) -> String {
         strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if still running.
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Waits up to 60 s for a log line containing `needle`.
