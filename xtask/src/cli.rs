@@ -67,6 +67,10 @@ pub(crate) struct FuzzArgs {
     /// Seconds per target (at least 1).
     #[arg(value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) seconds: u64,
+    /// cargo-fuzz's sanitizer: `none` (default; coverage-guided, builds the webhook's dependency
+    /// tree in minutes) or `address` (ASan; far slower to build for admission and goflag).
+    #[arg(long, value_name = "NAME", default_value = "none", value_parser = ["none", "address"])]
+    pub(crate) sanitizer: String,
 }
 
 #[derive(Args, Debug)]

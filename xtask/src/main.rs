@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Command::Chart { action } => chart::run(action),
         Command::Release(a) => release::run(&a),
         Command::Docs { action } => docs::run(&action),
-        Command::Fuzz(a) => fuzz::run(a.target.as_deref(), a.seconds),
+        Command::Fuzz(a) => fuzz::run(a.target.as_deref(), a.seconds, &a.sanitizer),
         Command::Deny => deny::run(),
         Command::Notices(a) => notices::run(a.output.as_deref()).map(|_| ()),
     };

@@ -1,183 +1,16 @@
 //! Fault tests of the agent as a process (the `agent` example): Vault stopped and restarted
-//! under a running sidecar, Vault replaced by a fresh server (old token invalid), and Vault gone
-//! in init mode. Real OpenBao servers throughout (`vk-test-utils`).
+//! under a running sidecar (briefly, and past the retry budget: an outage of minutes,
+//! shortened), Vault replaced by a fresh server (old token invalid), and Vault gone in init
+//! mode. Real OpenBao servers throughout (`vk-test-utils`).
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+mod common;
+
+use std::path::Path;
 use std::time::Duration;
 
+use common::{Agent, Check, Reader, agent_command, assert_not_logged, count, strip_ansi};
 use vk_test_utils::util::{eventually, run_with_timeout};
 use vk_test_utils::{DevServer, FileServer};
-
-fn agent_bin() -> PathBuf {
-    vk_test_utils::agent_example()
-}
-
-fn agent_command(config: &Path) -> Command {
-    let mut cmd = Command::new(agent_bin());
-    cmd.arg(format!("-config={}", config.display()))
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_CONFIG")
-        // Debug level: nothing secret may show up at any level.
-        .env("VAULT_LOG_LEVEL", "debug")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-/// A running agent whose stderr goes to a file; killed on drop.
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn spawn(config: &Path, log: PathBuf) -> Self {
-        let err = File::create(&log).unwrap();
-        let child = agent_command(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        Self { child, log }
-    }
-
-    /// The log so far, without terminal colour codes.
-    fn log(&self) -> String {
-        strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default())
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// SIGTERM, then the exit code.
-    fn terminate(&mut self) -> Option<i32> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut code = None;
-        eventually(Duration::from_secs(20), || {
-            code = self.child.try_wait().ok().flatten().map(|s| s.code());
-            code.is_some()
-        })
-        .unwrap();
-        code.flatten()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ … final byte in @..~
-            if chars.next() == Some('[') {
-                for f in chars.by_ref() {
-                    if ('@'..='~').contains(&f) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Reads destination files in a tight loop and records every read that is not a complete,
-/// valid file (missing, empty, partial or unparseable).
-struct Reader {
-    stop: Arc<AtomicBool>,
-    reads: Arc<AtomicUsize>,
-    bad: Arc<AtomicUsize>,
-    /// The first few bad reads (path and size), for the failure message.
-    samples: Arc<Mutex<Vec<String>>>,
-    handle: Option<JoinHandle<()>>,
-}
-
-type Check = fn(&str) -> bool;
-
-impl Reader {
-    fn start(files: Vec<(PathBuf, Check)>) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let reads = Arc::new(AtomicUsize::new(0));
-        let bad = Arc::new(AtomicUsize::new(0));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let handle = {
-            let (stop, reads, bad, samples) =
-                (stop.clone(), reads.clone(), bad.clone(), samples.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    for (path, valid) in &files {
-                        let text = std::fs::read_to_string(path);
-                        reads.fetch_add(1, Ordering::Relaxed);
-                        if text.as_deref().is_ok_and(valid) {
-                            continue;
-                        }
-                        if bad.fetch_add(1, Ordering::Relaxed) < 10
-                            && let Ok(mut s) = samples.lock()
-                        {
-                            s.push(format!(
-                                "{}: {}",
-                                path.display(),
-                                text.map(|t| format!("{} bytes", t.len()))
-                                    .unwrap_or_else(|e| e.to_string())
-                            ));
-                        }
-                    }
-                }
-            })
-        };
-        Self {
-            stop,
-            reads,
-            bad,
-            samples,
-            handle: Some(handle),
-        }
-    }
-
-    /// Stops the reader and asserts that every read was good.
-    fn finish(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-        let reads = self.reads.load(Ordering::Relaxed);
-        let bad = self.bad.load(Ordering::Relaxed);
-        let samples = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
-        assert!(reads > 0);
-        assert_eq!(
-            bad, 0,
-            "{bad} bad reads of {reads}, first ones: {samples:?}"
-        );
-        eprintln!("reader: {reads} reads, all complete");
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
 
 /// `user=app-user\npass=pw-…\n\n` (the heredoc adds the last newline).
 fn env_file_ok(s: &str) -> bool {
@@ -251,23 +84,6 @@ template {{
     )
 }
 
-/// Everything that must never appear in the agent's log.
-fn assert_no_secrets_logged(log: &str, secrets: &[&str]) {
-    for s in secrets {
-        let s = s.trim();
-        assert!(!s.is_empty());
-        assert!(
-            !log.contains(s),
-            "the agent logged a secret or token ({} chars)",
-            s.len()
-        );
-    }
-}
-
-fn count(log: &str, needle: &str) -> usize {
-    log.lines().filter(|l| l.contains(needle)).count()
-}
-
 /// Vault (with on-disk storage) stopped for a while and started again under a running sidecar:
 /// the agent keeps running and keeps the last good files, retries with backoff, and renders
 /// the new values once Vault is back; a reader never sees a bad file and nothing secret is
@@ -297,7 +113,7 @@ fn vault_stopped_and_restarted_keeps_files_and_recovers() {
     role.write_files(d).unwrap();
     let cfg = d.join("agent.hcl");
     std::fs::write(&cfg, sidecar_config(bao.addr(), d, "")).unwrap();
-    let mut agent = Agent::spawn(&cfg, d.join("agent.log"));
+    let mut agent = Agent::spawn_logging_to(&cfg, d.join("agent.log"));
 
     let env = d.join("secrets/app.env");
     let json = d.join("secrets/app.json");
@@ -370,7 +186,7 @@ fn vault_stopped_and_restarted_keeps_files_and_recovers() {
     assert_eq!(agent.terminate(), Some(0));
     let log = agent.log();
     assert!(log.contains("fetch failed"), "{log}");
-    assert_no_secrets_logged(
+    assert_not_logged(
         &log,
         &[
             "pw-first-4c1d",
@@ -389,6 +205,117 @@ fn vault_stopped_and_restarted_keeps_files_and_recovers() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+}
+
+/// `backoff_ms` of every "template engine failed; restarting" line, in order.
+fn engine_restart_backoffs(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter(|l| l.contains("template engine failed; restarting"))
+        .filter_map(|l| {
+            l.split("backoff_ms=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// Vault down for minutes, shortened: with `vault.retry.num_retries = 2` and 1–2 s retry waits,
+/// each round's fetches give up after about 3 s instead of the default 12 retries up to 1 m
+/// apart, so the path an outage of minutes takes is walked in seconds. Expected: every
+/// exhausted round is one "template engine failed; restarting" line with a growing engine
+/// backoff (1 s, 2 s, … with at most 25 % jitter); the agent never exits (no
+/// `exit_on_retry_failure`), keeps the last good files, and renders the new values once Vault
+/// is back.
+#[test]
+fn vault_down_past_the_retry_budget_restarts_the_engine_with_backoff_and_recovers() {
+    let mut bao = FileServer::start_new().unwrap();
+    bao.cli_ok(&["secrets", "enable", "-path=secret", "kv-v2"])
+        .unwrap();
+    bao.cli_ok(&[
+        "kv",
+        "put",
+        "secret/app/config",
+        "username=app-user",
+        "password=pw-long-1e2f",
+    ])
+    .unwrap();
+    bao.cli_ok(&["kv", "put", "secret/app/other", "api_key=key-long-3a4b"])
+        .unwrap();
+    bao.write_policy("app", APP_POLICY).unwrap();
+    let role =
+        vk_test_utils::AppRole::create(|a| bao.cli_ok(a), &["token_policies=app", "token_ttl=1h"])
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    role.write_files(d).unwrap();
+    let addr = bao.addr().to_owned();
+    let config = sidecar_config(&addr, d, "min_backoff = \"1s\"\n    max_backoff = \"2s\"")
+        .replace(
+            &format!("vault {{ address = \"{addr}\" }}"),
+            &format!("vault {{\n  address = \"{addr}\"\n  retry {{ num_retries = 2 }}\n}}"),
+        );
+    assert!(config.contains("num_retries = 2"), "{config}");
+    let cfg = d.join("agent.hcl");
+    std::fs::write(&cfg, config).unwrap();
+    let mut agent = Agent::spawn_logging_to(&cfg, d.join("agent.log"));
+    let env = d.join("secrets/app.env");
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(&env).is_ok_and(|s| s.contains("pw-long-1e2f"))
+    })
+    .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
+    let reader = Reader::start(vec![
+        (env.clone(), env_file_ok as Check),
+        (d.join("secrets/app.json"), json_file_ok as Check),
+        (d.join("secrets/other.txt"), key_file_ok as Check),
+    ]);
+
+    bao.stop().unwrap();
+    eventually(Duration::from_secs(90), || {
+        engine_restart_backoffs(&agent.log()).len() >= 2
+    })
+    .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
+    assert!(agent.running(), "agent exited:\n{}", agent.log());
+    let backoffs = engine_restart_backoffs(&agent.log());
+    eprintln!("engine restarts while Vault was down: backoff_ms {backoffs:?}");
+    assert!(
+        backoffs.windows(2).all(|w| w[1] > w[0]),
+        "the engine restart backoff does not grow: {backoffs:?}"
+    );
+    assert!(
+        backoffs[0] >= 700,
+        "restarted without backing off: {backoffs:?}"
+    );
+
+    bao.start().unwrap();
+    bao.cli_ok(&[
+        "kv",
+        "put",
+        "secret/app/config",
+        "username=app-user",
+        "password=pw-back-5c6d",
+    ])
+    .unwrap();
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(&env).is_ok_and(|s| s.contains("pw-back-5c6d"))
+    })
+    .unwrap_or_else(|e| panic!("{e}; not rendered after Vault came back:\n{}", agent.log()));
+    assert!(agent.running());
+    reader.finish();
+    assert_eq!(agent.terminate(), Some(0));
+    let token = std::fs::read_to_string(d.join("sink")).unwrap();
+    assert_not_logged(
+        &agent.log(),
+        &[
+            "pw-long-1e2f",
+            "pw-back-5c6d",
+            "key-long-3a4b",
+            &token,
+            &role.secret_id,
+        ],
+    );
 }
 
 /// Writes the approle role (fixed role id and secret id, so a fresh server can be seeded with
@@ -450,7 +377,7 @@ fn vault_replaced_by_a_fresh_server_reauthenticates() {
         sidecar_config(&addr, d, "min_backoff = \"1s\"\n    max_backoff = \"2s\""),
     )
     .unwrap();
-    let mut agent = Agent::spawn(&cfg, d.join("agent.log"));
+    let mut agent = Agent::spawn_logging_to(&cfg, d.join("agent.log"));
     let env = d.join("secrets/app.env");
     eventually(Duration::from_secs(60), || {
         std::fs::read_to_string(&env).is_ok_and(|s| s.contains("pw-old-1a2b"))
@@ -482,7 +409,7 @@ fn vault_replaced_by_a_fresh_server_reauthenticates() {
         log.contains("Vault rejected the auth token while rendering; re-authenticating"),
         "{log}"
     );
-    assert_no_secrets_logged(
+    assert_not_logged(
         &log,
         &[
             "pw-old-1a2b",
@@ -541,14 +468,14 @@ template {{
         ),
     )
     .unwrap();
-    let mut agent = Agent::spawn(&cfg, d.join("agent.log"));
+    let mut agent = Agent::spawn_logging_to(&cfg, d.join("agent.log"));
     eventually(Duration::from_secs(60), || d.join("sink").exists())
         .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
     drop(dev);
 
     let mut code = None;
     eventually(Duration::from_secs(120), || {
-        code = agent.child.try_wait().ok().flatten().map(|s| s.code());
+        code = agent.try_exit();
         code.is_some()
     })
     .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
@@ -571,7 +498,7 @@ template {{
         "no retries logged:\n{log}"
     );
     assert!(!d.join("secrets/out.txt").exists());
-    assert_no_secrets_logged(&log, &["key-init", &token]);
+    assert_not_logged(&log, &["key-init", &token]);
 }
 
 /// `exit_on_err`: with Vault down from the start, the first failed login ends the agent

@@ -1,22 +1,26 @@
 //! Fault tests of the agent as a process, with the faults injected around a real OpenBao dev
 //! server: Vault answering 500, 503, 429 and "sealed" (a proxy from `vk-test-utils` answers for
 //! it), the token revoked from outside, the destination volume full (a real 64 kB tmpfs), token
-//! TTLs shorter than the render interval, and the cache listener flooded with connections.
+//! TTLs and a secret's lease TTL shorter than the render interval, and the cache listener
+//! flooded with connections.
 //! faults.rs has the process-level faults (Vault stopped, replaced, gone in init mode).
 //!
 //! Each test says the expected behaviour: the agent retries with backoff, keeps the last good
 //! file (a reader thread checks every read), logs a line naming the fault, and does not exit.
 
+mod common;
+
 use std::fs::File;
 use std::io::Write as _;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use common::{Agent, Check, Reader, assert_not_logged};
 use vk_test_utils::util::{eventually, free_port};
 use vk_test_utils::{AppRole, DevServer, Fault, FaultProxy};
 
@@ -24,136 +28,15 @@ const POLICY: &str = r#"path "secret/data/app/*" { capabilities = ["read"] }"#;
 const TEMPLATE: &str =
     r#"{{ with secret "secret/data/app/config" }}pass={{ .Data.data.password }}{{ end }}"#;
 
-/// A running agent (the `agent` example) whose stderr goes to a file; killed on drop.
-struct Agent {
-    child: Child,
-    log: PathBuf,
+/// A complete destination: `pass=pw-…` on one line.
+fn pass_file_ok(s: &str) -> bool {
+    s.strip_prefix("pass=pw-")
+        .is_some_and(|p| !p.is_empty() && !p.contains('\n'))
 }
 
-impl Agent {
-    fn spawn(config: &Path) -> Self {
-        let log = config.with_extension("log");
-        let child = Command::new(vk_test_utils::agent_example())
-            .arg(format!("-config={}", config.display()))
-            .env_remove("VAULT_ADDR")
-            .env_remove("VAULT_CONFIG")
-            .env("VAULT_LOG_LEVEL", "debug")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Self { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// SIGTERM, then the exit code.
-    fn terminate(&mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let mut code = None;
-        eventually(Duration::from_secs(20), || {
-            code = self.child.try_wait().ok().flatten().map(|s| s.code());
-            code.is_some()
-        })
-        .unwrap();
-        code.flatten()
-    }
-
-    /// Resident set size in kB, from /proc.
-    fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Reads a destination in a loop and counts reads that are not a complete `pass=pw-…` file.
-struct Reader {
-    stop: Arc<AtomicBool>,
-    reads: Arc<AtomicUsize>,
-    bad: Arc<AtomicUsize>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Reader {
-    fn start(path: PathBuf) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let reads = Arc::new(AtomicUsize::new(0));
-        let bad = Arc::new(AtomicUsize::new(0));
-        let handle = {
-            let (stop, reads, bad) = (stop.clone(), reads.clone(), bad.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let ok = std::fs::read_to_string(&path).is_ok_and(|s| {
-                        s.strip_prefix("pass=pw-")
-                            .is_some_and(|p| !p.is_empty() && !p.contains('\n'))
-                    });
-                    reads.fetch_add(1, Ordering::Relaxed);
-                    if !ok {
-                        bad.fetch_add(1, Ordering::Relaxed);
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            })
-        };
-        Self {
-            stop,
-            reads,
-            bad,
-            handle: Some(handle),
-        }
-    }
-
-    /// Stops the reader and asserts that every read saw a complete file.
-    fn finish(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-        let (reads, bad) = (
-            self.reads.load(Ordering::Relaxed),
-            self.bad.load(Ordering::Relaxed),
-        );
-        assert!(reads > 0);
-        assert_eq!(
-            bad, 0,
-            "{bad} of {reads} reads saw a missing or partial file"
-        );
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
+/// A reader of the one destination `dest`.
+fn reader(dest: &Path) -> Reader {
+    Reader::start(vec![(dest.to_path_buf(), pass_file_ok as Check)])
 }
 
 /// A dev server with the secret, the policy and an approle role (`role_params` added).
@@ -224,16 +107,6 @@ fn wait_for_file(agent: &Agent, path: &Path, needle: &str, secs: u64) {
     });
 }
 
-fn assert_not_logged(log: &str, secrets: &[&str]) {
-    for s in secrets {
-        assert!(!s.trim().is_empty());
-        assert!(
-            !log.contains(s.trim()),
-            "the agent logged a secret or token"
-        );
-    }
-}
-
 /// Vault answers the next 12 requests with `fault`, while the secret changes. Expected: the
 /// agent logs each failed fetch with the status (`will_retry=true`), retries with backoff,
 /// keeps the last good file, then renders the new value and is still running.
@@ -247,7 +120,7 @@ fn injected_status_is_retried(fault: Fault, needle: &str) {
     let cfg = sidecar_config(proxy.addr(), d, &dest, "1s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-5e1f", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
 
     proxy.inject(fault, 12);
     put_password(&dev, "pw-after-0c3a");
@@ -317,7 +190,7 @@ fn token_revoked_from_outside_reauthenticates() {
     let cfg = sidecar_config(dev.addr(), d, &dest, "1s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-77aa", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
     let old = std::fs::read_to_string(d.join("sink")).unwrap();
 
     dev.cli_ok(&["token", "revoke", &old]).unwrap();
@@ -402,7 +275,7 @@ fn full_destination_volume_keeps_the_last_good_file() {
     let cfg = sidecar_config(dev.addr(), d, &dest, "1s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-90fe", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
 
     // Fill the volume: the filler takes every free block.
     let filler = volume.0.join("filler");
@@ -460,7 +333,7 @@ fn token_ttl_shorter_than_the_render_interval_keeps_rendering() {
     let cfg = sidecar_config(dev.addr(), d, &dest, "10s", "");
     let mut agent = Agent::spawn(&cfg);
     wait_for_file(&agent, &dest, "pw-before-c0de", 60);
-    let reader = Reader::start(dest.clone());
+    let reader = reader(&dest);
 
     let mut tokens = vec![std::fs::read_to_string(d.join("sink")).unwrap()];
     let collected = eventually(Duration::from_secs(60), || {
@@ -483,6 +356,87 @@ fn token_ttl_shorter_than_the_render_interval_keeps_rendering() {
     assert_eq!(agent.terminate(), Some(0));
     let log = agent.log();
     let mut secrets = vec!["pw-before-c0de", "pw-after-d00d", role.secret_id.as_str()];
+    secrets.extend(tokens.iter().map(String::as_str));
+    assert_not_logged(&log, &secrets);
+}
+
+/// A leased secret whose lease (2 s, at most 6 s) is far shorter than the static-secret
+/// render interval (60 s): a token created by the template (`auth/token/create`). Expected: the
+/// lease, not the interval, drives the refresh: the agent renews the lease, and at its max TTL
+/// fetches a new one and rewrites the file, so the destination holds at least three different
+/// tokens within 40 s; every read sees a complete token; no token is logged.
+#[test]
+fn lease_ttl_shorter_than_the_render_interval_is_renewed_and_replaced() {
+    let (dev, role) = seeded_dev("pw-unused-7e7e", &["token_ttl=1h"]);
+    // The role's policy may also create (child) tokens.
+    dev.write_policy(
+        "app",
+        &format!(
+            "{POLICY}\npath \"auth/token/create\" {{ capabilities = [\"create\", \"update\"] }}"
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    role.write_files(d).unwrap();
+    let dest = d.join("child-token");
+    let cfg = d.join("agent.hcl");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+vault {{ address = "{addr}" }}
+auto_auth {{
+  method "approle" {{
+    config {{
+      role_id_file_path = "{d}/role-id"
+      secret_id_file_path = "{d}/secret-id"
+      remove_secret_id_file_after_reading = false
+    }}
+  }}
+  sink "file" {{ config {{ path = "{d}/sink" }} }}
+}}
+template_config {{ static_secret_render_interval = "60s" }}
+template {{
+  contents = "{{{{ with secret \"auth/token/create\" \"ttl=2s\" \"explicit_max_ttl=6s\" \"policies=default\" }}}}{{{{ .Auth.ClientToken }}}}{{{{ end }}}}"
+  destination = "{dest}"
+}}
+"#,
+            addr = dev.addr(),
+            d = d.display(),
+            dest = dest.display(),
+        ),
+    )
+    .unwrap();
+    let mut agent = Agent::spawn(&cfg);
+    eventually(Duration::from_secs(60), || {
+        std::fs::read_to_string(&dest).is_ok_and(|t| !t.is_empty())
+    })
+    .unwrap_or_else(|e| panic!("{e}; agent log:\n{}", agent.log()));
+    let token_file_ok: Check = |s| s.len() >= 20 && !s.contains(char::is_whitespace);
+    let reader = Reader::start(vec![(dest.clone(), token_file_ok)]);
+    let mut tokens: Vec<String> = Vec::new();
+    eventually(Duration::from_secs(40), || {
+        let t = std::fs::read_to_string(&dest).unwrap_or_default();
+        if !t.is_empty() && !tokens.contains(&t) {
+            tokens.push(t);
+        }
+        tokens.len() >= 3
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}; {} tokens seen under a 60 s interval; log:\n{}",
+            tokens.len(),
+            agent.log()
+        )
+    });
+    assert!(agent.running());
+    reader.finish();
+    assert_eq!(agent.terminate(), Some(0));
+    let log = agent.log();
+    assert!(log.contains("renewed secret lease"), "{log}");
+    let sink = std::fs::read_to_string(d.join("sink")).unwrap();
+    let mut secrets = vec![sink.as_str(), role.secret_id.as_str()];
     secrets.extend(tokens.iter().map(String::as_str));
     assert_not_logged(&log, &secrets);
 }

@@ -3,11 +3,14 @@
 //! leaves its token and leases in the cache volume, the sidecar takes them over. Real OpenBao
 //! (kubernetes auth against the test API server), real PostgreSQL 15 for dynamic credentials.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
+use common::Agent;
 use vk_test_utils::util::{TimedOutput, eventually, free_port, run_with_timeout};
 use vk_test_utils::{DevServer, KubeApi, Postgres, configure_kubernetes_auth};
 
@@ -142,39 +145,8 @@ impl Pod {
         run_with_timeout(&mut self.command(&self.sidecar), Duration::from_secs(90)).unwrap()
     }
 
-    fn spawn_sidecar(&self) -> Sidecar {
-        let log = self.path("sidecar.log");
-        let child = self
-            .command(&self.sidecar)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Sidecar { child, log }
-    }
-}
-
-struct Sidecar {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Sidecar {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_for_log(&self, needle: &str) {
-        eventually(Duration::from_secs(60), || self.log().contains(needle))
-            .unwrap_or_else(|e| panic!("{e}: no {needle:?} in the sidecar log:\n{}", self.log()));
-    }
-}
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn spawn_sidecar(&self) -> Agent {
+        Agent::spawn_command(&mut self.command(&self.sidecar), self.path("sidecar.log"))
     }
 }
 

@@ -4,6 +4,8 @@
 //! name) gets SIGHUP and a local HTTP server gets a POST, exactly once per change; creating the
 //! file the first time and renders with unchanged bytes trigger nothing.
 
+mod common;
+
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
@@ -13,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::Agent;
 use vk_test_utils::DevServer;
 use vk_test_utils::util::eventually;
 
@@ -181,17 +184,13 @@ template {{
         {"destination": d.join("static.txt"), "method": "GET", "url": format!("http://127.0.0.1:{port}/static")},
     ]);
     let agent_log = d.join("agent.log");
-    let agent = KillOnDrop(
+    let agent = Agent::spawn_command(
         Command::new(vk_test_utils::agent_example())
             .arg(format!("-config={}", cfg.display()))
             .env_remove("VAULT_ADDR")
             .env_remove("VAULT_CONFIG")
-            .env(vk_agent::RELOAD_ENV, reload.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&agent_log).unwrap())
-            .spawn()
-            .unwrap(),
+            .env(vk_agent::RELOAD_ENV, reload.to_string()),
+        agent_log.clone(),
     );
     let log = || std::fs::read_to_string(&agent_log).unwrap_or_default();
     eventually(Duration::from_secs(30), || dest.exists())

@@ -27,6 +27,7 @@ pub mod otlp;
 pub mod pod_sandbox;
 pub mod postgres;
 pub mod recording_proxy;
+pub mod secret_scan;
 pub mod util;
 
 pub use agent_example::agent_example;

@@ -2,8 +2,8 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -16,54 +16,11 @@ path "secret/data/database/config" { capabilities = ["read"] }
 path "auth/token/create" { capabilities = ["create", "update"] }
 "#;
 
-/// An agent process; killed on drop unless it already exited.
-pub(crate) struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    pub(crate) fn spawn(cmd: &mut Command, log: PathBuf) -> Self {
-        let out = std::fs::File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        Self { child, log }
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// An agent process (ours or `bao agent`), stdout and stderr in one log file; killed on drop.
+pub(crate) use crate::common::Agent as Proc;
 
 pub(crate) fn ours(config: &Path, log: PathBuf) -> Proc {
-    Proc::spawn(
+    Proc::spawn_command_with_stdout(
         Command::new(vk_test_utils::agent_example())
             .arg(format!("-config={}", config.display()))
             .env_remove("VAULT_ADDR")
@@ -73,7 +30,7 @@ pub(crate) fn ours(config: &Path, log: PathBuf) -> Proc {
 }
 
 pub(crate) fn bao_agent(dev: &DevServer, config: &Path, log: PathBuf) -> Proc {
-    Proc::spawn(
+    Proc::spawn_command_with_stdout(
         Command::new(dev.bin())
             .arg("agent")
             .arg(format!("-config={}", config.display()))

@@ -33,7 +33,8 @@
 //! `system:serviceaccount:<ns>:<name>`); no or a bad token gets 401. [`KubeApi::forbid`]
 //! denies a verb on a resource to every caller (the admin included) with the RBAC
 //! authorizer's 403 text. [`KubeApi::compact`] expires every resourceVersion handed out so
-//! far, to test clients' re-list on 410. Bodies
+//! far, to test clients' re-list on 410. [`KubeApi::fail_token_reviews`] makes every
+//! TokenReview fail with a given status until cleared. Bodies
 //! above 3 MiB get 413. [`KubeApi::requests`] lists every request seen.
 //! [`KubeApi::write_kubeconfig`] writes a kubeconfig for kubectl and kube-rs.
 //!
@@ -104,6 +105,8 @@ struct State {
     requests: Mutex<Vec<ApiRequest>>,
     store: store::Store,
     rbac: rbac::Rbac,
+    /// The status every TokenReview gets while set ([`KubeApi::fail_token_reviews`]).
+    review_failure: Mutex<Option<u16>>,
 }
 
 impl State {
@@ -189,6 +192,7 @@ impl KubeApi {
             requests: Mutex::new(Vec::new()),
             store: store::Store::new(),
             rbac: rbac::Rbac::default(),
+            review_failure: Mutex::new(None),
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let thread_state = state.clone();
@@ -350,6 +354,18 @@ impl KubeApi {
             rbac::VERBS
         );
         self.state.rbac.forbid(verb, resource);
+    }
+
+    /// From now on every TokenReview from an authorized caller fails with `code` (500, 503,
+    /// 429 or 401) and the API server's `Status` for it, as when the API server or its
+    /// authenticator is broken; `None` makes TokenReview work again. Each failed call is in
+    /// [`reviews`](Self::reviews) with the reason as its `error`.
+    pub fn fail_token_reviews(&self, code: Option<u16>) {
+        *self
+            .state
+            .review_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = code;
     }
 
     /// Lifts every [`forbid`](Self::forbid).

@@ -213,6 +213,15 @@ async fn token_review_call(
         token_review::record_refused(state, "Forbidden");
         return error_response(&ApiError::forbidden(rt, "create", user, None, None));
     }
+    let failure = *state
+        .review_failure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(code) = failure {
+        let err = ApiError::injected(code);
+        token_review::record_failed(state, err.reason);
+        return error_response(&err);
+    }
     match token_review::review(state, &body) {
         Ok(v) => json_response(201, &v),
         Err(e) => error_response(&e),

@@ -166,6 +166,30 @@ impl ApiError {
         )
     }
 
+    /// A failure the test asked for ([`super::KubeApi::fail_token_reviews`]): the `Status`
+    /// the API server answers with that code (500 `InternalError`, 503 `ServiceUnavailable`,
+    /// 429 `TooManyRequests`, 401 `Unauthorized`; any other code `InternalError`).
+    pub(super) fn injected(code: u16) -> Self {
+        match code {
+            401 => Self::unauthorized(),
+            429 => Self::new(
+                429,
+                "TooManyRequests",
+                "the server has received too many requests and has asked us to try again later",
+            ),
+            503 => Self::new(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            ),
+            _ => Self::new(
+                code,
+                "InternalError",
+                "Internal error occurred: tokenreviews failed (injected by the test)",
+            ),
+        }
+    }
+
     /// The `Status` object.
     pub(super) fn to_status(&self) -> Value {
         let mut s = json!({

@@ -37,6 +37,17 @@ pub(super) fn record_refused(state: &State, why: &str) {
     });
 }
 
+/// Logs a review call from an authorized caller that got an injected failure.
+pub(super) fn record_failed(state: &State, reason: &str) {
+    state.push_review(ReviewRecord {
+        caller_authorized: true,
+        requested_audiences: Vec::new(),
+        subject: None,
+        authenticated: false,
+        error: Some(reason.to_string()),
+    });
+}
+
 /// The TokenReview answer for a request body from an authorized caller.
 pub(super) fn review(state: &State, body: &[u8]) -> Result<Value, ApiError> {
     let req: Value = serde_json::from_slice(body)

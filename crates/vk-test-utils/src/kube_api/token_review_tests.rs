@@ -173,3 +173,42 @@ fn openbao_kubernetes_login_uses_the_token_review() {
     assert_eq!(reviews.len(), 2);
     assert!(reviews[1].caller_authorized && !reviews[1].authenticated);
 }
+
+#[test]
+fn injected_token_review_failures_answer_the_status_until_cleared() {
+    let kube = KubeApi::start().unwrap();
+    let url = format!("{}{TOKEN_REVIEW_PATH}", kube.url());
+    let good = kube
+        .mint("default", "webapp", Duration::from_secs(600))
+        .unwrap();
+    let auth = format!("Bearer {}", kube.reviewer_token());
+    let post = || {
+        let body = serde_json::to_vec(&review_body(&good)).unwrap();
+        let hdrs = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        crate::http::request("POST", &url, Some(kube.ca_pem()), &hdrs, &body).unwrap()
+    };
+    for (code, reason) in [
+        (500, "InternalError"),
+        (503, "ServiceUnavailable"),
+        (401, "Unauthorized"),
+    ] {
+        kube.fail_token_reviews(Some(code));
+        let r = post();
+        assert_eq!(r.status, code);
+        let v = r.json().unwrap();
+        assert_eq!(
+            (v["kind"].as_str(), v["reason"].as_str()),
+            (Some("Status"), Some(reason))
+        );
+        let last = kube.reviews().pop().unwrap();
+        assert!(last.caller_authorized && !last.authenticated);
+        assert_eq!(last.error.as_deref(), Some(reason));
+    }
+    kube.fail_token_reviews(None);
+    let r = post();
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json().unwrap()["status"]["authenticated"], true);
+}
