@@ -27,7 +27,7 @@ pub enum ProxySetting {
     #[default]
     FromEnv,
     /// Explicit rules.
-    Matcher(Matcher),
+    Matcher(Box<Matcher>),
 }
 
 impl fmt::Debug for ProxySetting {
@@ -117,7 +117,7 @@ impl HttpClient {
         let matcher = match proxy {
             ProxySetting::None => None,
             ProxySetting::FromEnv => Some(Matcher::from_env()),
-            ProxySetting::Matcher(m) => Some(m),
+            ProxySetting::Matcher(m) => Some(*m),
         }
         .map(Arc::new);
         let mut tcp = HttpConnector::new();

@@ -63,7 +63,7 @@ async fn http_requests_go_to_the_forward_proxy_in_absolute_form_with_its_credent
         .build();
     let client = HttpClient::new(options(
         plain_tls(),
-        ProxySetting::Matcher(matcher),
+        ProxySetting::Matcher(Box::new(matcher)),
         Duration::from_secs(30),
     ))
     .expect("client");
@@ -131,7 +131,7 @@ async fn https_requests_tunnel_through_connect_and_verify_the_server() {
         .build();
     let client = HttpClient::new(options(
         client_config(&ca.ca_pem()).expect("client TLS"),
-        ProxySetting::Matcher(matcher),
+        ProxySetting::Matcher(Box::new(matcher)),
         Duration::from_secs(30),
     ))
     .expect("client");
