@@ -159,8 +159,8 @@ impl HttpClient {
         if request.uri().scheme() == Some(&Scheme::HTTP)
             && let Some(proxy) = self
                 .matcher
-                .as_ref()
-                .and_then(|m| m.intercept(request.uri()))
+                .as_deref()
+                .and_then(|m| crate::proxy::proxy_for(m, request.uri()))
             && let Some(auth) = proxy.basic_auth()
         {
             request

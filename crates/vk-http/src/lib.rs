@@ -8,7 +8,8 @@
 //!   `https://`) for gRPC.
 //! * Proxies ([`ProxySetting`]): `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (and
 //!   their lower-case forms) as curl and Go's client read them: `https://` destinations go
-//!   through an HTTP `CONNECT` tunnel, `http://` ones are sent to the proxy in absolute form.
+//!   through an HTTP `CONNECT` tunnel, `http://` ones are sent to the proxy in absolute form;
+//!   `localhost` and loopback addresses are always reached directly, as Go's client does.
 //! * [`system_roots_verifier`]: the system trust store, read at the first TLS handshake
 //!   rather than when a client is built, and [`accept_any_verifier`] for `tls_skip_verify`.
 //!

@@ -57,7 +57,7 @@ impl Service<Uri> for ProxyConnector {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        let intercept = self.matcher.as_ref().and_then(|m| m.intercept(&dst));
+        let intercept = self.matcher.as_deref().and_then(|m| proxy_for(m, &dst));
         match intercept {
             None => {
                 let connecting = self.tcp.call(dst);
@@ -92,6 +92,24 @@ impl Service<Uri> for ProxyConnector {
             }
         }
     }
+}
+
+/// The proxy `matcher` names for `dst`, except for `localhost` and loopback addresses, which are
+/// always reached directly (as Go's `ProxyFromEnvironment`, which Vault's own client uses, does).
+pub(crate) fn proxy_for(
+    matcher: &Matcher,
+    dst: &Uri,
+) -> Option<hyper_util::client::proxy::matcher::Intercept> {
+    let host = dst.host()?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        return None;
+    }
+    matcher.intercept(dst)
 }
 
 /// A connection made by [`ProxyConnector`]; tells the client when requests on it must carry

@@ -93,7 +93,8 @@ async fn http_requests_go_to_the_forward_proxy_in_absolute_form_with_its_credent
 async fn https_requests_tunnel_through_connect_and_verify_the_server() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = TestCa::new().expect("CA");
-    let leaf = ca.leaf().expect("leaf");
+    // A name only the tunnel leads to: the proxy connects to the server whatever it is asked.
+    let leaf = ca.issue_leaf(&["vault.test"]).expect("leaf");
     let acceptor =
         tokio_rustls::TlsAcceptor::from(Arc::new(server_config(&leaf).expect("server TLS")));
     let server = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -135,7 +136,7 @@ async fn https_requests_tunnel_through_connect_and_verify_the_server() {
         Duration::from_secs(30),
     ))
     .expect("client");
-    let request = http::Request::get(format!("https://localhost:{server_port}/v1/sys/health"))
+    let request = http::Request::get(format!("https://vault.test:{server_port}/v1/sys/health"))
         .body(Bytes::new())
         .expect("request");
     let answer = client
@@ -145,9 +146,40 @@ async fn https_requests_tunnel_through_connect_and_verify_the_server() {
     assert_eq!(&answer.body[..], b"secure");
     let head = tunnelled.await.expect("proxy task");
     assert!(
-        head.starts_with(&format!("CONNECT localhost:{server_port} HTTP/1.1\r\n")),
+        head.starts_with(&format!("CONNECT vault.test:{server_port} HTTP/1.1\r\n")),
         "{head}"
     );
+}
+
+#[tokio::test]
+async fn loopback_destinations_bypass_the_proxy() {
+    let server = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = server.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (mut conn, _) = server.accept().await.expect("accept");
+        read_head(&mut conn).await;
+        conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\ndirect")
+            .await
+            .expect("answer");
+    });
+    // A proxy nobody listens on: using it would fail.
+    let dead = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let dead_addr = dead.local_addr().expect("addr");
+    drop(dead);
+    let matcher = ProxyMatcher::builder()
+        .all(format!("http://{dead_addr}"))
+        .build();
+    let client = HttpClient::new(options(
+        plain_tls(),
+        ProxySetting::Matcher(Box::new(matcher)),
+        Duration::from_secs(30),
+    ))
+    .expect("client");
+    let request = http::Request::get(format!("http://{addr}/v1/sys/health"))
+        .body(Bytes::new())
+        .expect("request");
+    let answer = client.send(request).await.expect("direct answer");
+    assert_eq!(&answer.body[..], b"direct");
 }
 
 #[tokio::test]
