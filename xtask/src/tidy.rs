@@ -43,6 +43,8 @@ const FORBIDDEN_IN_PURE: &[&str] = &[
     "tower",
     "reqwest",
     "ureq",
+    "hyper-rustls",
+    "vk-http",
     "kube",
     "kube-client",
     "vk-kube",

@@ -360,6 +360,42 @@ fn sent_traceparents(vault: &Vault, path: &str) -> Vec<String> {
         .collect()
 }
 
+/// The proxy variables reach the agent's Vault client (the injector's `proxy-address`
+/// annotation sets `HTTPS_PROXY`; `HTTP_PROXY` is its `http://` twin): the Vault address names
+/// a host that does not resolve, so only the proxy (which forwards to OpenBao) can answer.
+#[test]
+fn agent_sends_its_vault_requests_through_the_proxy_from_the_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = format!("pw-{}", random_hex(8));
+    let vault = vault(&secret, dir.path());
+    let config = agent_config("http://vault.invalid:8200", dir.path(), true, "");
+    let out = run_with_timeout(
+        Command::new(BIN)
+            .arg("agent")
+            .arg(format!("-config={}", config.display()))
+            .env_clear()
+            .env("HTTP_PROXY", vault.proxy.url()),
+        Duration::from_secs(60),
+    )
+    .expect("agent");
+    assert!(out.success(), "{}\n{}", out.stdout_str(), out.stderr_str());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/db.txt")).expect("rendered"),
+        secret
+    );
+    let targets: Vec<String> = vault.proxy.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        targets.contains(&"http://vault.invalid:8200/v1/auth/approle/login".to_owned()),
+        "{targets:?}"
+    );
+    assert!(
+        targets
+            .iter()
+            .any(|t| t.starts_with("http://vault.invalid:8200/v1/secret/data/traced/db")),
+        "{targets:?}"
+    );
+}
+
 #[test]
 fn agent_cycle_is_one_trace_and_its_vault_requests_carry_it() {
     let dir = tempfile::tempdir().expect("temp dir");

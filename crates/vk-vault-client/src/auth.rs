@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use tracing::Instrument as _;
-
-use crate::client::{VaultClient, Verb, from_vaultrs};
+use crate::client::{VaultClient, Verb};
 use crate::error::VaultError;
 use crate::secret::SecretString;
 
@@ -105,20 +103,6 @@ pub struct AuthResult {
     pub metadata: BTreeMap<String, String>,
 }
 
-impl From<vaultrs::api::AuthInfo> for AuthResult {
-    fn from(a: vaultrs::api::AuthInfo) -> Self {
-        Self {
-            token: SecretString::new(a.client_token),
-            accessor: a.accessor,
-            lease_duration: a.lease_duration,
-            renewable: a.renewable,
-            policies: a.policies,
-            token_policies: a.token_policies,
-            metadata: a.metadata.unwrap_or_default().into_iter().collect(),
-        }
-    }
-}
-
 /// `auth/token/lookup-self` data (what the agent uses for `token_file`, spec §2.5).
 #[derive(Debug, Clone)]
 pub struct TokenInfo {
@@ -142,23 +126,6 @@ pub struct TokenInfo {
     pub display_name: String,
     /// `data.orphan`.
     pub orphan: bool,
-}
-
-impl From<vaultrs::api::token::responses::LookupTokenResponse> for TokenInfo {
-    fn from(r: vaultrs::api::token::responses::LookupTokenResponse) -> Self {
-        Self {
-            id: SecretString::new(r.id),
-            accessor: r.accessor,
-            ttl: r.ttl,
-            renewable: r.renewable.unwrap_or(false),
-            policies: r.policies,
-            explicit_max_ttl: r.explicit_max_ttl,
-            expire_time: r.expire_time,
-            path: r.path,
-            display_name: r.display_name,
-            orphan: r.orphan,
-        }
-    }
 }
 
 /// Reads a credential file (service-account token, role id, secret id, token file) and trims
@@ -192,56 +159,98 @@ struct AuthWire {
     metadata: Option<BTreeMap<String, String>>,
 }
 
-fn duration_arg(increment: Option<Duration>) -> Option<String> {
-    increment.map(|d| format!("{}s", d.as_secs()))
+impl From<AuthWire> for AuthResult {
+    fn from(auth: AuthWire) -> Self {
+        Self {
+            token: SecretString::new(auth.client_token),
+            accessor: auth.accessor,
+            lease_duration: auth.lease_duration,
+            renewable: auth.renewable,
+            policies: auth.policies.unwrap_or_default(),
+            token_policies: auth.token_policies.unwrap_or_default(),
+            metadata: auth.metadata.unwrap_or_default(),
+        }
+    }
 }
+
+#[derive(Deserialize)]
+struct LookupWire {
+    #[serde(default)]
+    data: Option<TokenWire>,
+}
+
+#[derive(Deserialize)]
+struct TokenWire {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    accessor: String,
+    #[serde(default)]
+    ttl: u64,
+    #[serde(default)]
+    renewable: Option<bool>,
+    #[serde(default)]
+    policies: Option<Vec<String>>,
+    #[serde(default)]
+    explicit_max_ttl: u64,
+    #[serde(default)]
+    expire_time: Option<String>,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    orphan: bool,
+}
+
+impl From<TokenWire> for TokenInfo {
+    fn from(t: TokenWire) -> Self {
+        Self {
+            id: SecretString::new(t.id),
+            accessor: t.accessor,
+            ttl: t.ttl,
+            renewable: t.renewable.unwrap_or(false),
+            policies: t.policies.unwrap_or_default(),
+            explicit_max_ttl: t.explicit_max_ttl,
+            expire_time: t.expire_time,
+            path: t.path,
+            display_name: t.display_name,
+            orphan: t.orphan,
+        }
+    }
+}
+
+/// Decodes a JSON answer of `method path`.
+fn decode<T: serde::de::DeserializeOwned>(
+    method: &'static str,
+    path: &str,
+    body: &str,
+) -> Result<T, VaultError> {
+    serde_json::from_str(body).map_err(|source| VaultError::Decode {
+        method,
+        path: path.to_string(),
+        source,
+    })
+}
+
+const LOOKUP_SELF: &str = "auth/token/lookup-self";
+const RENEW_SELF: &str = "auth/token/renew-self";
+const REVOKE_SELF: &str = "auth/token/revoke-self";
 
 impl VaultClient {
     /// Logs in with `method` (spec §2.1: `POST <mount_path>/login`, no token, no client-level
     /// retry). Does not install the token: call [`VaultClient::set_token`] with it.
-    ///
-    /// vaultrs performs the kubernetes, jwt and approle logins for mounts under `auth/`, and the
-    /// cert login without a role name. A cert login *with* a role name, and any mount path
-    /// outside `auth/`, go through the direct HTTP path: vaultrs 0.8 sends the cert role as
-    /// `cert_name`, which Vault ignores (it reads `name`).
     pub async fn login(&self, method: &AuthMethod) -> Result<AuthResult, VaultError> {
         let login_path = method.login_path();
         let kind = method.type_name();
-        let mount = method.mount_path();
-        let wrap = |source: VaultError| VaultError::Login {
-            method: kind,
-            path: login_path.clone(),
-            source: Box::new(source),
-        };
-        let vaultrs_mount = mount.strip_prefix("auth/").map(str::to_string);
-        let result = match (method, vaultrs_mount) {
-            (AuthMethod::Cert { name: Some(_), .. }, _) | (_, None) => {
-                self.login_direct(method, &login_path).await
-            }
-            (_, Some(m)) => {
-                // vaultrs sends this request itself: the span (and the traceparent that
-                // `vaultrs()` adds) are set up here rather than in `exchange`.
-                let span = tracing::info_span!(
-                    "vault_request",
-                    http.request.method = "POST",
-                    url.path = %login_path,
-                    http.response.status_code = tracing::field::Empty,
-                    otel.kind = "client",
-                    otel.status_code = tracing::field::Empty,
-                );
-                let result = self
-                    .login_vaultrs(method, &m, &login_path)
-                    .instrument(span.clone())
-                    .await;
-                match &result {
-                    // vaultrs returns a login only for a 2xx answer with an auth block.
-                    Ok(_) => span.record("http.response.status_code", 200),
-                    Err(_) => span.record("otel.status_code", "error"),
-                };
-                result
-            }
-        };
-        let auth = result.map_err(wrap)?;
+        let auth = self
+            .login_request(method, &login_path)
+            .await
+            .map_err(|source| VaultError::Login {
+                method: kind,
+                path: login_path.clone(),
+                source: Box::new(source),
+            })?;
         if auth.token.is_empty() {
             return Err(VaultError::EmptyClientToken {
                 method: kind,
@@ -258,44 +267,7 @@ impl VaultClient {
         Ok(auth)
     }
 
-    async fn login_vaultrs(
-        &self,
-        method: &AuthMethod,
-        mount: &str,
-        login_path: &str,
-    ) -> Result<AuthResult, VaultError> {
-        let client = self.vaultrs(None);
-        let started = std::time::Instant::now();
-        let res = match method {
-            AuthMethod::Kubernetes { role, jwt, .. } => {
-                vaultrs::auth::kubernetes::login(&client, mount, role, jwt.expose()).await
-            }
-            AuthMethod::Jwt { role, jwt, .. } => {
-                vaultrs::auth::oidc::login(&client, mount, jwt.expose(), Some(role.clone())).await
-            }
-            AuthMethod::AppRole {
-                role_id, secret_id, ..
-            } => {
-                let secret = secret_id.as_ref().map(SecretString::expose).unwrap_or("");
-                vaultrs::auth::approle::login(&client, mount, role_id, secret).await
-            }
-            AuthMethod::Cert { .. } => vaultrs::auth::cert::login(&client, mount, "").await,
-        };
-        let res = match res {
-            Ok(info) => Ok(info.into()),
-            Err(vaultrs::error::ClientError::ResponseEmptyError) => Err(VaultError::NilAuthInfo {
-                method: method.type_name(),
-                path: login_path.to_string(),
-            }),
-            Err(e) => Err(from_vaultrs("POST", login_path, e)),
-        };
-        if let Some(observer) = self.observer() {
-            observer.record_result(&res, started);
-        }
-        res
-    }
-
-    async fn login_direct(
+    async fn login_request(
         &self,
         method: &AuthMethod,
         login_path: &str,
@@ -310,6 +282,7 @@ impl VaultClient {
                 Some(s) => serde_json::json!({ "role_id": role_id, "secret_id": s.expose() }),
                 None => serde_json::json!({ "role_id": role_id }),
             },
+            // Vault's cert method reads the role from `name`.
             AuthMethod::Cert { name, .. } => match name {
                 Some(n) => serde_json::json!({ "name": n }),
                 None => serde_json::json!({}),
@@ -318,75 +291,33 @@ impl VaultClient {
         let resp = self
             .call_unauthenticated(Verb::Post, login_path, &body)
             .await?;
-        let wire: LoginWire =
-            serde_json::from_str(&resp.body).map_err(|source| VaultError::Decode {
-                method: "POST",
-                path: login_path.to_string(),
-                source,
-            })?;
+        let wire: LoginWire = decode("POST", login_path, &resp.body)?;
         let auth = wire.auth.ok_or_else(|| VaultError::NilAuthInfo {
             method: method.type_name(),
             path: login_path.to_string(),
         })?;
-        Ok(AuthResult {
-            token: SecretString::new(auth.client_token),
-            accessor: auth.accessor,
-            lease_duration: auth.lease_duration,
-            renewable: auth.renewable,
-            policies: auth.policies.unwrap_or_default(),
-            token_policies: auth.token_policies.unwrap_or_default(),
-            metadata: auth.metadata.unwrap_or_default(),
-        })
-    }
-
-    /// Runs one vaultrs request and tells the observer how it ended.
-    async fn observed<T>(
-        &self,
-        request: impl std::future::Future<Output = Result<T, vaultrs::error::ClientError>>,
-    ) -> Result<T, vaultrs::error::ClientError> {
-        let started = std::time::Instant::now();
-        let result = request.await;
-        if let Some(observer) = self.observer() {
-            use rustify::errors::ClientError as Rest;
-            use vaultrs::error::ClientError as Rs;
-            let class = match &result {
-                Ok(_) | Err(Rs::ResponseEmptyError) => Some(crate::StatusClass::Success),
-                Err(Rs::APIError { code, .. })
-                | Err(Rs::RestClientError {
-                    source: Rest::ServerResponseError { code, .. },
-                }) => Some(crate::StatusClass::of_status(*code)),
-                Err(Rs::RestClientError {
-                    source: Rest::RequestError { .. } | Rest::ResponseError { .. },
-                }) => Some(crate::StatusClass::Transport),
-                Err(_) => None,
-            };
-            if let Some(class) = class {
-                observer.record(class, started);
-            }
-        }
-        result
-    }
-
-    fn current_token_client(&self) -> vaultrs::client::VaultClient {
-        self.vaultrs(self.token().as_ref())
+        Ok(auth.into())
     }
 
     /// `GET auth/token/lookup-self` with the current token (validates a `token_file` token).
     pub async fn lookup_self(&self) -> Result<TokenInfo, VaultError> {
-        let client = self.current_token_client();
-        self.retrying(|| async {
-            self.observed(vaultrs::token::lookup_self(&client))
-                .await
-                .map(TokenInfo::from)
-                .map_err(|e| from_vaultrs("GET", "auth/token/lookup-self", e))
-        })
-        .await
+        let token = self.token();
+        let resp = self
+            .call_with_token(Verb::Get, LOOKUP_SELF, None, token.as_ref())
+            .await?;
+        let wire: LookupWire = decode("GET", LOOKUP_SELF, &resp.body)?;
+        let data = wire.data.ok_or_else(|| VaultError::Decode {
+            method: "GET",
+            path: LOOKUP_SELF.to_string(),
+            source: serde::de::Error::custom("the answer carries no `data` block"),
+        })?;
+        Ok(data.into())
     }
 
     /// `PUT auth/token/renew-self` with the current token.
     pub async fn renew_self(&self, increment: Option<Duration>) -> Result<AuthResult, VaultError> {
-        let client = self.current_token_client();
-        Self::renew_with(self, &client, increment).await
+        let token = self.token();
+        self.renew_with(token.as_ref(), increment).await
     }
 
     /// `PUT auth/token/renew-self` with another token (e.g. one created by a
@@ -396,35 +327,36 @@ impl VaultClient {
         token: &SecretString,
         increment: Option<Duration>,
     ) -> Result<AuthResult, VaultError> {
-        let client = self.vaultrs(Some(token));
-        Self::renew_with(self, &client, increment).await
+        self.renew_with(Some(token), increment).await
     }
 
     async fn renew_with(
         &self,
-        client: &vaultrs::client::VaultClient,
+        token: Option<&SecretString>,
         increment: Option<Duration>,
     ) -> Result<AuthResult, VaultError> {
-        let inc = duration_arg(increment);
-        self.retrying(|| async {
-            self.observed(vaultrs::token::renew_self(client, inc.as_deref()))
-                .await
-                .map(AuthResult::from)
-                .map_err(|e| from_vaultrs("PUT", "auth/token/renew-self", e))
-        })
-        .await
+        let body = match increment {
+            Some(d) => serde_json::json!({ "increment": format!("{}s", d.as_secs()) }),
+            None => serde_json::json!({}),
+        };
+        let resp = self
+            .call_with_token(Verb::Put, RENEW_SELF, Some(&body), token)
+            .await?;
+        let wire: LoginWire = decode("PUT", RENEW_SELF, &resp.body)?;
+        let auth = wire.auth.ok_or_else(|| VaultError::NilAuthInfo {
+            method: "token",
+            path: RENEW_SELF.to_string(),
+        })?;
+        Ok(auth.into())
     }
 
     /// `PUT auth/token/revoke-self` with the current token. The token stays set in the client;
     /// later calls with it fail with 403.
     pub async fn revoke_self(&self) -> Result<(), VaultError> {
-        let client = self.current_token_client();
-        self.retrying(|| async {
-            self.observed(vaultrs::token::revoke_self(&client))
-                .await
-                .map_err(|e| from_vaultrs("PUT", "auth/token/revoke-self", e))
-        })
-        .await
+        let token = self.token();
+        self.call_with_token(Verb::Put, REVOKE_SELF, None, token.as_ref())
+            .await
+            .map(|_| ())
     }
 }
 

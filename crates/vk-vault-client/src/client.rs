@@ -1,4 +1,4 @@
-//! The HTTP client: token handling, raw logical calls, leases, and the bridge to vaultrs.
+//! The HTTP client: token handling, raw calls (logical, auth, leases) and their retries.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use reqwest::Method;
+use bytes::Bytes;
+use http::Method;
 use serde::Deserialize;
 use tracing::Instrument as _;
-use url::Url;
 
+use crate::address::{BaseAddress, encode_path, encode_query};
 use crate::config::{ClientConfig, tls_config};
 use crate::error::{VaultError, is_certificate_error};
 use crate::kv::MountInfo;
@@ -26,14 +27,9 @@ pub struct VaultClient {
 }
 
 struct Inner {
-    base: Url,
-    http: reqwest::Client,
-    /// What the shared client was built from, to build one that adds trace headers to the
-    /// requests vaultrs sends (it offers no per-request header hook).
-    tls: rustls::ClientConfig,
-    user_agent: String,
+    base: BaseAddress,
+    http: vk_http::HttpClient,
     namespace: Option<String>,
-    timeout: Duration,
     max_retries: u32,
     retry_wait: Duration,
     token: RwLock<Option<SecretString>>,
@@ -66,7 +62,7 @@ const MAX_IN_FLIGHT: usize = 16;
 impl fmt::Debug for VaultClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VaultClient")
-            .field("address", &self.inner.base.as_str())
+            .field("address", &self.inner.base.display())
             .field("namespace", &self.inner.namespace)
             .field("has_token", &self.token().is_some())
             .finish_non_exhaustive()
@@ -151,18 +147,22 @@ pub(crate) fn vault_errors(body: &str) -> Vec<String> {
 impl VaultClient {
     /// Builds the client (reads and parses the PEM files, builds TLS). No request is made.
     pub fn new(cfg: &ClientConfig) -> Result<Self, VaultError> {
-        let trimmed = cfg.address.trim_end_matches('/');
-        let base = Url::parse(trimmed).map_err(|source| VaultError::InvalidAddress {
-            address: cfg.address.clone(),
-            source,
-        })?;
+        let base =
+            BaseAddress::parse(&cfg.address).map_err(|source| VaultError::InvalidAddress {
+                address: cfg.address.clone(),
+                source,
+            })?;
         let tls = tls_config(cfg)?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls.clone())
-            .timeout(cfg.timeout)
-            .user_agent(cfg.user_agent.clone())
-            .build()
-            .map_err(|source| VaultError::HttpClient { source })?;
+        let http = vk_http::HttpClient::new(vk_http::HttpClientOptions {
+            tls,
+            http2_only: false,
+            timeout: cfg.timeout,
+            user_agent: cfg.user_agent.clone(),
+            // Like Vault's own client (Go's `ProxyFromEnvironment`): the injector sets
+            // `HTTPS_PROXY` on the agent for the `proxy-address` annotation.
+            proxy: vk_http::ProxySetting::FromEnv,
+        })
+        .map_err(|source| VaultError::HttpClient { source })?;
         let namespace = cfg
             .namespace
             .as_deref()
@@ -173,10 +173,7 @@ impl VaultClient {
             inner: Arc::new(Inner {
                 base,
                 http,
-                tls,
-                user_agent: cfg.user_agent.clone(),
                 namespace,
-                timeout: cfg.timeout,
                 max_retries: cfg.max_retries,
                 retry_wait: cfg.retry_wait,
                 token: RwLock::new(None),
@@ -198,9 +195,14 @@ impl VaultClient {
         self.inner.observer.as_ref()
     }
 
-    /// The server address.
+    /// The server address (with a trailing `/` when it has no path).
     pub fn address(&self) -> &str {
-        self.inner.base.as_str()
+        self.inner.base.display()
+    }
+
+    /// `scheme://host:port[/path]` without a trailing `/`.
+    pub(crate) fn origin(&self) -> &str {
+        self.inner.base.prefix()
     }
 
     /// The namespace sent as `X-Vault-Namespace` (canonical form with a trailing `/`).
@@ -236,7 +238,7 @@ impl VaultClient {
     }
 
     /// The HTTP stack (TLS settings of the configuration).
-    pub(crate) fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &vk_http::HttpClient {
         &self.inner.http
     }
 
@@ -275,28 +277,16 @@ impl VaultClient {
         }
     }
 
-    fn url(&self, path: &str, query: Option<&str>, list: bool) -> Result<Url, VaultError> {
-        let mut url = self.inner.base.clone();
-        {
-            let mut segs = url
-                .path_segments_mut()
-                .map_err(|()| VaultError::InvalidPath {
-                    path: path.to_string(),
-                    reason: "the Vault address cannot carry a path",
-                })?;
-            segs.pop_if_empty().push("v1");
-            for seg in path.split('/') {
-                segs.push(seg);
-            }
+    fn url(&self, path: &str, query: Option<&str>, list: bool) -> String {
+        let mut url = format!("{}/v1/", self.inner.base.prefix());
+        encode_path(&mut url, path);
+        let mut first = true;
+        for part in query.into_iter().chain(list.then_some("list=true")) {
+            url.push(if first { '?' } else { '&' });
+            first = false;
+            encode_query(&mut url, part);
         }
-        let mut q: Vec<String> = query.map(|q| vec![q.to_string()]).unwrap_or_default();
-        if list {
-            q.push("list=true".to_string());
-        }
-        if !q.is_empty() {
-            url.set_query(Some(&q.join("&")));
-        }
-        Ok(url)
+        url
     }
 
     /// One HTTP exchange, in a `vault_request` span whose trace context goes to Vault as a W3C
@@ -348,11 +338,10 @@ impl VaultClient {
             allow_404,
             wrap_ttl,
         } = opts;
-        let url = self.url(path, query, verb == Verb::List)?;
-        let mut req = self
-            .inner
-            .http
-            .request(verb.method(), url)
+        let url = self.url(path, query, verb == Verb::List);
+        let mut req = http::Request::builder()
+            .method(verb.method())
+            .uri(url)
             .header("X-Vault-Request", "true");
         for (name, value) in vk_telemetry::current_trace_headers() {
             req = req.header(name, value);
@@ -366,24 +355,37 @@ impl VaultClient {
         if let Some(ttl) = wrap_ttl {
             req = req.header("X-Vault-Wrap-TTL", ttl.as_secs().max(1).to_string());
         }
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        let transport = |source: reqwest::Error| VaultError::Transport {
+        let payload = match body {
+            Some(body) => {
+                req = req.header(http::header::CONTENT_TYPE, "application/json");
+                Bytes::from(
+                    serde_json::to_vec(body).map_err(|source| VaultError::Decode {
+                        method: verb.name(),
+                        path: path.to_string(),
+                        source,
+                    })?,
+                )
+            }
+            None => Bytes::new(),
+        };
+        let transport = |source: crate::error::BoxError| VaultError::Transport {
             method: verb.name(),
             path: path.to_string(),
-            certificate_rejected: is_certificate_error(&source),
-            source: Box::new(source),
+            certificate_rejected: is_certificate_error(source.as_ref()),
+            source,
         };
+        // A header value that cannot be sent (a token or namespace with a line break) fails
+        // like a request that never got an answer, as it did with the previous client.
+        let req = req.body(payload).map_err(|e| transport(Box::new(e)))?;
         // The semaphore is never closed, so acquiring only waits.
         let permit = self.inner.in_flight.acquire().await.ok();
         let started = std::time::Instant::now();
-        let answer = async {
-            let resp = req.send().await?;
-            let status = resp.status().as_u16();
-            Ok::<_, reqwest::Error>((status, resp.bytes().await?))
-        }
-        .await;
+        let answer = self
+            .inner
+            .http
+            .send(req)
+            .await
+            .map(|a| (a.status.as_u16(), a.body));
         drop(permit);
         if let Some(observer) = &self.inner.observer {
             let class = match &answer {
@@ -392,7 +394,7 @@ impl VaultClient {
             };
             observer.record(class, started);
         }
-        let (status, bytes) = answer.map_err(transport)?;
+        let (status, bytes) = answer.map_err(|e| transport(Box::new(e)))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         tracing::debug!(
             method = verb.name(),
@@ -472,6 +474,29 @@ impl VaultClient {
                     allow_404,
                     wrap_ttl: None,
                 },
+            )
+        })
+        .await
+    }
+
+    /// A call with `token` (or none) instead of the client's current one, retried like
+    /// [`VaultClient::read`].
+    pub(crate) async fn call_with_token(
+        &self,
+        verb: Verb,
+        raw_path: &str,
+        body: Option<&serde_json::Value>,
+        token: Option<&SecretString>,
+    ) -> Result<RawResponse, VaultError> {
+        let (path, query) = split_path(raw_path)?;
+        self.retrying(|| {
+            self.exchange(
+                verb,
+                &path,
+                query.as_deref(),
+                body,
+                token,
+                ExchangeOptions::default(),
             )
         })
         .await
@@ -571,57 +596,6 @@ impl VaultClient {
             .await
             .map(|_| ())
     }
-
-    /// A vaultrs client sharing this client's HTTP stack, with `token` (or none).
-    /// The shared client, or, inside a traced span, a client that sends that span's W3C trace
-    /// context on every request (only when tracing is on; a traced login then opens its own
-    /// connection, which is rare: once per token lifetime).
-    fn http_with_trace_context(&self) -> reqwest::Client {
-        let headers = vk_telemetry::current_trace_headers();
-        if headers.is_empty() {
-            return self.inner.http.clone();
-        }
-        let mut map = reqwest::header::HeaderMap::new();
-        for (name, value) in headers {
-            if let Ok(value) = reqwest::header::HeaderValue::from_str(&value) {
-                map.insert(name, value);
-            }
-        }
-        reqwest::Client::builder()
-            .tls_backend_preconfigured(self.inner.tls.clone())
-            .timeout(self.inner.timeout)
-            .user_agent(self.inner.user_agent.clone())
-            .default_headers(map)
-            .build()
-            .unwrap_or_else(|_| self.inner.http.clone())
-    }
-
-    pub(crate) fn vaultrs(&self, token: Option<&SecretString>) -> vaultrs::client::VaultClient {
-        let base = self.inner.base.as_str().trim_end_matches('/').to_string();
-        let namespace = self.inner.namespace.clone();
-        vaultrs::client::VaultClient {
-            http: rustify::clients::reqwest::Client::new(&base, self.http_with_trace_context()),
-            middle: vaultrs::api::EndpointMiddleware {
-                token: token.map(|t| t.expose().to_string()).unwrap_or_default(),
-                version: "v1".to_string(),
-                wrap: None,
-                namespace: namespace.clone(),
-            },
-            settings: vaultrs::client::VaultClientSettings {
-                address: self.inner.base.clone(),
-                ca_certs: Vec::new(),
-                identity: None,
-                timeout: Some(self.inner.timeout),
-                // Requests take the token from the middleware; keep no second copy here.
-                token: String::new(),
-                verify: true,
-                version: 1,
-                wrapping: false,
-                namespace,
-                proxy: None,
-            },
-        }
-    }
 }
 
 /// `base` plus up to 50 % (cheap jitter from the clock; no RNG dependency needed).
@@ -631,51 +605,6 @@ fn jittered(base: Duration) -> Duration {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
-}
-
-/// Maps a vaultrs error of `method path` into a [`VaultError`].
-pub(crate) fn from_vaultrs(
-    method: &'static str,
-    path: &str,
-    err: vaultrs::error::ClientError,
-) -> VaultError {
-    use rustify::errors::ClientError as Rest;
-    use vaultrs::error::ClientError as Rs;
-    match err {
-        Rs::APIError { code, errors } => VaultError::Api {
-            method,
-            path: path.to_string(),
-            status: code,
-            errors,
-        },
-        Rs::RestClientError {
-            source: Rest::ServerResponseError { code, content },
-        } => VaultError::Api {
-            method,
-            path: path.to_string(),
-            status: code,
-            errors: content.as_deref().map(vault_errors).unwrap_or_default(),
-        },
-        Rs::RestClientError { source } => match source {
-            e @ (Rest::RequestError { .. } | Rest::ResponseError { .. }) => {
-                let certificate_rejected = is_certificate_error(&e);
-                VaultError::Transport {
-                    method,
-                    path: path.to_string(),
-                    certificate_rejected,
-                    source: Box::new(e),
-                }
-            }
-            other => VaultError::Client {
-                operation: format!("{method} {path}"),
-                source: Rs::RestClientError { source: other },
-            },
-        },
-        other => VaultError::Client {
-            operation: format!("{method} {path}"),
-            source: other,
-        },
-    }
 }
 
 #[cfg(test)]
@@ -702,16 +631,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.namespace(), Some("team-a/"));
-        let u = c.url("secret/data/a b", Some("version=2"), false).unwrap();
-        assert_eq!(
-            u.as_str(),
-            "http://127.0.0.1:8200/v1/secret/data/a%20b?version=2"
-        );
-        let u = c.url("secret/metadata/dir", None, true).unwrap();
-        assert_eq!(
-            u.as_str(),
-            "http://127.0.0.1:8200/v1/secret/metadata/dir?list=true"
-        );
+        let u = c.url("secret/data/a b", Some("version=2"), false);
+        assert_eq!(u, "http://127.0.0.1:8200/v1/secret/data/a%20b?version=2");
+        let u = c.url("secret/metadata/dir", None, true);
+        assert_eq!(u, "http://127.0.0.1:8200/v1/secret/metadata/dir?list=true");
         c.set_token(SecretString::new("hvs.secret"));
         let shown = format!("{c:?}");
         assert!(

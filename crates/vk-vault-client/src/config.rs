@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::client::WebPkiServerVerifier;
@@ -140,19 +140,16 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
     let builder = if cfg.tls_skip_verify {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ChainVerifier {
-                provider,
-                chain: Chain::AcceptAny,
-            }))
+            .with_custom_certificate_verifier(vk_http::accept_any_verifier(provider))
     } else {
         let verifier: Arc<dyn ServerCertVerifier> = match explicit_roots(cfg)? {
             Some(roots) => webpki_verifier(roots, provider)?,
             // Reading and parsing the system trust store costs milliseconds and memory; an
             // agent talking plain HTTP (the common in-cluster set-up) never needs it.
-            None => Arc::new(ChainVerifier {
+            None => vk_http::system_roots_verifier(
                 provider,
-                chain: Chain::SystemRoots(OnceLock::new()),
-            }),
+                "set ca_cert or ca_path in the vault block",
+            ),
         };
         let verifier = match &cfg.tls_server_name {
             Some(name) if !name.is_empty() => {
@@ -174,7 +171,7 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
             .with_custom_certificate_verifier(verifier)
     };
 
-    let mut config = match (&cfg.client_cert, &cfg.client_key) {
+    let config = match (&cfg.client_cert, &cfg.client_key) {
         (Some(cert), Some(key)) => {
             let chain = parse_certs(cert.load("client_cert")?, "client_cert", &cert.origin())?;
             let key = parse_key(key.load("client_key")?, &key.origin())?;
@@ -197,7 +194,7 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
             });
         }
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // The ALPN list is set by vk-http (HTTP/1.1).
     Ok(config)
 }
 
@@ -243,106 +240,6 @@ fn explicit_roots(cfg: &ClientConfig) -> Result<Option<RootCertStore>, VaultErro
         }
     }
     Ok(Some(roots))
-}
-
-/// A verifier whose chain check varies while the handshake signatures are always checked
-/// with the provider (they do not depend on any trust store).
-#[derive(Debug)]
-struct ChainVerifier {
-    provider: Arc<CryptoProvider>,
-    chain: Chain,
-}
-
-#[derive(Debug)]
-enum Chain {
-    /// `tls_skip_verify`: any certificate chain is accepted.
-    AcceptAny,
-    /// The system trust store (like Vault's client when no CA is configured), loaded at the
-    /// first TLS handshake rather than when the client is built.
-    SystemRoots(OnceLock<Result<Arc<dyn ServerCertVerifier>, String>>),
-}
-
-impl ChainVerifier {
-    fn system_roots<'a>(
-        &self,
-        cell: &'a OnceLock<Result<Arc<dyn ServerCertVerifier>, String>>,
-    ) -> Result<&'a Arc<dyn ServerCertVerifier>, rustls::Error> {
-        cell.get_or_init(|| {
-            let native = rustls_native_certs::load_native_certs();
-            for err in &native.errors {
-                tracing::debug!(error = %err, "skipping unreadable system CA certificate");
-            }
-            let mut roots = RootCertStore::empty();
-            let (added, ignored) = roots.add_parsable_certificates(native.certs);
-            tracing::debug!(added, ignored, "loaded system CA certificates");
-            webpki_verifier(roots, self.provider.clone()).map_err(|e| {
-                format!(
-                    "no usable system CA certificates ({e}): set ca_cert or ca_path in the \
-                     vault block"
-                )
-            })
-        })
-        .as_ref()
-        .map_err(|msg| rustls::Error::General(msg.clone()))
-    }
-}
-
-impl ServerCertVerifier for ChainVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.chain {
-            Chain::AcceptAny => Ok(ServerCertVerified::assertion()),
-            Chain::SystemRoots(cell) => self.system_roots(cell)?.verify_server_cert(
-                end_entity,
-                intermediates,
-                server_name,
-                ocsp_response,
-                now,
-            ),
-        }
-    }
-
-    // Handshake signatures do not depend on the roots: checked with the provider directly,
-    // so that only the chain check loads the trust store (and skip_verify still checks them).
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 fn add_certs(roots: &mut RootCertStore, pem: Vec<u8>, origin: &str) -> Result<(), VaultError> {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Boxed lower-level error (transport failures from reqwest or from vaultrs' HTTP layer).
+/// Boxed lower-level error (transport failures of the HTTP client).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// How the agent's retry logic should treat an error.
@@ -35,9 +35,9 @@ pub enum VaultError {
     InvalidAddress {
         /// The address as configured.
         address: String,
-        /// Why it does not parse.
+        /// Why it is not usable.
         #[source]
-        source: url::ParseError,
+        source: BoxError,
     },
     /// A request path cannot be used (empty, or would escape `/v1/`).
     #[error("invalid request path {path:?}: {reason}")]
@@ -110,9 +110,9 @@ pub enum VaultError {
     /// The HTTP client could not be built.
     #[error("building the HTTP client")]
     HttpClient {
-        /// The reqwest error.
+        /// Why.
         #[source]
-        source: reqwest::Error,
+        source: vk_http::HttpError,
     },
     /// The request never got an HTTP answer (connection refused, TLS failure, timeout, …).
     #[error("{method} {path}: request to Vault failed")]
@@ -152,15 +152,6 @@ pub enum VaultError {
         /// The parse error.
         #[source]
         source: serde_json::Error,
-    },
-    /// vaultrs failed in a way that is not an HTTP status or transport error.
-    #[error("{operation}: Vault client error")]
-    Client {
-        /// What was being done.
-        operation: String,
-        /// The vaultrs error.
-        #[source]
-        source: vaultrs::error::ClientError,
     },
     /// A read returned nothing (404 without data) or the latest KV v2 version is deleted.
     /// The wording follows the agent's (`vault.read(<path>): no secret exists at <path>`).
@@ -231,14 +222,6 @@ impl VaultError {
             | VaultError::NoSecret { .. }
             | VaultError::NilAuthInfo { .. }
             | VaultError::EmptyClientToken { .. } => ErrorClass::Request,
-            VaultError::Client { source, .. } => match source {
-                vaultrs::error::ClientError::RestClientError {
-                    source:
-                        rustify::errors::ClientError::RequestError { .. }
-                        | rustify::errors::ClientError::ResponseError { .. },
-                } => ErrorClass::Transient,
-                _ => ErrorClass::Request,
-            },
             VaultError::Login { source, .. } => source.class(),
             VaultError::InvalidAddress { .. }
             | VaultError::InvalidPath { .. }
@@ -269,10 +252,6 @@ impl VaultError {
         match self {
             VaultError::Api { status, .. } => Some(*status),
             VaultError::Login { source, .. } => source.status(),
-            VaultError::Client {
-                source: vaultrs::error::ClientError::APIError { code, .. },
-                ..
-            } => Some(*code),
             _ => None,
         }
     }

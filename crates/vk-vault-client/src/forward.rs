@@ -1,7 +1,8 @@
 //! Passing a client's request through to Vault unchanged (the agent's API proxy): the
 //! client's TLS settings and namespace, but the caller's method, path, headers and body.
 
-use reqwest::Method;
+use bytes::Bytes;
+use http::Method;
 
 use crate::client::VaultClient;
 use crate::error::{VaultError, is_certificate_error};
@@ -67,14 +68,12 @@ impl VaultClient {
                 reason: "the request path must start with /",
             });
         }
-        let base = self.address().trim_end_matches('/');
-        let url = url::Url::parse(&format!("{base}{}", req.path_and_query)).map_err(|_| {
-            VaultError::InvalidPath {
-                path: req.path_and_query.clone(),
-                reason: "the request path does not form a URL",
-            }
+        let url = format!("{}{}", self.origin(), req.path_and_query);
+        let uri = http::Uri::try_from(url).map_err(|_| VaultError::InvalidPath {
+            path: req.path_and_query.clone(),
+            reason: "the request path does not form a URL",
         })?;
-        let mut builder = self.http().request(method.clone(), url);
+        let mut builder = http::Request::builder().method(method.clone()).uri(uri);
         let mut has_namespace = false;
         for (name, value) in &req.headers {
             if NOT_FORWARDED.contains(&name.as_str()) {
@@ -86,26 +85,27 @@ impl VaultClient {
         if let (false, Some(ns)) = (has_namespace, self.namespace()) {
             builder = builder.header("X-Vault-Namespace", ns);
         }
-        let transport = |source: reqwest::Error| VaultError::Transport {
+        let transport = |source: crate::error::BoxError| VaultError::Transport {
             method: static_method(&method),
             path: req.path_and_query.clone(),
-            certificate_rejected: is_certificate_error(&source),
-            source: Box::new(source),
+            certificate_rejected: is_certificate_error(source.as_ref()),
+            source,
         };
+        // A header the caller sent that HTTP cannot carry fails like a request without answer.
+        let request = builder
+            .body(Bytes::from(req.body.clone()))
+            .map_err(|e| transport(Box::new(e)))?;
         let permit = self.in_flight_permit().await;
         let started = std::time::Instant::now();
-        let answer = async {
-            let resp = builder.body(req.body.clone()).send().await?;
-            let status = resp.status().as_u16();
-            let headers: Vec<(String, Vec<u8>)> = resp
-                .headers()
+        let answer = self.http().send(request).await.map(|a| {
+            let headers: Vec<(String, Vec<u8>)> = a
+                .headers
                 .iter()
                 .filter(|(n, _)| !NOT_FORWARDED.contains(&n.as_str()))
                 .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
                 .collect();
-            Ok::<_, reqwest::Error>((status, headers, resp.bytes().await?.to_vec()))
-        }
-        .await;
+            (a.status.as_u16(), headers, a.body.to_vec())
+        });
         drop(permit);
         if let Some(observer) = self.observer() {
             let class = match &answer {
@@ -114,7 +114,7 @@ impl VaultClient {
             };
             observer.record(class, started);
         }
-        let (status, headers, body) = answer.map_err(transport)?;
+        let (status, headers, body) = answer.map_err(|e| transport(Box::new(e)))?;
         Ok(ForwardResponse {
             status,
             headers,

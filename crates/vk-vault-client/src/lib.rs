@@ -2,12 +2,11 @@
 //!
 //! * [`VaultClient`]: configured from [`ClientConfig`] (the agent's `vault { }` block); the
 //!   token is swapped by the auth loop with [`VaultClient::set_token`].
-//! * Auth ([`AuthMethod`], [`VaultClient::login`]) and the token lifecycle
+//! * Auth ([`AuthMethod`], [`VaultClient::login`]), the token lifecycle
 //!   ([`VaultClient::lookup_self`], [`VaultClient::renew_self`], [`VaultClient::revoke_self`])
-//!   go through vaultrs.
-//! * Logical calls ([`VaultClient::read`], [`VaultClient::write`], [`VaultClient::list`],
-//!   lease renew/revoke) use the same reqwest client directly so the body is kept verbatim
-//!   ([`RawResponse`]).
+//!   and logical calls ([`VaultClient::read`], [`VaultClient::write`], [`VaultClient::list`],
+//!   lease renew/revoke) are plain requests on one `vk-http` client (hyper-util +
+//!   hyper-rustls, the stack kube already links); bodies are kept verbatim ([`RawResponse`]).
 //! * KV v2 handling of the agent's template functions ([`VaultClient::read_secret`],
 //!   [`VaultClient::write_secret`], [`VaultClient::list_secrets`], [`kv`] shims).
 //! * Errors ([`VaultError`]) carry the HTTP status and Vault's `errors`, and classify themselves
@@ -15,6 +14,7 @@
 //!
 //! The crate never selects a rustls crypto provider: the binary installs ring first.
 
+mod address;
 mod auth;
 mod client;
 mod config;

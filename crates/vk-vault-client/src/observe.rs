@@ -5,8 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::VaultError;
-
 /// How a request to Vault ended, by HTTP status class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusClass {
@@ -52,21 +50,6 @@ impl RequestObserver {
 
     pub(crate) fn record(&self, class: StatusClass, started: Instant) {
         (self.0)(class, started.elapsed());
-    }
-
-    /// Records the outcome of a call: an answer of any status, or none. Errors raised before
-    /// anything was sent (bad path, undecodable body of a 2xx) carry no status and are
-    /// counted by what the server answered, when known.
-    pub(crate) fn record_result<T>(&self, result: &Result<T, VaultError>, started: Instant) {
-        let class = match result {
-            Ok(_) => StatusClass::Success,
-            Err(e) => match e.status() {
-                Some(s) => StatusClass::of_status(s),
-                None if matches!(e, VaultError::Transport { .. }) => StatusClass::Transport,
-                None => return,
-            },
-        };
-        self.record(class, started);
     }
 }
 

@@ -344,7 +344,7 @@ async fn cert_login_and_tls_settings() {
         ..ClientConfig::new(&server.addr)
     })
     .unwrap();
-    // Named role (direct HTTP) and no role (vaultrs).
+    // A named role and no role.
     for name in [Some("web".to_string()), None] {
         let auth = with_cert
             .login(&AuthMethod::Cert {

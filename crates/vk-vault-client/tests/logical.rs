@@ -367,7 +367,7 @@ async fn http_errors_carry_status_and_vault_errors() {
         err.to_string(),
         "GET secret/data/x: request to Vault failed"
     );
-    // vaultrs-backed calls classify the same way.
+    // Token lifecycle calls classify the same way.
     down.set_token(SecretString::new("x"));
     let err = down.lookup_self().await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");

@@ -291,30 +291,39 @@ fn traces_url(
     signal_specific: bool,
 ) -> Result<String, OtelConfigError> {
     let raw = raw.trim();
-    let url = reqwest::Url::parse(raw)
+    let uri: http::Uri = raw
+        .parse()
         .map_err(|e| invalid(variable, format!("{raw:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(
-            variable,
-            format!(
-                "scheme {:?} is not supported; use http:// or https://",
-                url.scheme()
-            ),
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(variable, format!("{raw:?} has no host")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
+    let scheme = match uri.scheme_str() {
+        Some(s @ ("http" | "https")) => s,
+        Some(other) => {
+            return Err(invalid(
+                variable,
+                format!("scheme {other:?} is not supported; use http:// or https://"),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                variable,
+                format!("{raw:?} has no scheme; use http:// or https://"),
+            ));
+        }
+    };
+    let authority = match uri.authority() {
+        Some(a) if !a.host().is_empty() => a.as_str(),
+        _ => return Err(invalid(variable, format!("{raw:?} has no host"))),
+    };
+    if uri.query().is_some() || raw.contains('#') {
         return Err(invalid(
             variable,
             format!("{raw:?} must not have a query or fragment"),
         ));
     }
-    let base = url.as_str().trim_end_matches('/');
+    let path = uri.path();
+    let base = format!("{scheme}://{authority}{}", path.trim_end_matches('/'));
     Ok(match (protocol, signal_specific) {
         (OtlpProtocol::Grpc, _) => {
-            if url.path() != "/" {
+            if !path.is_empty() && path != "/" {
                 return Err(invalid(
                     variable,
                     format!("{raw:?}: a grpc endpoint is scheme://host:port without a path"),
@@ -322,7 +331,10 @@ fn traces_url(
             }
             format!("{base}{GRPC_EXPORT_PATH}")
         }
-        (OtlpProtocol::HttpProtobuf, true) => url.to_string(),
+        (OtlpProtocol::HttpProtobuf, true) => {
+            let path = if path.is_empty() { "/" } else { path };
+            format!("{scheme}://{authority}{path}")
+        }
         (OtlpProtocol::HttpProtobuf, false) => format!("{base}/v1/traces"),
     })
 }

@@ -1,7 +1,7 @@
 //! A small OTLP trace exporter: protobuf messages from `opentelemetry-proto`, sent with the
-//! `reqwest` client the binary already carries (for the Vault client), either as
-//! `http/protobuf` (HTTP/1.1 POST) or as unary gRPC over HTTP/2. This avoids tonic and a second
-//! HTTP stack in the static binary.
+//! `vk-http` client the binary already carries (for the Vault client), either as
+//! `http/protobuf` (HTTP/1.1 POST) or as unary gRPC over HTTP/2 (prior knowledge on `http://`,
+//! ALPN `h2` on `https://`). This avoids tonic and a second HTTP stack in the static binary.
 //!
 //! The SDK's batch processor calls `export` from its own thread outside any tokio runtime, so
 //! the exporter owns a one-thread runtime on which the requests run.
@@ -10,7 +10,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt as _;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
@@ -29,7 +28,7 @@ pub enum ExporterError {
     #[error("setting up TLS for the OTLP exporter")]
     Tls(#[source] rustls::Error),
     #[error("building the OTLP exporter's HTTP client")]
-    HttpClient(#[source] reqwest::Error),
+    HttpClient(#[source] vk_http::HttpError),
     #[error("starting the OTLP exporter's thread")]
     Runtime(#[source] std::io::Error),
     #[error("OTEL_EXPORTER_OTLP_HEADERS: header {name:?} is not valid")]
@@ -38,7 +37,7 @@ pub enum ExporterError {
 
 /// Sends batches of finished spans to one OTLP receiver.
 pub(crate) struct OtlpExporter {
-    client: reqwest::Client,
+    client: vk_http::HttpClient,
     url: String,
     protocol: OtlpProtocol,
     headers: http::HeaderMap,
@@ -62,29 +61,26 @@ impl OtlpExporter {
         let provider = rustls::crypto::CryptoProvider::get_default()
             .cloned()
             .ok_or(ExporterError::NoCryptoProvider)?;
-        let mut roots = rustls::RootCertStore::empty();
-        if config.url.starts_with("https://") {
-            // Unreadable system certificates are skipped; the handshake then names the problem.
-            let loaded = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(loaded.certs);
-        }
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        // The system trust store, read at the first TLS handshake (never for http://).
+        let verifier = vk_http::system_roots_verifier(
+            provider.clone(),
+            "the OTLP endpoint's CA must be in the system trust store",
+        );
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(ExporterError::Tls)?
-            .with_root_certificates(roots)
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
-        tls.alpn_protocols = match config.protocol {
-            OtlpProtocol::Grpc => vec![b"h2".to_vec()],
-            OtlpProtocol::HttpProtobuf => vec![b"http/1.1".to_vec()],
-        };
-        let mut builder = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(config.timeout)
-            .user_agent(concat!("vault-k8s/", env!("CARGO_PKG_VERSION")));
-        if config.protocol == OtlpProtocol::Grpc {
-            builder = builder.http2_prior_knowledge();
-        }
-        let client = builder.build().map_err(ExporterError::HttpClient)?;
+        let client = vk_http::HttpClient::new(vk_http::HttpClientOptions {
+            tls,
+            http2_only: config.protocol == OtlpProtocol::Grpc,
+            // The export task has its own deadline (`timeout` below).
+            timeout: Duration::ZERO,
+            user_agent: concat!("vault-k8s/", env!("CARGO_PKG_VERSION")).to_string(),
+            proxy: vk_http::ProxySetting::FromEnv,
+        })
+        .map_err(ExporterError::HttpClient)?;
         let mut headers = http::HeaderMap::new();
         for (name, value) in &config.headers {
             let header_name = http::HeaderName::from_bytes(name.as_bytes())
@@ -152,67 +148,71 @@ impl SpanExporter for OtlpExporter {
 }
 
 async fn send(
-    client: reqwest::Client,
+    client: vk_http::HttpClient,
     url: String,
     protocol: OtlpProtocol,
     headers: http::HeaderMap,
     body: Vec<u8>,
 ) -> OTelSdkResult {
     let failed = |what: String| Err(OTelSdkError::InternalFailure(what));
-    match protocol {
-        OtlpProtocol::HttpProtobuf => {
-            let response = client
-                .post(&url)
-                .headers(headers)
-                .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| OTelSdkError::InternalFailure(format!("OTLP export to {url}: {e}")))?;
-            let status = response.status();
-            if status.is_success() {
-                Ok(())
-            } else {
-                failed(format!("OTLP export to {url}: HTTP status {status}"))
-            }
-        }
+    let mut request = http::Request::post(url.as_str());
+    if let Some(map) = request.headers_mut() {
+        map.extend(headers);
+    }
+    let request = match protocol {
+        OtlpProtocol::HttpProtobuf => request
+            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+            .body(bytes::Bytes::from(body)),
         OtlpProtocol::Grpc => {
             let mut framed = Vec::with_capacity(body.len() + 5);
             framed.push(0); // not compressed
             framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
             framed.extend_from_slice(&body);
-            let response = client
-                .post(&url)
-                .headers(headers)
+            request
                 .header(http::header::CONTENT_TYPE, "application/grpc")
                 .header(http::header::TE, "trailers")
-                .body(framed)
-                .send()
-                .await
-                .map_err(|e| OTelSdkError::InternalFailure(format!("OTLP export to {url}: {e}")))?;
-            let status = response.status();
-            if !status.is_success() {
-                return failed(format!("OTLP export to {url}: HTTP status {status}"));
-            }
-            let response = http::Response::<reqwest::Body>::from(response);
-            // A failed call may answer with headers only ("trailers-only" response).
-            let head_status = grpc_status(response.headers());
-            let collected =
-                response.into_body().collect().await.map_err(|e| {
-                    OTelSdkError::InternalFailure(format!("OTLP export to {url}: {e}"))
-                })?;
-            let code = collected.trailers().and_then(grpc_status).or(head_status);
-            match code {
-                Some((0, _)) => Ok(()),
-                Some((code, message)) => failed(format!(
-                    "OTLP export to {url}: gRPC status {code}: {message}"
-                )),
-                None => failed(format!(
-                    "OTLP export to {url}: no gRPC status in the answer"
-                )),
-            }
+                .body(bytes::Bytes::from(framed))
         }
     }
+    .map_err(|e| OTelSdkError::InternalFailure(format!("OTLP export to {url}: {e}")))?;
+    let answer = client.send(request).await.map_err(|e| {
+        OTelSdkError::InternalFailure(format!("OTLP export to {url}: {}", error_chain(&e)))
+    })?;
+    let status = answer.status;
+    if !status.is_success() {
+        return failed(format!("OTLP export to {url}: HTTP status {status}"));
+    }
+    if protocol == OtlpProtocol::HttpProtobuf {
+        return Ok(());
+    }
+    // A failed call may answer with headers only ("trailers-only" response).
+    let head_status = grpc_status(&answer.headers);
+    let code = answer
+        .trailers
+        .as_ref()
+        .and_then(grpc_status)
+        .or(head_status);
+    match code {
+        Some((0, _)) => Ok(()),
+        Some((code, message)) => failed(format!(
+            "OTLP export to {url}: gRPC status {code}: {message}"
+        )),
+        None => failed(format!(
+            "OTLP export to {url}: no gRPC status in the answer"
+        )),
+    }
+}
+
+/// `outer: cause: cause` (the client's errors name the step, their causes the reason).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn grpc_status(map: &http::HeaderMap) -> Option<(u32, String)> {

@@ -1,0 +1,24 @@
+//! The HTTP client of the binary's outgoing calls other than Kubernetes: the agent's Vault
+//! client and the OTLP trace exporter. It runs on the hyper-util client and hyper-rustls that
+//! the Kubernetes client (kube) already links, so the static binary carries one HTTP client
+//! stack.
+//!
+//! * [`HttpClient`]: one connection pool; a whole exchange (request, answer, body) is bounded
+//!   by one timeout; HTTP/1.1, or HTTP/2 only (prior knowledge on `http://`, ALPN `h2` on
+//!   `https://`) for gRPC.
+//! * Proxies ([`ProxySetting`]): `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (and
+//!   their lower-case forms) as curl and Go's client read them: `https://` destinations go
+//!   through an HTTP `CONNECT` tunnel, `http://` ones are sent to the proxy in absolute form;
+//!   `localhost` and loopback addresses are always reached directly, as Go's client does.
+//! * [`system_roots_verifier`]: the system trust store, read at the first TLS handshake
+//!   rather than when a client is built, and [`accept_any_verifier`] for `tls_skip_verify`.
+//!
+//! The crate never selects a rustls crypto provider: callers pass the one the binary installs.
+
+mod client;
+mod proxy;
+mod roots;
+
+pub use client::{Answer, HttpClient, HttpClientOptions, HttpError, ProxySetting};
+pub use hyper_util::client::proxy::matcher::Matcher as ProxyMatcher;
+pub use roots::{accept_any_verifier, system_roots_verifier};
