@@ -329,6 +329,13 @@ fn verdict(ratio: f64) -> &'static str {
 type InitRow = (usize, [Vec<Sample>; 3]);
 type Metric = fn(&Sample) -> f64;
 
+/// The init-mode figures every table shows, in order.
+const INIT_METRICS: [(&str, Metric); 3] = [
+    ("wall ms", |s| s.wall_ms),
+    ("CPU ms", |s| s.cpu_ms),
+    ("peak RSS MiB", |s| s.peak_rss_mib),
+];
+
 fn print_table(opts: &AgentArgs, init: &[InitRow], sidecar: &[(usize, [f64; 3])]) {
     println!(
         "\nvault-k8s agent vs bao agent: same config file and server, token_file auth, one KV v2 \
@@ -342,13 +349,8 @@ fn print_table(opts: &AgentArgs, init: &[InitRow], sidecar: &[(usize, [f64; 3])]
         "{:>9} {:<14} {:>9} {:>9} {:>11} {:>11} {:>8} {:>5}",
         "templates", "metric", "bao mean", "bao med", "ours mean", "ours med", "ratio", "goal"
     );
-    let metrics: [(&str, Metric); 3] = [
-        ("wall ms", |s| s.wall_ms),
-        ("CPU ms", |s| s.cpu_ms),
-        ("peak RSS MiB", |s| s.peak_rss_mib),
-    ];
     for (n, samples) in init {
-        for (name, f) in metrics {
+        for (name, f) in INIT_METRICS {
             let [b, o] = [&samples[0], &samples[1]].map(|s| s.iter().map(f).collect::<Vec<_>>());
             let ratio = median(&o) / median(&b).max(f64::MIN_POSITIVE);
             println!(
@@ -392,13 +394,8 @@ fn print_tracing_table(init: &[InitRow], sidecar: &[(usize, [f64; 3])]) {
         "{:>9} {:<14} {:>11} {:>11} {:>8} {:>12}",
         "templates", "metric", "off med", "on med", "on/off", "on/bao"
     );
-    let metrics: [(&str, Metric); 3] = [
-        ("wall ms", |s| s.wall_ms),
-        ("CPU ms", |s| s.cpu_ms),
-        ("peak RSS MiB", |s| s.peak_rss_mib),
-    ];
     for (n, samples) in init {
-        for (name, f) in metrics {
+        for (name, f) in INIT_METRICS {
             let [b, off, on] = [&samples[0], &samples[1], &samples[2]]
                 .map(|s| median(&s.iter().map(f).collect::<Vec<_>>()));
             println!(
