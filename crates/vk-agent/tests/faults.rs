@@ -90,23 +90,7 @@ template {{
 /// logged.
 #[test]
 fn vault_stopped_and_restarted_keeps_files_and_recovers() {
-    let mut bao = FileServer::start_new().unwrap();
-    bao.cli_ok(&["secrets", "enable", "-path=secret", "kv-v2"])
-        .unwrap();
-    bao.cli_ok(&[
-        "kv",
-        "put",
-        "secret/app/config",
-        "username=app-user",
-        "password=pw-first-4c1d",
-    ])
-    .unwrap();
-    bao.cli_ok(&["kv", "put", "secret/app/other", "api_key=key-first-9e2a"])
-        .unwrap();
-    bao.write_policy("app", APP_POLICY).unwrap();
-    let role =
-        vk_test_utils::AppRole::create(|a| bao.cli_ok(a), &["token_policies=app", "token_ttl=1h"])
-            .unwrap();
+    let (mut bao, role) = seeded_file_server("pw-first-4c1d", "key-first-9e2a");
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -231,23 +215,7 @@ fn engine_restart_backoffs(log: &str) -> Vec<u64> {
 /// is back.
 #[test]
 fn vault_down_past_the_retry_budget_restarts_the_engine_with_backoff_and_recovers() {
-    let mut bao = FileServer::start_new().unwrap();
-    bao.cli_ok(&["secrets", "enable", "-path=secret", "kv-v2"])
-        .unwrap();
-    bao.cli_ok(&[
-        "kv",
-        "put",
-        "secret/app/config",
-        "username=app-user",
-        "password=pw-long-1e2f",
-    ])
-    .unwrap();
-    bao.cli_ok(&["kv", "put", "secret/app/other", "api_key=key-long-3a4b"])
-        .unwrap();
-    bao.write_policy("app", APP_POLICY).unwrap();
-    let role =
-        vk_test_utils::AppRole::create(|a| bao.cli_ok(a), &["token_policies=app", "token_ttl=1h"])
-            .unwrap();
+    let (mut bao, role) = seeded_file_server("pw-long-1e2f", "key-long-3a4b");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     role.write_files(d).unwrap();
@@ -541,4 +509,32 @@ template {{
     assert!(!err.contains("panicked"), "{err}");
     assert!(!d.join("out").exists());
     assert!(!d.join("sink").exists());
+}
+
+/// A file-storage server with the app's two KV secrets (`password`, `api_key` as given), its
+/// policy and an AppRole for it.
+fn seeded_file_server(password: &str, api_key: &str) -> (FileServer, vk_test_utils::AppRole) {
+    let bao = FileServer::start_new().unwrap();
+    bao.cli_ok(&["secrets", "enable", "-path=secret", "kv-v2"])
+        .unwrap();
+    bao.cli_ok(&[
+        "kv",
+        "put",
+        "secret/app/config",
+        "username=app-user",
+        &format!("password={password}"),
+    ])
+    .unwrap();
+    bao.cli_ok(&[
+        "kv",
+        "put",
+        "secret/app/other",
+        &format!("api_key={api_key}"),
+    ])
+    .unwrap();
+    bao.write_policy("app", APP_POLICY).unwrap();
+    let role =
+        vk_test_utils::AppRole::create(|a| bao.cli_ok(a), &["token_policies=app", "token_ttl=1h"])
+            .unwrap();
+    (bao, role)
 }
