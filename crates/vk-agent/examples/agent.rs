@@ -3,15 +3,19 @@
 //! is the binary's (`bins/vault-k8s/src/cmd/agent.rs`): environment, crypto provider, runtime,
 //! exit status and the error on stderr.
 
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 use vk_agent::{AgentArgs, AgentError};
 
 fn main() {
-    let level = std::env::var("VAULT_LOG_LEVEL").unwrap_or_else(|_| "info".to_string());
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("vk_agent={level}"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("vk_agent=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let level = std::env::var("VAULT_LOG_LEVEL")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    let filter = tracing_subscriber::filter::Targets::new().with_target("vk_agent", level);
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .init();
     // Ignoring the error is right: it only says a provider was already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -4,9 +4,10 @@ use std::fmt;
 
 use tracing::Level;
 use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
+use tracing_subscriber::{Layer, Registry};
 
 use crate::otel::{ExporterError, OtelConfig, TRACED_CRATES, TelemetryGuard, build_pipeline};
 
@@ -46,6 +47,18 @@ pub enum TelemetryError {
     Exporter(#[source] ExporterError),
 }
 
+/// The crates whose lines follow `-log-level`; every other crate (hyper, rustls, …) logs at warn.
+const OUR_CRATES: &[&str] = &[
+    "vk_server",
+    "vk_injector",
+    "vk_kube",
+    "vk_inject",
+    "vk_agent",
+    "vk_vault_client",
+    "vk_telemetry",
+    "vault_k8s",
+];
+
 // === LogLevel ===
 
 impl LogLevel {
@@ -62,7 +75,18 @@ impl LogLevel {
         }
     }
 
-    fn directive(self) -> &'static str {
+    /// The filter our own crates log at.
+    fn filter(self) -> LevelFilter {
+        match self {
+            Self::Trace => LevelFilter::TRACE,
+            Self::Debug => LevelFilter::DEBUG,
+            Self::Info => LevelFilter::INFO,
+            Self::Warn => LevelFilter::WARN,
+            Self::Error => LevelFilter::ERROR,
+        }
+    }
+
+    fn name(self) -> &'static str {
         match self {
             Self::Trace => "trace",
             Self::Debug => "debug",
@@ -75,7 +99,7 @@ impl LogLevel {
 
 impl fmt::Display for LogLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.directive())
+        f.write_str(self.name())
     }
 }
 
@@ -111,16 +135,19 @@ pub fn init_telemetry(
     tracing: Option<&OtelConfig>,
 ) -> Result<TelemetryGuard, TelemetryError> {
     let deps = match level {
-        LogLevel::Error => "error",
-        _ => "warn",
+        LogLevel::Error => LevelFilter::ERROR,
+        _ => LevelFilter::WARN,
     };
     // kube-client's request builder logs every failed call at error level without saying which
     // call; vk-kube reports the same failure with the verb, resource and object, so the
-    // builder's line is only noise.
-    let filter = EnvFilter::new(format!(
-        "{deps},kube_client::client::builder=off,vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vk_telemetry={lvl},vault_k8s={lvl}",
-        lvl = level.directive()
-    ));
+    // builder's line is only noise. `Targets` matches module-path prefixes, as the directives
+    // of an env filter do, without linking a regex engine.
+    let filter = OUR_CRATES.iter().fold(
+        Targets::new()
+            .with_default(deps)
+            .with_target("kube_client::client::builder", LevelFilter::OFF),
+        |filter, krate| filter.with_target(*krate, level.filter()),
+    );
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);
