@@ -49,12 +49,7 @@ fn main() {
         });
         println!("cargo:rustc-env={env}={value}");
     }
-    // The static musl binary is a static PIE (ASLR); its half-megabyte of relative relocations
-    // packs into a few kilobytes as RELR, which the musl startup code Rust ships (1.2.4 and
-    // later) applies before `main`. Only the final link changes; nothing else is rebuilt.
-    if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
-        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
-    }
+    static_link_args();
     // Re-run when HEAD moves (new commit or checkout), not on every source edit.
     // Only paths that exist: cargo treats a missing one as changed and would rebuild every time
     // (a fresh clone or worktree may have no `packed-refs`).
@@ -91,4 +86,29 @@ fn compatible(manifest: &str, key: &str) -> Option<String> {
 /// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
 fn utc_timestamp(secs: i64) -> String {
     vk_go::UtcDateTime::from_unix(secs).rfc3339()
+}
+
+/// Link options for the static musl binary (the one the images ship); other targets link as
+/// cargo does by default.
+fn static_link_args() {
+    let cfg = |key: &str| std::env::var(key).unwrap_or_default();
+    if cfg("CARGO_CFG_TARGET_ENV") != "musl" {
+        return;
+    }
+    // A static PIE (ASLR) carries half a megabyte of relative relocations; packed as RELR they
+    // take a few kilobytes, and the musl startup code Rust ships (1.2.4 and later) applies them
+    // before `main`.
+    println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    // The release profile sets panic = "abort" (Cargo.toml), so nothing unwinds and the unwind
+    // tables (about 1 MB, a tenth of the binary) would only serve backtraces: leave them out.
+    // A panic still prints its message and aborts; RUST_BACKTRACE then prints an empty
+    // backtrace. Build scripts cannot see the profile's panic strategy, only its name.
+    if cfg("PROFILE") == "release" {
+        let script = std::path::Path::new(&cfg("CARGO_MANIFEST_DIR"))
+            .join("link")
+            .join("no-unwind-tables.ld");
+        println!("cargo:rerun-if-changed={}", script.display());
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-eh-frame-hdr");
+        println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    }
 }
