@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, ensure};
 
 use crate::cli::{ChartAction, ChartCheckArgs};
-use crate::image::{meta, oci, tar};
+use crate::image::{meta, tar};
 
 const KUBE_VERSIONS: [&str; 2] = ["1.29.0", "1.35.0"];
 
@@ -424,7 +424,7 @@ pub(crate) fn package(out: &Path) -> Result<PathBuf> {
         .collect();
     tar::add_parent_dirs(&mut entries);
     tar::sort_tree_order(&mut entries);
-    let tgz = oci::gzip(&tar::write(&entries, m.epoch)?, 9)?;
+    let tgz = crate::image::compress::gzip(&tar::write(&entries, m.epoch)?, 9)?;
     let path = out.join(format!("vault-k8s-{version}.tgz"));
     meta::write(&path, &tgz)?;
     let shown = meta::output(helm()?.arg("show").arg("chart").arg(&path))?;

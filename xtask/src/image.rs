@@ -11,6 +11,7 @@
 
 pub(crate) mod arch;
 pub(crate) mod check;
+pub(crate) mod compress;
 pub(crate) mod meta;
 pub(crate) mod oci;
 pub(crate) mod qemu;
@@ -307,7 +308,8 @@ fn build_one(
             def_path.file_name().and_then(|s| s.to_str()).unwrap_or("")
         ),
     };
-    let level = def["gzip_level"].as_u64().unwrap_or(9) as u32;
+    let compression = compress::LayerCompression::from_definition(&def)
+        .with_context(|| format!("{}", def_path.display()))?;
     let debs = match def["base"]["kind"].as_str() {
         Some("debootstrap") => {
             let dir = rootfs::debootstrap(&def["base"], m.epoch, false)?;
@@ -332,11 +334,11 @@ fn build_one(
         tar::sort_tree_order(&mut entries);
         check_unique(&entries)?;
         eprintln!(
-            "image: assembling {name} linux/{} ({} entries, gzip level {level})",
+            "image: assembling {name} linux/{} ({} entries, {compression})",
             arch.oci(),
             entries.len()
         );
-        let img = oci::build(&entries, m.epoch, level, &cfg, &reference, *arch)?;
+        let img = oci::build(&entries, m.epoch, compression, &cfg, &reference, *arch)?;
         // Per platform: a single-image layout (what `umoci unpack` takes), a docker-archive
         // (`docker load`, `kind load image-archive`) and the SBOM.
         let tag = format!("{name}-{}", arch.oci());

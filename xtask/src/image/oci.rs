@@ -1,14 +1,13 @@
 //! OCI image assembly: one gzip layer, config, manifest, index; written as an OCI layout
 //! directory, an oci-archive and a docker-archive. No daemon, no registry.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 
 use super::arch::Arch;
+use super::compress::LayerCompression;
 use super::meta::{self, sha256_hex};
 use super::tar::{self, Entry};
 
@@ -55,14 +54,14 @@ pub(crate) struct MultiArch<'a> {
 pub(crate) fn build(
     entries: &[Entry],
     epoch: u64,
-    gzip_level: u32,
+    compression: LayerCompression,
     cfg: &ImageConfig,
     reference: &str,
     arch: Arch,
 ) -> Result<Image> {
     let layer_tar = tar::write(entries, epoch)?;
     let layer_diff_id = format!("sha256:{}", sha256_hex(&layer_tar));
-    let layer_gz = gzip(&layer_tar, gzip_level)?;
+    let layer_gz = compression.compress(&layer_tar)?;
     let labels: serde_json::Map<String, Value> = cfg
         .labels
         .iter()
@@ -137,16 +136,6 @@ pub(crate) fn multi_arch<'a>(images: Vec<&'a Image>, annotations: &Value) -> Res
         digest,
         reference,
     })
-}
-
-/// gzip with a fixed level, no file name and mtime 0, so the bytes depend only on the input.
-pub(crate) fn gzip(data: &[u8], level: u32) -> Result<Vec<u8>> {
-    let mut enc = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::new(), Compression::new(level));
-    enc.write_all(data)?;
-    Ok(enc.finish()?)
 }
 
 fn blob_name(bytes: &[u8]) -> String {
