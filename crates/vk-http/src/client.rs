@@ -23,7 +23,8 @@ pub enum ProxySetting {
     /// Always connect directly.
     None,
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` (or lower case), read once when the
-    /// client is built.
+    /// client is built; a proxy URL other than `http://` or `https://` (e.g. `socks5://`) makes
+    /// [`HttpClient::new`] fail naming the variable.
     #[default]
     FromEnv,
     /// Explicit rules.
@@ -73,6 +74,17 @@ pub enum HttpError {
     /// The answer's body could not be read to its end.
     #[error("reading the response body")]
     Body(#[source] hyper::Error),
+    /// A proxy variable of the environment names a proxy this client cannot use.
+    #[error(
+        "{variable} names a {scheme} proxy; only http:// and https:// proxies are supported (unset {variable} or point it at an HTTP proxy)"
+    )]
+    ProxyScheme {
+        variable: &'static str,
+        scheme: String,
+    },
+    /// A proxy variable of the environment is not a URL.
+    #[error("{variable} is not a proxy URL (expected http://host:port)")]
+    ProxyUrl { variable: &'static str },
 }
 
 /// A complete answer: head, body and (HTTP/2) trailers.
@@ -116,7 +128,10 @@ impl HttpClient {
             .map_err(|_| HttpError::UserAgent(user_agent.clone()))?;
         let matcher = match proxy {
             ProxySetting::None => None,
-            ProxySetting::FromEnv => Some(Matcher::from_env()),
+            ProxySetting::FromEnv => {
+                crate::proxy::check_env(|name| std::env::var(name).ok())?;
+                Some(Matcher::from_env())
+            }
             ProxySetting::Matcher(m) => Some(*m),
         }
         .map(Arc::new);
