@@ -99,8 +99,8 @@ pub struct Answer {
 /// One connection pool with its TLS, proxy and timeout settings. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
-    timeout: Duration,
+    pub(crate) client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    pub(crate) timeout: Duration,
     user_agent: HeaderValue,
     matcher: Option<Arc<Matcher>>,
 }
@@ -165,23 +165,7 @@ impl HttpClient {
 
     /// Sends `request` (absolute URI) and reads the whole answer, of any status.
     pub async fn send(&self, mut request: Request<Bytes>) -> Result<Answer, HttpError> {
-        let headers = request.headers_mut();
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, self.user_agent.clone());
-        }
-        // A forward proxy sees the request itself: its credentials go on the request (a
-        // tunnel carries them on the CONNECT instead).
-        if request.uri().scheme() == Some(&Scheme::HTTP)
-            && let Some(proxy) = self
-                .matcher
-                .as_deref()
-                .and_then(|m| crate::proxy::proxy_for(m, request.uri()))
-            && let Some(auth) = proxy.basic_auth()
-        {
-            request
-                .headers_mut()
-                .insert(PROXY_AUTHORIZATION, auth.clone());
-        }
+        self.prepare(&mut request);
         let exchange = async {
             let response = self
                 .client
@@ -204,6 +188,28 @@ impl HttpClient {
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(answer) => answer,
             Err(_elapsed) => Err(HttpError::Timeout(self.timeout)),
+        }
+    }
+
+    /// The headers every request gets: the default `User-Agent`, and the forward proxy's
+    /// credentials.
+    pub(crate) fn prepare(&self, request: &mut Request<Bytes>) {
+        let headers = request.headers_mut();
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, self.user_agent.clone());
+        }
+        // A forward proxy sees the request itself: its credentials go on the request (a
+        // tunnel carries them on the CONNECT instead).
+        if request.uri().scheme() == Some(&Scheme::HTTP)
+            && let Some(proxy) = self
+                .matcher
+                .as_deref()
+                .and_then(|m| crate::proxy::proxy_for(m, request.uri()))
+            && let Some(auth) = proxy.basic_auth()
+        {
+            request
+                .headers_mut()
+                .insert(PROXY_AUTHORIZATION, auth.clone());
         }
     }
 }
