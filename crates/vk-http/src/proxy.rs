@@ -222,7 +222,10 @@ mod tests {
     #[test]
     fn http_and_https_proxies_and_empty_variables_are_accepted() {
         assert_eq!(check(&[]), Ok(()));
-        assert_eq!(check(&[("HTTPS_PROXY", "http://user:pw@proxy:3128")]), Ok(()));
+        assert_eq!(
+            check(&[("HTTPS_PROXY", "http://user:pw@proxy:3128")]),
+            Ok(())
+        );
         assert_eq!(check(&[("http_proxy", "https://proxy:443")]), Ok(()));
         assert_eq!(check(&[("ALL_PROXY", "proxy:3128")]), Ok(()));
         assert_eq!(check(&[("HTTP_PROXY", "")]), Ok(()));
@@ -239,7 +242,10 @@ mod tests {
             "all_proxy",
         ] {
             let err = check(&[(name, "socks5h://user:secret@proxy:1080")]).expect_err(name);
-            assert!(err.starts_with(&format!("{name} names a socks5h:// proxy")), "{err}");
+            assert!(
+                err.starts_with(&format!("{name} names a socks5h:// proxy")),
+                "{err}"
+            );
             assert!(err.contains("only http:// and https:// proxies"), "{err}");
             assert!(!err.contains("secret"), "{err}");
         }
@@ -249,7 +255,10 @@ mod tests {
     fn the_upper_case_variable_shadows_the_lower_case_one_as_in_the_matcher() {
         // The matcher uses HTTPS_PROXY when both are set, so a bad lower-case value is unused.
         assert_eq!(
-            check(&[("HTTPS_PROXY", "http://p:1"), ("https_proxy", "socks5://p:2")]),
+            check(&[
+                ("HTTPS_PROXY", "http://p:1"),
+                ("https_proxy", "socks5://p:2")
+            ]),
             Ok(())
         );
         let err = check(&[("ALL_PROXY", "ftp://p:1")]).expect_err("ftp");

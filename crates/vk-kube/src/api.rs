@@ -89,10 +89,7 @@ pub(crate) enum Body {
 }
 
 impl ApiClient {
-    pub(crate) fn new(
-        config: ClusterConfig,
-        user_agent: &str,
-    ) -> Result<Self, vk_http::HttpError> {
+    pub(crate) fn new(config: ClusterConfig, user_agent: &str) -> Result<Self, vk_http::HttpError> {
         let user_agent = if http::HeaderValue::from_str(user_agent).is_ok() {
             user_agent.to_owned()
         } else {
@@ -252,7 +249,12 @@ mod tests {
             "/apis/coordination.k8s.io/v1/namespaces/ns/leases"
         );
         assert_eq!(
-            path("admissionregistration.k8s.io", "mutatingwebhookconfigurations", None, "cfg"),
+            path(
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+                None,
+                "cfg"
+            ),
             "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/cfg"
         );
         assert_eq!(encode("metadata.name=a b"), "metadata.name%3Da%20b");

@@ -9,8 +9,8 @@ mod token;
 use std::path::{Path, PathBuf};
 
 pub(crate) use incluster::InCluster;
-pub use token::TokenFileError;
 pub(crate) use token::Auth;
+pub use token::TokenFileError;
 
 /// Why no client configuration could be loaded. Each names the file, variable or key to fix.
 #[derive(Debug, thiserror::Error)]

@@ -209,7 +209,9 @@ impl Election {
 
     async fn get(&self) -> Result<Option<Lease>, KubeError> {
         self.client
-            .run(self.call("get"), || self.client.api.get_opt::<Lease>(&self.path))
+            .run(self.call("get"), || {
+                self.client.api.get_opt::<Lease>(&self.path)
+            })
             .await
     }
 

@@ -202,7 +202,8 @@ impl KubeClient {
         let list_path = format!("{collection}?fieldSelector={selector}");
         let list = self
             .run(call.clone(), || {
-                self.api.call::<ObjectList<Secret>>(Method::GET, &list_path, Body::Empty)
+                self.api
+                    .call::<ObjectList<Secret>>(Method::GET, &list_path, Body::Empty)
             })
             .await?;
         publish(tx, list.items.first(), name);

@@ -38,9 +38,9 @@ fn parse_event<T: DeserializeOwned>(line: &[u8]) -> Result<WatchEvent<T>, Reques
         "MODIFIED" => WatchEvent::Modified(object(raw.object)?),
         "DELETED" => WatchEvent::Deleted(object(raw.object)?),
         "BOOKMARK" => WatchEvent::Bookmark,
-        "ERROR" => WatchEvent::Error(
-            serde_json::from_value(raw.object).map_err(RequestError::Decode)?,
-        ),
+        "ERROR" => {
+            WatchEvent::Error(serde_json::from_value(raw.object).map_err(RequestError::Decode)?)
+        }
         other => return Err(RequestError::Watch(format!("unknown event type {other:?}"))),
     })
 }
@@ -174,7 +174,10 @@ mod tests {
         let want = ["a", "bookmark", "b", "c", "error 410"];
         // Every split point, and byte by byte.
         for cut in 0..stream.len() {
-            let got: Vec<String> = events(&[&stream[..cut], &stream[cut..]]).iter().map(name).collect();
+            let got: Vec<String> = events(&[&stream[..cut], &stream[cut..]])
+                .iter()
+                .map(name)
+                .collect();
             assert_eq!(got, want, "cut at {cut}");
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
@@ -196,7 +199,9 @@ mod tests {
                 message: "too old resource version".to_owned(),
             })
         );
-        let err = parse_event::<Secret>(br#"{"type":"SURPRISE","object":{}}"#).err().expect("unknown");
+        let err = parse_event::<Secret>(br#"{"type":"SURPRISE","object":{}}"#)
+            .err()
+            .expect("unknown");
         assert!(err.to_string().contains("SURPRISE"), "{err}");
     }
 

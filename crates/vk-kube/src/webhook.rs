@@ -31,12 +31,11 @@ impl KubeClient {
                     .to_owned(),
             });
         }
-        let value = serde_json::to_value(Base64(bundle_pem.to_vec())).map_err(|e| {
-            KubeError::Invalid {
+        let value =
+            serde_json::to_value(Base64(bundle_pem.to_vec())).map_err(|e| KubeError::Invalid {
                 call: call.clone(),
                 problem: format!("encoding the CA bundle: {e}"),
-            }
-        })?;
+            })?;
         let mut ops = Vec::new();
         // Guard against a concurrent change of the entry list: the patch applies only to the
         // version we looked at.
@@ -63,11 +62,8 @@ impl KubeClient {
         })?;
         let at = path(GROUP, RESOURCE, None, mwc);
         self.run(call, || {
-            self.api.call::<serde_json::Value>(
-                Method::PATCH,
-                &at,
-                Body::JsonPatch(patch.clone()),
-            )
+            self.api
+                .call::<serde_json::Value>(Method::PATCH, &at, Body::JsonPatch(patch.clone()))
         })
         .await?;
         Ok(true)

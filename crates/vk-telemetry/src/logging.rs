@@ -114,11 +114,8 @@ pub fn init_telemetry(
         LogLevel::Error => "error",
         _ => "warn",
     };
-    // kube-client's request builder logs every failed call at error level without saying which
-    // call; vk-kube reports the same failure with the verb, resource and object, so the
-    // builder's line is only noise.
     let filter = EnvFilter::new(format!(
-        "{deps},kube_client::client::builder=off,vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vk_telemetry={lvl},vault_k8s={lvl}",
+        "{deps},vk_server={lvl},vk_injector={lvl},vk_kube={lvl},vk_inject={lvl},vk_agent={lvl},vk_vault_client={lvl},vk_telemetry={lvl},vault_k8s={lvl}",
         lvl = level.directive()
     ));
     let fmt = tracing_subscriber::fmt::layer()

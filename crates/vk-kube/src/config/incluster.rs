@@ -128,8 +128,15 @@ mod tests {
         unset.host = None;
         let err = unset.load().err().expect("no host").to_string();
         assert!(err.contains("KUBERNETES_SERVICE_HOST is not set"), "{err}");
-        let err = in_cluster("h", "https", &dir).load().err().expect("bad port");
-        assert!(err.to_string().contains("KUBERNETES_SERVICE_PORT=\"https\""), "{err}");
+        let err = in_cluster("h", "https", &dir)
+            .load()
+            .err()
+            .expect("bad port");
+        assert!(
+            err.to_string()
+                .contains("KUBERNETES_SERVICE_PORT=\"https\""),
+            "{err}"
+        );
         std::fs::remove_file(dir.path().join("token")).expect("rm");
         let err = in_cluster("h", "443", &dir).load().err().expect("no token");
         assert!(err.to_string().contains("token"), "{err}");

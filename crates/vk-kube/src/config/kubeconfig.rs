@@ -107,9 +107,10 @@ impl Merged {
                 Some(_) => return Err(invalid(&file, format!("{field} is not a list"))),
             };
             for item in items {
-                let name = item.get("name").and_then(Value::as_str).ok_or_else(|| {
-                    invalid(&file, format!("an entry of {field} has no name"))
-                })?;
+                let name = item
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid(&file, format!("an entry of {field} has no name")))?;
                 if list.iter().any(|e| e.name == name) {
                     continue;
                 }
@@ -311,11 +312,7 @@ fn read_cluster(cluster: &Entry) -> Result<(String, TlsInputs), ConfigError> {
             &at("certificate-authority-data"),
             &data,
         )?),
-        (None, Some(file)) => Some(read_relative(
-            cluster,
-            &at("certificate-authority"),
-            &file,
-        )?),
+        (None, Some(file)) => Some(read_relative(cluster, &at("certificate-authority"), &file)?),
         (None, None) => None,
     };
     Ok((server.trim_end_matches('/').to_owned(), tls))
@@ -332,7 +329,8 @@ fn read_user(user: &Entry, tls: &mut TlsInputs) -> Result<Auth, ConfigError> {
     let mut password = None;
     let (mut cert_file, mut cert_data, mut key_file, mut key_data) = (None, None, None, None);
     for (key, value) in &user.body {
-        let text = || string(&user.file, &at(key), value).map(|s| Some(s).filter(|s| !s.is_empty()));
+        let text =
+            || string(&user.file, &at(key), value).map(|s| Some(s).filter(|s| !s.is_empty()));
         match key.as_str() {
             "token" => token = text()?,
             "tokenFile" => token_file = text()?,
@@ -374,13 +372,19 @@ fn read_user(user: &Entry, tls: &mut TlsInputs) -> Result<Auth, ConfigError> {
         (Some(_), None) => {
             return Err(invalid(
                 &user.file,
-                format!("{} is set without client-key or client-key-data", at("client-certificate")),
+                format!(
+                    "{} is set without client-key or client-key-data",
+                    at("client-certificate")
+                ),
             ));
         }
         (None, Some(_)) => {
             return Err(invalid(
                 &user.file,
-                format!("{} is set without client-certificate or client-certificate-data", at("client-key")),
+                format!(
+                    "{} is set without client-certificate or client-certificate-data",
+                    at("client-key")
+                ),
             ));
         }
     };
@@ -407,7 +411,8 @@ fn read_user(user: &Entry, tls: &mut TlsInputs) -> Result<Auth, ConfigError> {
             _ => path.to_owned(),
         };
         let file = TokenFile::new(path, TOKEN_REFRESH);
-        file.check().map_err(|e| invalid(&user.file, format!("{}: {e}", at("tokenFile"))))?;
+        file.check()
+            .map_err(|e| invalid(&user.file, format!("{}: {e}", at("tokenFile"))))?;
         return Ok(Auth::File(file));
     }
     match (username, password) {

@@ -99,7 +99,10 @@ fn client_certificate_data_and_basic_auth() {
 #[test]
 fn insecure_skip_tls_verify_without_a_ca_is_accepted_with_one_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = kubeconfig("    server: https://h:1\n    insecure-skip-tls-verify: true", "    token: t");
+    let text = kubeconfig(
+        "    server: https://h:1\n    insecure-skip-tls-verify: true",
+        "    token: t",
+    );
     load_one(dir.path(), &text).expect("insecure");
     let text = kubeconfig(
         &format!(
@@ -109,7 +112,10 @@ fn insecure_skip_tls_verify_without_a_ca_is_accepted_with_one_refused() {
         "    token: t",
     );
     let err = load_one(dir.path(), &text).err().expect("both");
-    assert!(err.contains("insecure-skip-tls-verify is not allowed"), "{err}");
+    assert!(
+        err.contains("insecure-skip-tls-verify is not allowed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -158,7 +164,10 @@ fn unimplemented_keys_are_refused_naming_file_key_and_remedy() {
 #[test]
 fn entries_of_other_contexts_are_not_checked() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut text = kubeconfig("    server: https://h:1\n    insecure-skip-tls-verify: true", "    token: t");
+    let mut text = kubeconfig(
+        "    server: https://h:1\n    insecure-skip-tls-verify: true",
+        "    token: t",
+    );
     text.push_str("- name: cloud\n  user:\n    exec:\n      command: aws\n");
     load_one(dir.path(), &text).expect("the exec user is not used");
 }
@@ -166,7 +175,8 @@ fn entries_of_other_contexts_are_not_checked() {
 #[test]
 fn a_missing_or_unknown_current_context_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = kubeconfig("    server: https://h:1", "    token: t").replace("current-context: main\n", "");
+    let text = kubeconfig("    server: https://h:1", "    token: t")
+        .replace("current-context: main\n", "");
     let err = load_one(dir.path(), &text).err().expect("no context");
     assert!(err.contains("no current-context is set"), "{err}");
     let text = kubeconfig("    server: https://h:1", "    token: t")
@@ -176,7 +186,9 @@ fn a_missing_or_unknown_current_context_is_an_error() {
         err.contains(r#"current-context "other" is not defined under contexts"#),
         "{err}"
     );
-    let err = load_one(dir.path(), "current-context: x\nclusters: {}\n").err().expect("shape");
+    let err = load_one(dir.path(), "current-context: x\nclusters: {}\n")
+        .err()
+        .expect("shape");
     assert!(err.contains("clusters is not a list"), "{err}");
     let err = load_one(dir.path(), "a: [").err().expect("yaml");
     assert!(err.contains("not a kubeconfig YAML document"), "{err}");
@@ -193,7 +205,10 @@ fn merged_files_take_the_first_current_context_and_the_first_entry_of_each_name(
     let second = write(
         dir.path(),
         "second",
-        &kubeconfig("    server: https://second:1\n    insecure-skip-tls-verify: true", "    token: from-second"),
+        &kubeconfig(
+            "    server: https://second:1\n    insecure-skip-tls-verify: true",
+            "    token: from-second",
+        ),
     );
     let config = load(&[first, second]).expect("merged");
     assert_eq!(config.server, "https://second:1");
@@ -203,13 +218,22 @@ fn merged_files_take_the_first_current_context_and_the_first_entry_of_each_name(
 #[test]
 fn a_bad_server_or_missing_file_names_the_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = load_one(dir.path(), &kubeconfig("    server: ftp://h", "    token: t"))
-        .err()
-        .expect("scheme");
-    assert!(err.contains(r#"clusters[name="c"].cluster.server "ftp://h" is not an https://"#), "{err}");
     let err = load_one(
         dir.path(),
-        &kubeconfig("    server: https://h:1\n    certificate-authority: missing.pem", "    token: t"),
+        &kubeconfig("    server: ftp://h", "    token: t"),
+    )
+    .err()
+    .expect("scheme");
+    assert!(
+        err.contains(r#"clusters[name="c"].cluster.server "ftp://h" is not an https://"#),
+        "{err}"
+    );
+    let err = load_one(
+        dir.path(),
+        &kubeconfig(
+            "    server: https://h:1\n    certificate-authority: missing.pem",
+            "    token: t",
+        ),
     )
     .err()
     .expect("missing ca");

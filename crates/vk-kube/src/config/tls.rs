@@ -66,8 +66,12 @@ impl TlsInputs {
             ),
         };
         if let Some(name) = self.server_name {
-            let fixed = ServerName::try_from(name.clone())
-                .map_err(|_| bad("tls-server-name", format!("{name:?} is not a DNS name or IP address")))?;
+            let fixed = ServerName::try_from(name.clone()).map_err(|_| {
+                bad(
+                    "tls-server-name",
+                    format!("{name:?} is not a DNS name or IP address"),
+                )
+            })?;
             verifier = Arc::new(FixedNameVerifier {
                 inner: verifier,
                 name: fixed,
