@@ -199,9 +199,8 @@ mod tests {
                 message: "too old resource version".to_owned(),
             })
         );
-        let err = parse_event::<Secret>(br#"{"type":"SURPRISE","object":{}}"#)
-            .err()
-            .expect("unknown");
+        let err =
+            parse_event::<Secret>(br#"{"type":"SURPRISE","object":{}}"#).expect_err("unknown");
         assert!(err.to_string().contains("SURPRISE"), "{err}");
     }
 
