@@ -44,7 +44,7 @@ impl KubeClient {
         Self::from_config(config, user_agent)
     }
 
-    fn from_config(config: ClusterConfig, user_agent: &str) -> Result<Self, KubeError> {
+    pub(crate) fn from_config(config: ClusterConfig, user_agent: &str) -> Result<Self, KubeError> {
         let api = ApiClient::new(config, user_agent).map_err(KubeError::Client)?;
         Ok(Self {
             api,

@@ -17,6 +17,8 @@
 mod api;
 mod call;
 mod client;
+#[cfg(test)]
+mod client_tests;
 mod config;
 mod error;
 mod leader;
