@@ -91,16 +91,11 @@ impl Merged {
                 _ => return Err(invalid(&file, "current-context is not a string")),
             }
         }
-        for (list, field) in [
-            (&mut self.clusters, "clusters"),
-            (&mut self.users, "users"),
-            (&mut self.contexts, "contexts"),
+        for (list, field, inner) in [
+            (&mut self.clusters, "clusters", "cluster"),
+            (&mut self.users, "users", "user"),
+            (&mut self.contexts, "contexts", "context"),
         ] {
-            let inner = match field {
-                "clusters" => "cluster",
-                "users" => "user",
-                _ => "context",
-            };
             let items = match doc.get(field) {
                 None | Some(Value::Null) => continue,
                 Some(Value::Array(items)) => items,
