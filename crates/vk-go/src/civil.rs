@@ -68,4 +68,22 @@ impl UtcDateTime {
         );
         out
     }
+
+    /// Kubernetes' `metav1.MicroTime` text, Go layout `2006-01-02T15:04:05.000000Z07:00` in UTC:
+    /// the seconds with `micros` (0–999 999) as six digits.
+    pub fn rfc3339_micros(&self, micros: u32) -> String {
+        let mut out = String::with_capacity(27);
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            micros.min(999_999)
+        );
+        out
+    }
 }

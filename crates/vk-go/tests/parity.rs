@@ -626,6 +626,14 @@ fn utc_dates_match_go() {
     for (secs, want) in cases {
         assert_eq!(UtcDateTime::from_unix(*secs).rfc3339(), *want, "{secs}");
     }
+    // metav1.MicroTime: t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+    let micro = UtcDateTime::from_unix(1_798_761_599);
+    assert_eq!(micro.rfc3339_micros(5), "2026-12-31T23:59:59.000005Z");
+    assert_eq!(micro.rfc3339_micros(999_999), "2026-12-31T23:59:59.999999Z");
+    assert_eq!(
+        UtcDateTime::from_unix(0).rfc3339_micros(120_000),
+        "1970-01-01T00:00:00.120000Z"
+    );
     assert_eq!(civil_from_days(20_428), (2025, 12, 6));
     for days in (-800_000..800_000).step_by(997) {
         let (y, m, d) = civil_from_days(days);

@@ -23,7 +23,8 @@ pub enum ProxySetting {
     /// Always connect directly.
     None,
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` (or lower case), read once when the
-    /// client is built.
+    /// client is built; a proxy URL other than `http://` or `https://` (e.g. `socks5://`) makes
+    /// [`HttpClient::new`] fail naming the variable.
     #[default]
     FromEnv,
     /// Explicit rules.
@@ -73,6 +74,17 @@ pub enum HttpError {
     /// The answer's body could not be read to its end.
     #[error("reading the response body")]
     Body(#[source] hyper::Error),
+    /// A proxy variable of the environment names a proxy this client cannot use.
+    #[error(
+        "{variable} names a {scheme} proxy; only http:// and https:// proxies are supported (unset {variable} or point it at an HTTP proxy)"
+    )]
+    ProxyScheme {
+        variable: &'static str,
+        scheme: String,
+    },
+    /// A proxy variable of the environment is not a URL.
+    #[error("{variable} is not a proxy URL (expected http://host:port)")]
+    ProxyUrl { variable: &'static str },
 }
 
 /// A complete answer: head, body and (HTTP/2) trailers.
@@ -87,8 +99,8 @@ pub struct Answer {
 /// One connection pool with its TLS, proxy and timeout settings. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
-    timeout: Duration,
+    pub(crate) client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    pub(crate) timeout: Duration,
     user_agent: HeaderValue,
     matcher: Option<Arc<Matcher>>,
 }
@@ -116,7 +128,10 @@ impl HttpClient {
             .map_err(|_| HttpError::UserAgent(user_agent.clone()))?;
         let matcher = match proxy {
             ProxySetting::None => None,
-            ProxySetting::FromEnv => Some(Matcher::from_env()),
+            ProxySetting::FromEnv => {
+                crate::proxy::check_env(|name| std::env::var(name).ok())?;
+                Some(Matcher::from_env())
+            }
             ProxySetting::Matcher(m) => Some(*m),
         }
         .map(Arc::new);
@@ -150,23 +165,7 @@ impl HttpClient {
 
     /// Sends `request` (absolute URI) and reads the whole answer, of any status.
     pub async fn send(&self, mut request: Request<Bytes>) -> Result<Answer, HttpError> {
-        let headers = request.headers_mut();
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, self.user_agent.clone());
-        }
-        // A forward proxy sees the request itself: its credentials go on the request (a
-        // tunnel carries them on the CONNECT instead).
-        if request.uri().scheme() == Some(&Scheme::HTTP)
-            && let Some(proxy) = self
-                .matcher
-                .as_deref()
-                .and_then(|m| crate::proxy::proxy_for(m, request.uri()))
-            && let Some(auth) = proxy.basic_auth()
-        {
-            request
-                .headers_mut()
-                .insert(PROXY_AUTHORIZATION, auth.clone());
-        }
+        self.prepare(&mut request);
         let exchange = async {
             let response = self
                 .client
@@ -189,6 +188,28 @@ impl HttpClient {
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(answer) => answer,
             Err(_elapsed) => Err(HttpError::Timeout(self.timeout)),
+        }
+    }
+
+    /// The headers every request gets: the default `User-Agent`, and the forward proxy's
+    /// credentials.
+    pub(crate) fn prepare(&self, request: &mut Request<Bytes>) {
+        let headers = request.headers_mut();
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, self.user_agent.clone());
+        }
+        // A forward proxy sees the request itself: its credentials go on the request (a
+        // tunnel carries them on the CONNECT instead).
+        if request.uri().scheme() == Some(&Scheme::HTTP)
+            && let Some(proxy) = self
+                .matcher
+                .as_deref()
+                .and_then(|m| crate::proxy::proxy_for(m, request.uri()))
+            && let Some(auth) = proxy.basic_auth()
+        {
+            request
+                .headers_mut()
+                .insert(PROXY_AUTHORIZATION, auth.clone());
         }
     }
 }

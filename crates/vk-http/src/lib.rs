@@ -1,11 +1,11 @@
-//! The HTTP client of the binary's outgoing calls other than Kubernetes: the agent's Vault
-//! client and the OTLP trace exporter. It runs on the hyper-util client and hyper-rustls that
-//! the Kubernetes client (kube) already links, so the static binary carries one HTTP client
-//! stack.
+//! The HTTP client of the binary's outgoing calls: the agent's Vault client, the OTLP trace
+//! exporter and the injector's Kubernetes API client (`vk-kube`), so the static binary carries
+//! one HTTP client stack (hyper-util and hyper-rustls).
 //!
 //! * [`HttpClient`]: one connection pool; a whole exchange (request, answer, body) is bounded
 //!   by one timeout; HTTP/1.1, or HTTP/2 only (prior knowledge on `http://`, ALPN `h2` on
-//!   `https://`) for gRPC.
+//!   `https://`) for gRPC; [`HttpClient::send_streaming`] hands over a body still arriving
+//!   (a Kubernetes watch).
 //! * Proxies ([`ProxySetting`]): `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (and
 //!   their lower-case forms) as curl and Go's client read them: `https://` destinations go
 //!   through an HTTP `CONNECT` tunnel, `http://` ones are sent to the proxy in absolute form;
@@ -18,7 +18,9 @@
 mod client;
 mod proxy;
 mod roots;
+mod stream;
 
 pub use client::{Answer, HttpClient, HttpClientOptions, HttpError, ProxySetting};
 pub use hyper_util::client::proxy::matcher::Matcher as ProxyMatcher;
 pub use roots::{accept_any_verifier, system_roots_verifier};
+pub use stream::StreamingAnswer;

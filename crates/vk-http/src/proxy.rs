@@ -112,6 +112,47 @@ pub(crate) fn proxy_for(
     matcher.intercept(dst)
 }
 
+/// The proxy variables as [`Matcher::from_env`] reads them: of each pair, the first one set.
+const PROXY_VARIABLES: [[&str; 2]; 3] = [
+    ["HTTPS_PROXY", "https_proxy"],
+    ["HTTP_PROXY", "http_proxy"],
+    ["ALL_PROXY", "all_proxy"],
+];
+
+/// Refuses proxy variables the connector cannot honour. The matcher would accept a `socks5://`
+/// URL and skip an unparsable one, and every request would then fail (or bypass the proxy)
+/// without naming the variable; failing when the client is built names it.
+pub(crate) fn check_env(get: impl Fn(&str) -> Option<String>) -> Result<(), crate::HttpError> {
+    for pair in PROXY_VARIABLES {
+        let Some((variable, value)) = pair
+            .iter()
+            .find_map(|name| get(name).map(|value| (*name, value)))
+        else {
+            continue;
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let Ok(uri) = value.parse::<Uri>() else {
+            return Err(crate::HttpError::ProxyUrl { variable });
+        };
+        match uri.scheme_str() {
+            None | Some("http" | "https") if uri.authority().is_some() => {}
+            None | Some("http" | "https") => {
+                return Err(crate::HttpError::ProxyUrl { variable });
+            }
+            Some(scheme) => {
+                return Err(crate::HttpError::ProxyScheme {
+                    variable,
+                    scheme: format!("{scheme}://"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A connection made by [`ProxyConnector`]; tells the client when requests on it must carry
 /// the absolute URI (a forward proxy).
 pub(crate) struct ProxyStream {
@@ -162,5 +203,73 @@ impl Write for ProxyStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_env;
+
+    fn check(vars: &[(&str, &str)]) -> Result<(), String> {
+        check_env(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn http_and_https_proxies_and_empty_variables_are_accepted() {
+        assert_eq!(check(&[]), Ok(()));
+        assert_eq!(
+            check(&[("HTTPS_PROXY", "http://user:pw@proxy:3128")]),
+            Ok(())
+        );
+        assert_eq!(check(&[("http_proxy", "https://proxy:443")]), Ok(()));
+        assert_eq!(check(&[("ALL_PROXY", "proxy:3128")]), Ok(()));
+        assert_eq!(check(&[("HTTP_PROXY", "")]), Ok(()));
+    }
+
+    #[test]
+    fn a_socks_proxy_is_refused_naming_the_variable() {
+        for name in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            let err = check(&[(name, "socks5h://user:secret@proxy:1080")]).expect_err(name);
+            assert!(
+                err.starts_with(&format!("{name} names a socks5h:// proxy")),
+                "{err}"
+            );
+            assert!(err.contains("only http:// and https:// proxies"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_upper_case_variable_shadows_the_lower_case_one_as_in_the_matcher() {
+        // The matcher uses HTTPS_PROXY when both are set, so a bad lower-case value is unused.
+        assert_eq!(
+            check(&[
+                ("HTTPS_PROXY", "http://p:1"),
+                ("https_proxy", "socks5://p:2")
+            ]),
+            Ok(())
+        );
+        let err = check(&[("ALL_PROXY", "ftp://p:1")]).expect_err("ftp");
+        assert!(err.starts_with("ALL_PROXY names a ftp:// proxy"), "{err}");
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_url_is_refused() {
+        let err = check(&[("HTTP_PROXY", "http://")]).expect_err("no host");
+        assert!(err.starts_with("HTTP_PROXY is not a proxy URL"), "{err}");
+        let err = check(&[("HTTP_PROXY", "a b")]).expect_err("space");
+        assert!(err.starts_with("HTTP_PROXY is not a proxy URL"), "{err}");
     }
 }

@@ -206,3 +206,40 @@ async fn a_server_that_never_answers_runs_into_the_timeout() {
     assert!(started.elapsed() < Duration::from_secs(20));
     held.abort();
 }
+
+#[tokio::test]
+async fn a_streaming_answer_hands_over_each_chunk_as_it_arrives() {
+    let server = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        let (mut conn, _) = server.accept().await.expect("accept");
+        read_head(&mut conn).await;
+        conn.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n")
+            .await
+            .expect("first chunk");
+        // The second chunk is sent only once the client has seen the first one.
+        release_rx.await.expect("release");
+        conn.write_all(b"7\r\nsecond\n\r\n0\r\n\r\n")
+            .await
+            .expect("second chunk");
+    });
+    let client = HttpClient::new(options(
+        plain_tls(),
+        ProxySetting::None,
+        Duration::from_secs(20),
+    ))
+    .expect("client");
+    let request = http::Request::get(format!("http://{addr}/watch"))
+        .body(Bytes::new())
+        .expect("request");
+    let mut answer = client.send_streaming(request).await.expect("head");
+    assert_eq!(answer.status, 200);
+    let first = answer.chunk().await.expect("read").expect("first chunk");
+    assert_eq!(&first[..], b"first\n");
+    release_tx.send(()).expect("server waiting");
+    let second = answer.chunk().await.expect("read").expect("second chunk");
+    assert_eq!(&second[..], b"second\n");
+    assert!(answer.chunk().await.expect("end").is_none());
+    serving.await.expect("server");
+}

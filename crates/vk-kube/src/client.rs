@@ -2,13 +2,15 @@
 
 use std::future::Future;
 
+use crate::api::{ApiClient, RequestError};
 use crate::call::{Call, CallPolicy};
+use crate::config::ClusterConfig;
 use crate::error::KubeError;
 
 /// A Kubernetes API client; cheap to clone.
 #[derive(Clone)]
 pub struct KubeClient {
-    pub(crate) client: kube::Client,
+    pub(crate) api: ApiClient,
     pub(crate) policy: CallPolicy,
 }
 
@@ -21,10 +23,10 @@ impl std::fmt::Debug for KubeClient {
 }
 
 impl KubeClient {
-    /// A client configured as kube-rs infers it: `KUBECONFIG`, else `~/.kube/config`, else the
-    /// in-cluster service account.
+    /// A client configured as `kubectl` finds its configuration: `KUBECONFIG` (its files
+    /// merged), else `~/.kube/config` when it exists, else the in-cluster service account.
     pub async fn infer(user_agent: &str) -> Result<Self, KubeError> {
-        let config = kube::Config::infer().await.map_err(KubeError::Config)?;
+        let config = crate::config::infer().map_err(KubeError::Config)?;
         Self::from_config(config, user_agent)
     }
 
@@ -34,24 +36,18 @@ impl KubeClient {
         path: &std::path::Path,
         user_agent: &str,
     ) -> Result<Self, KubeError> {
-        let bad = |source| KubeError::Kubeconfig {
-            path: path.to_owned(),
-            source: Box::new(source),
-        };
-        let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(bad)?;
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-            .await
-            .map_err(bad)?;
+        let config =
+            crate::config::from_kubeconfig(path).map_err(|source| KubeError::Kubeconfig {
+                path: path.to_owned(),
+                source: Box::new(source),
+            })?;
         Self::from_config(config, user_agent)
     }
 
-    fn from_config(mut config: kube::Config, user_agent: &str) -> Result<Self, KubeError> {
-        if let Ok(value) = user_agent.parse() {
-            config.headers.push((http::header::USER_AGENT, value));
-        }
-        let client = kube::Client::try_from(config).map_err(KubeError::Client)?;
+    pub(crate) fn from_config(config: ClusterConfig, user_agent: &str) -> Result<Self, KubeError> {
+        let api = ApiClient::new(config, user_agent).map_err(KubeError::Client)?;
         Ok(Self {
-            client,
+            api,
             policy: CallPolicy::STANDARD,
         })
     }
@@ -59,7 +55,7 @@ impl KubeClient {
     /// The same client with another timeout/retry policy.
     pub fn with_policy(&self, policy: CallPolicy) -> Self {
         Self {
-            client: self.client.clone(),
+            api: self.api.clone(),
             policy,
         }
     }
@@ -69,11 +65,11 @@ impl KubeClient {
     pub(crate) async fn run<T, F, Fut>(&self, call: Call, mut attempt: F) -> Result<T, KubeError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, kube::Error>>,
+        Fut: Future<Output = Result<T, RequestError>>,
     {
         let policy = self.policy;
         let attempts = policy.attempts.max(1);
-        let mut last: Option<kube::Error> = None;
+        let mut last: Option<RequestError> = None;
         for n in 0..attempts {
             if n > 0 {
                 tokio::time::sleep(policy.backoff(n - 1)).await;
@@ -94,11 +90,11 @@ impl KubeClient {
             }
         }
         Err(match last {
-            Some(kube::Error::Api(status)) => KubeError::Api {
+            Some(RequestError::Status(status)) => KubeError::Api {
                 call,
                 code: status.code,
-                reason: status.reason.clone(),
-                message: status.message.clone(),
+                reason: status.reason,
+                message: status.message,
             },
             Some(source) => KubeError::Transport {
                 call,

@@ -2,22 +2,24 @@
 
 use std::time::Duration;
 
+use crate::api::RequestError;
 use crate::call::Call;
+use crate::config::ConfigError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     #[error(
         "loading the Kubernetes client configuration (KUBECONFIG, ~/.kube/config, or the in-cluster service account)"
     )]
-    Config(#[source] kube::config::InferConfigError),
+    Config(#[source] ConfigError),
     #[error("loading kubeconfig {path}")]
     Kubeconfig {
         path: std::path::PathBuf,
         #[source]
-        source: Box<kube::config::KubeconfigError>,
+        source: Box<ConfigError>,
     },
     #[error("building the Kubernetes client from its configuration")]
-    Client(#[source] kube::Error),
+    Client(#[source] vk_http::HttpError),
     #[error("{call}: forbidden; the injector's service account needs the RBAC rule {rule} (API server: {message})", rule = call.rbac_rule())]
     Forbidden { call: Call, message: String },
     #[error("{call}: not found")]
@@ -42,7 +44,7 @@ pub enum KubeError {
         call: Call,
         attempts: u32,
         #[source]
-        source: kube::Error,
+        source: RequestError,
     },
     #[error("{call}: {problem}")]
     Invalid { call: Call, problem: String },
@@ -71,37 +73,32 @@ impl KubeError {
         matches!(self, Self::Conflict { .. })
     }
 
-    /// Map a kube-rs error of `call`; `None` when it is transient and worth another attempt.
+    /// Map a failed request of `call`; `Err` when it is transient and worth another attempt.
     pub(crate) fn classify(
         call: &Call,
-        err: kube::Error,
+        err: RequestError,
         attempts: u32,
-    ) -> Result<Self, kube::Error> {
+    ) -> Result<Self, RequestError> {
         match err {
-            kube::Error::Api(status) => {
-                let code = status.code;
-                match code {
-                    403 => Ok(Self::Forbidden {
-                        call: call.clone(),
-                        message: status.message.clone(),
-                    }),
-                    404 => Ok(Self::NotFound { call: call.clone() }),
-                    409 => Ok(Self::Conflict {
-                        call: call.clone(),
-                        message: status.message.clone(),
-                    }),
-                    429 | 500..=599 => Err(kube::Error::Api(status)),
-                    _ => Ok(Self::Api {
-                        call: call.clone(),
-                        code,
-                        reason: status.reason.clone(),
-                        message: status.message.clone(),
-                    }),
-                }
-            }
-            kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
-                Err(err)
-            }
+            RequestError::Status(status) => match status.code {
+                403 => Ok(Self::Forbidden {
+                    call: call.clone(),
+                    message: status.message,
+                }),
+                404 => Ok(Self::NotFound { call: call.clone() }),
+                409 => Ok(Self::Conflict {
+                    call: call.clone(),
+                    message: status.message,
+                }),
+                429 | 500..=599 => Err(RequestError::Status(status)),
+                code => Ok(Self::Api {
+                    call: call.clone(),
+                    code,
+                    reason: status.reason,
+                    message: status.message,
+                }),
+            },
+            RequestError::Http(_) => Err(err),
             other => Ok(Self::Transport {
                 call: call.clone(),
                 attempts,

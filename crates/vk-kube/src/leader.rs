@@ -5,18 +5,19 @@
 //! The holder steps down when it could not renew for the renew deadline, and on release
 //! clears `holderIdentity` so a successor takes over at its next retry.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ObjectMeta, PostParams};
+use http::Method;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::api::{Body, path};
 use crate::call::{Call, CallPolicy};
 use crate::client::KubeClient;
 use crate::error::KubeError;
+use crate::objects::{Lease, LeaseSpec, ObjectMeta};
+
+const GROUP: &str = "coordination.k8s.io";
 
 /// Where the Lease lives, who we are and the timings (client-go defaults: 15 s, 10 s, 2 s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +70,7 @@ impl LeaderElector {
             first_backoff: Duration::ZERO,
         });
         let election = Election {
-            api: Api::namespaced(client.client.clone(), &settings.namespace),
+            path: path(GROUP, "leases", Some(&settings.namespace), &settings.name),
             client,
             settings,
             observed: None,
@@ -99,7 +100,8 @@ impl LeaderElector {
 
 struct Election {
     client: KubeClient,
-    api: Api<Lease>,
+    /// The Lease's object path.
+    path: String,
     settings: LeaseSettings,
     /// The last Lease version seen and when we first saw it (our monotonic clock).
     observed: Option<(String, Instant)>,
@@ -175,14 +177,14 @@ impl Election {
         Call::new(
             verb,
             "leases",
-            "coordination.k8s.io",
+            GROUP,
             Some(&self.settings.namespace),
             &self.settings.name,
         )
     }
 
     fn our_spec(&self, previous: Option<&LeaseSpec>) -> LeaseSpec {
-        let now = MicroTime(Timestamp::now());
+        let now = micro_time_now();
         let ours = previous.and_then(|p| p.holder_identity.as_deref())
             == Some(self.settings.identity.as_str());
         let transitions = previous.and_then(|p| p.lease_transitions).unwrap_or(0);
@@ -200,30 +202,32 @@ impl Election {
             } else {
                 transitions + 1
             }),
-            ..Default::default()
+            // Fields of newer API versions (e.g. preferredHolder, strategy) stay as they were.
+            rest: previous.map(|p| p.rest.clone()).unwrap_or_default(),
         }
+    }
+
+    async fn get(&self) -> Result<Option<Lease>, KubeError> {
+        self.client
+            .run(self.call("get"), || {
+                self.client.api.get_opt::<Lease>(&self.path)
+            })
+            .await
     }
 
     /// One round: `Ok(true)` when we hold the Lease after it.
     async fn try_acquire_or_renew(&mut self) -> Result<bool, KubeError> {
-        let name = self.settings.name.clone();
-        let api = self.api.clone();
-        let current = self
-            .client
-            .run(self.call("get"), || api.get_opt(&name))
-            .await?;
-        let Some(mut lease) = current else {
+        let Some(mut lease) = self.get().await? else {
             let lease = Lease {
-                metadata: ObjectMeta {
-                    name: Some(name.clone()),
-                    namespace: Some(self.settings.namespace.clone()),
-                    ..Default::default()
-                },
+                api_version: Some(format!("{GROUP}/v1")),
+                kind: Some("Lease".to_owned()),
+                metadata: ObjectMeta::named(&self.settings.name, &self.settings.namespace),
                 spec: Some(self.our_spec(None)),
+                ..Lease::default()
             };
-            let pp = PostParams::default();
+            let collection = path(GROUP, "leases", Some(&self.settings.namespace), "");
             return self
-                .write(self.call("create"), || api.create(&pp, &lease))
+                .write(self.call("create"), Method::POST, &collection, &lease)
                 .await;
         };
         let version = lease.metadata.resource_version.clone().unwrap_or_default();
@@ -252,18 +256,20 @@ impl Election {
             );
         }
         lease.spec = Some(self.our_spec(Some(&spec)));
-        let pp = PostParams::default();
-        self.write(self.call("update"), || api.replace(&name, &pp, &lease))
+        let object = self.path.clone();
+        self.write(self.call("update"), Method::PUT, &object, &lease)
             .await
     }
 
     /// A conditional write: a conflict means another candidate won this round.
-    async fn write<F, Fut>(&mut self, call: Call, attempt: F) -> Result<bool, KubeError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<Lease, kube::Error>>,
-    {
-        match self.client.run(call, attempt).await {
+    async fn write(
+        &mut self,
+        call: Call,
+        method: Method,
+        target: &str,
+        lease: &Lease,
+    ) -> Result<bool, KubeError> {
+        match self.send(call, method, target, lease).await {
             Ok(written) => {
                 if let Some(v) = written.metadata.resource_version {
                     self.observed = Some((v, Instant::now()));
@@ -275,14 +281,28 @@ impl Election {
         }
     }
 
+    async fn send(
+        &self,
+        call: Call,
+        method: Method,
+        target: &str,
+        lease: &Lease,
+    ) -> Result<Lease, KubeError> {
+        let body = serde_json::to_vec(lease).map_err(|e| KubeError::Invalid {
+            call: call.clone(),
+            problem: format!("encoding the Lease: {e}"),
+        })?;
+        self.client
+            .run(call, || {
+                self.client
+                    .api
+                    .call::<Lease>(method.clone(), target, Body::Json(body.clone()))
+            })
+            .await
+    }
+
     async fn release(&self) -> Result<(), KubeError> {
-        let name = self.settings.name.clone();
-        let api = self.api.clone();
-        let Some(mut lease) = self
-            .client
-            .run(self.call("get"), || api.get_opt(&name))
-            .await?
-        else {
+        let Some(mut lease) = self.get().await? else {
             return Ok(());
         };
         let mut spec = lease.spec.clone().unwrap_or_default();
@@ -291,14 +311,21 @@ impl Election {
         }
         spec.holder_identity = None;
         spec.lease_duration_seconds = Some(1);
-        spec.renew_time = Some(MicroTime(Timestamp::now()));
+        spec.renew_time = Some(micro_time_now());
         lease.spec = Some(spec);
-        let pp = PostParams::default();
-        self.client
-            .run(self.call("update"), || api.replace(&name, &pp, &lease))
+        self.send(self.call("update"), Method::PUT, &self.path, &lease)
             .await?;
         Ok(())
     }
+}
+
+/// Now as `metav1.MicroTime` text (`2006-01-02T15:04:05.000000Z`).
+fn micro_time_now() -> String {
+    let since_epoch = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    vk_go::UtcDateTime::from_unix(secs).rfc3339_micros(since_epoch.subsec_micros())
 }
 
 fn secs(d: Duration) -> i32 {

@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
+use http::Method;
 use tokio::sync::watch;
 
+use crate::api::{Body, encode, path};
 use crate::call::Call;
 use crate::client::KubeClient;
 use crate::error::KubeError;
+use crate::objects::{Base64, ObjectList, ObjectMeta, Secret};
+use crate::watch::WatchEvent;
 
 /// Upstream's name for the shared certificate Secret.
 pub const CERT_SECRET_NAME: &str = "vault-injector-certs";
@@ -55,8 +55,8 @@ impl CertSecret {
         let text = |key: &str| -> Result<Option<String>, String> {
             match data.get(key) {
                 None => Ok(None),
-                Some(ByteString(bytes)) if bytes.is_empty() => Ok(None),
-                Some(ByteString(bytes)) => String::from_utf8(bytes.clone())
+                Some(Base64(bytes)) if bytes.is_empty() => Ok(None),
+                Some(Base64(bytes)) => String::from_utf8(bytes.clone())
                     .map(Some)
                     .map_err(|_| format!("data.{key} is not UTF-8 PEM text")),
             }
@@ -73,10 +73,10 @@ impl CertSecret {
         })
     }
 
-    fn to_data(&self) -> BTreeMap<String, ByteString> {
+    fn to_data(&self) -> BTreeMap<String, Base64> {
         let mut data = BTreeMap::new();
         let mut put = |key: &str, value: &str| {
-            data.insert(key.to_owned(), ByteString(value.as_bytes().to_vec()));
+            data.insert(key.to_owned(), Base64(value.as_bytes().to_vec()));
         };
         put(KEY_CERT, &self.cert_pem);
         put(KEY_KEY, &self.key_pem);
@@ -100,9 +100,12 @@ impl KubeClient {
         ns: &str,
         name: &str,
     ) -> Result<Option<CertSecret>, KubeError> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
         let call = Call::new("get", "secrets", "", Some(ns), name);
-        let Some(secret) = self.run(call.clone(), || api.get_opt(name)).await? else {
+        let at = path("", "secrets", Some(ns), name);
+        let Some(secret) = self
+            .run(call.clone(), || self.api.get_opt::<Secret>(&at))
+            .await?
+        else {
             return Ok(None);
         };
         CertSecret::from_secret(&secret)
@@ -118,38 +121,45 @@ impl KubeClient {
         name: &str,
         contents: &CertSecret,
     ) -> Result<(), KubeError> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        let at = path("", "secrets", Some(ns), name);
         let existing = self
             .run(Call::new("get", "secrets", "", Some(ns), name), || {
-                api.get_opt(name)
+                self.api.get_opt::<Secret>(&at)
             })
             .await?;
-        let pp = PostParams::default();
-        match existing {
-            None => {
-                let secret = Secret {
-                    metadata: kube::api::ObjectMeta {
-                        name: Some(name.to_owned()),
-                        namespace: Some(ns.to_owned()),
-                        ..Default::default()
-                    },
+        let (call, method, target, secret) = match existing {
+            None => (
+                Call::new("create", "secrets", "", Some(ns), name),
+                Method::POST,
+                path("", "secrets", Some(ns), ""),
+                Secret {
+                    api_version: Some("v1".to_owned()),
+                    kind: Some("Secret".to_owned()),
+                    metadata: ObjectMeta::named(name, ns),
                     data: Some(contents.to_data()),
-                    ..Default::default()
-                };
-                self.run(Call::new("create", "secrets", "", Some(ns), name), || {
-                    api.create(&pp, &secret)
-                })
-                .await?;
-            }
+                    ..Secret::default()
+                },
+            ),
             Some(mut secret) => {
                 secret.data = Some(contents.to_data());
                 secret.string_data = None;
-                self.run(Call::new("update", "secrets", "", Some(ns), name), || {
-                    api.replace(name, &pp, &secret)
-                })
-                .await?;
+                (
+                    Call::new("update", "secrets", "", Some(ns), name),
+                    Method::PUT,
+                    at.clone(),
+                    secret,
+                )
             }
-        }
+        };
+        let body = serde_json::to_vec(&secret).map_err(|e| KubeError::Invalid {
+            call: call.clone(),
+            problem: format!("encoding the Secret: {e}"),
+        })?;
+        self.run(call, || {
+            self.api
+                .call::<Secret>(method.clone(), &target, Body::Json(body.clone()))
+        })
+        .await?;
         Ok(())
     }
 
@@ -186,21 +196,28 @@ impl KubeClient {
         name: &str,
         tx: &watch::Sender<Option<CertSecret>>,
     ) -> Result<(), KubeError> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
-        let selector = format!("metadata.name={name}");
+        let selector = encode(&format!("metadata.name={name}"));
+        let collection = path("", "secrets", Some(ns), "");
         let call = Call::new("list", "secrets", "", Some(ns), name);
-        let list_params = ListParams::default().fields(&selector);
-        let list = self.run(call.clone(), || api.list(&list_params)).await?;
-        publish(tx, list.items.first(), name);
-        let mut version = list.metadata.resource_version.unwrap_or_default();
-        let call = Call::new("watch", "secrets", "", Some(ns), name);
-        let params = WatchParams::default()
-            .fields(&selector)
-            .timeout(WATCH_SECONDS);
-        let stream = self
-            .run(call.clone(), || api.watch(&params, &version))
+        let list_path = format!("{collection}?fieldSelector={selector}");
+        let list = self
+            .run(call.clone(), || {
+                self.api
+                    .call::<ObjectList<Secret>>(Method::GET, &list_path, Body::Empty)
+            })
             .await?;
-        let mut stream = std::pin::pin!(stream);
+        publish(tx, list.items.first(), name);
+        let call = Call::new("watch", "secrets", "", Some(ns), name);
+        let mut watch_path = format!(
+            "{collection}?watch=true&fieldSelector={selector}&timeoutSeconds={WATCH_SECONDS}&allowWatchBookmarks=true"
+        );
+        if let Some(version) = list.metadata.resource_version.filter(|v| !v.is_empty()) {
+            watch_path.push_str("&resourceVersion=");
+            watch_path.push_str(&encode(&version));
+        }
+        let mut stream = self
+            .run(call.clone(), || self.api.watch::<Secret>(&watch_path))
+            .await?;
         let idle = Duration::from_secs(u64::from(WATCH_SECONDS) + 30);
         loop {
             let next = match tokio::time::timeout(idle, stream.next()).await {
@@ -209,22 +226,19 @@ impl KubeClient {
                 Ok(None) | Err(_) => return Ok(()),
             };
             match next {
-                Ok(WatchEvent::Added(s) | WatchEvent::Modified(s)) => {
-                    version = s.metadata.resource_version.clone().unwrap_or(version);
-                    publish(tx, Some(&s), name);
-                }
+                Ok(WatchEvent::Added(s) | WatchEvent::Modified(s)) => publish(tx, Some(&s), name),
                 Ok(WatchEvent::Deleted(_)) => {
                     tracing::warn!("certificate Secret {ns}/{name} was deleted");
                     tx.send_replace(None);
                 }
-                Ok(WatchEvent::Bookmark(_)) => {}
+                Ok(WatchEvent::Bookmark) => {}
                 Ok(WatchEvent::Error(status)) if status.code == 410 => return Ok(()),
                 Ok(WatchEvent::Error(status)) => {
                     return Err(KubeError::Api {
                         call,
                         code: status.code,
-                        reason: status.reason.clone(),
-                        message: status.message.clone(),
+                        reason: status.reason,
+                        message: status.message,
                     });
                 }
                 Err(err) => {

@@ -1,12 +1,11 @@
 //! Upstream's "leader for life" lock: ConfigMap `vault-k8s-leader` owned by the leader's Pod.
 //! While a running upstream pod owns it, that pod writes the certificate Secret, so we must not.
 
-use k8s_openapi::api::core::v1::{ConfigMap, Pod};
-use kube::api::Api;
-
+use crate::api::path;
 use crate::call::Call;
 use crate::client::KubeClient;
 use crate::error::KubeError;
+use crate::objects::{ConfigMap, Pod};
 
 /// Name of upstream's lock ConfigMap.
 pub const UPSTREAM_LOCK_NAME: &str = "vault-k8s-leader";
@@ -15,21 +14,24 @@ impl KubeClient {
     /// Whether upstream's lock exists and its owner Pod exists and has not finished, is not
     /// being deleted. A lock whose owner is our own identity does not count.
     pub async fn upstream_lock_held(&self, ns: &str) -> Result<bool, KubeError> {
-        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
         let call = Call::new("get", "configmaps", "", Some(ns), UPSTREAM_LOCK_NAME);
-        let Some(lock) = self.run(call, || maps.get_opt(UPSTREAM_LOCK_NAME)).await? else {
+        let at = path("", "configmaps", Some(ns), UPSTREAM_LOCK_NAME);
+        let Some(lock) = self
+            .run(call, || self.api.get_opt::<ConfigMap>(&at))
+            .await?
+        else {
             return Ok(false);
         };
         if lock.metadata.deletion_timestamp.is_some() {
             return Ok(false);
         }
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         for owner in lock.metadata.owner_references.iter().flatten() {
             if owner.kind != "Pod" {
                 continue;
             }
             let call = Call::new("get", "pods", "", Some(ns), &owner.name);
-            let Some(pod) = self.run(call, || pods.get_opt(&owner.name)).await? else {
+            let at = path("", "pods", Some(ns), &owner.name);
+            let Some(pod) = self.run(call, || self.api.get_opt::<Pod>(&at)).await? else {
                 continue;
             };
             let finished = matches!(

@@ -1,12 +1,12 @@
 //! The `caBundle` of the MutatingWebhookConfiguration named by `-tls-auto`.
 
-use k8s_openapi::ByteString;
-use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use kube::api::{Api, Patch, PatchParams};
+use http::Method;
 
+use crate::api::{Body, path};
 use crate::call::Call;
 use crate::client::KubeClient;
 use crate::error::KubeError;
+use crate::objects::{Base64, MutatingWebhookConfiguration};
 
 const RESOURCE: &str = "mutatingwebhookconfigurations";
 const GROUP: &str = "admissionregistration.k8s.io";
@@ -31,12 +31,11 @@ impl KubeClient {
                     .to_owned(),
             });
         }
-        let value = serde_json::to_value(ByteString(bundle_pem.to_vec())).map_err(|e| {
-            KubeError::Invalid {
+        let value =
+            serde_json::to_value(Base64(bundle_pem.to_vec())).map_err(|e| KubeError::Invalid {
                 call: call.clone(),
                 problem: format!("encoding the CA bundle: {e}"),
-            }
-        })?;
+            })?;
         let mut ops = Vec::new();
         // Guard against a concurrent change of the entry list: the patch applies only to the
         // version we looked at.
@@ -57,15 +56,16 @@ impl KubeClient {
         if ops.len() <= 1 {
             return Ok(false);
         }
-        let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops))
-            .map_err(|e| KubeError::Invalid {
-                call: call.clone(),
-                problem: format!("building the JSON patch: {e}"),
-            })?;
-        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
-        let params = PatchParams::default();
-        let patch = Patch::<()>::Json(patch);
-        self.run(call, || api.patch(mwc, &params, &patch)).await?;
+        let patch = serde_json::to_vec(&ops).map_err(|e| KubeError::Invalid {
+            call: call.clone(),
+            problem: format!("building the JSON patch: {e}"),
+        })?;
+        let at = path(GROUP, RESOURCE, None, mwc);
+        self.run(call, || {
+            self.api
+                .call::<serde_json::Value>(Method::PATCH, &at, Body::JsonPatch(patch.clone()))
+        })
+        .await?;
         Ok(true)
     }
 
@@ -73,9 +73,10 @@ impl KubeClient {
         &self,
         mwc: &str,
     ) -> Result<MutatingWebhookConfiguration, KubeError> {
-        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
+        let at = path(GROUP, RESOURCE, None, mwc);
         self.run(Call::new("get", RESOURCE, GROUP, None, mwc), || {
-            api.get(mwc)
+            self.api
+                .call::<MutatingWebhookConfiguration>(Method::GET, &at, Body::Empty)
         })
         .await
     }

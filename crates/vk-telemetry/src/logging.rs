@@ -138,16 +138,13 @@ pub fn init_telemetry(
         LogLevel::Error => LevelFilter::ERROR,
         _ => LevelFilter::WARN,
     };
-    // kube-client's request builder logs every failed call at error level without saying which
-    // call; vk-kube reports the same failure with the verb, resource and object, so the
-    // builder's line is only noise. `Targets` matches module-path prefixes, as the directives
-    // of an env filter do, without linking a regex engine.
-    let filter = OUR_CRATES.iter().fold(
-        Targets::new()
-            .with_default(deps)
-            .with_target("kube_client::client::builder", LevelFilter::OFF),
-        |filter, krate| filter.with_target(*krate, level.filter()),
-    );
+    // `Targets` matches module-path prefixes, as an env filter's directives do, without linking
+    // a regex engine.
+    let filter = OUR_CRATES
+        .iter()
+        .fold(Targets::new().with_default(deps), |filter, krate| {
+            filter.with_target(*krate, level.filter())
+        });
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);

@@ -3,7 +3,7 @@
 //! Every fixture is a real component: [`bao::DevServer`] runs OpenBao's `bao server -dev`,
 //! [`kube_api::KubeApi`] answers like the Kubernetes API server (TokenReview with real signature
 //! checks, and an object store with resourceVersions, patches, list/watch, discovery and RBAC
-//! denial that kubectl and kube-rs work against),
+//! denial that kubectl and vk-kube work against),
 //! [`certs`] makes a real PKI, and [`pod_sandbox`] runs one container of a pod the way a kubelet
 //! would (command, env, volume mounts at their real paths) in a private mount namespace, and
 //! [`postgres::Postgres`] runs a PostgreSQL cluster for the `database` secrets engine, and

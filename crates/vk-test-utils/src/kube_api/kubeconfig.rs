@@ -1,5 +1,5 @@
-//! Kubeconfig files pointing at the endpoint, for `kubectl --kubeconfig` and for kube-rs
-//! `Config::infer()` through `KUBECONFIG`.
+//! Kubeconfig files pointing at the endpoint, for `kubectl --kubeconfig` and for vk-kube's
+//! client (`KubeClient::from_kubeconfig`, or through `KUBECONFIG`).
 
 use std::path::{Path, PathBuf};
 

@@ -25,7 +25,7 @@
 //!   (`/status`), no `deletecollection`, no `dryRun` (refused with 400), no field validation
 //!   of unknown fields, and no admission.
 //! - **Discovery** (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>`) so
-//!   kubectl and kube-rs find the resources; OpenAPI paths answer 404 (kubectl then skips
+//!   kubectl finds the resources; OpenAPI paths answer 404 (kubectl then skips
 //!   client-side schema checks).
 //!
 //! Every API path needs a bearer token: [`KubeApi::admin_token`] (user `kubernetes-admin`,
@@ -36,7 +36,7 @@
 //! far, to test clients' re-list on 410. [`KubeApi::fail_token_reviews`] makes every
 //! TokenReview fail with a given status until cleared. Bodies
 //! above 3 MiB get 413. [`KubeApi::requests`] lists every request seen.
-//! [`KubeApi::write_kubeconfig`] writes a kubeconfig for kubectl and kube-rs.
+//! [`KubeApi::write_kubeconfig`] writes a kubeconfig for kubectl and vk-kube.
 //!
 //! The server runs on its own thread with a current-thread tokio runtime, so the blocking API
 //! works from sync and async tests alike. It stops when dropped (open watches end).
@@ -281,7 +281,7 @@ impl KubeApi {
 
     /// Writes `dir/kubeconfig` (server, `certificate-authority-data`, the admin token as user,
     /// current context with `namespace`) and returns its path; usable by `kubectl
-    /// --kubeconfig` and by kube-rs `Config::infer()` through `KUBECONFIG`.
+    /// --kubeconfig` and by vk-kube (`KubeClient::from_kubeconfig`, or through `KUBECONFIG`).
     pub fn write_kubeconfig(&self, dir: &Path, namespace: &str) -> Result<PathBuf> {
         kubeconfig::write(dir, &self.url, &self.ca_pem, self.admin_token(), namespace)
     }
