@@ -95,10 +95,13 @@ fn static_link_args() {
     if cfg("CARGO_CFG_TARGET_ENV") != "musl" {
         return;
     }
-    // A static PIE (ASLR) carries half a megabyte of relative relocations; packed as RELR they
-    // take a few kilobytes, and the musl startup code Rust ships (1.2.4 and later) applies them
-    // before `main`.
-    println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    // x86_64 musl links a static PIE (ASLR), which carries half a megabyte of relative
+    // relocations; packed as RELR they take a few kilobytes, and the musl startup code Rust
+    // ships (1.2.4 and later) applies them before `main`. aarch64 musl links a non-PIE static
+    // executable, which has no such relocations (and zig's linker does not take the flag).
+    if cfg("CARGO_CFG_TARGET_ARCH") == "x86_64" {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
     // The release profile sets panic = "abort" (Cargo.toml), so nothing unwinds and the unwind
     // tables (about 1 MB, a tenth of the binary) would only serve backtraces: leave them out.
     // A panic still prints its message and aborts; RUST_BACKTRACE then prints an empty

@@ -76,12 +76,13 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             }
         }
         let separator = if output == Output::Pod { "---\n" } else { "" };
-        print!("{}", documents.join(separator));
-        Ok(denied)
+        Ok((denied, documents.join(separator)))
     })();
     match result {
-        Ok(false) => ExitCode::SUCCESS,
-        Ok(true) => ExitCode::from(1),
+        Ok((denied, text)) => {
+            let written = super::write_stdout(&text);
+            if denied { ExitCode::from(1) } else { written }
+        }
         Err(err) => {
             eprintln!("{err:#}");
             ExitCode::from(1)

@@ -57,6 +57,45 @@ fn version_subcommand_and_flag() {
 }
 
 #[test]
+fn output_that_cannot_be_written_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(
+        &pod,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: app\n",
+    )
+    .expect("write pod");
+    let pod = pod.to_str().expect("utf-8 path");
+    let render = [
+        "agent-inject",
+        "render",
+        "-f",
+        pod,
+        "-vault-address=https://vault:8200",
+    ];
+    for args in [&["version"][..], &render[..]] {
+        // /dev/full fails every write with ENOSPC, as a closed pipe (`| head -1`) fails with EPIPE.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        let out = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .stdout(full)
+            .output()
+            .expect("run vault-k8s");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("writing to standard output: No space left on device"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn top_level_usage_and_exit_codes() {
     let out = run(&[], &[]);
     assert_eq!(out.status.code(), Some(127));
