@@ -124,23 +124,24 @@ fn clean_len(bytes: &[u8], escape_html: bool) -> usize {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether some byte of `word` equals `byte` (the classic SWAR zero-byte test, exact as a
-/// yes/no answer).
-const fn has_byte(word: u64, byte: u8) -> bool {
+/// The high bit of each byte of `word` that equals `byte` (the classic SWAR zero-byte test;
+/// exact as "is there any").
+const fn eq_mask(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * byte as u64);
-    x.wrapping_sub(ONES) & !x & HIGHS != 0
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 /// Whether some byte of these eight may need escaping (the table decides): a control byte, a
 /// quote, a backslash, the lead byte of U+2028/U+2029, or with HTML escaping `<`, `>`, `&`.
+/// The tests are or-ed together so the common answer, no, costs one branch.
 const fn needs_attention(word: u64, escape_html: bool) -> bool {
     // A byte below 0x20 (bytes >= 0x80 are excluded by `!word`).
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
-    control
-        || has_byte(word, b'"')
-        || has_byte(word, b'\\')
-        || has_byte(word, 0xE2)
-        || (escape_html && (has_byte(word, b'<') || has_byte(word, b'>') || has_byte(word, b'&')))
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let mut found = control | eq_mask(word, b'"') | eq_mask(word, b'\\') | eq_mask(word, 0xE2);
+    if escape_html {
+        found |= eq_mask(word, b'<') | eq_mask(word, b'>') | eq_mask(word, b'&');
+    }
+    found != 0
 }
 
 /// Appends `s` as a quoted JSON string, as Go's `encoding/json` writes it.
