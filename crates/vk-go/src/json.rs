@@ -36,7 +36,11 @@ pub fn json_escape(s: &str, escape_html: bool, mut emit: impl FnMut(&str)) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
+        // Most text needs no escape at all: step over it in one go.
+        i += clean_len(&bytes[i..], escape_html);
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         let class = ESCAPE[b as usize];
         let width = match class {
             0 => {
@@ -94,6 +98,52 @@ pub fn json_escape(s: &str, escape_html: bool, mut emit: impl FnMut(&str)) {
     emit(&s[start..]);
 }
 
+/// How many leading bytes of `bytes` certainly need no escaping: whole words of eight are
+/// tested at once, then single bytes against the table (a U+2028/U+2029 lead byte stops it).
+fn clean_len(bytes: &[u8], escape_html: bool) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if needs_attention(u64::from_le_bytes(word), escape_html) {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        match ESCAPE[b as usize] {
+            0 => {}
+            b'H' if !escape_html => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    i
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that equals `byte` (the classic SWAR zero-byte test;
+/// exact as "is there any").
+const fn eq_mask(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * byte as u64);
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Whether some byte of these eight may need escaping (the table decides): a control byte, a
+/// quote, a backslash, the lead byte of U+2028/U+2029, or with HTML escaping `<`, `>`, `&`.
+/// The tests are or-ed together so the common answer, no, costs one branch.
+const fn needs_attention(word: u64, escape_html: bool) -> bool {
+    // A byte below 0x20 (bytes >= 0x80 are excluded by `!word`).
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let mut found = control | eq_mask(word, b'"') | eq_mask(word, b'\\') | eq_mask(word, 0xE2);
+    if escape_html {
+        found |= eq_mask(word, b'<') | eq_mask(word, b'>') | eq_mask(word, b'&');
+    }
+    found != 0
+}
+
 /// Appends `s` as a quoted JSON string, as Go's `encoding/json` writes it.
 pub fn push_json_string(out: &mut String, s: &str, escape_html: bool) {
     out.reserve(s.len() + 2);
@@ -104,10 +154,71 @@ pub fn push_json_string(out: &mut String, s: &str, escape_html: bool) {
 
 /// [`push_json_string`] into a byte buffer.
 pub fn push_json_string_bytes(out: &mut Vec<u8>, s: &str, escape_html: bool) {
+    // The webhook writes a few hundred short strings per admission (keys, names, paths),
+    // nearly all without anything to escape: those are copied whole.
+    if clean_len(s.as_bytes(), escape_html) == s.len() {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     out.reserve(s.len() + 2);
     out.push(b'"');
     json_escape(s, escape_html, |piece| {
         out.extend_from_slice(piece.as_bytes())
     });
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The escaping, one byte at a time from the table alone (what the fast skip must not
+    /// change).
+    fn byte_by_byte(s: &str, escape_html: bool) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            let mut one = String::new();
+            match c {
+                '\u{2028}' => one.push_str("\\u2028"),
+                '\u{2029}' => one.push_str("\\u2029"),
+                '<' | '>' | '&' if escape_html => one = format!("\\u{:04x}", c as u32),
+                '"' => one.push_str("\\\""),
+                '\\' => one.push_str("\\\\"),
+                '\n' => one.push_str("\\n"),
+                '\r' => one.push_str("\\r"),
+                '\t' => one.push_str("\\t"),
+                '\u{8}' => one.push_str("\\b"),
+                '\u{c}' => one.push_str("\\f"),
+                c if (c as u32) < 0x20 => one = format!("\\u{:04x}", c as u32),
+                c => one.push(c),
+            }
+            out.push_str(&one);
+            rest = &rest[c.len_utf8()..];
+        }
+        out
+    }
+
+    #[test]
+    fn fast_skip_matches_byte_by_byte_at_every_offset() {
+        let specials = [
+            "\u{2028}", "\u{2029}", "\u{2027}", "\u{20ac}", "é", "<", ">", "&", "\"", "\\", "\n",
+            "\u{1}", "\u{1f}", "\u{7f}", " ", "~",
+        ];
+        for special in specials {
+            for before in 0..17 {
+                for after in [0, 1, 7, 8, 9] {
+                    let s = format!("{}{special}{}", "a".repeat(before), "b".repeat(after));
+                    for html in [true, false] {
+                        let mut got = String::new();
+                        json_escape(&s, html, |p| got.push_str(p));
+                        assert_eq!(got, byte_by_byte(&s, html), "{s:?} html={html}");
+                    }
+                }
+            }
+        }
+    }
 }

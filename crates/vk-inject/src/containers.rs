@@ -266,7 +266,14 @@ pub(crate) fn build(
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
     let native = style.is_native_for(image);
     let plain = agent.configmap().is_empty();
-    let mut out = Vec::with_capacity(4096);
+    // The base64 `VAULT_CONFIG` is most of the container: size for it, so the buffer is not
+    // regrown (and copied) while the container is written.
+    let config_len = if init {
+        configs.init.len()
+    } else {
+        configs.sidecar.len()
+    };
+    let mut out = Vec::with_capacity(4096 + config_len);
     Obj::write(&mut out, |c| {
         c.str("name", name);
         c.str("image", image);

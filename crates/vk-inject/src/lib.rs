@@ -12,6 +12,7 @@
 //!
 //! API CONTRACT (fixed; the webhook and CLI code against it). Internals are free.
 
+mod admitted;
 mod agent;
 pub mod annotations;
 pub mod command;
@@ -37,6 +38,7 @@ mod support;
 mod telemetry;
 mod template_check;
 
+pub use admitted::AdmittedPod;
 pub use command::{AgentCommandStyle, UnknownCommandStyle};
 pub use patchop::{PatchOp, PatchOpKind, PatchValue, patch_to_json};
 pub use support::{SUPPORTED_AUTH_METHODS, USE_UPSTREAM};

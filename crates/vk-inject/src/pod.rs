@@ -9,7 +9,10 @@ use serde_json::{Map, Value};
 /// Looks up an object field the way Go's decoder does.
 pub(crate) fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     let obj = v.as_object()?;
-    let found = obj.get(key).or_else(|| {
+    // Pod objects are small: comparing keys in order is cheaper than hashing `key` for the
+    // map's index (keys are unique, so this finds what `get` finds).
+    let exact = obj.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v);
+    let found = exact.or_else(|| {
         obj.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v)

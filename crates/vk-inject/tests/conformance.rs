@@ -310,6 +310,16 @@ fn run_case(case: &Value, fixtures: &Value) -> Vec<String> {
     let out = Outcome {
         decision: mutate(&pod, &namespace, &settings),
     };
+    // The webhook decodes only what the engine reads of the pod; it must decide the same.
+    let text = serde_json::to_vec(&pod).unwrap_or_default();
+    match serde_json::from_slice::<vk_inject::AdmittedPod>(&text) {
+        Ok(admitted) if mutate(&admitted.0, &namespace, &settings) == out.decision => {}
+        Ok(admitted) => errors.push(format!(
+            "the pruned pod {} decides otherwise than the whole pod",
+            admitted.0
+        )),
+        Err(e) => errors.push(format!("the pod does not decode as AdmittedPod: {e}")),
+    }
 
     let expect = &case["expect"];
     let kind = expect

@@ -31,8 +31,9 @@ pub struct Request<'a> {
     pub namespace: Cow<'a, str>,
     #[serde(default, borrow)]
     pub operation: Cow<'a, str>,
+    /// Only what the engine reads of the pod is decoded (see [`vk_inject::AdmittedPod`]).
     #[serde(default)]
-    pub object: serde_json::Value,
+    pub object: vk_inject::AdmittedPod,
 }
 
 /// Of the request's group/version/kind, only the kind is read (for the log span).

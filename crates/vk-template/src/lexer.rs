@@ -1,7 +1,7 @@
 //! Tokeniser following Go `text/template/parse` lexing rules (delimiters, trim markers,
 //! comments, literals) and its error texts.
 
-use std::rc::Rc;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tok {
@@ -42,17 +42,18 @@ pub(crate) enum Tok {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Item {
+pub(crate) struct Item<'a> {
     pub(crate) tok: Tok,
     /// Byte offset in the source.
     pub(crate) pos: usize,
-    /// Shared so the parser's look-ahead clones stay cheap.
-    pub(crate) val: Rc<str>,
+    /// Borrowed from the source (only error messages are owned), so lexing allocates nothing
+    /// per token and the parser's look-ahead clones are copies.
+    pub(crate) val: Cow<'a, str>,
     /// 1-based line where the item starts.
     pub(crate) line: usize,
 }
 
-impl Item {
+impl Item<'_> {
     /// Go's `item.String()` used in "unexpected …" parse errors.
     pub(crate) fn describe(&self) -> String {
         match self.tok {
@@ -115,7 +116,7 @@ fn is_alnum(c: char) -> bool {
 }
 
 /// Lex the whole input. The last item is `Eof` or `Error`.
-pub(crate) fn lex(input: &str, left: &str, right: &str) -> Vec<Item> {
+pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Vec<Item<'a>> {
     let mut l = Lexer {
         input,
         left,
@@ -131,13 +132,13 @@ pub(crate) fn lex(input: &str, left: &str, right: &str) -> Vec<Item> {
     l.items
 }
 
-struct Lexer<'a> {
+struct Lexer<'a, 'd> {
     input: &'a str,
-    left: &'a str,
-    right: &'a str,
+    left: &'d str,
+    right: &'d str,
     pos: usize,
     start: usize,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     paren_depth: i32,
     start_line: usize,
     line: usize,
@@ -149,7 +150,7 @@ enum State {
     Done,
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a, '_> {
     fn rest(&self) -> &str {
         &self.input[self.pos..]
     }
@@ -185,7 +186,7 @@ impl Lexer<'_> {
         self.items.push(Item {
             tok,
             pos: self.start,
-            val: val.into(),
+            val: Cow::Borrowed(val),
             line: self.start_line,
         });
         self.ignore();
@@ -200,7 +201,7 @@ impl Lexer<'_> {
         self.items.push(Item {
             tok: Tok::Error,
             pos: self.start,
-            val: msg.into(),
+            val: Cow::Owned(msg),
             line: self.start_line,
         });
         State::Done
@@ -244,7 +245,7 @@ impl Lexer<'_> {
                 }
                 self.advance(x);
                 if end > self.start {
-                    let val: Rc<str> = self.input[self.start..end].into();
+                    let val = Cow::Borrowed(&self.input[self.start..end]);
                     self.items.push(Item {
                         tok: Tok::Text,
                         pos: self.start,
@@ -264,7 +265,7 @@ impl Lexer<'_> {
         self.items.push(Item {
             tok: Tok::Eof,
             pos: self.pos,
-            val: "".into(),
+            val: Cow::Borrowed(""),
             line: self.line,
         });
         State::Done

@@ -64,8 +64,8 @@ fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PR
     Ok(())
 }
 
-struct Parser {
-    items: Vec<Item>,
+struct Parser<'a> {
+    items: Vec<Item<'a>>,
     i: usize,
     vars: Vec<String>,
     range_depth: usize,
@@ -79,7 +79,7 @@ enum Stop {
     Else,
 }
 
-impl Parser {
+impl<'a> Parser<'a> {
     fn cur_line(&self) -> usize {
         self.items
             .get(self.i.saturating_sub(1))
@@ -94,7 +94,7 @@ impl Parser {
         })
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         let it = self.items.get(self.i).cloned().unwrap_or_else(|| {
             self.items.last().cloned().unwrap_or(Item {
                 tok: Tok::Eof,
@@ -117,7 +117,7 @@ impl Parser {
         self.items.get(self.i).map_or(Tok::Eof, |t| t.tok)
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.tok != Tok::Space {
@@ -126,13 +126,13 @@ impl Parser {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
-    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, item: &Item<'_>, context: &str) -> PResult<T> {
         if item.tok == Tok::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != item.line {
@@ -154,7 +154,7 @@ impl Parser {
         })
     }
 
-    fn expect(&mut self, tok: Tok, context: &str) -> PResult<Item> {
+    fn expect(&mut self, tok: Tok, context: &str) -> PResult<Item<'a>> {
         let t = self.next_non_space();
         if t.tok != tok {
             return self.unexpected(&t, context);
@@ -325,7 +325,7 @@ impl Parser {
         })
     }
 
-    fn template_name(&mut self, context: &str) -> PResult<(Item, String)> {
+    fn template_name(&mut self, context: &str) -> PResult<(Item<'a>, String)> {
         let t = self.next_non_space();
         match t.tok {
             Tok::String | Tok::RawString => {
