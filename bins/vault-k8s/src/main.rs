@@ -6,6 +6,11 @@ mod cmd;
 
 use std::process::ExitCode;
 
+// musl's malloc serialises every call on one lock; see bins/vault-k8s/Cargo.toml.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // One crypto provider for the whole process; ignoring the error is right because it only
     // says a provider was already installed.
