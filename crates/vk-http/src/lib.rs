@@ -18,9 +18,11 @@
 mod client;
 mod proxy;
 mod roots;
+mod server_name;
 mod stream;
 
 pub use client::{Answer, HttpClient, HttpClientOptions, HttpError, ProxySetting};
 pub use hyper_util::client::proxy::matcher::Matcher as ProxyMatcher;
 pub use roots::{accept_any_verifier, system_roots_verifier};
+pub use server_name::fixed_name_verifier;
 pub use stream::StreamingAnswer;

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use crate::error::VaultError;
 
@@ -159,10 +159,7 @@ pub(crate) fn tls_config(cfg: &ClientConfig) -> Result<rustls::ClientConfig, Vau
                         source,
                     }
                 })?;
-                Arc::new(FixedServerName {
-                    inner: verifier,
-                    server_name,
-                })
+                vk_http::fixed_name_verifier(verifier, server_name)
             }
             _ => verifier,
         };
@@ -285,54 +282,6 @@ fn parse_key(pem: Vec<u8>, origin: &str) -> Result<PrivateKeyDer<'static>, Vault
             origin: origin.to_string(),
             source: std::io::Error::other(e),
         }),
-    }
-}
-
-/// `tls_server_name`: verify the chain as usual, but against the configured name.
-#[derive(Debug)]
-struct FixedServerName {
-    inner: Arc<dyn ServerCertVerifier>,
-    server_name: ServerName<'static>,
-}
-
-impl ServerCertVerifier for FixedServerName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            &self.server_name,
-            ocsp_response,
-            now,
-        )
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
 

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::ConfigError;
 
@@ -72,10 +72,7 @@ impl TlsInputs {
                     format!("{name:?} is not a DNS name or IP address"),
                 )
             })?;
-            verifier = Arc::new(FixedNameVerifier {
-                inner: verifier,
-                name: fixed,
-            });
+            verifier = vk_http::fixed_name_verifier(verifier, fixed);
         }
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -98,49 +95,5 @@ impl TlsInputs {
                     .map_err(|e| bad(&key.origin, format!("unusable client key: {e}")))
             }
         }
-    }
-}
-
-/// Verifies the server's chain for a fixed name (`tls-server-name`) instead of the host of the
-/// server URL.
-#[derive(Debug)]
-struct FixedNameVerifier {
-    inner: Arc<dyn ServerCertVerifier>,
-    name: ServerName<'static>,
-}
-
-impl ServerCertVerifier for FixedNameVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
