@@ -143,8 +143,40 @@ pub(crate) fn build(o: &Opts) -> Result<Vec<Built>> {
 pub(crate) fn load_def(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading image definition {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+    let def: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    // A misspelt key would otherwise just fall back to its default.
+    if let Some(obj) = def.as_object()
+        && let Some(unknown) = obj.keys().find(|k| !DEFINITION_KEYS.contains(&k.as_str()))
+    {
+        bail!(
+            "{}: unknown key {unknown:?}; the keys an image definition may have are {}",
+            path.display(),
+            DEFINITION_KEYS.join(", ")
+        );
+    }
+    Ok(def)
 }
+
+/// The top-level keys of an image definition (`images/*.json`); `//` is a comment.
+const DEFINITION_KEYS: &[&str] = &[
+    "//",
+    "name",
+    "repository",
+    "tag",
+    "title",
+    "description",
+    "gzip_level",
+    "zopfli_iterations",
+    "base",
+    "binary",
+    "user",
+    "entrypoint",
+    "cmd",
+    "workdir",
+    "env",
+    "files",
+];
 
 fn strs(v: &Value, key: &str, def: &Path) -> Result<Vec<String>> {
     match &v[key] {
@@ -437,4 +469,24 @@ fn check_unique(entries: &[Entry]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_load_and_a_misspelt_key_is_named() {
+        for def in ["runtime.json", "dev.json"] {
+            load_def(&meta::root().join("images").join(def)).expect(def);
+        }
+        let dir = std::env::temp_dir().join(format!("vk-image-def-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("typo.json");
+        std::fs::write(&path, r#"{"name": "x", "zopfli_iteration": 5}"#).unwrap();
+        let err = load_def(&path).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains("unknown key \"zopfli_iteration\""), "{err}");
+        assert!(err.contains("zopfli_iterations"), "{err}");
+    }
 }
