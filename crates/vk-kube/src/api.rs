@@ -90,17 +90,13 @@ pub(crate) enum Body {
 
 impl ApiClient {
     pub(crate) fn new(config: ClusterConfig, user_agent: &str) -> Result<Self, vk_http::HttpError> {
-        let user_agent = if http::HeaderValue::from_str(user_agent).is_ok() {
-            user_agent.to_owned()
-        } else {
-            concat!("vault-k8s/", env!("CARGO_PKG_VERSION")).to_owned()
-        };
         let http = vk_http::HttpClient::new(vk_http::HttpClientOptions {
             tls: config.tls,
             http2_only: false,
             // Each call's attempts are bounded by its policy; a watch runs for minutes.
             timeout: Duration::ZERO,
-            user_agent,
+            // A value that is not a valid header is refused there, naming it.
+            user_agent: user_agent.to_owned(),
             // As kube-rs and kubectl's in-cluster clients: the API server is reached directly.
             proxy: vk_http::ProxySetting::None,
         })?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::Method;
 use tokio::sync::watch;
 
-use crate::api::{Body, encode, path};
+use crate::api::{Body, RequestError, encode, path};
 use crate::call::Call;
 use crate::client::KubeClient;
 use crate::error::KubeError;
@@ -211,6 +211,8 @@ impl KubeClient {
         let mut watch_path = format!(
             "{collection}?watch=true&fieldSelector={selector}&timeoutSeconds={WATCH_SECONDS}&allowWatchBookmarks=true"
         );
+        // Bookmarks are not kept for their version (a watch that ends re-lists); they keep a
+        // quiet watch from looking idle, to proxies and to the idle timeout below.
         if let Some(version) = list.metadata.resource_version.filter(|v| !v.is_empty()) {
             watch_path.push_str("&resourceVersion=");
             watch_path.push_str(&encode(&version));
@@ -234,25 +236,30 @@ impl KubeClient {
                 Ok(WatchEvent::Bookmark) => {}
                 Ok(WatchEvent::Error(status)) if status.code == 410 => return Ok(()),
                 Ok(WatchEvent::Error(status)) => {
-                    return Err(KubeError::Api {
-                        call,
-                        code: status.code,
-                        reason: status.reason,
-                        message: status.message,
-                    });
+                    return Err(watch_failure(&call, RequestError::Status(status)));
                 }
-                Err(err) => {
-                    return Err(KubeError::classify(&call, err, 1).unwrap_or_else(|source| {
-                        KubeError::Transport {
-                            call: call.clone(),
-                            attempts: 1,
-                            source,
-                        }
-                    }));
-                }
+                Err(err) => return Err(watch_failure(&call, err)),
             }
         }
     }
+}
+
+/// A watch that failed, by the same rules as any call (a 403 names the missing RBAC rule);
+/// there is no retry inside a watch, so a transient status is final here too.
+fn watch_failure(call: &Call, err: RequestError) -> KubeError {
+    KubeError::classify(call, err, 1).unwrap_or_else(|err| match err {
+        RequestError::Status(status) => KubeError::Api {
+            call: call.clone(),
+            code: status.code,
+            reason: status.reason,
+            message: status.message,
+        },
+        source => KubeError::Transport {
+            call: call.clone(),
+            attempts: 1,
+            source,
+        },
+    })
 }
 
 fn publish(tx: &watch::Sender<Option<CertSecret>>, secret: Option<&Secret>, name: &str) {

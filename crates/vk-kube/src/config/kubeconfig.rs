@@ -206,17 +206,18 @@ fn string(file: &Path, key: &str, value: &Value) -> Result<String, ConfigError> 
     }
 }
 
+/// A path named in a kubeconfig: relative ones are relative to that file's directory.
+fn relative_path(entry: &Entry, value: &str) -> PathBuf {
+    let path = Path::new(value);
+    match entry.file.parent() {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_owned(),
+    }
+}
+
 /// A file's contents, the path relative to the kubeconfig's directory.
 fn read_relative(entry: &Entry, key: &str, value: &str) -> Result<Pem, ConfigError> {
-    let path = Path::new(value);
-    let path = if path.is_relative() {
-        entry
-            .file
-            .parent()
-            .map_or_else(|| path.to_owned(), |dir| dir.join(path))
-    } else {
-        path.to_owned()
-    };
+    let path = relative_path(entry, value);
     let bytes = std::fs::read(&path).map_err(|e| {
         invalid(
             &entry.file,
@@ -393,6 +394,16 @@ fn read_user(user: &Entry, tls: &mut TlsInputs) -> Result<Auth, ConfigError> {
             ),
         ));
     }
+    if token.is_some() && token_file.is_some() {
+        // kubectl prefers the file, kube-rs preferred the fixed token: ask rather than pick.
+        return Err(invalid(
+            &user.file,
+            format!(
+                "users[name={:?}].user sets both token and tokenFile; keep one (tokenFile if the token rotates)",
+                user.name
+            ),
+        ));
+    }
     let header_error = |key: &'static str| {
         move |problem: String| invalid(&user.file, format!("{}: {problem}", at(key)))
     };
@@ -400,12 +411,7 @@ fn read_user(user: &Entry, tls: &mut TlsInputs) -> Result<Auth, ConfigError> {
         return Auth::bearer(&token).map_err(header_error("token"));
     }
     if let Some(file) = token_file {
-        let path = Path::new(&file);
-        let path = match user.file.parent() {
-            Some(dir) if path.is_relative() => dir.join(path),
-            _ => path.to_owned(),
-        };
-        let file = TokenFile::new(path, TOKEN_REFRESH);
+        let file = TokenFile::new(relative_path(user, &file), TOKEN_REFRESH);
         file.check()
             .map_err(|e| invalid(&user.file, format!("{}: {e}", at("tokenFile"))))?;
         return Ok(Auth::File(file));

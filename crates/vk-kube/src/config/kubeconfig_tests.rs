@@ -239,3 +239,20 @@ fn a_bad_server_or_missing_file_names_the_key() {
     .expect("missing ca");
     assert!(err.contains("missing.pem"), "{err}");
 }
+
+#[test]
+fn token_and_token_file_together_are_refused_naming_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "token", "from-file");
+    let text = kubeconfig(
+        &format!(
+            "    server: https://h:1\n    certificate-authority-data: {}",
+            b64(CA)
+        ),
+        "    token: fixed\n    tokenFile: token",
+    );
+    let Err(err) = load_one(dir.path(), &text) else {
+        panic!("token with tokenFile was accepted");
+    };
+    assert!(err.contains("sets both token and tokenFile"), "{err}");
+}

@@ -78,6 +78,10 @@ impl TokenFile {
         self.header().map(drop)
     }
 
+    /// The token's header: the cached one within the refresh period, else the file read again.
+    /// A failed re-read keeps the last good token (it is likely still valid: the kubelet
+    /// rotates the file well before expiry) and is retried after another period; only a first
+    /// read that fails is an error.
     pub(crate) fn header(&self) -> Result<HeaderValue, TokenFileError> {
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((value, read_at)) = cached.as_ref()
@@ -85,6 +89,21 @@ impl TokenFile {
         {
             return Ok(value.clone());
         }
+        match (self.read(), cached.as_mut()) {
+            (Ok(value), _) => {
+                *cached = Some((value.clone(), Instant::now()));
+                Ok(value)
+            }
+            (Err(err), Some((value, read_at))) => {
+                tracing::warn!(error = %err, "keeping the last bearer token read");
+                *read_at = Instant::now();
+                Ok(value.clone())
+            }
+            (Err(err), None) => Err(err),
+        }
+    }
+
+    fn read(&self) -> Result<HeaderValue, TokenFileError> {
         let fail = |problem: String| TokenFileError {
             path: self.path.clone(),
             problem,
@@ -94,9 +113,7 @@ impl TokenFile {
         if token.is_empty() {
             return Err(fail("the file is empty".to_owned()));
         }
-        let value = header("Bearer ", token).map_err(fail)?;
-        *cached = Some((value.clone(), Instant::now()));
-        Ok(value)
+        header("Bearer ", token).map_err(fail)
     }
 }
 
@@ -117,6 +134,21 @@ mod tests {
         assert_eq!(every_time.header().expect("re-read"), "Bearer second");
         assert_eq!(hourly.header().expect("cached"), "Bearer first");
         assert!(every_time.header().expect("read").is_sensitive());
+    }
+
+    #[test]
+    fn a_failed_re_read_keeps_the_last_good_token() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "good").expect("write");
+        let file = TokenFile::new(path.clone(), Duration::ZERO);
+        assert_eq!(file.header().expect("read"), "Bearer good");
+        std::fs::write(&path, "").expect("empty");
+        assert_eq!(file.header().expect("kept"), "Bearer good");
+        std::fs::remove_file(&path).expect("remove");
+        assert_eq!(file.header().expect("kept"), "Bearer good");
+        std::fs::write(&path, "rotated").expect("write");
+        assert_eq!(file.header().expect("re-read"), "Bearer rotated");
     }
 
     #[test]
