@@ -99,26 +99,40 @@ pub fn json_escape(s: &str, escape_html: bool, mut emit: impl FnMut(&str)) {
 }
 
 /// How many leading bytes of `bytes` certainly need no escaping: whole words of eight are
-/// tested at once, then single bytes against the table (a U+2028/U+2029 lead byte stops it).
+/// tested at once, the last partial word padded with a byte that never needs escaping, and
+/// only a word that may need attention is walked byte by byte against the table (a
+/// U+2028/U+2029 lead byte stops it).
 fn clean_len(bytes: &[u8], escape_html: bool) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
     let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 8) {
+    for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         if needs_attention(u64::from_le_bytes(word), escape_html) {
-            break;
+            return i + clean_prefix(chunk, escape_html);
         }
         i += 8;
     }
-    while let Some(&b) = bytes.get(i) {
-        match ESCAPE[b as usize] {
-            0 => {}
-            b'H' if !escape_html => {}
-            _ => break,
-        }
-        i += 1;
+    let tail = chunks.remainder();
+    let mut word = [b'a'; 8];
+    word[..tail.len()].copy_from_slice(tail);
+    if needs_attention(u64::from_le_bytes(word), escape_html) {
+        i + clean_prefix(tail, escape_html)
+    } else {
+        bytes.len()
     }
-    i
+}
+
+/// How many leading bytes of `bytes` need no escaping, by the table alone.
+fn clean_prefix(bytes: &[u8], escape_html: bool) -> usize {
+    bytes
+        .iter()
+        .position(|&b| match ESCAPE[b as usize] {
+            0 => false,
+            b'H' => escape_html,
+            _ => true,
+        })
+        .unwrap_or(bytes.len())
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -154,13 +168,20 @@ pub fn push_json_string(out: &mut String, s: &str, escape_html: bool) {
 
 /// [`push_json_string`] into a byte buffer.
 pub fn push_json_string_bytes(out: &mut Vec<u8>, s: &str, escape_html: bool) {
-    // A string with nothing to escape (nearly all the webhook writes) is one `clean_len`
-    // scan and one copy inside `json_escape`.
-    out.reserve(s.len() + 2);
+    // Nearly every string the webhook writes has nothing to escape (and most are short):
+    // one scan, one copy, no per-piece calls.
+    let bytes = s.as_bytes();
+    let clean = clean_len(bytes, escape_html);
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    json_escape(s, escape_html, |piece| {
-        out.extend_from_slice(piece.as_bytes())
-    });
+    out.extend_from_slice(&bytes[..clean]);
+    if clean < bytes.len() {
+        // The clean prefix ends before a byte that needs a look, an ASCII byte or a lead
+        // byte, so the rest starts on a character boundary.
+        json_escape(&s[clean..], escape_html, |piece| {
+            out.extend_from_slice(piece.as_bytes())
+        });
+    }
     out.push(b'"');
 }
 

@@ -160,7 +160,7 @@ fn auto_auth(o: &mut Obj<'_>, agent: &Agent<'_>) {
         // The token path is always present, so the map is never empty.
         m.obj("config", |c| {
             for (key, value) in &auth_config(agent) {
-                c.str(key, value);
+                c.str_any_key(key, value);
             }
         });
         if agent.auto_auth_exit_on_err {

@@ -25,23 +25,43 @@ impl<'w> Obj<'w> {
         obj.out.push(b'}');
     }
 
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+    /// Keys are this crate's own field names (`&'static str`), which never need escaping: they
+    /// are copied between quotes without the escaping scan.
+    fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
+        debug_assert!(
+            key.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"\"\\<>&".contains(&b))
+        );
+        self.out.reserve(key.len() + 4);
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    /// A string member whose key comes from the input (e.g. an `auth-config-*` annotation), so
+    /// it is escaped like any value.
+    pub(crate) fn str_any_key(&mut self, key: &str, v: &str) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
         push_str(self.out, key);
         self.out.push(b':');
-        self.out
+        push_str(self.out, v);
     }
 
-    pub(crate) fn str(&mut self, key: &str, v: &str) {
+    pub(crate) fn str(&mut self, key: &'static str, v: &str) {
         let out = self.key(key);
         push_str(out, v);
     }
 
     /// Go's `omitempty` on a string field.
-    pub(crate) fn str_nonempty(&mut self, key: &str, v: &str) {
+    pub(crate) fn str_nonempty(&mut self, key: &'static str, v: &str) {
         if !v.is_empty() {
             self.str(key, v);
         }
@@ -49,7 +69,7 @@ impl<'w> Obj<'w> {
 
     /// A string member whose value needs no JSON escaping (base64 text): copied between quotes
     /// without the escaping scan.
-    pub(crate) fn str_plain(&mut self, key: &str, v: &str) {
+    pub(crate) fn str_plain(&mut self, key: &'static str, v: &str) {
         debug_assert!(
             v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
@@ -60,39 +80,39 @@ impl<'w> Obj<'w> {
         out.push(b'"');
     }
 
-    pub(crate) fn int(&mut self, key: &str, v: i64) {
+    pub(crate) fn int(&mut self, key: &'static str, v: i64) {
         let out = self.key(key);
         push_int(out, v);
     }
 
-    pub(crate) fn bool(&mut self, key: &str, v: bool) {
+    pub(crate) fn bool(&mut self, key: &'static str, v: bool) {
         let out = self.key(key);
         out.extend_from_slice(if v { b"true" } else { b"false" });
     }
 
     /// A member whose value is already JSON text.
-    pub(crate) fn raw(&mut self, key: &str, json: &str) {
+    pub(crate) fn raw(&mut self, key: &'static str, json: &str) {
         let out = self.key(key);
         out.extend_from_slice(json.as_bytes());
     }
 
-    pub(crate) fn value(&mut self, key: &str, v: &Value) {
+    pub(crate) fn value(&mut self, key: &'static str, v: &Value) {
         let out = self.key(key);
         push_value(out, v);
     }
 
-    pub(crate) fn obj(&mut self, key: &str, f: impl FnOnce(&mut Obj<'_>)) {
+    pub(crate) fn obj(&mut self, key: &'static str, f: impl FnOnce(&mut Obj<'_>)) {
         let out = self.key(key);
         Obj::write(out, f);
     }
 
-    pub(crate) fn arr(&mut self, key: &str, f: impl FnOnce(&mut Arr<'_>)) {
+    pub(crate) fn arr(&mut self, key: &'static str, f: impl FnOnce(&mut Arr<'_>)) {
         let out = self.key(key);
         Arr::write(out, f);
     }
 
     /// An array member of strings.
-    pub(crate) fn strs(&mut self, key: &str, items: &[&str]) {
+    pub(crate) fn strs(&mut self, key: &'static str, items: &[&str]) {
         self.arr(key, |a| items.iter().for_each(|s| a.str(s)));
     }
 }
@@ -195,7 +215,7 @@ mod tests {
     fn nested_output_matches_serde_with_go_formatter() {
         let odd = "\u{2028}\u{2029}\u{2027}<>&\"\\\u{7f}\u{1f}\u{0}é\u{e2}\u{20ac}\n\t";
         let got = text(|o| {
-            o.str(odd, odd);
+            o.str_any_key(odd, odd);
             o.int("min", i64::MIN);
             o.int("max", i64::MAX);
             o.int("zero", 0);

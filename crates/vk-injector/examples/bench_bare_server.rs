@@ -15,6 +15,11 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use vk_server::{CertFiles, CertWatcher, ShutdownSignals, TlsMinVersion, TlsSettings};
 
+// Built for the musl target, it allocates as the shipped binary does (bins/vault-k8s).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: bench_bare_server --listen ADDR --cert CERT.pem --key KEY.pem";
 
 struct Args {
