@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::Value;
-use vk_inject::{AdmittedPod, Decision, InjectorSettings, mutate, patch_to_json};
+use vk_inject::{AdmittedPod, Decision, InjectorSettings, mutate, mutate_admitted, patch_to_json};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -61,8 +61,8 @@ struct Request<'a> {
     namespace: Cow<'a, str>,
     #[serde(default, borrow)]
     operation: Cow<'a, str>,
-    #[serde(default)]
-    object: AdmittedPod,
+    #[serde(default, borrow)]
+    object: AdmittedPod<'a>,
 }
 
 /// A review as the API server sends it, around `pod`.
@@ -82,9 +82,10 @@ fn webhook_once(body: &[u8], settings: &InjectorSettings, run: bool) -> usize {
     };
     black_box((&review.kind, &review.api_version, &req.uid, &req.operation));
     if !run {
-        return black_box(&req.object).0.as_object().map_or(0, |o| o.len());
+        black_box(&req.object);
+        return req.namespace.len();
     }
-    match mutate(&req.object.0, &req.namespace, settings) {
+    match mutate_admitted(&req.object, &req.namespace, settings) {
         Decision::Inject { patch, .. } => black_box(patch_to_json(&patch)).len(),
         other => panic!("did not inject: {other:?}"),
     }
