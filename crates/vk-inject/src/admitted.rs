@@ -73,7 +73,7 @@ impl<'a> AdmittedPod<'a> {
     }
 }
 
-impl<'de> de::Deserialize<'de> for AdmittedPod<'de> {
+impl<'de: 'a, 'a> de::Deserialize<'de> for AdmittedPod<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Pruned(&POD).deserialize(deserializer).map(AdmittedPod)
     }

@@ -207,7 +207,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 }
 
-impl<'de> de::Deserialize<'de> for Json<'de> {
+impl<'de: 'a, 'a> de::Deserialize<'de> for Json<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
     }
