@@ -127,6 +127,9 @@ const LINEAR_DEDUPE_MAX: usize = 32;
 /// Makes the keys of `members` unique the way `serde_json::Map` (with `preserve_order`) does
 /// when a key repeats: the entry keeps its first position and takes the last value.
 pub(crate) fn dedupe(members: &mut Vec<(Cow<'_, str>, Json<'_>)>) {
+    if members.len() < 2 {
+        return;
+    }
     if members.len() <= LINEAR_DEDUPE_MAX {
         let mut kept = 0;
         for i in 0..members.len() {
