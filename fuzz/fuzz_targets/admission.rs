@@ -1,5 +1,5 @@
 //! The webhook's request path without HTTP: an AdmissionReview body is decoded as the handler
-//! does, the pod goes through `vk_inject::mutate`, and the response is written. Besides "no
+//! does, the pod goes through `vk_inject::mutate_admitted`, and the response is written. Besides "no
 //! panic", an injection's patch must be valid JSON that applies to the pod it was made for
 //! (the API server applies it the same way; a patch that does not apply fails pod creation).
 //!
@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         vault_address: "https://vault:8200".into(),
         ..InjectorSettings::default()
     };
-    let decision = vk_inject::mutate(&request.object, &request.namespace, &settings);
+    let decision = vk_inject::mutate_admitted(&request.object, &request.namespace, &settings);
     let mut response = vk_injector::admission::Response {
         uid: request.uid.to_string(),
         allowed: true,
@@ -60,7 +60,13 @@ fuzz_target!(|data: &[u8]| {
         let bytes = vk_inject::patch_to_json(patch);
         let ops: json_patch::Patch =
             serde_json::from_slice(&bytes).expect("the patch is a valid RFC 6902 document");
-        let mut pod = request.object.clone();
+        // The handler keeps only what the engine reads of the pod: apply to the whole one.
+        let whole: serde_json::Value =
+            serde_json::from_slice(data).expect("a body that decodes as a review is JSON");
+        let mut pod = whole
+            .pointer("/request/object")
+            .cloned()
+            .unwrap_or_default();
         if canonical(&pod)
             && let Err(err) = json_patch::patch(&mut pod, &ops)
         {

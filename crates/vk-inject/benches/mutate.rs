@@ -1,6 +1,9 @@
 //! Per-call cost of `mutate` on the admitted `webapp` pod and on a 20-secret variant, alone and
 //! followed by `patch_to_json` (what the webhook does per admission before base64 and the HTTP
-//! response). Plain std::time loop (no criterion); prints `mutate <scenario>: <µs>/call (<N>
+//! response). The `webhook` scenarios start from the AdmissionReview body bytes, as `/mutate`
+//! does: `webhook` decodes it as the handler does (only the pod's read members, borrowed from the
+//! body), `webhook-whole` decodes the whole review into a `serde_json::Value` first; both then
+//! run `mutate` and `patch_to_json`. `webhook-decode` is the handler's decode alone. Plain std::time loop (no criterion); prints `mutate <scenario>: <µs>/call (<N>
 //! calls)`. Arguments that are not flags select scenarios by substring (`cargo bench -p vk-inject
 //! --bench mutate -- webapp`).
 //!
@@ -11,8 +14,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::Value;
-use vk_inject::{Decision, InjectorSettings, mutate, patch_to_json};
+use vk_inject::{AdmittedPod, Decision, InjectorSettings, mutate, mutate_admitted, patch_to_json};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -36,17 +42,80 @@ fn once(pod: &Value, settings: &InjectorSettings, json: bool) -> usize {
     }
 }
 
+/// The members of an AdmissionReview the webhook's handler decodes (`vk_injector::admission`).
+#[derive(Deserialize)]
+struct Review<'a> {
+    #[serde(default, borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, rename = "apiVersion", borrow)]
+    api_version: Cow<'a, str>,
+    #[serde(borrow)]
+    request: Option<Request<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(default, borrow)]
+    uid: Cow<'a, str>,
+    #[serde(default, borrow)]
+    namespace: Cow<'a, str>,
+    #[serde(default, borrow)]
+    operation: Cow<'a, str>,
+    #[serde(default, borrow)]
+    object: AdmittedPod<'a>,
+}
+
+/// A review as the API server sends it, around `pod`.
+fn review_body(pod: &str) -> Vec<u8> {
+    format!(
+        r#"{{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{{"uid":"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0","kind":{{"group":"","version":"v1","kind":"Pod"}},"resource":{{"group":"","version":"v1","resource":"pods"}},"requestKind":{{"group":"","version":"v1","kind":"Pod"}},"requestResource":{{"group":"","version":"v1","resource":"pods"}},"namespace":"default","operation":"CREATE","userInfo":{{"username":"system:serviceaccount:kube-system:replicaset-controller","uid":"5d3c2b1a-0f9e-8d7c-6b5a-493827161504","groups":["system:serviceaccounts","system:serviceaccounts:kube-system","system:authenticated"]}},"object":{pod},"oldObject":null,"dryRun":false,"options":{{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}}}}}}"#
+    )
+    .into_bytes()
+}
+
+/// The webhook's path from the body: decode, decide, and the patch text when `run` is set.
+fn webhook_once(body: &[u8], settings: &InjectorSettings, run: bool) -> usize {
+    let review: Review<'_> =
+        serde_json::from_slice(black_box(body)).unwrap_or_else(|e| panic!("{e}"));
+    let Some(req) = &review.request else {
+        panic!("no request");
+    };
+    black_box((&review.kind, &review.api_version, &req.uid, &req.operation));
+    if !run {
+        black_box(&req.object);
+        return req.namespace.len();
+    }
+    match mutate_admitted(&req.object, &req.namespace, settings) {
+        Decision::Inject { patch, .. } => black_box(patch_to_json(&patch)).len(),
+        other => panic!("did not inject: {other:?}"),
+    }
+}
+
+/// The same from a whole `serde_json::Value` of the review.
+fn webhook_whole_once(body: &[u8], settings: &InjectorSettings) -> usize {
+    let review: Value = serde_json::from_slice(black_box(body)).unwrap_or_else(|e| panic!("{e}"));
+    let namespace = review["request"]["namespace"].as_str().unwrap_or("");
+    match mutate(&review["request"]["object"], namespace, settings) {
+        Decision::Inject { patch, .. } => black_box(patch_to_json(&patch)).len(),
+        other => panic!("did not inject: {other:?}"),
+    }
+}
+
+fn selected(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+}
+
 fn bench(name: &str, pod: &Value, settings: &InjectorSettings, json: bool) {
     let name = if json {
         format!("{name}+json")
     } else {
         name.to_owned()
     };
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+    if !selected(&name) {
         return;
     }
     // Sanity: the scenario must really inject, otherwise we would time a skip.
@@ -54,8 +123,13 @@ fn bench(name: &str, pod: &Value, settings: &InjectorSettings, json: bool) {
         matches!(mutate(pod, "default", settings), Decision::Inject { .. }),
         "{name} did not inject"
     );
+    time(&name, || once(pod, settings, json));
+}
+
+/// Runs `f` for about two seconds and prints its on-CPU time per call.
+fn time(name: &str, mut f: impl FnMut() -> usize) {
     for _ in 0..200 {
-        black_box(once(pod, settings, json));
+        black_box(f());
     }
     let budget = Duration::from_secs(2);
     let start = Instant::now();
@@ -63,7 +137,7 @@ fn bench(name: &str, pod: &Value, settings: &InjectorSettings, json: bool) {
     let mut calls: u32 = 0;
     while start.elapsed() < budget {
         for _ in 0..100 {
-            black_box(once(pod, settings, json));
+            black_box(f());
         }
         calls += 100;
     }
@@ -89,6 +163,19 @@ fn main() {
     };
     bench("webapp", &webapp, &settings, false);
     bench("webapp", &webapp, &settings, true);
+
+    let body = review_body(&text);
+    if selected("webhook-decode") {
+        time("webhook-decode", || webhook_once(&body, &settings, false));
+    }
+    if selected("webhook+json") {
+        time("webhook+json", || webhook_once(&body, &settings, true));
+    }
+    if selected("webhook-whole+json") {
+        time("webhook-whole+json", || {
+            webhook_whole_once(&body, &settings)
+        });
+    }
 
     let mut many = webapp.clone();
     if let Some(ann) = many

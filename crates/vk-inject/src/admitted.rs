@@ -1,8 +1,9 @@
-//! Decoding the admitted pod straight from the request body, keeping only the fields the engine
-//! reads (see `pod.rs`); everything else is skipped without being allocated. The webhook
-//! decodes one pod per admission, and most of a pod (ports, resources, probes, scheduling
-//! fields) is never looked at: building it into a `serde_json::Value` tree only to free it
-//! was a large share of an admission's cost.
+//! Decoding the admitted pod straight from the request body into the lean tree of `jsontree.rs`
+//! (strings borrowed from the body), keeping only the fields the engine reads (see `pod.rs`);
+//! everything else is skipped without being allocated. The webhook decodes one pod per
+//! admission, and most of a pod (ports, resources, probes, scheduling fields) is never looked
+//! at: building it into a `serde_json::Value` tree only to free it was a large share of an
+//! admission's cost.
 //!
 //! The kept tree is what the engine would have seen in the full one: a field is kept when its
 //! name matches a read name case-insensitively (ASCII, as `pod::field` looks names up), so
@@ -10,11 +11,12 @@
 //! is kept whole, so the engine reports the same decode error. The JSON text is still checked
 //! in full (skipped values too), so a malformed body is refused as before.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::jsontree::{Json, JsonVisitor, Key, dedupe};
 
 /// Which parts of a JSON value to keep.
 enum Keep {
@@ -53,12 +55,25 @@ static POD: Keep = Keep::Fields(&[
     ("status", Keep::Fields(&[("phase", Keep::All)])),
 ]);
 
-/// An AdmissionRequest `object`, reduced to what [`crate::mutate`] reads: passing `.0` to it
-/// gives the same decision as passing the whole decoded object. A missing object is `null`.
+/// An AdmissionRequest `object`, reduced to what the engine reads and borrowing from the
+/// request body: [`crate::mutate_admitted`] gives the same decision for it as [`crate::mutate`]
+/// for the whole decoded object. A missing object is `null`.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct AdmittedPod(pub Value);
+pub struct AdmittedPod<'a>(Json<'a>);
 
-impl<'de> de::Deserialize<'de> for AdmittedPod {
+impl<'a> AdmittedPod<'a> {
+    /// The kept tree.
+    pub(crate) fn tree(&self) -> &Json<'a> {
+        &self.0
+    }
+
+    /// The kept members as a `serde_json::Value` (a copy, for tests and diagnostics).
+    pub fn to_value(&self) -> Value {
+        self.0.to_value()
+    }
+}
+
+impl<'de: 'a, 'a> de::Deserialize<'de> for AdmittedPod<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Pruned(&POD).deserialize(deserializer).map(AdmittedPod)
     }
@@ -69,9 +84,9 @@ impl<'de> de::Deserialize<'de> for AdmittedPod {
 struct Pruned(&'static Keep);
 
 impl<'de> DeserializeSeed<'de> for Pruned {
-    type Value = Value;
+    type Value = Json<'de>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
         match self.0 {
             Keep::All => de::Deserialize::deserialize(deserializer),
             Keep::Fields(_) | Keep::Each(_) => deserializer.deserialize_any(self),
@@ -79,44 +94,16 @@ impl<'de> DeserializeSeed<'de> for Pruned {
     }
 }
 
-/// An object key, borrowed from the body unless it carries escapes: skipped members cost no
-/// allocation.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(v.to_owned())))
-    }
-}
-
 impl<'de> Visitor<'de> for Pruned {
-    type Value = Value;
+    type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         // An object where the rule expects an array is kept whole.
-        let mut out = Map::new();
+        let mut members = Vec::new();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let rule = match self.0 {
                 Keep::Fields(fields) => fields
@@ -128,17 +115,18 @@ impl<'de> Visitor<'de> for Pruned {
             match rule {
                 Some(rule) => {
                     let value = map.next_value_seed(Pruned(rule))?;
-                    out.insert(key.into_owned(), value);
+                    members.push((key, value));
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Value::Object(out))
+        dedupe(&mut members);
+        Ok(Json::Object(members))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         // An array where the rule expects an object is kept whole.
         let rule = match self.0 {
             Keep::Each(rule) => rule,
@@ -148,39 +136,45 @@ impl<'de> Visitor<'de> for Pruned {
         while let Some(item) = seq.next_element_seed(Pruned(rule))? {
             out.push(item);
         }
-        Ok(Value::Array(out))
+        Ok(Json::Array(out))
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+    // Scalars are built as a whole value builds them.
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_bool(v)
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_i64(v)
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_u64(v)
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_f64(v)
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_borrowed_str(v)
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_str(v)
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_string(v)
     }
 
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E: de::Error>(self) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_unit()
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Json<'de>, E> {
+        JsonVisitor.visit_none()
     }
 }
 
@@ -190,9 +184,9 @@ mod tests {
     use serde_json::json;
 
     fn pruned(text: &str) -> Value {
-        serde_json::from_str::<AdmittedPod>(text)
+        serde_json::from_str::<AdmittedPod<'_>>(text)
             .unwrap_or_else(|e| panic!("{text}: {e}"))
-            .0
+            .to_value()
     }
 
     #[test]
@@ -227,9 +221,44 @@ mod tests {
         }
     }
 
+    /// What the pruned tree writes, and what the whole one writes for the kept members.
+    fn texts(text: &str) -> (String, String) {
+        let admitted: AdmittedPod<'_> =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut pruned = Vec::new();
+        crate::gojson::write_json(&mut pruned, admitted.tree());
+        let whole: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut kept = Vec::new();
+        crate::gojson::write_value(&mut kept, &whole);
+        (
+            String::from_utf8(pruned).unwrap_or_default(),
+            String::from_utf8(kept).unwrap_or_default(),
+        )
+    }
+
+    #[test]
+    fn a_repeated_member_replaces_the_earlier_one_in_its_place() {
+        let (pruned, whole) = texts(
+            r#"{"metadata":{"annotations":{"a":"1","b":"2","a":"3"}},"spec":{"volumes":[]},
+                "metadata":{"name":"p","name":"q"}}"#,
+        );
+        assert_eq!(pruned, r#"{"metadata":{"name":"q"},"spec":{"volumes":[]}}"#);
+        assert_eq!(pruned, whole);
+        // Skipped members may repeat too; a kept one after them still wins.
+        let (pruned, whole) = texts(
+            r#"{"kind":"Pod","spec":{"containers":[{"name":"a","image":"x","name":"b"}]},
+                "kind":"Pod","spec":{"containers":[{"name":"c"}]}}"#,
+        );
+        assert_eq!(pruned, r#"{"spec":{"containers":[{"name":"c"}]}}"#);
+        assert_eq!(
+            whole,
+            r#"{"kind":"Pod","spec":{"containers":[{"name":"c"}]}}"#
+        );
+    }
+
     #[test]
     fn malformed_text_in_a_skipped_member_is_still_refused() {
-        assert!(serde_json::from_str::<AdmittedPod>(r#"{"kind":[1,}"#).is_err());
-        assert!(serde_json::from_str::<AdmittedPod>(r#"{"spec":{"x":tru}}"#).is_err());
+        assert!(serde_json::from_str::<AdmittedPod<'_>>(r#"{"kind":[1,}"#).is_err());
+        assert!(serde_json::from_str::<AdmittedPod<'_>>(r#"{"spec":{"x":tru}}"#).is_err());
     }
 }

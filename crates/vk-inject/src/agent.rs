@@ -1,10 +1,9 @@
 //! The agent model: New (parse every annotation, spec §2.6 order) and Validate.
 
-use serde_json::Value;
-
 use crate::AgentCommandStyle;
 use crate::annotations::{self as k, Annotations, Initialized};
 use crate::jsonpatch::Operation;
+use crate::jsontree::Json;
 use crate::pod::{self, Pod};
 use crate::primitives::{parse_bool, parse_float, parse_int, parse_uint};
 use crate::secrets::{self, Secret};
@@ -469,7 +468,7 @@ fn service_account(pod: &Pod<'_>, volume_name: &str) -> Result<ServiceAccount, S
         .volume(volume_name)
         .and_then(|v| pod::field(v, "projected"))
         .and_then(|p| pod::field(p, "sources"))
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .and_then(|sources| {
             sources
                 .iter()

@@ -359,6 +359,7 @@ mod tests {
     #[test]
     fn no_default_key_has_a_family_prefix() {
         let raw = serde_json::json!({"metadata": {"annotations": {}}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let raw = crate::jsontree::Json::from_value(&raw);
         let pod = Pod::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
         let settings = InjectorSettings {
             vault_address: "https://v".to_owned(),
@@ -409,6 +410,7 @@ mod tests {
             assert!(key_table::id(key).is_some(), "{key} has no id");
         }
         let raw = serde_json::json!({"metadata": {"annotations": {ROLE: "r", SERVICE: "", LOG_LEVEL: "debug"}}, "spec": {"containers": [{"name": "a"}]}});
+        let raw = crate::jsontree::Json::from_value(&raw);
         let pod = Pod::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
         let init = init(&pod, "ns", &settings).unwrap_or_else(|e| panic!("{e}"));
         let ann = &init.annotations;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::InjectorSettings;
 use crate::agent::Agent;
 use crate::annotations as k;
+use crate::jsontree::Json;
 use crate::jsonw::{Arr, Obj};
 use crate::pod::{self, Mount};
 use crate::quantity::canonical_quantity;
@@ -68,11 +69,11 @@ pub(crate) fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
 /// A copied mount, re-encoded in Go's `VolumeMount` field order.
 fn copy_mount(o: &mut Obj<'_>, m: &Mount<'_>) {
     o.str("name", m.name);
-    if pod::field(m.raw, "readOnly").and_then(Value::as_bool) == Some(true) {
+    if pod::field(m.raw, "readOnly").and_then(Json::as_bool) == Some(true) {
         o.bool("readOnly", true);
     }
     if let Some(v) = pod::field(m.raw, "recursiveReadOnly") {
-        o.value("recursiveReadOnly", v);
+        o.json("recursiveReadOnly", v);
     }
     o.str("mountPath", m.mount_path);
     for key in ["subPath", "mountPropagation", "subPathExpr"] {
@@ -359,12 +360,11 @@ pub(crate) fn build(
     let container = normalize(container);
     let mut json = Vec::with_capacity(out.len());
     crate::gojson::write_value(&mut json, &container);
+    let view = Json::from_value(&container);
     Ok(Built {
         json,
-        name: pod::str_field(&container, "name").to_owned(),
-        no_mounts: pod::field(&container, "volumeMounts")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty),
+        name: pod::str_field(&view, "name").to_owned(),
+        no_mounts: pod::array_field(&view, "volumeMounts").is_empty(),
     })
 }
 

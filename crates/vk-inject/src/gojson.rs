@@ -7,6 +7,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::jsontree::Json;
+
 /// A `serde_json` formatter reproducing Go's escaping and float rules (compact output).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GoFormatter;
@@ -57,15 +59,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                out.extend_from_slice(u.to_string().as_bytes());
-            } else if let Some(i) = n.as_i64() {
-                out.extend_from_slice(i.to_string().as_bytes());
-            } else if let Some(f) = n.as_f64() {
-                out.extend_from_slice(go_float(f).as_bytes());
-            }
-        }
+        Value::Number(n) => write_number(out, n),
         Value::String(s) => write_str(out, s),
         Value::Array(items) => {
             out.push(b'[');
@@ -86,6 +80,51 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) {
                 write_str(out, k);
                 out.push(b':');
                 write_value(out, item);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// Appends a number as serde_json with [`GoFormatter`] writes it.
+fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) {
+    if let Some(u) = n.as_u64() {
+        out.extend_from_slice(u.to_string().as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        out.extend_from_slice(i.to_string().as_bytes());
+    } else if let Some(f) = n.as_f64() {
+        out.extend_from_slice(go_float(f).as_bytes());
+    }
+}
+
+/// Appends a lean tree (a value of the admitted pod), byte for byte what [`write_value`] writes
+/// for the equivalent `serde_json::Value`.
+pub(crate) fn write_json(out: &mut Vec<u8>, v: &Json<'_>) {
+    match v {
+        Json::Null => out.extend_from_slice(b"null"),
+        Json::Bool(true) => out.extend_from_slice(b"true"),
+        Json::Bool(false) => out.extend_from_slice(b"false"),
+        Json::Number(n) => write_number(out, n),
+        Json::String(s) => write_str(out, s),
+        Json::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json(out, item);
+            }
+            out.push(b']');
+        }
+        Json::Object(members) => {
+            out.push(b'{');
+            for (i, (k, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_json(out, item);
             }
             out.push(b'}');
         }
@@ -152,6 +191,9 @@ mod tests {
         ];
         for case in &cases {
             assert_eq!(via_writer(case), via_serde(case));
+            let mut lean = Vec::new();
+            write_json(&mut lean, &Json::from_value(case));
+            assert_eq!(String::from_utf8(lean).unwrap_or_default(), via_serde(case));
         }
     }
 

@@ -8,7 +8,8 @@
 
 use serde_json::Value;
 
-use crate::gojson::{write_str as push_str, write_value as push_value};
+use crate::gojson::{write_json, write_str as push_str, write_value as push_value};
+use crate::jsontree::Json;
 
 /// An open JSON object; [`Obj::write`] opens and closes one around a closure.
 pub(crate) struct Obj<'w> {
@@ -99,6 +100,12 @@ impl<'w> Obj<'w> {
     pub(crate) fn value(&mut self, key: &'static str, v: &Value) {
         let out = self.key(key);
         push_value(out, v);
+    }
+
+    /// A member whose value is taken from the admitted pod.
+    pub(crate) fn json(&mut self, key: &'static str, v: &Json<'_>) {
+        let out = self.key(key);
+        write_json(out, v);
     }
 
     pub(crate) fn obj(&mut self, key: &'static str, f: impl FnOnce(&mut Obj<'_>)) {

@@ -22,6 +22,7 @@ mod containers;
 pub mod gojson;
 mod goscan;
 mod jsonpatch;
+mod jsontree;
 mod jsonw;
 mod key_table;
 pub mod native;
@@ -293,13 +294,27 @@ impl DenyStage {
 /// Decide what to do with `pod` (the AdmissionRequest `object`, as JSON) created in `namespace`.
 /// Pure and deterministic: same input, same output (secrets are ordered by raw name).
 pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
+    decide(&jsontree::Json::from_value(pod), namespace, settings)
+}
+
+/// [`mutate`] for the pod as the webhook decodes it from the request body ([`AdmittedPod`]):
+/// the same decision as for the whole object, without building a `serde_json::Value` tree.
+pub fn mutate_admitted(
+    pod: &AdmittedPod<'_>,
+    namespace: &str,
+    settings: &InjectorSettings,
+) -> Decision {
+    decide(pod.tree(), namespace, settings)
+}
+
+fn decide(pod: &jsontree::Json<'_>, namespace: &str, settings: &InjectorSettings) -> Decision {
     run(pod, namespace, settings)
         .unwrap_or_else(|(stage, message)| Decision::Deny(DenyReason { message, stage }))
 }
 
 /// The pipeline; `Err` is the stage that refused and the full deny message.
 fn run(
-    raw: &serde_json::Value,
+    raw: &jsontree::Json<'_>,
     namespace: &str,
     settings: &InjectorSettings,
 ) -> Result<Decision, (DenyStage, String)> {

@@ -204,7 +204,7 @@ pub(crate) fn build(
             let mut items = vec![init.json];
             items.extend(originals.iter().map(|c| {
                 let mut raw = Vec::with_capacity(512);
-                crate::gojson::write_value(&mut raw, c.raw);
+                crate::gojson::write_json(&mut raw, c.raw);
                 raw
             }));
             group(&mut ops, true, "/spec/initContainers", items);

@@ -4,14 +4,14 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{Map, Value};
+use crate::jsontree::Json;
 
 /// Looks up an object field the way Go's decoder does.
-pub(crate) fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(v: &'a Json<'a>, key: &str) -> Option<&'a Json<'a>> {
     let obj = v.as_object()?;
-    // Pod objects are small: comparing keys in order is cheaper than hashing `key` for the
-    // map's index (keys are unique, so this finds what `get` finds).
-    let exact = obj.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v);
+    // Pod objects are small: comparing keys in order is cheaper than any index (keys are
+    // unique, so the exact match is the one a map would find).
+    let exact = obj.iter().find(|(k, _)| k == key).map(|(_, v)| v);
     let found = exact.or_else(|| {
         obj.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -20,26 +20,12 @@ pub(crate) fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     (!found.is_null()).then_some(found)
 }
 
-pub(crate) fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
-    field(v, key).and_then(Value::as_str).unwrap_or("")
+pub(crate) fn str_field<'a>(v: &'a Json<'a>, key: &str) -> &'a str {
+    field(v, key).and_then(Json::as_str).unwrap_or("")
 }
 
-fn array_field<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    field(v, key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
-/// JSON type names as Go's `UnmarshalTypeError` spells them.
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+pub(crate) fn array_field<'a>(v: &'a Json<'a>, key: &str) -> &'a [Json<'a>] {
+    field(v, key).and_then(Json::as_array).unwrap_or(&[])
 }
 
 /// A volume mount as seen in the request.
@@ -47,7 +33,7 @@ fn json_kind(v: &Value) -> &'static str {
 pub(crate) struct Mount<'a> {
     pub(crate) name: &'a str,
     pub(crate) mount_path: &'a str,
-    pub(crate) raw: &'a Value,
+    pub(crate) raw: &'a Json<'a>,
 }
 
 /// A container of the request pod.
@@ -55,11 +41,11 @@ pub(crate) struct Mount<'a> {
 pub(crate) struct Container<'a> {
     pub(crate) name: &'a str,
     pub(crate) mounts: Vec<Mount<'a>>,
-    pub(crate) raw: &'a Value,
+    pub(crate) raw: &'a Json<'a>,
 }
 
 impl<'a> Container<'a> {
-    fn new(raw: &'a Value) -> Self {
+    fn new(raw: &'a Json<'a>) -> Self {
         let mounts = array_field(raw, "volumeMounts")
             .iter()
             .map(|m| Mount {
@@ -86,7 +72,7 @@ impl<'a> Container<'a> {
     /// has no `runAsUser`.
     pub(crate) fn run_as_user(&self) -> Option<Option<i64>> {
         let sc = field(self.raw, "securityContext")?;
-        Some(field(sc, "runAsUser").and_then(Value::as_i64))
+        Some(field(sc, "runAsUser").and_then(Json::as_i64))
     }
 }
 
@@ -141,20 +127,20 @@ pub(crate) struct Pod<'a> {
     pub(crate) phase: &'a str,
     pub(crate) containers: Vec<Container<'a>>,
     pub(crate) init_containers: Vec<Container<'a>>,
-    pub(crate) volumes: &'a [Value],
+    pub(crate) volumes: &'a [Json<'a>],
     pub(crate) share_process_namespace: Option<bool>,
 }
 
 impl<'a> Pod<'a> {
     /// Decodes the AdmissionRequest object; errors read like Go's `json.Unmarshal` into a `v1.Pod`.
-    pub(crate) fn decode(v: &'a Value) -> Result<Self, String> {
+    pub(crate) fn decode(v: &'a Json<'a>) -> Result<Self, String> {
         if !v.is_object() {
             return Err(format!(
                 "json: cannot unmarshal {} into Go value of type v1.Pod",
-                json_kind(v)
+                v.kind()
             ));
         }
-        let empty = Value::Object(Map::new());
+        let empty = Json::Object(Vec::new());
         let meta = field(v, "metadata");
         let mut annotations = PodAnnotations::default();
         if let Some(meta) = meta {
@@ -172,9 +158,9 @@ impl<'a> Pod<'a> {
                 annotations.sorted.reserve_exact(obj.len());
                 for (k, val) in obj {
                     match val {
-                        Value::String(s) => annotations.sorted.push((k, s)),
+                        Json::String(s) => annotations.sorted.push((k.as_ref(), s.as_ref())),
                         // Go stores a null map value as the empty string.
-                        Value::Null => annotations.sorted.push((k, "")),
+                        Json::Null => annotations.sorted.push((k.as_ref(), "")),
                         other => {
                             return Err(type_err(
                                 other,
@@ -204,7 +190,7 @@ impl<'a> Pod<'a> {
                 .collect(),
             None => Vec::new(),
         };
-        let share_process_namespace = field(spec, "shareProcessNamespace").and_then(Value::as_bool);
+        let share_process_namespace = field(spec, "shareProcessNamespace").and_then(Json::as_bool);
         let volumes = match field(v, "spec") {
             Some(spec) => array_field(spec, "volumes"),
             None => &[],
@@ -220,15 +206,15 @@ impl<'a> Pod<'a> {
         })
     }
 
-    pub(crate) fn volume(&self, name: &str) -> Option<&'a Value> {
+    pub(crate) fn volume(&self, name: &str) -> Option<&'a Json<'a>> {
         self.volumes.iter().find(|v| str_field(v, "name") == name)
     }
 }
 
-fn type_err(v: &Value, field: &str, go_type: &str) -> String {
+fn type_err(v: &Json<'_>, field: &str, go_type: &str) -> String {
     format!(
         "json: cannot unmarshal {} into Go struct field {field} of type {go_type}",
-        json_kind(v)
+        v.kind()
     )
 }
 
@@ -240,6 +226,7 @@ mod tests {
     #[test]
     fn decodes_case_insensitively_and_rejects_bad_annotations() {
         let v = json!({"Metadata": {"name": "p", "annotations": {"a": "b"}}, "spec": {"Containers": [{"name": "c"}]}});
+        let v = Json::from_value(&v);
         let pod = Pod::decode(&v).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pod.name, "p");
         assert_eq!(pod.containers.len(), 1);
@@ -247,13 +234,13 @@ mod tests {
 
         let bad = json!({"metadata": {"annotations": {"a": 1}}});
         assert_eq!(
-            Pod::decode(&bad).err().as_deref(),
+            Pod::decode(&Json::from_value(&bad)).err().as_deref(),
             Some(
                 "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of type string"
             )
         );
         assert_eq!(
-            Pod::decode(&json!("x")).err().as_deref(),
+            Pod::decode(&Json::from_value(&json!("x"))).err().as_deref(),
             Some("json: cannot unmarshal string into Go value of type v1.Pod")
         );
     }
@@ -261,6 +248,7 @@ mod tests {
     #[test]
     fn sorted_lookups_by_whole_and_joined_key() {
         let v = json!({"metadata": {"annotations": {"p-b": "2", "p-a": "1", "p": null, "q": "3"}}});
+        let v = Json::from_value(&v);
         let pod = Pod::decode(&v).unwrap_or_else(|e| panic!("{e}"));
         let ann = &pod.annotations;
         let keys: Vec<&str> = ann.iter().map(|(k, _)| k).collect();

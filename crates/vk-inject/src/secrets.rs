@@ -132,6 +132,7 @@ mod tests {
             .map(|(k, v)| (format!("vault.hashicorp.com/{k}"), json!(v)))
             .collect();
         let raw = json!({"metadata": {"annotations": ann}});
+        let raw = crate::jsontree::Json::from_value(&raw);
         let pod = Pod::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
         let settings = InjectorSettings {
             vault_address: "https://v".to_owned(),

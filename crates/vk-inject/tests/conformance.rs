@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use vk_inject::{
     AgentCommandStyle, DEFAULT_AGENT_IMAGE, Decision, InjectorSettings, PatchOpKind, mutate,
-    patch_to_json,
+    mutate_admitted, patch_to_json,
 };
 
 const PREFIX: &str = "vault.hashicorp.com/";
@@ -312,11 +312,11 @@ fn run_case(case: &Value, fixtures: &Value) -> Vec<String> {
     };
     // The webhook decodes only what the engine reads of the pod; it must decide the same.
     let text = serde_json::to_vec(&pod).unwrap_or_default();
-    match serde_json::from_slice::<vk_inject::AdmittedPod>(&text) {
-        Ok(admitted) if mutate(&admitted.0, &namespace, &settings) == out.decision => {}
+    match serde_json::from_slice::<vk_inject::AdmittedPod<'_>>(&text) {
+        Ok(admitted) if mutate_admitted(&admitted, &namespace, &settings) == out.decision => {}
         Ok(admitted) => errors.push(format!(
             "the pruned pod {} decides otherwise than the whole pod",
-            admitted.0
+            admitted.to_value()
         )),
         Err(e) => errors.push(format!("the pod does not decode as AdmittedPod: {e}")),
     }

@@ -362,9 +362,9 @@ fn patches_are_byte_identical_to_the_recorded_ones() {
         let bytes = patch_to_json(&patch);
         // The webhook hands the engine only what it reads of the pod: the same bytes.
         let text = serde_json::to_vec(&pod).unwrap_or_default();
-        let admitted: vk_inject::AdmittedPod = serde_json::from_slice(&text)
+        let admitted: vk_inject::AdmittedPod<'_> = serde_json::from_slice(&text)
             .unwrap_or_else(|e| panic!("{name}: does not decode as AdmittedPod: {e}"));
-        match mutate(&admitted.0, "default", &settings) {
+        match vk_inject::mutate_admitted(&admitted, "default", &settings) {
             Decision::Inject { patch, .. } if patch_to_json(&patch) == bytes => {}
             _ => failures.push(format!("{name}: the pruned pod gives another patch")),
         }

@@ -31,9 +31,10 @@ pub struct Request<'a> {
     pub namespace: Cow<'a, str>,
     #[serde(default, borrow)]
     pub operation: Cow<'a, str>,
-    /// Only what the engine reads of the pod is decoded (see [`vk_inject::AdmittedPod`]).
-    #[serde(default)]
-    pub object: vk_inject::AdmittedPod,
+    /// Only what the engine reads of the pod is decoded, borrowed from the body (see
+    /// [`vk_inject::AdmittedPod`]).
+    #[serde(default, borrow)]
+    pub object: vk_inject::AdmittedPod<'a>,
 }
 
 /// Of the request's group/version/kind, only the kind is read (for the log span).

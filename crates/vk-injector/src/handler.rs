@@ -205,7 +205,7 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
             "error decoding admission request: missing request".to_owned(),
         );
     };
-    let decision = vk_inject::mutate(&req.object.0, &req.namespace, &state.settings);
+    let decision = vk_inject::mutate_admitted(&req.object, &req.namespace, &state.settings);
     let span = tracing::Span::current();
     span.record("uid", &*req.uid);
     span.record("namespace", &*req.namespace);

@@ -639,3 +639,56 @@ async fn template_parse_errors_are_warnings_or_denials() {
     assert_eq!(out["response"]["allowed"], true);
     assert!(out["response"].get("warnings").is_none(), "{out}");
 }
+
+/// The handler decodes the pod straight from the body (borrowed, pruned); its patch must be
+/// byte for byte the one the engine makes from the whole decoded object, also for text a
+/// `serde_json::Value` would normalise: escapes, repeated keys, odd numbers, copied values.
+#[tokio::test]
+async fn the_body_decode_gives_the_whole_object_s_patch() {
+    let h = harness();
+    let body = r#"{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{
+        "uid":"u\u0031","kind":{"kind":"Pod"},"namespace":"de\u0066ault","operation":"CREATE",
+        "object":{"kind":"Pod","metadata":{"name":"p","annotations":{"x":"dropped"}},
+          "metadata":{"name":"w\u00e9b","annotations":{
+            "vault.hashicorp.com/agent-inject":"false",
+            "vault.hashicorp.com/agent-inject":"true",
+            "vault.hashicorp.com/role":"r\"<&>\u2028",
+            "vault.hashicorp.com/agent-init-first":"true",
+            "vault.hashicorp.com/agent-copy-volume-mounts":"web",
+            "vault.hashicorp.com/agent-inject-secret-d\u0062":"secret/data/db",
+            "vault.hashicorp.com/agent-inject-template-db":"{{ with secret \"secret/data/db\" }}\n{{ end }}"}},
+          "spec":{"ignored":[1,{"a":[]}],
+            "initContainers":[{"name":"init","image":"busybox","args":["a\tb","\u003c"],
+              "resources":{"limits":{"cpu":1.0,"memory":1e3}},"n":[-0,0.5,18446744073709551615,-9223372036854775808,1.5e-7,1E21],
+              "name":"init-2","securityContext":{"runAsUser":7,"runAsUser":8}}],
+            "containers":[{"name":"web","image":"x","volumeMounts":[
+              {"name":"sa","readOnly":true,"mountPath":"/var/run/secrets/kubernetes.io/serviceaccount"},
+              {"name":"data","mountPath":"/d\u0061ta","recursiveReadOnly":"IfPossible","subPath":"s","readOnly":false,"readOnly":true}]}],
+            "volumes":[{"name":"sa","projected":{"sources":[{"serviceAccountToken":{"path":"token"}}]}},{"name":"data","emptyDir":{}}]},
+          "status":{"phase":"Pending"}}}}"#;
+    let whole: Value = serde_json::from_str(body).expect("the body is JSON");
+    let settings = &h.state.settings;
+    let vk_inject::Decision::Inject { patch, .. } =
+        vk_inject::mutate(&whole["request"]["object"], "default", settings)
+    else {
+        panic!("the whole object is not injected");
+    };
+    let want = vk_inject::patch_to_json(&patch);
+    let out = post_review(&h, body.as_bytes().to_vec()).await;
+    assert_eq!(out["response"]["uid"], "u1");
+    let got = base64::engine::general_purpose::STANDARD
+        .decode(out["response"]["patch"].as_str().expect("patch string"))
+        .expect("standard base64");
+    assert_eq!(text(&got), text(&want));
+    // The copied values are really in it (the init container written back whole, a repeated
+    // key in its first place with its last value).
+    for piece in [
+        r#""n":[-0,0.5,18446744073709551615,-9223372036854775808,1.5e-7,1e+21]"#,
+        r#""limits":{"cpu":1,"memory":1000}"#,
+        r#"{"name":"init-2","image":"busybox","#,
+        r#""securityContext":{"runAsUser":8}}"#,
+        r#""recursiveReadOnly":"IfPossible""#,
+    ] {
+        assert!(text(&got).contains(piece), "{piece} not in {}", text(&got));
+    }
+}
