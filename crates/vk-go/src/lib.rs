@@ -7,6 +7,7 @@
 //! Owns: these conversions and Go's error texts. Must never: perform I/O, read a clock or the
 //! environment — it is a pure library, one implementation for every crate.
 
+mod base64;
 mod civil;
 mod duration;
 pub mod flag;
@@ -18,6 +19,7 @@ mod path;
 mod quote;
 mod strconv;
 
+pub use base64::{base64_std, push_base64_std};
 pub use civil::{UtcDateTime, civil_from_days, days_from_civil};
 pub use duration::{
     DurationError, format_duration, format_std, parse_duration, parse_std_duration,

@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 
 use crate::agent::{Agent, DefaultTemplate};
 use crate::annotations as k;
@@ -142,7 +141,7 @@ pub(crate) fn render(agent: &Agent<'_>) -> Result<Rendered, String> {
         doc.extend_from_slice(&head);
         doc.extend_from_slice(exit);
         doc.extend_from_slice(&tail);
-        base64::engine::general_purpose::STANDARD.encode(doc)
+        vk_go::base64_std(&doc)
     };
     Ok(Rendered {
         init: encode(b"true"),
