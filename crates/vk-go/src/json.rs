@@ -114,9 +114,15 @@ fn clean_len(bytes: &[u8], escape_html: bool) -> usize {
         i += 8;
     }
     let tail = chunks.remainder();
-    let mut word = [b'a'; 8];
-    word[..tail.len()].copy_from_slice(tail);
-    if needs_attention(u64::from_le_bytes(word), escape_html) {
+    // Shifted in byte by byte (a copy of a variable length would be a `memcpy` call) over a
+    // word of `a`s, which never need escaping.
+    let word = tail
+        .iter()
+        .enumerate()
+        .fold(u64::from_le_bytes([b'a'; 8]), |w, (k, &b)| {
+            (w & !(0xFF << (8 * k))) | u64::from(b) << (8 * k)
+        });
+    if needs_attention(word, escape_html) {
         i + clean_prefix(tail, escape_html)
     } else {
         bytes.len()

@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-
 use crate::agent::{Agent, DefaultTemplate};
 use crate::annotations as k;
 use crate::jsonw::{Arr, Obj};

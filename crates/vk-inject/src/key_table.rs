@@ -78,7 +78,7 @@ pub(crate) fn id(key: &str) -> Option<usize> {
             return None;
         }
         let id = usize::from(id);
-        if ALL_KEYS[id] == key {
+        if crate::keycmp::eq(ALL_KEYS[id].as_bytes(), bytes) {
             return Some(id);
         }
         at = (at + 1) & (SLOTS - 1);

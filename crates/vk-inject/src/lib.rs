@@ -25,6 +25,7 @@ mod jsonpatch;
 mod jsontree;
 mod jsonw;
 mod key_table;
+mod keycmp;
 pub mod native;
 mod patch;
 mod patchop;

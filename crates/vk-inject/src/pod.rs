@@ -4,6 +4,8 @@
 
 use std::cmp::Ordering;
 
+use crate::keycmp;
+
 use crate::jsontree::Json;
 
 /// Looks up an object field the way Go's decoder does.
@@ -81,9 +83,9 @@ fn cmp_concat(key: &str, head: &str, tail: &str) -> Ordering {
     let key = key.as_bytes();
     let split = head.len().min(key.len());
     let (key_head, key_tail) = key.split_at(split);
-    match key_head.cmp(head.as_bytes()) {
+    match keycmp::cmp(key_head, head.as_bytes()) {
         Ordering::Equal if split < head.len() => Ordering::Less,
-        Ordering::Equal => key_tail.cmp(tail.as_bytes()),
+        Ordering::Equal => keycmp::cmp(key_tail, tail.as_bytes()),
         other => other,
     }
 }
@@ -171,7 +173,9 @@ impl<'a> Pod<'a> {
                     }
                 }
                 // Keys of a JSON object are unique, so an unstable sort is deterministic.
-                annotations.sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                annotations
+                    .sorted
+                    .sort_unstable_by(|a, b| keycmp::cmp(a.0.as_bytes(), b.0.as_bytes()));
             }
         }
         let spec = field(v, "spec").unwrap_or(&empty);

@@ -106,10 +106,7 @@ impl ReviewOut<'_> {
     /// never needs JSON escaping, so it is not scanned again) and the buffer is sized up front.
     pub fn to_json(&self) -> Vec<u8> {
         let r = &self.response;
-        let patch_len = r
-            .patch
-            .as_ref()
-            .map_or(0, |p| p.len().div_ceil(3) * 4);
+        let patch_len = r.patch.as_ref().map_or(0, |p| p.len().div_ceil(3) * 4);
         let mut out = Vec::with_capacity(
             160 + self.kind.len() + self.api_version.len() + r.uid.len() + patch_len,
         );
