@@ -12,8 +12,9 @@ use crate::util;
 /// The pod the load sends, as the API server would (defaults filled in).
 pub(crate) const POD_FIXTURE: &str = "crates/vk-test-utils/fixtures/webapp-pod-admitted.json";
 
-/// Sends the review once with curl and checks that vault-k8s allows it with a patch.
-pub(crate) fn check_injects(addr: &str, body_file: &Path) -> anyhow::Result<()> {
+/// Sends the review once with curl and checks that vault-k8s allows it with a patch; returns
+/// the answer's text.
+pub(crate) fn check_injects(addr: &str, body_file: &Path) -> anyhow::Result<String> {
     let out = util::output(
         Command::new("curl")
             .args([
@@ -35,7 +36,7 @@ pub(crate) fn check_injects(addr: &str, body_file: &Path) -> anyhow::Result<()> 
         response["allowed"] == true && response["patch"].is_string(),
         "vault-k8s did not inject the bench pod (expected allowed=true and a patch): {out}"
     );
-    Ok(())
+    Ok(out)
 }
 
 pub(crate) fn mutate_url(addr: &str) -> String {
