@@ -54,36 +54,9 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 /// Appends a JSON value, byte for byte what serde_json with [`GoFormatter`] writes (keys in
 /// the map's order), without going through serde's serializer machinery.
 pub(crate) fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) {
-    use serde_json::Value;
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_number(out, n),
-        Value::String(s) => write_str(out, s),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, item);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(out, k);
-                out.push(b':');
-                write_value(out, item);
-            }
-            out.push(b'}');
-        }
-    }
+    // One writer for both trees: the `Value` is viewed as a borrowed lean tree (only the
+    // telemetry stanza and the tests come this way, never the per-pod hot path).
+    write_json(out, &Json::from_value(v));
 }
 
 /// Appends a number as serde_json with [`GoFormatter`] writes it.
@@ -97,8 +70,8 @@ fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) {
     }
 }
 
-/// Appends a lean tree (a value of the admitted pod), byte for byte what [`write_value`] writes
-/// for the equivalent `serde_json::Value`.
+/// Appends a lean tree (a value of the admitted pod, or a `Value` viewed as one), byte for byte
+/// what serde_json with [`GoFormatter`] writes for the equivalent `serde_json::Value`.
 pub(crate) fn write_json(out: &mut Vec<u8>, v: &Json<'_>) {
     match v {
         Json::Null => out.extend_from_slice(b"null"),
