@@ -174,20 +174,13 @@ pub fn push_json_string(out: &mut String, s: &str, escape_html: bool) {
 
 /// [`push_json_string`] into a byte buffer.
 pub fn push_json_string_bytes(out: &mut Vec<u8>, s: &str, escape_html: bool) {
-    // Nearly every string the webhook writes has nothing to escape (and most are short):
-    // one scan, one copy, no per-piece calls.
-    let bytes = s.as_bytes();
-    let clean = clean_len(bytes, escape_html);
-    out.reserve(bytes.len() + 2);
+    // A string with nothing to escape (nearly all the webhook writes) is one `clean_len`
+    // scan and one copy inside `json_escape`.
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    out.extend_from_slice(&bytes[..clean]);
-    if clean < bytes.len() {
-        // The clean prefix ends before a byte that needs a look, an ASCII byte or a lead
-        // byte, so the rest starts on a character boundary.
-        json_escape(&s[clean..], escape_html, |piece| {
-            out.extend_from_slice(piece.as_bytes())
-        });
-    }
+    json_escape(s, escape_html, |piece| {
+        out.extend_from_slice(piece.as_bytes())
+    });
     out.push(b'"');
 }
 

@@ -26,6 +26,14 @@ impl<'w> Obj<'w> {
         obj.out.push(b'}');
     }
 
+    /// The comma before every member but the first.
+    fn sep(&mut self) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
     /// Keys are this crate's own field names (`&'static str`), which never need escaping: they
     /// are copied between quotes without the escaping scan.
     fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
@@ -34,10 +42,7 @@ impl<'w> Obj<'w> {
                 .all(|b| b.is_ascii_graphic() && !b"\"\\<>&".contains(&b))
         );
         self.out.reserve(key.len() + 4);
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
+        self.sep();
         self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\":");
@@ -47,10 +52,7 @@ impl<'w> Obj<'w> {
     /// A string member whose key comes from the input (e.g. an `auth-config-*` annotation), so
     /// it is escaped like any value.
     pub(crate) fn str_any_key(&mut self, key: &str, v: &str) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
+        self.sep();
         push_str(self.out, key);
         self.out.push(b':');
         push_str(self.out, v);
