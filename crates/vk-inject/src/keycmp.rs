@@ -8,19 +8,39 @@
 
 use std::cmp::Ordering;
 
-/// The eight bytes at the start of `chunk` (exactly eight long) as one word.
-fn word(chunk: &[u8]) -> u64 {
+/// The eight bytes of `a` from `at` as one word, big-endian so that words order as their bytes.
+fn word(a: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
-    w.copy_from_slice(chunk);
+    w.copy_from_slice(&a[at..at + 8]);
     u64::from_be_bytes(w)
 }
 
-/// Up to seven trailing bytes, zero-padded to a word (exact for two tails of equal length).
-/// Shifted in one by one: a copy of a variable length would be a `memcpy` call.
-fn tail_word(tail: &[u8]) -> u64 {
-    tail.iter()
+/// Up to seven bytes, zero-padded to a word (exact for two slices of equal length). Shifted in
+/// one by one: a copy of a variable length would be a `memcpy` call. Only keys shorter than a
+/// word take this path.
+fn short_word(short: &[u8]) -> u64 {
+    short
+        .iter()
         .enumerate()
         .fold(0, |w, (i, &b)| w | u64::from(b) << (56 - 8 * i))
+}
+
+/// The index of the first word of `a[..n]` and `b[..n]` that differs, read from the front in
+/// whole words and ending on the word that holds the last byte (overlapping the one before it,
+/// so that no byte-wise tail loop is needed); `None` when the first `n` bytes are equal.
+/// `n` must be at least eight.
+fn first_difference(a: &[u8], b: &[u8], n: usize) -> Option<(u64, u64)> {
+    let mut at = 0;
+    while at + 8 < n {
+        let (p, q) = (word(a, at), word(b, at));
+        if p != q {
+            return Some((p, q));
+        }
+        at += 8;
+    }
+    // Bytes already compared equal lead the overlapping word, so it orders as the rest does.
+    let (p, q) = (word(a, n - 8), word(b, n - 8));
+    (p != q).then_some((p, q))
 }
 
 /// `a == b`.
@@ -28,29 +48,21 @@ pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (p, q) in (&mut x).zip(&mut y) {
-        if word(p) != word(q) {
-            return false;
-        }
+    if a.len() < 8 {
+        return short_word(a) == short_word(b);
     }
-    tail_word(x.remainder()) == tail_word(y.remainder())
+    first_difference(a, b, a.len()).is_none()
 }
 
 /// `a.cmp(b)`: byte-wise lexicographic order, a prefix first.
 pub(crate) fn cmp(a: &[u8], b: &[u8]) -> Ordering {
     let n = a.len().min(b.len());
-    let (mut x, mut y) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
-    for (p, q) in (&mut x).zip(&mut y) {
-        let (p, q) = (word(p), word(q));
-        if p != q {
-            // Big-endian words order as their bytes do.
-            return p.cmp(&q);
-        }
-    }
-    tail_word(x.remainder())
-        .cmp(&tail_word(y.remainder()))
-        .then(a.len().cmp(&b.len()))
+    let common = if n < 8 {
+        short_word(&a[..n]).cmp(&short_word(&b[..n]))
+    } else {
+        first_difference(a, b, n).map_or(Ordering::Equal, |(p, q)| p.cmp(&q))
+    };
+    common.then(a.len().cmp(&b.len()))
 }
 
 #[cfg(test)]
@@ -97,16 +109,29 @@ mod tests {
 
     #[test]
     fn a_difference_at_any_offset_is_seen() {
-        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
-        for i in 0..base.len() {
-            for delta in [1u8, 0x80] {
-                let mut other = base.clone();
-                other[i] = other[i].wrapping_add(delta);
-                assert!(!eq(&base, &other), "offset {i}");
-                assert_eq!(cmp(&base, &other), base.cmp(&other), "offset {i}");
-                assert_eq!(cmp(&other, &base), other.cmp(&base), "offset {i}");
+        let full: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        // Every length, so that the overlapping last word and the short path are both covered.
+        for len in 0..=full.len() {
+            let base = &full[..len];
+            assert!(eq(base, &full[..len]), "length {len}");
+            for i in 0..len {
+                for delta in [1u8, 0x80] {
+                    let mut other = base.to_vec();
+                    other[i] = other[i].wrapping_add(delta);
+                    assert!(!eq(base, &other), "length {len}, offset {i}");
+                    assert_eq!(
+                        cmp(base, &other),
+                        base.cmp(&other),
+                        "length {len}, offset {i}"
+                    );
+                    assert_eq!(
+                        cmp(&other, base),
+                        other.as_slice().cmp(base),
+                        "length {len}, offset {i}"
+                    );
+                }
+                assert_eq!(cmp(&base[..i], base), Ordering::Less);
             }
-            assert_eq!(cmp(&base[..i], &base), Ordering::Less);
         }
     }
 }
