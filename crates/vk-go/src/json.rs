@@ -99,33 +99,44 @@ pub fn json_escape(s: &str, escape_html: bool, mut emit: impl FnMut(&str)) {
 }
 
 /// How many leading bytes of `bytes` certainly need no escaping: whole words of eight are
-/// tested at once, the last partial word padded with a byte that never needs escaping, and
-/// only a word that may need attention is walked byte by byte against the table (a
-/// U+2028/U+2029 lead byte stops it).
+/// tested at once, and only a word that may need attention is walked byte by byte against the
+/// table (a U+2028/U+2029 lead byte stops it). The last word of a string of eight bytes or
+/// more overlaps the one before it instead of being walked; a shorter string is padded with a
+/// byte that never needs escaping.
 fn clean_len(bytes: &[u8], escape_html: bool) -> usize {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut i = 0;
-    for chunk in &mut chunks {
+    let n = bytes.len();
+    if n < 8 {
+        // Shifted in byte by byte (a copy of a variable length would be a `memcpy` call) over
+        // a word of `a`s, which never need escaping.
+        let word = bytes
+            .iter()
+            .enumerate()
+            .fold(u64::from_le_bytes([b'a'; 8]), |w, (k, &b)| {
+                (w & !(0xFF << (8 * k))) | u64::from(b) << (8 * k)
+            });
+        return if needs_attention(word, escape_html) {
+            clean_prefix(bytes, escape_html)
+        } else {
+            n
+        };
+    }
+    let word_at = |at: usize| {
         let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if needs_attention(u64::from_le_bytes(word), escape_html) {
-            return i + clean_prefix(chunk, escape_html);
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(word)
+    };
+    let mut i = 0;
+    while i + 8 <= n {
+        if needs_attention(word_at(i), escape_html) {
+            return i + clean_prefix(&bytes[i..i + 8], escape_html);
         }
         i += 8;
     }
-    let tail = chunks.remainder();
-    // Shifted in byte by byte (a copy of a variable length would be a `memcpy` call) over a
-    // word of `a`s, which never need escaping.
-    let word = tail
-        .iter()
-        .enumerate()
-        .fold(u64::from_le_bytes([b'a'; 8]), |w, (k, &b)| {
-            (w & !(0xFF << (8 * k))) | u64::from(b) << (8 * k)
-        });
-    if needs_attention(word, escape_html) {
-        i + clean_prefix(tail, escape_html)
+    // Bytes before `i` are clean, so a hit in the overlapping last word is at `i` or after.
+    if i < n && needs_attention(word_at(n - 8), escape_html) {
+        i + clean_prefix(&bytes[i..], escape_html)
     } else {
-        bytes.len()
+        n
     }
 }
 
