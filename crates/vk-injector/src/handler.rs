@@ -207,10 +207,14 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
     };
     let decision = vk_inject::mutate_admitted(&req.object, &req.namespace, &state.settings);
     let span = tracing::Span::current();
-    span.record("uid", &*req.uid);
-    span.record("namespace", &*req.namespace);
-    span.record("kind", &*req.kind.kind);
-    span.record("operation", &*req.operation);
+    // One record for the four fields: each record is a pass through every layer.
+    tracing::record_all!(
+        span,
+        uid = &*req.uid,
+        namespace = &*req.namespace,
+        kind = &*req.kind.kind,
+        operation = &*req.operation
+    );
     let (response, outcome) = respond(&req.uid, decision);
     let (outcome_label, reason) = match outcome {
         Outcome::Skipped(r) => ("skipped", r.label()),

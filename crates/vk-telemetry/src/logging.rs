@@ -12,6 +12,7 @@ use tracing_subscriber::{Layer, Registry};
 use crate::otel::{ExporterError, OtelConfig, TRACED_CRATES, TelemetryGuard, build_pipeline};
 
 mod hclog_json;
+mod plain_fields;
 
 /// Verbosity accepted by `-log-level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +155,10 @@ pub fn init_telemetry(
             .event_format(hclog_json::HclogJson)
             .with_filter(filter)
             .boxed(),
-        LogFormat::Standard => fmt.with_filter(filter).boxed(),
+        LogFormat::Standard => fmt
+            .fmt_fields(plain_fields::PlainFields)
+            .with_filter(filter)
+            .boxed(),
     };
     let (provider, otel) = match tracing {
         None => (None, None),
