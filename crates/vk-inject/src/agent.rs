@@ -1,7 +1,7 @@
 //! The agent model: New (parse every annotation, spec §2.6 order) and Validate.
 
 use crate::AgentCommandStyle;
-use crate::annotations::{self as k, Annotations, Initialized};
+use crate::annotations::{self as k, Annotations, Initialized, Known, known};
 use crate::jsonpatch::Operation;
 use crate::jsontree::Json;
 use crate::pod::{self, Pod};
@@ -80,13 +80,13 @@ pub(crate) struct Agent<'p> {
 
 impl Agent<'_> {
     /// The post-Init value of an annotation (`""` when absent).
-    pub(crate) fn get(&self, key: &str) -> &str {
+    pub(crate) fn get(&self, key: Known) -> &str {
         self.annotations.get(key).unwrap_or("")
     }
 
     /// Config-map mode (`agent-configmap` non-empty).
     pub(crate) fn configmap(&self) -> &str {
-        self.get(k::AGENT_CONFIGMAP)
+        self.get(known::AGENT_CONFIGMAP)
     }
 
     /// Cache persistence: cache on, init agent present, sidecar present (a native sidecar
@@ -102,11 +102,11 @@ impl Agent<'_> {
     }
 
     pub(crate) fn is_aws(&self) -> bool {
-        self.get(k::AUTH_TYPE) == "aws"
+        self.get(known::AUTH_TYPE) == "aws"
     }
 }
 
-fn bool_of(ann: &Annotations<'_>, key: &str) -> Result<bool, String> {
+fn bool_of(ann: &Annotations<'_>, key: Known) -> Result<bool, String> {
     parse_bool(ann.get(key).unwrap_or("")).map_err(|e| e.to_string())
 }
 
@@ -143,10 +143,10 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         sidecar_patch,
         init_patch,
     } = init;
-    let s = |key: &str| ann.get(key).unwrap_or("");
+    let s = |key: Known| ann.get(key).unwrap_or("");
 
-    let service_account = service_account(pod, s(k::AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME))?;
-    let irsa = if s(k::AUTH_TYPE) == "aws" {
+    let service_account = service_account(pod, s(known::AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME))?;
+    let irsa = if s(known::AUTH_TYPE) == "aws" {
         pod.containers
             .iter()
             .flat_map(|c| c.mounts.iter())
@@ -157,19 +157,19 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
     };
     let secrets = secrets::discover(&ann)?;
     // `agent-inject` is parsed again here, as upstream does; ShouldInject already accepted it.
-    bool_of(&ann, k::AGENT_INJECT)?;
-    let init_first = bool_of(&ann, k::AGENT_INIT_FIRST)?;
-    let pre_populate = match ann.get(k::AGENT_PRE_POPULATE) {
+    bool_of(&ann, known::AGENT_INJECT)?;
+    let init_first = bool_of(&ann, known::AGENT_INIT_FIRST)?;
+    let pre_populate = match ann.get(known::AGENT_PRE_POPULATE) {
         Some(v) => parse_bool(v).map_err(|e| e.to_string())?,
         None => true,
     };
-    let pre_populate_only = bool_of(&ann, k::AGENT_PRE_POPULATE_ONLY)?;
-    let revoke_on_shutdown = bool_of(&ann, k::AGENT_REVOKE_ON_SHUTDOWN)?;
-    let revoke_grace = parse_uint(s(k::AGENT_REVOKE_GRACE)).map_err(|e| e.to_string())?;
-    let tls_skip_verify = bool_of(&ann, k::TLS_SKIP_VERIFY)?;
-    let mut run_as_user = parse_int(s(k::AGENT_RUN_AS_USER)).map_err(|e| e.to_string())?;
-    let run_as_group = parse_int(s(k::AGENT_RUN_AS_GROUP)).map_err(|e| e.to_string())?;
-    if bool_of(&ann, k::AGENT_RUN_AS_SAME_USER)? {
+    let pre_populate_only = bool_of(&ann, known::AGENT_PRE_POPULATE_ONLY)?;
+    let revoke_on_shutdown = bool_of(&ann, known::AGENT_REVOKE_ON_SHUTDOWN)?;
+    let revoke_grace = parse_uint(s(known::AGENT_REVOKE_GRACE)).map_err(|e| e.to_string())?;
+    let tls_skip_verify = bool_of(&ann, known::TLS_SKIP_VERIFY)?;
+    let mut run_as_user = parse_int(s(known::AGENT_RUN_AS_USER)).map_err(|e| e.to_string())?;
+    let run_as_group = parse_int(s(known::AGENT_RUN_AS_GROUP)).map_err(|e| e.to_string())?;
+    if bool_of(&ann, known::AGENT_RUN_AS_SAME_USER)? {
         let first = pod
             .containers
             .first()
@@ -183,7 +183,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         }
         run_as_user = uid;
     }
-    let share_process_namespace = match ann.get(k::AGENT_SHARE_PROCESS_NAMESPACE) {
+    let share_process_namespace = match ann.get(known::AGENT_SHARE_PROCESS_NAMESPACE) {
         None => None,
         Some(raw) => {
             let v = parse_bool(raw).map_err(|e| {
@@ -201,24 +201,27 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             Some(v)
         }
     };
-    let set_security_context = bool_of(&ann, k::AGENT_SET_SECURITY_CONTEXT)?;
-    let cache_enable = bool_of(&ann, k::AGENT_CACHE_ENABLE)?;
-    let cache_exit_on_err = bool_of(&ann, k::AGENT_CACHE_EXIT_ON_ERR)?;
-    let default_template = match s(k::AGENT_INJECT_DEFAULT_TEMPLATE).to_lowercase().as_str() {
+    let set_security_context = bool_of(&ann, known::AGENT_SET_SECURITY_CONTEXT)?;
+    let cache_enable = bool_of(&ann, known::AGENT_CACHE_ENABLE)?;
+    let cache_exit_on_err = bool_of(&ann, known::AGENT_CACHE_EXIT_ON_ERR)?;
+    let default_template = match s(known::AGENT_INJECT_DEFAULT_TEMPLATE)
+        .to_lowercase()
+        .as_str()
+    {
         "map" => DefaultTemplate::Map,
         "json" => DefaultTemplate::Json,
         other => return Err(format!("invalid default template type: {other}")),
     };
-    let inject_token = bool_of(&ann, k::AGENT_INJECT_TOKEN)?;
-    let exit_on_retry_failure = bool_of(&ann, k::TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE)?;
+    let inject_token = bool_of(&ann, known::AGENT_INJECT_TOKEN)?;
+    let exit_on_retry_failure = bool_of(&ann, known::TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE)?;
     let max_connections_per_host =
-        parse_int(s(k::TEMPLATE_MAX_CONNECTIONS_PER_HOST)).map_err(|e| e.to_string())?;
-    let lease_renewal_threshold = match ann.get(k::TEMPLATE_LEASE_RENEWAL_THRESHOLD) {
+        parse_int(s(known::TEMPLATE_MAX_CONNECTIONS_PER_HOST)).map_err(|e| e.to_string())?;
+    let lease_renewal_threshold = match ann.get(known::TEMPLATE_LEASE_RENEWAL_THRESHOLD) {
         Some(v) => parse_float(v).map_err(|e| e.to_string())?,
         None => 0.0,
     };
-    let enable_quit = bool_of(&ann, k::AGENT_ENABLE_QUIT)?;
-    let auto_auth_exit_on_err = bool_of(&ann, k::AGENT_AUTO_AUTH_EXIT_ON_ERR)?;
+    let enable_quit = bool_of(&ann, known::AGENT_ENABLE_QUIT)?;
+    let auto_auth_exit_on_err = bool_of(&ann, known::AGENT_AUTO_AUTH_EXIT_ON_ERR)?;
     // Only the pod's own annotation: Init has no default for this key.
     let command_style = match ann.pod().get(k::AGENT_COMMAND_STYLE) {
         None => None,
@@ -260,7 +263,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             })
             .transpose()
     };
-    let image = s(k::AGENT_IMAGE);
+    let image = s(known::AGENT_IMAGE);
     let style = command_style.unwrap_or(settings.agent_command_style);
     let own_command = style.is_native_for(image);
     let mut notes = Vec::new();
@@ -269,7 +272,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         settings.native_sidecar,
         pre_populate_only,
         own_command,
-        !s(k::AGENT_CONFIGMAP).is_empty(),
+        !s(known::AGENT_CONFIGMAP).is_empty(),
         &mut notes,
     )?;
     if native && init_patch.is_some() {
@@ -377,7 +380,7 @@ fn reloads(
     if reloads.env.is_empty() {
         return Ok(reloads);
     }
-    let image = ann.get(k::AGENT_IMAGE).unwrap_or("");
+    let image = ann.get(known::AGENT_IMAGE).unwrap_or("");
     if !command_style
         .unwrap_or(ann.settings().agent_command_style)
         .is_native_for(image)
@@ -412,12 +415,13 @@ fn handoff(
     command_style: Option<AgentCommandStyle>,
     applicable: bool,
 ) -> Result<bool, String> {
-    let key = k::AGENT_CREDENTIAL_HANDOFF;
-    let raw = ann.get(key).unwrap_or("");
+    let handle = known::AGENT_CREDENTIAL_HANDOFF;
+    let key = handle.name();
+    let raw = ann.get(handle).unwrap_or("");
     let on = parse_bool(raw)
         .map_err(|e| format!("invalid value {raw:?} for annotation \"{key}\": {e}"))?;
     let settings = ann.settings();
-    let image = ann.get(k::AGENT_IMAGE).unwrap_or("");
+    let image = ann.get(known::AGENT_IMAGE).unwrap_or("");
     let native = command_style
         .unwrap_or(settings.agent_command_style)
         .is_native_for(image);
@@ -488,18 +492,18 @@ fn service_account(pod: &Pod<'_>, volume_name: &str) -> Result<ServiceAccount, S
 
 /// Validate: the error is the inner message of `error validating agent configuration: …`.
 pub(crate) fn validate(agent: &Agent<'_>) -> Result<(), &'static str> {
-    if agent.get(k::AGENT_REQUEST_NAMESPACE).is_empty() {
+    if agent.get(known::AGENT_REQUEST_NAMESPACE).is_empty() {
         return Err("namespace missing from request");
     }
     let sa = &agent.service_account;
     if sa.name.is_empty() || sa.mount_path.is_empty() || sa.token_path.is_empty() {
         return Err("no service account token volume name, mount path or token path found");
     }
-    if agent.get(k::AGENT_IMAGE).is_empty() {
+    if agent.get(known::AGENT_IMAGE).is_empty() {
         return Err("no Vault image found");
     }
     if agent.configmap().is_empty() {
-        let auth_type = agent.get(k::AUTH_TYPE);
+        let auth_type = agent.get(known::AUTH_TYPE);
         if auth_type.is_empty() {
             return Err("no Vault Auth Type found");
         }
@@ -508,13 +512,14 @@ pub(crate) fn validate(agent: &Agent<'_>) -> Result<(), &'static str> {
             .pod()
             .get_joined(k::AUTH_CONFIG_PREFIX, "role")
             .unwrap_or("");
-        if auth_type == "kubernetes" && agent.get(k::ROLE).is_empty() && config_role.is_empty() {
+        if auth_type == "kubernetes" && agent.get(known::ROLE).is_empty() && config_role.is_empty()
+        {
             return Err("no Vault role found");
         }
-        if agent.get(k::AUTH_PATH).is_empty() {
+        if agent.get(known::AUTH_PATH).is_empty() {
             return Err("no Vault Auth Path found");
         }
-        if agent.get(k::SERVICE).is_empty() {
+        if agent.get(known::SERVICE).is_empty() {
             return Err("no Vault address found");
         }
     }

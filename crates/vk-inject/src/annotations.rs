@@ -16,7 +16,50 @@ macro_rules! keys {
 
         /// Every key above, in order (their index is their `key_table` id).
         pub(crate) const ALL_KEYS: &[&str] = &[$($name),*];
+
+        /// A [`Known`] handle for every key above, under the same name.
+        // Not every key is read through the view (prefixes, pod-only keys), hence the allow.
+        #[allow(dead_code)]
+        pub(crate) mod known {
+            use super::Known;
+            $(pub(crate) const $name: Known = Known::of(super::$name);)*
+
+            /// Every handle, in the order of `ALL_KEYS`.
+            #[cfg(test)]
+            pub(crate) const ALL: &[Known] = &[$($name),*];
+        }
     };
+}
+
+/// A known annotation key with its `key_table` id, found at compile time: reading a constant
+/// key through [`Annotations::get`] is then an array index. Looking the id up on every read
+/// (hash plus comparison, ~140 times per admission) cost ~23k of the ~152k instructions
+/// `mutate` spent on the benchmark's `webapp` pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Known {
+    name: &'static str,
+    id: u8,
+}
+
+impl Known {
+    /// The handle of `name`, for the const items of the `known` module only (hence private),
+    /// where a name missing from the table panics at compile time, i.e. fails the build.
+    const fn of(name: &'static str) -> Known {
+        match key_table::const_id(name) {
+            // `key_table::build` asserts fewer than 128 keys, so the id fits.
+            Some(id) => Known { name, id: id as u8 },
+            None => panic!("not a known annotation key"),
+        }
+    }
+
+    /// The full annotation name (for messages).
+    pub(crate) const fn name(self) -> &'static str {
+        self.name
+    }
+
+    fn id(self) -> usize {
+        usize::from(self.id)
+    }
 }
 
 keys! {
@@ -159,11 +202,22 @@ enum Slot<'p> {
 }
 
 impl<'p> Annotations<'p> {
-    /// The post-Init value of `key`, if Init would have it in the map.
-    pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        let Some(id) = key_table::id(key) else {
-            return self.pod.get(key);
-        };
+    /// The post-Init value of the known key `key`, if Init would have it in the map.
+    pub(crate) fn get(&self, key: Known) -> Option<&str> {
+        self.slot(key.id())
+    }
+
+    /// [`Self::get`] for a key named at run time: known keys by their id, any other key in
+    /// the pod's annotations.
+    #[cfg(test)]
+    pub(crate) fn get_named(&self, key: &str) -> Option<&str> {
+        match key_table::id(key) {
+            Some(id) => self.slot(id),
+            None => self.pod.get(key),
+        }
+    }
+
+    fn slot(&self, id: usize) -> Option<&str> {
         match self.resolved[id] {
             Slot::Absent => None,
             Slot::Str(v) => Some(v),
@@ -188,7 +242,9 @@ fn defaults<'p>(
     s: &'p InjectorSettings,
     namespace: &'p str,
     set_security_context: bool,
-) -> [(&'static str, Slot<'p>); 37] {
+) -> [(Known, Slot<'p>); 37] {
+    // The handles (ids found at compile time), shadowing the `&str` names.
+    use known::*;
     let or =
         |v: &'p str, fallback: &'static str| Slot::Str(if v.is_empty() { fallback } else { v });
     let str = Slot::Str;
@@ -307,12 +363,11 @@ pub(crate) fn init<'p>(
         }
     }
     let set_security_context = settings.set_security_context || run_as_given;
+    // The defaults' handles carry their ids: no lookup per default.
     for (key, default) in defaults(settings, namespace, set_security_context) {
-        // Every defaulted key is a known one (`every_default_is_resolved` checks them all).
-        if let Some(id) = key_table::id(key)
-            && resolved[id] == Slot::Absent
-        {
-            resolved[id] = default;
+        let slot = &mut resolved[key.id()];
+        if *slot == Slot::Absent {
+            *slot = default;
         }
     }
     let annotations = Annotations {
@@ -323,7 +378,10 @@ pub(crate) fn init<'p>(
         resolved,
     };
 
-    for (key, what) in [(AUTH_MIN_BACKOFF, "min"), (AUTH_MAX_BACKOFF, "max")] {
+    for (key, what) in [
+        (known::AUTH_MIN_BACKOFF, "min"),
+        (known::AUTH_MAX_BACKOFF, "max"),
+    ] {
         if let Some(v) = annotations.get(key).filter(|v| !v.is_empty()) {
             crate::primitives::parse_duration(v)
                 .map_err(|e| format!("error parsing {what} backoff as duration: {e}"))?;
@@ -354,6 +412,20 @@ fn decode_patch(ann: &PodAnnotations<'_>, key: &str) -> Result<Option<Vec<Operat
 mod tests {
     use super::*;
 
+    /// Each handle's compile-time id is its own key's index in `ALL_KEYS`, one handle per key.
+    #[test]
+    fn every_handle_names_its_own_key() {
+        assert_eq!(known::ALL.len(), ALL_KEYS.len());
+        for (i, (handle, name)) in known::ALL.iter().zip(ALL_KEYS).enumerate() {
+            assert_eq!(handle.name(), *name);
+            assert_eq!(handle.id(), i, "{name}");
+            assert_eq!(ALL_KEYS[handle.id()], handle.name());
+            assert_eq!(key_table::id(name), Some(handle.id()), "{name}");
+        }
+        assert_eq!(known::ROLE.name(), ROLE);
+        assert_eq!(ALL_KEYS[known::ROLE.id()], ROLE);
+    }
+
     /// Family scans skip the defaults, which is only sound while no defaulted key carries a
     /// family prefix.
     #[test]
@@ -369,10 +441,10 @@ mod tests {
         };
         let init = init(&pod, "ns", &settings).unwrap_or_else(|e| panic!("{e}"));
         let ann = &init.annotations;
-        assert_eq!(ann.get(AGENT_INJECT_CONTAINERS), Some("a,b"));
-        assert_eq!(ann.get(TEMPLATE_MAX_CONNECTIONS_PER_HOST), Some("0"));
-        assert_eq!(ann.get(AUTH_MIN_BACKOFF), Some("1s"));
-        assert_eq!(ann.get(ROLE), None);
+        assert_eq!(ann.get(known::AGENT_INJECT_CONTAINERS), Some("a,b"));
+        assert_eq!(ann.get(known::TEMPLATE_MAX_CONNECTIONS_PER_HOST), Some("0"));
+        assert_eq!(ann.get(known::AUTH_MIN_BACKOFF), Some("1s"));
+        assert_eq!(ann.get(known::ROLE), None);
         let families = [
             SECRET_PREFIX,
             TEMPLATE_PREFIX,
@@ -389,14 +461,15 @@ mod tests {
             TELEMETRY_PREFIX,
         ];
         for key in DEFAULTED {
-            assert!(ann.get(key).is_some(), "{key} has no default");
+            let name = key.name();
+            assert!(ann.get(key).is_some(), "{name} has no default");
             for prefix in families {
-                assert!(!key.starts_with(prefix), "{key} starts with {prefix}");
+                assert!(!name.starts_with(prefix), "{name} starts with {prefix}");
             }
         }
     }
 
-    /// Each default lands in its key's slot: a pod without annotations reads exactly the
+    /// Each default lands in its own key's slot: a pod without annotations reads exactly the
     /// defaults, and a pod value (even an empty one) hides the default.
     #[test]
     fn every_default_is_resolved() {
@@ -405,71 +478,104 @@ mod tests {
             auth_min_backoff: "1s".to_owned(),
             ..InjectorSettings::default()
         };
-        let table = defaults(&settings, "ns", true);
+        let table = defaults(&settings, "ns", settings.set_security_context);
+        let mut seen = [false; key_table::COUNT];
         for (key, _) in &table {
-            assert!(key_table::id(key).is_some(), "{key} has no id");
+            assert_eq!(ALL_KEYS[key.id()], key.name());
+            assert!(!seen[key.id()], "{} defaulted twice", key.name());
+            seen[key.id()] = true;
         }
-        let raw = serde_json::json!({"metadata": {"annotations": {ROLE: "r", SERVICE: "", LOG_LEVEL: "debug"}}, "spec": {"containers": [{"name": "a"}]}});
+
+        // No pod annotations: every known key reads its default, or nothing.
+        let raw = serde_json::json!({"metadata": {"annotations": {}}, "spec": {"containers": [{"name": "a"}]}});
+        let raw = crate::jsontree::Json::from_value(&raw);
+        let pod = Pod::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
+        let bare = init(&pod, "ns", &settings).unwrap_or_else(|e| panic!("{e}"));
+        let ann = &bare.annotations;
+        for key in known::ALL {
+            let expected = match table.iter().find(|(k, _)| k == key) {
+                None | Some((_, Slot::Absent)) => None,
+                Some((_, Slot::Str(v))) => Some(*v),
+                Some((_, Slot::ContainerNames)) => Some("a"),
+                Some((_, Slot::MaxConnections)) => Some("0"),
+            };
+            assert_eq!(ann.get(*key), expected, "{}", key.name());
+        }
+
+        let raw = serde_json::json!({"metadata": {"annotations": {ROLE: "r", SERVICE: "", LOG_LEVEL: "debug", "example.com/other": "o"}}, "spec": {"containers": [{"name": "a"}]}});
         let raw = crate::jsontree::Json::from_value(&raw);
         let pod = Pod::decode(&raw).unwrap_or_else(|e| panic!("{e}"));
         let init = init(&pod, "ns", &settings).unwrap_or_else(|e| panic!("{e}"));
         let ann = &init.annotations;
-        assert_eq!(ann.get(SERVICE), Some(""));
-        assert_eq!(ann.get(LOG_LEVEL), Some("debug"));
-        assert_eq!(ann.get(ROLE), Some("r"));
-        assert_eq!(ann.get(LOG_FORMAT), Some("standard"));
-        assert_eq!(ann.get(AGENT_REQUEST_NAMESPACE), Some("ns"));
-        assert_eq!(ann.get(AGENT_INJECT_CONTAINERS), Some("a"));
-        assert_eq!(ann.get(AUTH_MIN_BACKOFF), Some("1s"));
-        assert_eq!(ann.get(AUTH_MAX_BACKOFF), None, "no flag, no default");
-        assert_eq!(ann.get(AGENT_CREDENTIAL_HANDOFF), Some("true"));
-        assert_eq!(ann.get(TLS_SECRET), None);
-        assert_eq!(ann.get("vault.hashicorp.com/unknown"), None);
+        assert_eq!(ann.get(known::SERVICE), Some(""));
+        assert_eq!(ann.get(known::LOG_LEVEL), Some("debug"));
+        assert_eq!(ann.get(known::ROLE), Some("r"));
+        assert_eq!(ann.get(known::LOG_FORMAT), Some("standard"));
+        assert_eq!(ann.get(known::AGENT_REQUEST_NAMESPACE), Some("ns"));
+        assert_eq!(ann.get(known::AGENT_INJECT_CONTAINERS), Some("a"));
+        assert_eq!(ann.get(known::AUTH_MIN_BACKOFF), Some("1s"));
+        assert_eq!(
+            ann.get(known::AUTH_MAX_BACKOFF),
+            None,
+            "no flag, no default"
+        );
+        assert_eq!(ann.get(known::AGENT_CREDENTIAL_HANDOFF), Some("true"));
+        assert_eq!(ann.get(known::TLS_SECRET), None);
         for (key, _) in &table {
             assert!(
-                key == &AUTH_MAX_BACKOFF || ann.get(key).is_some(),
-                "{key} has no value"
+                *key == known::AUTH_MAX_BACKOFF || ann.get(*key).is_some(),
+                "{} has no value",
+                key.name()
             );
         }
+        // A key named at run time reads the same slot as its handle; other keys read the pod.
+        for key in known::ALL {
+            assert_eq!(ann.get_named(key.name()), ann.get(*key), "{}", key.name());
+        }
+        assert_eq!(ann.get_named("example.com/other"), Some("o"));
+        assert_eq!(ann.get_named("vault.hashicorp.com/unknown"), None);
     }
 
     /// Every key Init defaults (with both backoff flags set).
-    const DEFAULTED: [&str; 36] = [
-        SERVICE,
-        AGENT_IMAGE,
-        AGENT_REQUEST_NAMESPACE,
-        PROXY_ADDRESS,
-        AUTH_TYPE,
-        AUTH_PATH,
-        NAMESPACE,
-        AGENT_INJECT_CONTAINERS,
-        AGENT_LIMITS_CPU,
-        AGENT_LIMITS_MEM,
-        AGENT_LIMITS_EPHEMERAL,
-        AGENT_REQUESTS_CPU,
-        AGENT_REQUESTS_MEM,
-        AGENT_REQUESTS_EPHEMERAL,
-        SECRET_VOLUME_PATH,
-        AGENT_REVOKE_ON_SHUTDOWN,
-        AGENT_REVOKE_GRACE,
-        LOG_LEVEL,
-        LOG_FORMAT,
-        AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME,
-        AGENT_RUN_AS_USER,
-        AGENT_RUN_AS_GROUP,
-        AGENT_RUN_AS_SAME_USER,
-        AGENT_SET_SECURITY_CONTEXT,
-        AGENT_CACHE_ENABLE,
-        AGENT_CACHE_USE_AUTO_AUTH_TOKEN,
-        AGENT_CACHE_LISTENER_PORT,
-        AGENT_CACHE_EXIT_ON_ERR,
-        AGENT_INJECT_DEFAULT_TEMPLATE,
-        TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE,
-        TEMPLATE_STATIC_SECRET_RENDER_INTERVAL,
-        TEMPLATE_MAX_CONNECTIONS_PER_HOST,
-        AUTH_MIN_BACKOFF,
-        AUTH_MAX_BACKOFF,
-        AGENT_DISABLE_IDLE_CONNECTIONS,
-        AGENT_DISABLE_KEEP_ALIVES,
-    ];
+    const DEFAULTED: [Known; 36] = {
+        use known::*;
+        [
+            SERVICE,
+            AGENT_IMAGE,
+            AGENT_REQUEST_NAMESPACE,
+            PROXY_ADDRESS,
+            AUTH_TYPE,
+            AUTH_PATH,
+            NAMESPACE,
+            AGENT_INJECT_CONTAINERS,
+            AGENT_LIMITS_CPU,
+            AGENT_LIMITS_MEM,
+            AGENT_LIMITS_EPHEMERAL,
+            AGENT_REQUESTS_CPU,
+            AGENT_REQUESTS_MEM,
+            AGENT_REQUESTS_EPHEMERAL,
+            SECRET_VOLUME_PATH,
+            AGENT_REVOKE_ON_SHUTDOWN,
+            AGENT_REVOKE_GRACE,
+            LOG_LEVEL,
+            LOG_FORMAT,
+            AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME,
+            AGENT_RUN_AS_USER,
+            AGENT_RUN_AS_GROUP,
+            AGENT_RUN_AS_SAME_USER,
+            AGENT_SET_SECURITY_CONTEXT,
+            AGENT_CACHE_ENABLE,
+            AGENT_CACHE_USE_AUTO_AUTH_TOKEN,
+            AGENT_CACHE_LISTENER_PORT,
+            AGENT_CACHE_EXIT_ON_ERR,
+            AGENT_INJECT_DEFAULT_TEMPLATE,
+            TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE,
+            TEMPLATE_STATIC_SECRET_RENDER_INTERVAL,
+            TEMPLATE_MAX_CONNECTIONS_PER_HOST,
+            AUTH_MIN_BACKOFF,
+            AUTH_MAX_BACKOFF,
+            AGENT_DISABLE_IDLE_CONNECTIONS,
+            AGENT_DISABLE_KEEP_ALIVES,
+        ]
+    };
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::agent::{Agent, DefaultTemplate};
-use crate::annotations as k;
+use crate::annotations::{self as k, known};
 use crate::jsonw::{Arr, Obj};
 use crate::paths;
 use crate::secrets::Secret;
@@ -79,7 +79,7 @@ fn auth_config<'a>(agent: &'a Agent<'_>) -> BTreeMap<Cow<'a, str>, Cow<'a, str>>
             config.insert(param, Cow::Borrowed(value));
         }
     }
-    let role = agent.get(k::ROLE);
+    let role = agent.get(known::ROLE);
     if !role.is_empty() {
         config.insert(Cow::Borrowed("role"), Cow::Borrowed(role));
     }
@@ -150,11 +150,11 @@ pub(crate) fn render(agent: &Agent<'_>) -> Result<Rendered, String> {
 
 fn auto_auth(o: &mut Obj<'_>, agent: &Agent<'_>) {
     o.obj("method", |m| {
-        m.str("type", agent.get(k::AUTH_TYPE));
-        m.str_nonempty("mount_path", agent.get(k::AUTH_PATH));
-        m.str_nonempty("min_backoff", agent.get(k::AUTH_MIN_BACKOFF));
-        m.str_nonempty("max_backoff", agent.get(k::AUTH_MAX_BACKOFF));
-        m.str_nonempty("namespace", agent.get(k::NAMESPACE));
+        m.str("type", agent.get(known::AUTH_TYPE));
+        m.str_nonempty("mount_path", agent.get(known::AUTH_PATH));
+        m.str_nonempty("min_backoff", agent.get(known::AUTH_MIN_BACKOFF));
+        m.str_nonempty("max_backoff", agent.get(known::AUTH_MAX_BACKOFF));
+        m.str_nonempty("namespace", agent.get(known::NAMESPACE));
         // The token path is always present, so the map is never empty.
         m.obj("config", |c| {
             for (key, value) in &auth_config(agent) {
@@ -176,7 +176,7 @@ fn auto_auth(o: &mut Obj<'_>, agent: &Agent<'_>) {
         if agent.inject_token {
             file_sink(
                 a,
-                &paths::join(&[agent.get(k::SECRET_VOLUME_PATH), "token"]),
+                &paths::join(&[agent.get(known::SECRET_VOLUME_PATH), "token"]),
             );
         }
     });
@@ -186,15 +186,15 @@ fn auto_auth(o: &mut Obj<'_>, agent: &Agent<'_>) {
 fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
     root.str("pid_file", "/home/vault/.pid");
     root.obj("vault", |v| {
-        v.str("address", agent.get(k::SERVICE));
-        v.str_nonempty("ca_cert", agent.get(k::CA_CERT));
-        v.str_nonempty("ca_path", agent.get(k::CA_KEY));
+        v.str("address", agent.get(known::SERVICE));
+        v.str_nonempty("ca_cert", agent.get(known::CA_CERT));
+        v.str_nonempty("ca_path", agent.get(known::CA_KEY));
         if agent.tls_skip_verify {
             v.bool("tls_skip_verify", true);
         }
-        v.str_nonempty("client_cert", agent.get(k::CLIENT_CERT));
-        v.str_nonempty("client_key", agent.get(k::CLIENT_KEY));
-        v.str_nonempty("tls_server_name", agent.get(k::TLS_SERVER_NAME));
+        v.str_nonempty("client_cert", agent.get(known::CLIENT_CERT));
+        v.str_nonempty("client_key", agent.get(known::CLIENT_KEY));
+        v.str_nonempty("tls_server_name", agent.get(known::TLS_SERVER_NAME));
     });
     if !agent.secrets.is_empty() {
         root.arr("template", |a| {
@@ -206,7 +206,7 @@ fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
 
     // At most one listener exists; the quit API rides on it, creating it (and an empty cache
     // stanza) when nothing else asked for one.
-    let port = agent.get(k::AGENT_CACHE_LISTENER_PORT);
+    let port = agent.get(known::AGENT_CACHE_LISTENER_PORT);
     let persist = agent.cache_persist();
     let plain_cache =
         !persist && agent.cache_enable && !agent.pre_populate_only && !agent.pre_populate;
@@ -228,7 +228,7 @@ fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
             }
             c.str_nonempty(
                 "use_auto_auth_token",
-                agent.get(k::AGENT_CACHE_USE_AUTO_AUTH_TOKEN),
+                agent.get(known::AGENT_CACHE_USE_AUTO_AUTH_TOKEN),
             );
             if persist {
                 c.obj("persist", |p| {
@@ -246,7 +246,7 @@ fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
         tc.bool("exit_on_retry_failure", agent.exit_on_retry_failure);
         tc.str_nonempty(
             "static_secret_render_interval",
-            agent.get(k::TEMPLATE_STATIC_SECRET_RENDER_INTERVAL),
+            agent.get(known::TEMPLATE_STATIC_SECRET_RENDER_INTERVAL),
         );
         if agent.max_connections_per_host != 0 {
             tc.raw(
@@ -266,9 +266,9 @@ fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
     for (key, ann) in [
         (
             "disable_idle_connections",
-            k::AGENT_DISABLE_IDLE_CONNECTIONS,
+            known::AGENT_DISABLE_IDLE_CONNECTIONS,
         ),
-        ("disable_keep_alives", k::AGENT_DISABLE_KEEP_ALIVES),
+        ("disable_keep_alives", known::AGENT_DISABLE_KEEP_ALIVES),
     ] {
         let v = agent.get(ann);
         if !v.is_empty() {

@@ -5,7 +5,7 @@ use base64::Engine as _;
 
 use crate::InjectorSettings;
 use crate::agent::Agent;
-use crate::annotations as k;
+use crate::annotations::{self as k, Known, known};
 use crate::containers::{CACHE_PATH, HANDOFF_DIR_ENV};
 use crate::jsonw::Arr;
 
@@ -52,18 +52,18 @@ pub(crate) fn write(
     field_ref(a, "NAMESPACE", "metadata.namespace");
     field_ref(a, "HOST_IP", "status.hostIP");
     field_ref(a, "POD_IP", "status.podIP");
-    let opt = |a: &mut Arr<'_>, name: &str, key: &str| {
+    let opt = |a: &mut Arr<'_>, name: &str, key: Known| {
         let v = agent.get(key);
         if !v.is_empty() {
             value(a, name, v);
         }
     };
-    opt(a, "GOMAXPROCS", k::GO_MAX_PROCS);
-    opt(a, "VAULT_CLIENT_TIMEOUT", k::CLIENT_TIMEOUT);
-    opt(a, "VAULT_MAX_RETRIES", k::CLIENT_MAX_RETRIES);
-    opt(a, "VAULT_LOG_LEVEL", k::LOG_LEVEL);
-    opt(a, "VAULT_LOG_FORMAT", k::LOG_FORMAT);
-    opt(a, "HTTPS_PROXY", k::PROXY_ADDRESS);
+    opt(a, "GOMAXPROCS", known::GO_MAX_PROCS);
+    opt(a, "VAULT_CLIENT_TIMEOUT", known::CLIENT_TIMEOUT);
+    opt(a, "VAULT_MAX_RETRIES", known::CLIENT_MAX_RETRIES);
+    opt(a, "VAULT_LOG_LEVEL", known::LOG_LEVEL);
+    opt(a, "VAULT_LOG_FORMAT", known::LOG_FORMAT);
+    opt(a, "HTTPS_PROXY", known::PROXY_ADDRESS);
     if agent.otel_forward {
         for (name, v) in &settings.agent_otel_env {
             value(a, name, v);
@@ -78,18 +78,18 @@ pub(crate) fn write(
             }
         });
     } else {
-        opt(a, "VAULT_ADDR", k::SERVICE);
-        opt(a, "VAULT_CACERT", k::CA_CERT);
-        opt(a, "VAULT_CAPATH", k::CA_KEY);
-        opt(a, "VAULT_CLIENT_CERT", k::CLIENT_CERT);
-        opt(a, "VAULT_CLIENT_KEY", k::CLIENT_KEY);
+        opt(a, "VAULT_ADDR", known::SERVICE);
+        opt(a, "VAULT_CACERT", known::CA_CERT);
+        opt(a, "VAULT_CAPATH", known::CA_KEY);
+        opt(a, "VAULT_CLIENT_CERT", known::CLIENT_CERT);
+        opt(a, "VAULT_CLIENT_KEY", known::CLIENT_KEY);
         let skip = if agent.tls_skip_verify {
             "true"
         } else {
             "false"
         };
         value(a, "VAULT_SKIP_VERIFY", skip);
-        opt(a, "VAULT_TLS_SERVER_NAME", k::TLS_SERVER_NAME);
+        opt(a, "VAULT_TLS_SERVER_NAME", known::TLS_SERVER_NAME);
     }
     if !settings.vault_cacert_bytes.is_empty() {
         value(

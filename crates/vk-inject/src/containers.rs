@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::InjectorSettings;
 use crate::agent::Agent;
-use crate::annotations as k;
+use crate::annotations::known;
 use crate::jsontree::Json;
 use crate::jsonw::{Arr, Obj};
 use crate::pod::{self, Mount};
@@ -46,7 +46,7 @@ pub(crate) fn mount(o: &mut Obj<'_>, name: &str, mount_path: &str, read_only: bo
 /// The secrets mounts M (§3.4) as (volume name, mount path): the main secrets volume, then one
 /// per distinct custom path.
 pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(String, &'a str)> {
-    let global = agent.get(k::SECRET_VOLUME_PATH);
+    let global = agent.get(known::SECRET_VOLUME_PATH);
     let mut out = vec![(VOL_SECRETS.to_owned(), global)];
     for (i, path) in custom_paths(agent).into_iter().enumerate() {
         out.push((format!("{VOL_SECRETS}-custom-{i}"), path));
@@ -56,7 +56,7 @@ pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(String, &'a str)>
 
 /// Distinct per-secret mount paths that differ from the global one, first occurrence wins.
 pub(crate) fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
-    let global = agent.get(k::SECRET_VOLUME_PATH);
+    let global = agent.get(known::SECRET_VOLUME_PATH);
     let mut out: Vec<&str> = Vec::new();
     for s in &agent.secrets {
         if s.mount_path != global && !out.contains(&s.mount_path) {
@@ -89,10 +89,10 @@ fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
     for (name, path) in secrets_mounts(agent) {
         a.obj(|o| mount(o, &name, path, false));
     }
-    if !agent.get(k::AGENT_EXTRA_SECRET).is_empty() {
+    if !agent.get(known::AGENT_EXTRA_SECRET).is_empty() {
         a.obj(|o| mount(o, VOL_EXTRA, "/vault/custom", true));
     }
-    let copy_from = agent.get(k::AGENT_COPY_VOLUME_MOUNTS);
+    let copy_from = agent.get(known::AGENT_COPY_VOLUME_MOUNTS);
     if !copy_from.is_empty() {
         let pod = agent.pod;
         let source = pod
@@ -111,7 +111,7 @@ fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
     if !agent.configmap().is_empty() {
         a.obj(|o| mount(o, VOL_CONFIG, "/vault/configs", true));
     }
-    if !agent.get(k::TLS_SECRET).is_empty() {
+    if !agent.get(known::TLS_SECRET).is_empty() {
         a.obj(|o| mount(o, VOL_TLS, "/vault/tls", true));
     }
     if agent.cache_volume() {
@@ -128,14 +128,14 @@ pub(crate) type Resources = [[Option<String>; 3]; 2];
 pub(crate) fn resources(agent: &Agent<'_>) -> Result<Resources, String> {
     let groups = [
         [
-            k::AGENT_LIMITS_CPU,
-            k::AGENT_LIMITS_MEM,
-            k::AGENT_LIMITS_EPHEMERAL,
+            known::AGENT_LIMITS_CPU,
+            known::AGENT_LIMITS_MEM,
+            known::AGENT_LIMITS_EPHEMERAL,
         ],
         [
-            k::AGENT_REQUESTS_CPU,
-            k::AGENT_REQUESTS_MEM,
-            k::AGENT_REQUESTS_EPHEMERAL,
+            known::AGENT_REQUESTS_CPU,
+            known::AGENT_REQUESTS_MEM,
+            known::AGENT_REQUESTS_EPHEMERAL,
         ],
     ];
     let mut out: Resources = Default::default();
@@ -172,12 +172,12 @@ fn lifecycle(o: &mut Obj<'_>, agent: &Agent<'_>) {
     let mut cmd = format!(
         "/bin/sleep {} && /bin/vault token revoke -address={}",
         agent.revoke_grace,
-        agent.get(k::SERVICE)
+        agent.get(known::SERVICE)
     );
     for (flag, key) in [
-        ("ca-cert", k::CA_CERT),
-        ("client-cert", k::CLIENT_CERT),
-        ("client-key", k::CLIENT_KEY),
+        ("ca-cert", known::CA_CERT),
+        ("client-cert", known::CLIENT_CERT),
+        ("client-key", known::CLIENT_KEY),
     ] {
         let v = agent.get(key);
         if !v.is_empty() {
@@ -263,7 +263,7 @@ pub(crate) fn build(
 ) -> Result<Built, String> {
     let init = role == Role::Init;
     let name = if init { INIT_NAME } else { SIDECAR_NAME };
-    let image = agent.get(k::AGENT_IMAGE);
+    let image = agent.get(known::AGENT_IMAGE);
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
     let native = style.is_native_for(image);
     let plain = agent.configmap().is_empty();

@@ -1,9 +1,9 @@
 //! Dense ids for the known annotation keys (every constant of `annotations.rs`), from a hash
 //! table built at compile time. The Init view resolves each known key once per pod into an
-//! array slot, so the ~100 lookups of one admission are a hash of the key's suffix, one
-//! comparison and an index, instead of a binary search over the pod's annotations followed by
-//! a `match` over the defaulted keys.
-
+//! array slot addressed by its id. Code reading a constant key holds an
+//! `annotations::Known`, whose id [`const_id`] found at compile time, so the ~100 reads of
+//! one admission are an index; [`id`] runs only for keys known at run time (the pod's own
+//! annotation names, once each when Init builds the view).
 use crate::annotations::{ALL_KEYS, PREFIX};
 
 /// Table size: a power of two, well over twice the number of keys (short probe runs).
@@ -60,7 +60,10 @@ const fn build() -> [u8; SLOTS] {
     table
 }
 
-static TABLE: [u8; SLOTS] = build();
+/// The table as a constant, so that [`const_id`] can read it at compile time (a `static`
+/// cannot be read in const context).
+const BUILT: [u8; SLOTS] = build();
+static TABLE: [u8; SLOTS] = BUILT;
 
 /// Number of known keys (the length of a resolved-value array).
 pub(crate) const COUNT: usize = ALL_KEYS.len();
@@ -85,6 +88,27 @@ pub(crate) fn id(key: &str) -> Option<usize> {
     }
 }
 
+/// [`id`] for const context: the same probe sequence with the byte-wise [`same`], for
+/// resolving the constant keys' ids at compile time (`annotations::Known::of`).
+pub(crate) const fn const_id(key: &str) -> Option<usize> {
+    let bytes = key.as_bytes();
+    if bytes.len() < PREFIX.len() + MIN_SUFFIX {
+        return None;
+    }
+    let mut at = slot(bytes);
+    loop {
+        let id = BUILT[at];
+        if id == EMPTY {
+            return None;
+        }
+        let id = id as usize;
+        if same(ALL_KEYS[id].as_bytes(), bytes) {
+            return Some(id);
+        }
+        at = (at + 1) & (SLOTS - 1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +118,7 @@ mod tests {
     fn every_known_key_has_its_own_id_and_nothing_else_has_one() {
         for (i, key) in ALL_KEYS.iter().enumerate() {
             assert_eq!(id(key), Some(i), "{key}");
+            assert_eq!(const_id(key), Some(i), "{key}");
         }
         assert_eq!(id(k::ROLE).map(|i| ALL_KEYS[i]), Some(k::ROLE));
         for other in [
@@ -107,6 +132,7 @@ mod tests {
             "vault.hashicorp.com/agent-inject-secret-db",
         ] {
             assert_eq!(id(other), None, "{other}");
+            assert_eq!(const_id(other), None, "{other}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! pod arrays" group rule (Appendix A Q2, replicated). Values are written as JSON text.
 
 use crate::agent::Agent;
-use crate::annotations as k;
+use crate::annotations::{self as k, known};
 use crate::containers::{self, INIT_NAME, Role};
 use crate::jsonw::{Arr, Obj};
 use crate::primitives::split_comma;
@@ -151,8 +151,8 @@ pub(crate) fn build(
         group(&mut ops, no_volumes, "/spec/volumes", vec![v]);
     }
     for (key, name) in [
-        (k::AGENT_EXTRA_SECRET, containers::VOL_EXTRA),
-        (k::TLS_SECRET, containers::VOL_TLS),
+        (known::AGENT_EXTRA_SECRET, containers::VOL_EXTRA),
+        (known::TLS_SECRET, containers::VOL_TLS),
     ] {
         let secret = agent.get(key);
         if !secret.is_empty() {
@@ -176,7 +176,7 @@ pub(crate) fn build(
         .iter()
         .map(|(name, path)| object(|o| containers::mount(o, name, path, false)))
         .collect();
-    let selected = split_comma(agent.get(k::AGENT_INJECT_CONTAINERS));
+    let selected = split_comma(agent.get(known::AGENT_INJECT_CONTAINERS));
     for (i, c) in pod.containers.iter().enumerate() {
         if selected.iter().any(|s| s == c.name) {
             group(

@@ -5,7 +5,7 @@
 
 use crate::InjectorSettings;
 use crate::agent::Agent;
-use crate::annotations as k;
+use crate::annotations::{self as k, known};
 
 /// The auth methods vault-k8s agent implements (`auth-type` values).
 pub const SUPPORTED_AUTH_METHODS: &[&str] = &["kubernetes", "jwt", "approle", "token_file", "cert"];
@@ -16,7 +16,7 @@ pub const USE_UPSTREAM: &str = "annotate the pod with vault.hashicorp.com/agent-
 /// The warnings for one pod; empty when the pod runs upstream's agent image or needs
 /// nothing vault-k8s agent lacks.
 pub(crate) fn warnings(agent: &Agent<'_>, settings: &InjectorSettings) -> Vec<String> {
-    let image = agent.get(k::AGENT_IMAGE);
+    let image = agent.get(known::AGENT_IMAGE);
     let style = agent.command_style.unwrap_or(settings.agent_command_style);
     if !style.is_native_for(image) {
         return Vec::new();
@@ -30,7 +30,7 @@ pub(crate) fn warnings(agent: &Agent<'_>, settings: &InjectorSettings) -> Vec<St
         ));
         return out;
     }
-    let auth_type = agent.get(k::AUTH_TYPE);
+    let auth_type = agent.get(known::AUTH_TYPE);
     if !SUPPORTED_AUTH_METHODS.contains(&auth_type) {
         out.push(format!(
             "{}: auth method {auth_type:?} is not supported by vault-k8s agent (it supports {}); the agent will stop at start-up; {USE_UPSTREAM}",
