@@ -1,33 +1,40 @@
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::admission::GroupVersionKind;
 
 /// The review as serde's derive decoded it before the arena (the pod without an arena: the
-/// same kept members, owned).
-#[derive(Deserialize)]
-struct DerivedReview<'a> {
-    #[serde(default, borrow)]
-    kind: Cow<'a, str>,
-    #[serde(default, rename = "apiVersion", borrow)]
-    api_version: Cow<'a, str>,
-    #[serde(borrow)]
-    request: Option<DerivedRequest<'a>>,
-}
+/// same kept members, owned). Same type names, so the errors' wording can be compared.
+mod derived {
+    use std::borrow::Cow;
 
-#[derive(Deserialize)]
-struct DerivedRequest<'a> {
-    #[serde(default, borrow)]
-    uid: Cow<'a, str>,
-    #[serde(default, borrow)]
-    kind: GroupVersionKind<'a>,
-    #[serde(default, borrow)]
-    namespace: Cow<'a, str>,
-    #[serde(default, borrow)]
-    operation: Cow<'a, str>,
-    #[serde(default, borrow)]
-    object: AdmittedPod<'a>,
+    use serde::Deserialize;
+    use vk_inject::AdmittedPod;
+
+    use crate::admission::GroupVersionKind;
+
+    #[derive(Deserialize)]
+    pub(super) struct ReviewIn<'a> {
+        #[serde(default, borrow)]
+        pub(super) kind: Cow<'a, str>,
+        #[serde(default, rename = "apiVersion", borrow)]
+        pub(super) api_version: Cow<'a, str>,
+        #[serde(borrow)]
+        pub(super) request: Option<Request<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Request<'a> {
+        #[serde(default, borrow)]
+        pub(super) uid: Cow<'a, str>,
+        #[serde(default, borrow)]
+        pub(super) kind: GroupVersionKind<'a>,
+        #[serde(default, borrow)]
+        pub(super) namespace: Cow<'a, str>,
+        #[serde(default, borrow)]
+        pub(super) operation: Cow<'a, str>,
+        #[serde(default, borrow)]
+        pub(super) object: AdmittedPod<'a>,
+    }
 }
 
 /// What the handler reads of a decoded review, or the decode error's text.
@@ -48,7 +55,7 @@ fn seen(body: &[u8]) -> Result<Value, String> {
 }
 
 fn seen_by_derive(body: &[u8]) -> Result<Value, String> {
-    let review: DerivedReview<'_> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let review: derived::ReviewIn<'_> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     Ok(json!([
         review.kind,
         review.api_version,
