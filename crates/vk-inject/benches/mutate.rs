@@ -83,7 +83,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ReviewSeed<'a> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Review<'a>, A::Error> {
         let mut review = Review::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Borrowed(key)) = map.next_key::<Borrowed<'de>>()? {
             match &*key {
                 "kind" => review.kind = map.next_value::<Borrowed<'de>>()?.0,
                 "apiVersion" => review.api_version = map.next_value::<Borrowed<'de>>()?.0,
@@ -116,7 +116,7 @@ impl<'de: 'a, 'a> Visitor<'de> for RequestSeed<'a> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Request<'a>, A::Error> {
         let mut req = Request::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Borrowed(key)) = map.next_key::<Borrowed<'de>>()? {
             match &*key {
                 "uid" => req.uid = map.next_value::<Borrowed<'de>>()?.0,
                 "namespace" => req.namespace = map.next_value::<Borrowed<'de>>()?.0,
@@ -162,11 +162,10 @@ fn arena_use(name: &str, body: &[u8]) {
 /// Decodes the review body as the handler does.
 fn decode_review<'a>(body: &'a [u8], arena: &'a Bump) -> Review<'a> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let review = ReviewSeed(arena)
+    ReviewSeed(arena)
         .deserialize(&mut de)
         .and_then(|r| de.end().map(|()| r))
-        .unwrap_or_else(|e| panic!("{e}"));
-    review
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A review as the API server sends it, around `pod`.
