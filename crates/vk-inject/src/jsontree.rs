@@ -23,21 +23,24 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// One JSON value; strings and keys borrow from the decoded text or from the arena.
-#[derive(Debug, Default, Clone, PartialEq)]
+///
+/// `Copy` (a number is held by reference, in the arena or the `Value` viewed), so a closing
+/// container's members move into their slice with one `memcpy`.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub(crate) enum Json<'a> {
     #[default]
     Null,
     Bool(bool),
-    Number(Number),
+    Number(&'a Number),
     String(&'a str),
     Array(&'a [Json<'a>]),
     /// Members in input order, keys unique (see [`dedupe`]).
     Object(&'a [(&'a str, Json<'a>)]),
 }
 
-// The arena never runs destructors: a node must own nothing (this fails if serde_json's
-// `arbitrary_precision`, whose `Number` holds a `String`, is ever enabled).
-const _: () = assert!(!std::mem::needs_drop::<Json<'static>>());
+// The arena never runs destructors: a node, and a number it points to, must own nothing (this
+// fails if serde_json's `arbitrary_precision`, whose `Number` holds a `String`, is ever enabled).
+const _: () = assert!(!std::mem::needs_drop::<Number>());
 
 /// A `serde_json::Value` with the arena its lean view is built in (see [`Json::from_value`]).
 pub(crate) struct ValueTree<'v> {
@@ -75,7 +78,7 @@ impl<'a> Json<'a> {
         match v {
             Value::Null => Self::Null,
             Value::Bool(b) => Self::Bool(*b),
-            Value::Number(n) => Self::Number(n.clone()),
+            Value::Number(n) => Self::Number(n),
             Value::String(s) => Self::String(s),
             Value::Array(items) => Self::Array(
                 arena.alloc_slice_fill_iter(items.iter().map(|v| Self::from_value_in(v, arena))),
@@ -90,16 +93,16 @@ impl<'a> Json<'a> {
     }
 
     /// The same value as a `serde_json::Value` (owned copies of every string).
-    pub(crate) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(self) -> Value {
         match self {
             Self::Null => Value::Null,
-            Self::Bool(b) => Value::Bool(*b),
+            Self::Bool(b) => Value::Bool(b),
             Self::Number(n) => Value::Number(n.clone()),
-            Self::String(s) => Value::String((*s).to_owned()),
-            Self::Array(items) => Value::Array(items.iter().map(Self::to_value).collect()),
+            Self::String(s) => Value::String(s.to_owned()),
+            Self::Array(items) => Value::Array(items.iter().map(|v| v.to_value()).collect()),
             Self::Object(members) => {
                 let mut map = Map::new();
-                for (k, v) in *members {
+                for (k, v) in members {
                     map.insert((*k).to_owned(), v.to_value());
                 }
                 Value::Object(map)
@@ -260,8 +263,9 @@ impl<'a> Builder<'a> {
     /// The object whose members were pushed since `start`, deduplicated.
     pub(crate) fn close_object(&mut self, start: usize) -> Json<'a> {
         let kept = dedupe(&mut self.members[start..]);
-        let arena = self.arena;
-        let members = arena.alloc_slice_fill_iter(self.members.drain(start..start + kept));
+        let members = self
+            .arena
+            .alloc_slice_copy(&self.members[start..start + kept]);
         self.members.truncate(start);
         Json::Object(members)
     }
@@ -277,8 +281,9 @@ impl<'a> Builder<'a> {
 
     /// The array whose items were pushed since `start`.
     pub(crate) fn close_array(&mut self, start: usize) -> Json<'a> {
-        let arena = self.arena;
-        Json::Array(arena.alloc_slice_fill_iter(self.items.drain(start..)))
+        let items = self.arena.alloc_slice_copy(&self.items[start..]);
+        self.items.truncate(start);
+        Json::Array(items)
     }
 }
 
@@ -359,15 +364,16 @@ impl<'de: 'a, 'a> Visitor<'de> for JsonSeed<'_, 'a> {
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<Json<'a>, E> {
-        Ok(Json::Number(v.into()))
+        Ok(Json::Number(self.0.arena().alloc(v.into())))
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<Json<'a>, E> {
-        Ok(Json::Number(v.into()))
+        Ok(Json::Number(self.0.arena().alloc(v.into())))
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Json<'a>, E> {
-        Ok(Number::from_f64(v).map_or(Json::Null, Json::Number))
+        let arena = self.0.arena();
+        Ok(Number::from_f64(v).map_or(Json::Null, |n| Json::Number(arena.alloc(n))))
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'a>, E> {
