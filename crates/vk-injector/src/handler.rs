@@ -191,7 +191,9 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
     if body.is_empty() {
         return http_error(StatusCode::BAD_REQUEST, "Empty request body".to_owned());
     }
-    // The pod's tree is built in this arena and freed with it in one piece.
+    // The pod's tree is built in this arena and freed with it in one piece: no malloc per
+    // object or array (24 fewer malloc/free pairs per admission of the bench's pod), no walk
+    // of the tree to drop it.
     let arena = Bump::with_capacity(AdmittedPod::arena_capacity(body.len()));
     let review = match ReviewIn::decode(&body, &arena) {
         Ok(r) => r,
