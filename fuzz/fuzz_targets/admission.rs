@@ -37,7 +37,8 @@ fn canonical(v: &serde_json::Value) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(review) = serde_json::from_slice::<ReviewIn<'_>>(data) else {
+    let arena = bumpalo::Bump::with_capacity(vk_inject::AdmittedPod::arena_capacity(data.len()));
+    let Ok(review) = ReviewIn::decode(data, &arena) else {
         return;
     };
     let Some(request) = &review.request else {

@@ -16,7 +16,11 @@ use std::time::{Duration, Instant};
 
 use std::borrow::Cow;
 
+use std::fmt;
+
+use bumpalo::Bump;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use vk_inject::{AdmittedPod, Decision, InjectorSettings, mutate, mutate_admitted, patch_to_json};
 
@@ -42,27 +46,126 @@ fn once(pod: &Value, settings: &InjectorSettings, json: bool) -> usize {
     }
 }
 
-/// The members of an AdmissionReview the webhook's handler decodes (`vk_injector::admission`).
-#[derive(Deserialize)]
+/// The members of an AdmissionReview the webhook's handler decodes (`vk_injector::admission`,
+/// whose hand-written seed this follows for the well-formed bodies timed here): strings
+/// borrowed from the body, the pod's tree in a per-request arena.
+#[derive(Default)]
 struct Review<'a> {
-    #[serde(default, borrow)]
     kind: Cow<'a, str>,
-    #[serde(default, rename = "apiVersion", borrow)]
     api_version: Cow<'a, str>,
-    #[serde(borrow)]
     request: Option<Request<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct Request<'a> {
-    #[serde(default, borrow)]
     uid: Cow<'a, str>,
-    #[serde(default, borrow)]
     namespace: Cow<'a, str>,
-    #[serde(default, borrow)]
     operation: Cow<'a, str>,
-    #[serde(default, borrow)]
     object: AdmittedPod<'a>,
+}
+
+struct ReviewSeed<'a>(&'a Bump);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for ReviewSeed<'a> {
+    type Value = Review<'a>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Review<'a>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for ReviewSeed<'a> {
+    type Value = Review<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct ReviewIn")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Review<'a>, A::Error> {
+        let mut review = Review::default();
+        while let Some(Borrowed(key)) = map.next_key::<Borrowed<'de>>()? {
+            match &*key {
+                "kind" => review.kind = map.next_value::<Borrowed<'de>>()?.0,
+                "apiVersion" => review.api_version = map.next_value::<Borrowed<'de>>()?.0,
+                "request" => review.request = Some(map.next_value_seed(RequestSeed(self.0))?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(review)
+    }
+}
+
+struct RequestSeed<'a>(&'a Bump);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for RequestSeed<'a> {
+    type Value = Request<'a>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Request<'a>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for RequestSeed<'a> {
+    type Value = Request<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct Request")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Request<'a>, A::Error> {
+        let mut req = Request::default();
+        while let Some(Borrowed(key)) = map.next_key::<Borrowed<'de>>()? {
+            match &*key {
+                "uid" => req.uid = map.next_value::<Borrowed<'de>>()?.0,
+                "namespace" => req.namespace = map.next_value::<Borrowed<'de>>()?.0,
+                "operation" => req.operation = map.next_value::<Borrowed<'de>>()?.0,
+                "object" => req.object = map.next_value_seed(AdmittedPod::seed(self.0))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(req)
+    }
+}
+
+/// A string borrowed from the body unless it carries escapes.
+#[derive(Deserialize)]
+struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// The arena as the handler sizes it per request.
+fn arena_for(body: &[u8]) -> Bump {
+    Bump::with_capacity(AdmittedPod::arena_capacity(body.len()))
+}
+
+/// Prints how much of the arena one decode of `body` uses, and how many chunks the handler's
+/// sizing ends up with (one: no chunk added while decoding).
+fn arena_use(name: &str, body: &[u8]) {
+    if !selected(name) {
+        return;
+    }
+    let mut grown = Bump::new();
+    drop(decode_review(body, &grown));
+    let used: usize = grown.iter_allocated_chunks().map(<[_]>::len).sum();
+    let mut sized = arena_for(body);
+    drop(decode_review(body, &sized));
+    let chunks = sized.iter_allocated_chunks().count();
+    println!(
+        "{name}: body {} B, tree {used} B ({:.2} of the body); sized arena: {chunks} chunk(s)",
+        body.len(),
+        used as f64 / body.len() as f64
+    );
+}
+
+/// Decodes the review body as the handler does.
+fn decode_review<'a>(body: &'a [u8], arena: &'a Bump) -> Review<'a> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    ReviewSeed(arena)
+        .deserialize(&mut de)
+        .and_then(|r| de.end().map(|()| r))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A review as the API server sends it, around `pod`.
@@ -75,8 +178,8 @@ fn review_body(pod: &str) -> Vec<u8> {
 
 /// The webhook's path from the body: decode, decide, and the patch text when `run` is set.
 fn webhook_once(body: &[u8], settings: &InjectorSettings, run: bool) -> usize {
-    let review: Review<'_> =
-        serde_json::from_slice(black_box(body)).unwrap_or_else(|e| panic!("{e}"));
+    let arena = arena_for(body);
+    let review = decode_review(black_box(body), &arena);
     let Some(req) = &review.request else {
         panic!("no request");
     };
@@ -165,6 +268,7 @@ fn main() {
     bench("webapp", &webapp, &settings, true);
 
     let body = review_body(&text);
+    arena_use("arena-webhook", &body);
     if selected("webhook-decode") {
         time("webhook-decode", || webhook_once(&body, &settings, false));
     }
@@ -193,6 +297,7 @@ fn main() {
             );
         }
     }
+    arena_use("arena-20-secrets", &review_body(&many.to_string()));
     bench("20-secrets", &many, &settings, false);
     bench("20-secrets", &many, &settings, true);
 }

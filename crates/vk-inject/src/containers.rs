@@ -361,10 +361,11 @@ pub(crate) fn build(
     let mut json = Vec::with_capacity(out.len());
     crate::gojson::write_value(&mut json, &container);
     let view = Json::from_value(&container);
+    let view = view.tree();
     Ok(Built {
         json,
-        name: pod::str_field(&view, "name").to_owned(),
-        no_mounts: pod::array_field(&view, "volumeMounts").is_empty(),
+        name: pod::str_field(view, "name").to_owned(),
+        no_mounts: pod::array_field(view, "volumeMounts").is_empty(),
     })
 }
 

@@ -56,7 +56,7 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 pub(crate) fn write_value(out: &mut Vec<u8>, v: &serde_json::Value) {
     // One writer for both trees: the `Value` is viewed as a borrowed lean tree (only the
     // telemetry stanza and the tests come this way, never the per-pod hot path).
-    write_json(out, &Json::from_value(v));
+    write_json(out, Json::from_value(v).tree());
 }
 
 /// Appends a number as serde_json with [`GoFormatter`] writes it.
@@ -165,7 +165,7 @@ mod tests {
         for case in &cases {
             assert_eq!(via_writer(case), via_serde(case));
             let mut lean = Vec::new();
-            write_json(&mut lean, &Json::from_value(case));
+            write_json(&mut lean, Json::from_value(case).tree());
             assert_eq!(String::from_utf8(lean).unwrap_or_default(), via_serde(case));
         }
     }

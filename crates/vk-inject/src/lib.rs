@@ -295,7 +295,7 @@ impl DenyStage {
 /// Decide what to do with `pod` (the AdmissionRequest `object`, as JSON) created in `namespace`.
 /// Pure and deterministic: same input, same output (secrets are ordered by raw name).
 pub fn mutate(pod: &serde_json::Value, namespace: &str, settings: &InjectorSettings) -> Decision {
-    decide(&jsontree::Json::from_value(pod), namespace, settings)
+    decide(jsontree::Json::from_value(pod).tree(), namespace, settings)
 }
 
 /// [`mutate`] for the pod as the webhook decodes it from the request body ([`AdmittedPod`]):
@@ -305,7 +305,7 @@ pub fn mutate_admitted(
     namespace: &str,
     settings: &InjectorSettings,
 ) -> Decision {
-    decide(pod.tree(), namespace, settings)
+    pod.with_tree(|tree| decide(tree, namespace, settings))
 }
 
 fn decide(pod: &jsontree::Json<'_>, namespace: &str, settings: &InjectorSettings) -> Decision {

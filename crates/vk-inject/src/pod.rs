@@ -13,7 +13,7 @@ pub(crate) fn field<'a>(v: &'a Json<'a>, key: &str) -> Option<&'a Json<'a>> {
     let obj = v.as_object()?;
     // Pod objects are small: comparing keys in order is cheaper than any index (keys are
     // unique, so the exact match is the one a map would find).
-    let exact = obj.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    let exact = obj.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
     let found = exact.or_else(|| {
         obj.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -135,14 +135,16 @@ pub(crate) struct Pod<'a> {
 
 impl<'a> Pod<'a> {
     /// Decodes the AdmissionRequest object; errors read like Go's `json.Unmarshal` into a `v1.Pod`.
-    pub(crate) fn decode(v: &'a Json<'a>) -> Result<Self, String> {
+    /// Takes a tree, or (tests) a `Json::from_value` whose tree is built on the spot.
+    pub(crate) fn decode(v: impl Into<&'a Json<'a>>) -> Result<Self, String> {
+        let v: &'a Json<'a> = v.into();
         if !v.is_object() {
             return Err(format!(
                 "json: cannot unmarshal {} into Go value of type v1.Pod",
                 v.kind()
             ));
         }
-        let empty = Json::Object(Vec::new());
+        let empty = Json::Object(&[]);
         let meta = field(v, "metadata");
         let mut annotations = PodAnnotations::default();
         if let Some(meta) = meta {
@@ -160,9 +162,9 @@ impl<'a> Pod<'a> {
                 annotations.sorted.reserve_exact(obj.len());
                 for (k, val) in obj {
                     match val {
-                        Json::String(s) => annotations.sorted.push((k.as_ref(), s.as_ref())),
+                        Json::String(s) => annotations.sorted.push((k, s)),
                         // Go stores a null map value as the empty string.
-                        Json::Null => annotations.sorted.push((k.as_ref(), "")),
+                        Json::Null => annotations.sorted.push((k, "")),
                         other => {
                             return Err(type_err(
                                 other,

@@ -5,33 +5,27 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+mod decode;
+
 /// An incoming AdmissionReview, decoded for the fields the handler reads only (the rest is
-/// skipped), with strings borrowed from the body unless they carry JSON escapes. Unknown fields
-/// are ignored, as the Kubernetes decoder does.
-#[derive(Debug, Deserialize)]
+/// skipped), with strings borrowed from the body unless they carry JSON escapes and the pod's
+/// tree in a per-request arena ([`ReviewIn::decode`]). Unknown fields are ignored, as the
+/// Kubernetes decoder does.
+#[derive(Debug)]
 pub struct ReviewIn<'a> {
-    #[serde(default, borrow)]
     pub kind: Cow<'a, str>,
-    #[serde(default, rename = "apiVersion", borrow)]
     pub api_version: Cow<'a, str>,
-    #[serde(borrow)]
     pub request: Option<Request<'a>>,
 }
 
 /// The parts of an AdmissionRequest the handler needs.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Request<'a> {
-    #[serde(default, borrow)]
     pub uid: Cow<'a, str>,
-    #[serde(default, borrow)]
     pub kind: GroupVersionKind<'a>,
-    #[serde(default, borrow)]
     pub namespace: Cow<'a, str>,
-    #[serde(default, borrow)]
     pub operation: Cow<'a, str>,
-    /// Only what the engine reads of the pod is decoded, borrowed from the body (see
-    /// [`vk_inject::AdmittedPod`]).
-    #[serde(default, borrow)]
+    /// Only what the engine reads of the pod is decoded (see [`vk_inject::AdmittedPod`]).
     pub object: vk_inject::AdmittedPod<'a>,
 }
 

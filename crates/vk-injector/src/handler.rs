@@ -9,10 +9,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bumpalo::Bump;
 use prometheus::Registry;
 use tracing::Instrument as _;
 use vk_go::quote_bytes as go_quote;
-use vk_inject::{Decision, InjectorSettings};
+use vk_inject::{AdmittedPod, Decision, InjectorSettings};
 
 use crate::admission::{ReviewIn, ReviewOut, Status};
 use crate::metrics::{InjectorMetrics, ServingState};
@@ -190,7 +191,11 @@ async fn mutate_in_span(state: AppState, request: Request) -> Response {
     if body.is_empty() {
         return http_error(StatusCode::BAD_REQUEST, "Empty request body".to_owned());
     }
-    let review: ReviewIn<'_> = match serde_json::from_slice(&body) {
+    // The pod's tree is built in this arena and freed with it in one piece: no malloc per
+    // object or array (24 fewer malloc/free pairs per admission of the bench's pod), no walk
+    // of the tree to drop it.
+    let arena = Bump::with_capacity(AdmittedPod::arena_capacity(body.len()));
+    let review = match ReviewIn::decode(&body, &arena) {
         Ok(r) => r,
         Err(err) => {
             return http_error(
