@@ -55,6 +55,10 @@ pub(crate) struct Agent<'p> {
     pub(crate) auto_auth_exit_on_err: bool,
     /// The pod's own `agent-command-style`, if any (the injector setting applies otherwise).
     pub(crate) command_style: Option<AgentCommandStyle>,
+    /// The containers start `vault-k8s agent` without a shell: the resolved command style
+    /// applied to `agent-image`. Decided once here because the image test (trim, parse the
+    /// reference, compare) cost ~4k instructions per admission when each of its 7 users ran it.
+    pub(crate) native_command: bool,
     /// The init agent hands its token and leases to the sidecar through the in-memory cache
     /// volume (`agent-credential-handoff`, resolved: our agent, both agents, no cache persist).
     pub(crate) credential_handoff: bool,
@@ -232,11 +236,19 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             )
         })?),
     };
+    let settings = ann.settings();
+    let image = s(known::AGENT_IMAGE);
+    let own_image = crate::command::is_own_image(image);
+    let native_command = match command_style.unwrap_or(settings.agent_command_style) {
+        AgentCommandStyle::Auto => own_image,
+        AgentCommandStyle::Native => true,
+        AgentCommandStyle::Shell => false,
+    };
     let reloads = reloads(
         pod,
-        &ann,
         &secrets,
-        command_style,
+        image,
+        native_command,
         pre_populate_only,
         share_process_namespace,
     )?;
@@ -253,7 +265,6 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         })?,
     };
 
-    let settings = ann.settings();
     let own_bool = |key: &str| -> Result<Option<bool>, String> {
         ann.pod()
             .get(key)
@@ -263,15 +274,12 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             })
             .transpose()
     };
-    let image = s(known::AGENT_IMAGE);
-    let style = command_style.unwrap_or(settings.agent_command_style);
-    let own_command = style.is_native_for(image);
     let mut notes = Vec::new();
     let native = crate::native::decide(
         own_bool(k::AGENT_NATIVE_SIDECAR)?,
         settings.native_sidecar,
         pre_populate_only,
-        own_command,
+        native_command,
         !s(known::AGENT_CONFIGMAP).is_empty(),
         &mut notes,
     )?;
@@ -285,7 +293,8 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
     // A native sidecar is one agent: there is nothing to hand over.
     let credential_handoff = handoff(
         &ann,
-        command_style,
+        image,
+        native_command,
         pre_populate && !pre_populate_only && !cache_enable && !native,
     )?;
     let (deny_template_errors, deny_template_errors_annotated) =
@@ -297,7 +306,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         Some(v) => v,
         None => settings
             .restricted_profile
-            .unwrap_or_else(|| crate::command::is_own_image(image)),
+            .unwrap_or(own_image),
     };
     if restricted && set_security_context && run_as_user == 0 {
         notes.push(format!(
@@ -353,6 +362,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         enable_quit,
         auto_auth_exit_on_err,
         command_style,
+        native_command,
         credential_handoff,
         reloads,
         metrics,
@@ -370,9 +380,9 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
 /// sidecar, or a signal with the process namespace explicitly not shared.
 fn reloads(
     pod: &Pod<'_>,
-    ann: &Annotations<'_>,
     secrets: &[Secret<'_>],
-    command_style: Option<AgentCommandStyle>,
+    image: &str,
+    native_command: bool,
     pre_populate_only: bool,
     share_process_namespace: Option<bool>,
 ) -> Result<crate::reload::Reloads, String> {
@@ -380,11 +390,7 @@ fn reloads(
     if reloads.env.is_empty() {
         return Ok(reloads);
     }
-    let image = ann.get(known::AGENT_IMAGE).unwrap_or("");
-    if !command_style
-        .unwrap_or(ann.settings().agent_command_style)
-        .is_native_for(image)
-    {
+    if !native_command {
         return Err(format!(
             "the agent-inject-reload-* annotations are implemented by vault-k8s agent only, and agent image {image:?} runs upstream's agent; remove them or use the vault-k8s agent image"
         ));
@@ -412,7 +418,8 @@ fn reloads(
 /// do it, it is refused rather than ignored.
 fn handoff(
     ann: &Annotations<'_>,
-    command_style: Option<AgentCommandStyle>,
+    image: &str,
+    native: bool,
     applicable: bool,
 ) -> Result<bool, String> {
     let handle = known::AGENT_CREDENTIAL_HANDOFF;
@@ -420,11 +427,6 @@ fn handoff(
     let raw = ann.get(handle).unwrap_or("");
     let on = parse_bool(raw)
         .map_err(|e| format!("invalid value {raw:?} for annotation \"{key}\": {e}"))?;
-    let settings = ann.settings();
-    let image = ann.get(known::AGENT_IMAGE).unwrap_or("");
-    let native = command_style
-        .unwrap_or(settings.agent_command_style)
-        .is_native_for(image);
     if on && !native && ann.pod().get(key).is_some() {
         return Err(format!(
             "annotation \"{key}\" is implemented by vault-k8s agent only, and agent image {image:?} runs upstream's agent; remove the annotation or use the vault-k8s agent image"

@@ -264,8 +264,7 @@ pub(crate) fn build(
     let init = role == Role::Init;
     let name = if init { INIT_NAME } else { SIDECAR_NAME };
     let image = agent.get(known::AGENT_IMAGE);
-    let style = agent.command_style.unwrap_or(settings.agent_command_style);
-    let native = style.is_native_for(image);
+    let native = agent.native_command;
     let plain = agent.configmap().is_empty();
     // The base64 `VAULT_CONFIG` is most of the container: size for it, so the buffer is not
     // regrown (and copied) while the container is written.
