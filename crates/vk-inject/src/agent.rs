@@ -53,10 +53,8 @@ pub(crate) struct Agent<'p> {
     pub(crate) lease_renewal_threshold: f64,
     pub(crate) enable_quit: bool,
     pub(crate) auto_auth_exit_on_err: bool,
-    /// The pod's own `agent-command-style`, if any (the injector setting applies otherwise).
-    pub(crate) command_style: Option<AgentCommandStyle>,
     /// The containers start `vault-k8s agent` without a shell: the resolved command style
-    /// applied to `agent-image`. Decided once here because the image test (trim, parse the
+    /// (the pod's own `agent-command-style`, else the injector's) applied to `agent-image`. Decided once here because the image test (trim, parse the
     /// reference, compare) cost ~4k instructions per admission when each of its 7 users ran it.
     pub(crate) native_command: bool,
     /// The init agent hands its token and leases to the sidecar through the in-memory cache
@@ -304,9 +302,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         };
     let restricted = match own_bool(k::AGENT_RESTRICTED_PROFILE)? {
         Some(v) => v,
-        None => settings
-            .restricted_profile
-            .unwrap_or(own_image),
+        None => settings.restricted_profile.unwrap_or(own_image),
     };
     if restricted && set_security_context && run_as_user == 0 {
         notes.push(format!(
@@ -361,7 +357,6 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         lease_renewal_threshold,
         enable_quit,
         auto_auth_exit_on_err,
-        command_style,
         native_command,
         credential_handoff,
         reloads,

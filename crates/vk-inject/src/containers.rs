@@ -1,6 +1,8 @@
 //! The injected `vault-agent-init` and `vault-agent` containers (spec §3.5–§3.11), written
 //! straight to JSON text in Go's `core/v1` field order (`container_env.rs` writes their `env`).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::InjectorSettings;
@@ -45,17 +47,17 @@ pub(crate) fn mount(o: &mut Obj<'_>, name: &str, mount_path: &str, read_only: bo
 
 /// The secrets mounts M (§3.4) as (volume name, mount path): the main secrets volume, then one
 /// per distinct custom path.
-pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(String, &'a str)> {
+pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(Cow<'static, str>, &'a str)> {
     let global = agent.get(known::SECRET_VOLUME_PATH);
-    let mut out = vec![(VOL_SECRETS.to_owned(), global)];
+    let mut out = vec![(Cow::Borrowed(VOL_SECRETS), global)];
     for (i, path) in custom_paths(agent).into_iter().enumerate() {
-        out.push((format!("{VOL_SECRETS}-custom-{i}"), path));
+        out.push((Cow::Owned(format!("{VOL_SECRETS}-custom-{i}")), path));
     }
     out
 }
 
 /// Distinct per-secret mount paths that differ from the global one, first occurrence wins.
-pub(crate) fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
+fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
     let global = agent.get(known::SECRET_VOLUME_PATH);
     let mut out: Vec<&str> = Vec::new();
     for s in &agent.secrets {

@@ -157,12 +157,6 @@ impl<'w> Arr<'w> {
         self.sep();
         Obj::write(self.out, f);
     }
-
-    /// An item that is already JSON text.
-    pub(crate) fn raw(&mut self, json: &[u8]) {
-        self.sep();
-        self.out.extend_from_slice(json);
-    }
 }
 
 /// Appends the decimal text of `v` (what serde_json writes for an integer).
@@ -232,7 +226,7 @@ mod tests {
             o.obj("nested", |n| {
                 n.arr("list", |a| {
                     a.obj(|o| o.strs("drop", &["ALL", "<x>"]));
-                    a.raw(b"[1,{}]");
+                    a.obj(|o| o.raw("raw", "[1,{}]"));
                     a.str("");
                 });
                 n.obj("empty", |_| {});
@@ -248,7 +242,7 @@ mod tests {
             "zero": 0,
             "neg": -42,
             "nested": {
-                "list": [{"drop": ["ALL", "<x>"]}, [1, {}], ""],
+                "list": [{"drop": ["ALL", "<x>"]}, {"raw": [1, {}]}, ""],
                 "empty": {},
                 "none": [],
             },

@@ -80,9 +80,32 @@ mod tests {
     #[test]
     fn join_is_clean_of_the_joined_elements() {
         let parts = [
-            "", "/", "//", ".", "..", "a", "/a", "a/", "/a/", "a//b", "a/./b", "a/../b", "../a",
-            "./a", "/..", "a/..", "a/.", ".a", "..a", "a.", "a..", "...", "b/c", "/vault/secrets",
-            "token", "serviceaccount/somewhere",
+            "",
+            "/",
+            "//",
+            ".",
+            "..",
+            "a",
+            "/a",
+            "a/",
+            "/a/",
+            "a//b",
+            "a/./b",
+            "a/../b",
+            "../a",
+            "./a",
+            "/..",
+            "a/..",
+            "a/.",
+            ".a",
+            "..a",
+            "a.",
+            "a..",
+            "...",
+            "b/c",
+            "/vault/secrets",
+            "token",
+            "serviceaccount/somewhere",
         ];
         for x in parts {
             for y in parts {
