@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::agent::{Agent, DefaultTemplate};
 use crate::annotations::{self as k, known};
-use crate::jsonw::{Arr, Obj};
+use crate::jsonw::Obj;
 use crate::paths;
 use crate::secrets::Secret;
 use crate::telemetry;
@@ -96,7 +96,7 @@ fn auth_config<'a>(agent: &'a Agent<'_>) -> BTreeMap<Cow<'a, str>, Cow<'a, str>>
 }
 
 fn listener(l: &mut Obj<'_>, port: &str, enable_quit: bool) {
-    l.str("type", "tcp");
+    l.str_static("type", "tcp");
     l.str("address", &format!("127.0.0.1:{port}"));
     l.bool("tls_disable", true);
     if enable_quit {
@@ -107,10 +107,10 @@ fn listener(l: &mut Obj<'_>, port: &str, enable_quit: bool) {
 /// The metrics-only listener of `agent-metrics` (no TLS: it serves only metrics, reachable
 /// in-cluster by the scraper; the container port is named `agent-metrics`).
 fn metrics_listener(l: &mut Obj<'_>) {
-    l.str("type", "tcp");
+    l.str_static("type", "tcp");
     l.str("address", &format!("0.0.0.0:{}", crate::AGENT_METRICS_PORT));
     l.bool("tls_disable", true);
-    l.str("role", "metrics_only");
+    l.str_static("role", "metrics_only");
 }
 
 /// The base64 `VAULT_CONFIG` values of both agents.
@@ -174,26 +174,26 @@ fn auto_auth(o: &mut Obj<'_>, agent: &Agent<'_>) {
             m.bool("exit_on_err", true);
         }
     });
-    let file_sink = |a: &mut Arr<'_>, path: &str| {
-        a.obj(|s| {
-            s.str("type", "file");
-            s.obj("config", |c| c.str("path", path));
-        });
-    };
     o.arr("sink", |a| {
-        file_sink(a, "/home/vault/.vault-token");
+        a.obj(|s| {
+            s.str_static("type", "file");
+            s.obj("config", |c| {
+                c.str_static("path", "/home/vault/.vault-token")
+            });
+        });
         if agent.inject_token {
-            file_sink(
-                a,
-                &paths::join(&[agent.get(known::SECRET_VOLUME_PATH), "token"]),
-            );
+            let path = paths::join(&[agent.get(known::SECRET_VOLUME_PATH), "token"]);
+            a.obj(|s| {
+                s.str_static("type", "file");
+                s.obj("config", |c| c.str("path", &path));
+            });
         }
     });
 }
 
 /// Everything after `exit_after_auth`.
 fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
-    root.str("pid_file", "/home/vault/.pid");
+    root.str_static("pid_file", "/home/vault/.pid");
     root.obj("vault", |v| {
         v.str("address", agent.get(known::SERVICE));
         v.str_nonempty("ca_cert", agent.get(known::CA_CERT));
@@ -241,8 +241,8 @@ fn rest(root: &mut Obj<'_>, agent: &Agent<'_>) {
             );
             if persist {
                 c.obj("persist", |p| {
-                    p.str("type", "kubernetes");
-                    p.str("path", "/vault/agent-cache");
+                    p.str_static("type", "kubernetes");
+                    p.str_static("path", "/vault/agent-cache");
                     if agent.cache_exit_on_err {
                         p.bool("exit_on_err", true);
                     }

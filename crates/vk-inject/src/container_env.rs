@@ -10,18 +10,26 @@ use crate::containers::{CACHE_PATH, HANDOFF_DIR_ENV};
 use crate::jsonw::Arr;
 
 /// `{"name": …, "value": …}`, the value omitted when empty (Go's `omitempty`).
-fn value(a: &mut Arr<'_>, name: &str, value: &str) {
+fn value(a: &mut Arr<'_>, name: &'static str, value: &str) {
+    a.obj(|o| {
+        o.str_static("name", name);
+        o.str_nonempty("value", value);
+    });
+}
+
+/// [`value`] for a variable named by the injector's environment.
+fn named_value(a: &mut Arr<'_>, name: &str, value: &str) {
     a.obj(|o| {
         o.str("name", name);
         o.str_nonempty("value", value);
     });
 }
 
-fn field_ref(a: &mut Arr<'_>, name: &str, path: &str) {
+fn field_ref(a: &mut Arr<'_>, name: &'static str, path: &'static str) {
     a.obj(|o| {
-        o.str("name", name);
+        o.str_static("name", name);
         o.obj("valueFrom", |v| {
-            v.obj("fieldRef", |f| f.str("fieldPath", path))
+            v.obj("fieldRef", |f| f.str_static("fieldPath", path))
         });
     });
 }
@@ -52,7 +60,7 @@ pub(crate) fn write(
     field_ref(a, "NAMESPACE", "metadata.namespace");
     field_ref(a, "HOST_IP", "status.hostIP");
     field_ref(a, "POD_IP", "status.podIP");
-    let opt = |a: &mut Arr<'_>, name: &str, key: Known| {
+    let opt = |a: &mut Arr<'_>, name: &'static str, key: Known| {
         let v = agent.get(key);
         if !v.is_empty() {
             value(a, name, v);
@@ -66,12 +74,12 @@ pub(crate) fn write(
     opt(a, "HTTPS_PROXY", known::PROXY_ADDRESS);
     if agent.otel_forward {
         for (name, v) in &settings.agent_otel_env {
-            value(a, name, v);
+            named_value(a, name, v);
         }
     }
     if agent.configmap().is_empty() {
         a.obj(|o| {
-            o.str("name", "VAULT_CONFIG");
+            o.str_static("name", "VAULT_CONFIG");
             // Base64 text never needs JSON escaping, and it is the longest string here.
             if !config.is_empty() {
                 o.str_plain("value", config);

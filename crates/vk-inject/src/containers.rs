@@ -45,6 +45,16 @@ pub(crate) fn mount(o: &mut Obj<'_>, name: &str, mount_path: &str, read_only: bo
     o.str("mountPath", mount_path);
 }
 
+/// [`mount`] of a volume this crate names at a path it chooses (no escaping scan, see
+/// `jsonw::push_static`).
+fn static_mount(o: &mut Obj<'_>, name: &'static str, mount_path: &'static str, read_only: bool) {
+    o.str_static("name", name);
+    if read_only {
+        o.bool("readOnly", true);
+    }
+    o.str_static("mountPath", mount_path);
+}
+
 /// The secrets mounts M (§3.4) as (volume name, mount path): the main secrets volume, then one
 /// per distinct custom path.
 pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(Cow<'static, str>, &'a str)> {
@@ -92,7 +102,7 @@ fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
         a.obj(|o| mount(o, &name, path, false));
     }
     if !agent.get(known::AGENT_EXTRA_SECRET).is_empty() {
-        a.obj(|o| mount(o, VOL_EXTRA, "/vault/custom", true));
+        a.obj(|o| static_mount(o, VOL_EXTRA, "/vault/custom", true));
     }
     let copy_from = agent.get(known::AGENT_COPY_VOLUME_MOUNTS);
     if !copy_from.is_empty() {
@@ -111,13 +121,13 @@ fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
         }
     }
     if !agent.configmap().is_empty() {
-        a.obj(|o| mount(o, VOL_CONFIG, "/vault/configs", true));
+        a.obj(|o| static_mount(o, VOL_CONFIG, "/vault/configs", true));
     }
     if !agent.get(known::TLS_SECRET).is_empty() {
-        a.obj(|o| mount(o, VOL_TLS, "/vault/tls", true));
+        a.obj(|o| static_mount(o, VOL_TLS, "/vault/tls", true));
     }
     if agent.cache_volume() {
-        a.obj(|o| mount(o, VOL_CACHE, CACHE_PATH, false));
+        a.obj(|o| static_mount(o, VOL_CACHE, CACHE_PATH, false));
     }
 }
 
@@ -199,8 +209,12 @@ fn shell_command(o: &mut Obj<'_>, plain: bool, init: bool) {
         (false, true) => ARG_CM_INIT,
         (false, false) => ARG_CM_SIDE,
     };
-    o.strs("command", &["/bin/sh", "-ec"]);
-    o.strs("args", &[arg]);
+    o.arr("command", |a| {
+        a.str_static("/bin/sh");
+        a.str_static("-ec");
+    });
+    // Not `str_static`: the commands hold `>` and `&`, which Go escapes.
+    o.arr("args", |a| a.str(arg));
 }
 
 /// `vault-k8s agent` without a shell (for this project's image). The agent decodes
@@ -217,16 +231,16 @@ fn native_command(
     revoke_grace: Option<u64>,
     ready_file: bool,
 ) {
-    o.strs("command", &[command::AGENT_BINARY]);
+    o.arr("command", |a| a.str_static(command::AGENT_BINARY));
     o.arr("args", |a| {
-        a.str("agent");
+        a.str_static("agent");
         match (plain, init) {
             (true, _) => {}
-            (false, true) => a.str("-config=/vault/configs/config-init.hcl"),
-            (false, false) => a.str("-config=/vault/configs/config.hcl"),
+            (false, true) => a.str_static("-config=/vault/configs/config-init.hcl"),
+            (false, false) => a.str_static("-config=/vault/configs/config.hcl"),
         }
         if let Some(grace) = revoke_grace {
-            a.str("-revoke-on-exit");
+            a.str_static("-revoke-on-exit");
             a.str(&format!("-revoke-grace={grace}"));
         }
         if ready_file {
@@ -277,7 +291,7 @@ pub(crate) fn build(
     };
     let mut out = Vec::with_capacity(4096 + config_len);
     Obj::write(&mut out, |c| {
-        c.str("name", name);
+        c.str_static("name", name);
         c.str("image", image);
         if native {
             native_command(
@@ -293,9 +307,9 @@ pub(crate) fn build(
         if agent.metrics && !init {
             c.arr("ports", |a| {
                 a.obj(|p| {
-                    p.str("name", crate::AGENT_METRICS_PORT_NAME);
+                    p.str_static("name", crate::AGENT_METRICS_PORT_NAME);
                     p.int("containerPort", i64::from(crate::AGENT_METRICS_PORT));
-                    p.str("protocol", "TCP");
+                    p.str_static("protocol", "TCP");
                 });
             });
         }
@@ -310,16 +324,16 @@ pub(crate) fn build(
         });
         c.obj("resources", |o| write_resources(o, resources));
         if role == Role::NativeSidecar {
-            c.str("restartPolicy", "Always");
+            c.str_static("restartPolicy", "Always");
         }
         c.arr("volumeMounts", |a| {
             let sa = &agent.service_account;
             if init {
-                a.obj(|o| mount(o, VOL_HOME_INIT, "/home/vault", false));
+                a.obj(|o| static_mount(o, VOL_HOME_INIT, "/home/vault", false));
                 a.obj(|o| mount(o, &sa.name, &sa.mount_path, true));
             } else {
                 a.obj(|o| mount(o, &sa.name, &sa.mount_path, true));
-                a.obj(|o| mount(o, VOL_HOME_SIDECAR, "/home/vault", false));
+                a.obj(|o| static_mount(o, VOL_HOME_SIDECAR, "/home/vault", false));
             }
             shared_mounts(a, agent);
         });

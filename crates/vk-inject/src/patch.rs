@@ -77,7 +77,7 @@ impl<'o> Group<'o> {
 fn secrets_volume(o: &mut Obj<'_>, name: &str, size_limit: Option<&str>) {
     o.str("name", name);
     o.obj("emptyDir", |e| {
-        e.str("medium", "Memory");
+        e.str_static("medium", "Memory");
         if let Some(limit) = size_limit {
             e.str("sizeLimit", limit);
         }
@@ -183,7 +183,7 @@ pub(crate) fn build(
     let configmap = agent.configmap();
     if !configmap.is_empty() {
         Group::new(&mut ops, no_volumes, volumes).object(|o| {
-            o.str("name", containers::VOL_CONFIG);
+            o.str_static("name", containers::VOL_CONFIG);
             o.obj("configMap", |c| c.str("name", configmap));
         });
     }
@@ -194,7 +194,7 @@ pub(crate) fn build(
         let secret = agent.get(key);
         if !secret.is_empty() {
             Group::new(&mut ops, no_volumes, volumes).object(|o| {
-                o.str("name", name);
+                o.str_static("name", name);
                 o.obj("secret", |s| s.str("secretName", secret));
             });
         }
