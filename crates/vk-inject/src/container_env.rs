@@ -25,6 +25,16 @@ fn named_value(a: &mut Arr<'_>, name: &str, value: &str) {
     });
 }
 
+/// The three `fieldRef` variables every agent gets (`NAMESPACE`, `HOST_IP`, `POD_IP`), as the
+/// text [`field_ref`] writes for them (a test pins it): one copy instead of 15 members written
+/// one by one, ~2.5k instructions per admission (webapp bench).
+const FIELD_REFS: &str = concat!(
+    r#"{"name":"NAMESPACE","valueFrom":{"fieldRef":{"fieldPath":"metadata.namespace"}}},"#,
+    r#"{"name":"HOST_IP","valueFrom":{"fieldRef":{"fieldPath":"status.hostIP"}}},"#,
+    r#"{"name":"POD_IP","valueFrom":{"fieldRef":{"fieldPath":"status.podIP"}}}"#,
+);
+
+#[cfg(test)]
 fn field_ref(a: &mut Arr<'_>, name: &'static str, path: &'static str) {
     a.obj(|o| {
         o.str_static("name", name);
@@ -57,9 +67,7 @@ pub(crate) fn write(
     config: &str,
     reload: &str,
 ) {
-    field_ref(a, "NAMESPACE", "metadata.namespace");
-    field_ref(a, "HOST_IP", "status.hostIP");
-    field_ref(a, "POD_IP", "status.podIP");
+    a.raw_static(FIELD_REFS);
     let opt = |a: &mut Arr<'_>, name: &'static str, key: Known| {
         let v = agent.get(key);
         if !v.is_empty() {
@@ -159,6 +167,22 @@ mod tests {
             cacert_bytes("Zm9"),
             "Zm9",
             "unpadded is not valid standard base64"
+        );
+    }
+
+    #[test]
+    fn field_refs_text_is_what_field_ref_writes() {
+        let mut constant = Vec::new();
+        Arr::write(&mut constant, |a| a.raw_static(FIELD_REFS));
+        let mut written = Vec::new();
+        Arr::write(&mut written, |a| {
+            field_ref(a, "NAMESPACE", "metadata.namespace");
+            field_ref(a, "HOST_IP", "status.hostIP");
+            field_ref(a, "POD_IP", "status.podIP");
+        });
+        assert_eq!(
+            String::from_utf8(constant).unwrap_or_default(),
+            String::from_utf8(written).unwrap_or_default()
         );
     }
 

@@ -159,6 +159,12 @@ impl<'w> Arr<'w> {
         push_str(self.out, v);
     }
 
+    /// Items that are already JSON text this crate spells out (one or more, comma-separated).
+    pub(crate) fn raw_static(&mut self, json: &'static str) {
+        self.sep();
+        self.out.extend_from_slice(json.as_bytes());
+    }
+
     /// An item this crate spells out (see [`push_static`]).
     pub(crate) fn str_static(&mut self, v: &'static str) {
         self.sep();
