@@ -29,23 +29,10 @@ pub fn join(elems: &[&str]) -> String {
 /// drops or resolves only such elements, and keeps the leading `/`.
 fn is_clean(p: &str) -> bool {
     let elems = p.strip_prefix('/').unwrap_or(p);
-    // One pass over the bytes (a `split('/')` cost several times more): each element's length
-    // and dots are counted up to the slash (or the end) that closes it.
-    let (mut len, mut dots) = (0, 0);
-    for &b in elems.as_bytes().iter().chain([b'/'].iter()) {
-        if b == b'/' {
-            let dot_element = len <= 2 && dots == len;
-            if dot_element {
-                // Empty, `.` or `..`.
-                return false;
-            }
-            (len, dots) = (0, 0);
-        } else {
-            len += 1;
-            dots += usize::from(b == b'.');
-        }
-    }
-    true
+    !elems.is_empty()
+        && elems
+            .split('/')
+            .all(|e| !e.is_empty() && e != "." && e != "..")
 }
 
 #[cfg(test)]
