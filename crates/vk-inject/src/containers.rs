@@ -55,8 +55,11 @@ fn static_mount(o: &mut Obj<'_>, name: &'static str, mount_path: &'static str, r
     o.str_static("mountPath", mount_path);
 }
 
-/// The secrets mounts M (§3.4) as (volume name, mount path): the main secrets volume, then one
-/// per distinct custom path.
+/// The secrets mounts M (§3.4) as (volume name, mount path).
+pub(crate) type SecretsMounts<'a> = [(Cow<'static, str>, &'a str)];
+
+/// The secrets mounts M: the main secrets volume, then one per distinct custom path. Listed
+/// once per admission and shared by the volumes, the app's mounts and both agents.
 pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(Cow<'static, str>, &'a str)> {
     let global = agent.get(known::SECRET_VOLUME_PATH);
     let mut out = vec![(Cow::Borrowed(VOL_SECRETS), global)];
@@ -94,12 +97,12 @@ fn copy_mount(o: &mut Obj<'_>, m: &Mount<'_>) {
 }
 
 /// Mounts after the home/SA pair: IRSA, M, extra secret, copied, config map, TLS, cache.
-fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
+fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>, secrets: &SecretsMounts<'_>) {
     if let Some((name, path)) = &agent.irsa {
         a.obj(|o| mount(o, name, path, true));
     }
-    for (name, path) in secrets_mounts(agent) {
-        a.obj(|o| mount(o, &name, path, false));
+    for (name, path) in secrets {
+        a.obj(|o| mount(o, name, path, false));
     }
     if !agent.get(known::AGENT_EXTRA_SECRET).is_empty() {
         a.obj(|o| static_mount(o, VOL_EXTRA, "/vault/custom", true));
@@ -275,6 +278,7 @@ pub(crate) fn build(
     settings: &InjectorSettings,
     configs: &config::Rendered,
     resources: &Resources,
+    secrets: &SecretsMounts<'_>,
     role: Role,
 ) -> Result<Built, String> {
     let init = role == Role::Init;
@@ -335,7 +339,7 @@ pub(crate) fn build(
                 a.obj(|o| mount(o, &sa.name, &sa.mount_path, true));
                 a.obj(|o| static_mount(o, VOL_HOME_SIDECAR, "/home/vault", false));
             }
-            shared_mounts(a, agent);
+            shared_mounts(a, agent, secrets);
         });
         if role == Role::NativeSidecar && agent.pre_populate {
             let destinations: Vec<String> = agent.secrets.iter().map(config::destination).collect();

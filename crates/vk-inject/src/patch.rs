@@ -3,11 +3,9 @@
 
 use crate::agent::Agent;
 use crate::annotations::known;
-use crate::containers::{self, INIT_NAME, Role};
+use crate::containers::{self, INIT_NAME, Role, SecretsMounts};
 use crate::jsonw::{Arr, Obj};
 use crate::primitives::split_comma;
-use std::borrow::Cow;
-
 use crate::{InjectorSettings, PatchOp, PatchOpKind, PatchValue};
 
 fn add(path: String, json: Vec<u8>) -> PatchOp {
@@ -89,11 +87,11 @@ fn secrets_volume(o: &mut Obj<'_>, name: &str, size_limit: Option<&str>) {
 const STATUS_PATH: &str = "/metadata/annotations/vault.hashicorp.com~1agent-inject-status";
 
 /// The secrets mounts M as volume mount objects, into the array at `base`.
-fn secrets_mounts(
+fn add_secrets_mounts(
     ops: &mut Vec<PatchOp>,
     target_empty: bool,
     base: &str,
-    mounts: &[(Cow<'_, str>, &str)],
+    mounts: &SecretsMounts<'_>,
 ) {
     let mut group = Group::new(ops, target_empty, base);
     for (name, path) in mounts {
@@ -134,9 +132,10 @@ pub(crate) fn build(
     } else {
         Default::default()
     };
+    let mounts = containers::secrets_mounts(agent);
     let init = match init_role {
         Some(role) => Some(containers::build(
-            agent, settings, &configs, &resources, role,
+            agent, settings, &configs, &resources, &mounts, role,
         )?),
         None => None,
     };
@@ -146,6 +145,7 @@ pub(crate) fn build(
             settings,
             &configs,
             &resources,
+            &mounts,
             Role::Sidecar,
         )?)
     } else {
@@ -171,7 +171,6 @@ pub(crate) fn build(
         }
     }
 
-    let mounts = containers::secrets_mounts(agent);
     let size_limit = agent.secret_volume_size_limit.as_deref();
     {
         let mut secrets = Group::new(&mut ops, no_volumes, volumes);
@@ -207,7 +206,7 @@ pub(crate) fn build(
     let selected = split_comma(agent.get(known::AGENT_INJECT_CONTAINERS));
     for (i, c) in pod.containers.iter().enumerate() {
         if selected.iter().any(|s| s == c.name) {
-            secrets_mounts(
+            add_secrets_mounts(
                 &mut ops,
                 c.mounts.is_empty(),
                 &mounts_path("/spec/containers/", i),
@@ -246,7 +245,7 @@ pub(crate) fn build(
         );
         for (i, (name, no_mounts)) in layout.iter().enumerate() {
             if name != injected_init_name {
-                secrets_mounts(
+                add_secrets_mounts(
                     &mut ops,
                     *no_mounts,
                     &mounts_path("/spec/initContainers/", i),
