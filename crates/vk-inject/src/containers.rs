@@ -11,7 +11,7 @@ use crate::annotations::known;
 use crate::jsontree::Json;
 use crate::jsonw::{Arr, Obj};
 use crate::pod::{self, Mount};
-use crate::quantity::canonical_quantity;
+use crate::quantity::canonical_quantity_cow;
 use crate::{command, config, jsonpatch};
 
 pub(crate) const INIT_NAME: &str = "vault-agent-init";
@@ -136,11 +136,11 @@ fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>, secrets: &SecretsMounts<'_>
 
 /// The canonical quantities of `resources`: limits then requests, each cpu, memory, ephemeral
 /// storage (`None` when not set). Both agents get the same ones, so they are parsed once.
-pub(crate) type Resources = [[Option<String>; 3]; 2];
+pub(crate) type Resources<'a> = [[Option<Cow<'a, str>>; 3]; 2];
 
 /// `resources` (§3.9): quantities checked in upstream's order (limits, then requests; cpu,
 /// memory, ephemeral storage), written as maps in sorted key order.
-pub(crate) fn resources(agent: &Agent<'_>) -> Result<Resources, String> {
+pub(crate) fn resources<'a>(agent: &'a Agent<'_>) -> Result<Resources<'a>, String> {
     let groups = [
         [
             known::AGENT_LIMITS_CPU,
@@ -153,19 +153,19 @@ pub(crate) fn resources(agent: &Agent<'_>) -> Result<Resources, String> {
             known::AGENT_REQUESTS_EPHEMERAL,
         ],
     ];
-    let mut out: Resources = Default::default();
+    let mut out: Resources<'_> = Default::default();
     for (slots, keys) in out.iter_mut().zip(groups) {
         for (slot, key) in slots.iter_mut().zip(keys) {
             let raw = agent.get(key);
             if !raw.is_empty() {
-                *slot = Some(canonical_quantity(raw).map_err(|e| e.to_string())?);
+                *slot = Some(canonical_quantity_cow(raw).map_err(|e| e.to_string())?);
             }
         }
     }
     Ok(out)
 }
 
-fn write_resources(o: &mut Obj<'_>, parsed: &Resources) {
+fn write_resources(o: &mut Obj<'_>, parsed: &Resources<'_>) {
     for (group, [cpu, mem, eph]) in ["limits", "requests"].into_iter().zip(parsed) {
         if cpu.is_none() && mem.is_none() && eph.is_none() {
             continue;
@@ -277,7 +277,7 @@ pub(crate) fn build(
     agent: &Agent<'_>,
     settings: &InjectorSettings,
     configs: &config::Rendered,
-    resources: &Resources,
+    resources: &Resources<'_>,
     secrets: &SecretsMounts<'_>,
     role: Role,
 ) -> Result<Built, String> {

@@ -35,11 +35,17 @@ struct Parts<'a> {
 
 /// Parses `s` like `resource.ParseQuantity` and returns the string `Quantity.String()` yields.
 pub fn canonical_quantity(s: &str) -> Result<String, QuantityError> {
+    canonical_quantity_cow(s).map(Cow::into_owned)
+}
+
+/// [`canonical_quantity`], borrowing `s` when it is already canonical (the usual `250m`): the
+/// engine's resources are checked on every admission.
+pub(crate) fn canonical_quantity_cow(s: &str) -> Result<Cow<'_, str>, QuantityError> {
     if s.is_empty() {
         return Err(QuantityError::FormatWrong);
     }
     if s == "0" {
-        return Ok("0".to_owned());
+        return Ok(Cow::Borrowed("0"));
     }
     let p = split(s)?;
     let (base, exponent, format) = interpret_suffix(p.suffix).ok_or(QuantityError::Suffix)?;
@@ -80,13 +86,17 @@ pub fn canonical_quantity(s: &str) -> Result<String, QuantityError> {
                     _ => scale % 3 == 0 && !shifted.ends_with("000") && !shifted.starts_with('0'),
                 };
                 if keep {
-                    return Ok(s.to_owned());
+                    return Ok(Cow::Borrowed(s));
                 }
-                return Ok(canonical_small(i128::from(result), scale, format));
+                return Ok(Cow::Owned(canonical_small(
+                    i128::from(result),
+                    scale,
+                    format,
+                )));
             }
         }
     }
-    Ok(slow_path(&p, base, exponent, format))
+    Ok(Cow::Owned(slow_path(&p, base, exponent, format)))
 }
 
 /// `parseQuantityString`: sign, numerator, optional fraction, suffix.
@@ -564,6 +574,12 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+        for canonical in ["250m", "500Mi", "0", "1Ki"] {
+            assert!(
+                matches!(canonical_quantity_cow(canonical), Ok(Cow::Borrowed(s)) if s == canonical),
+                "{canonical}"
+            );
+        }
     }
 
     #[test]
