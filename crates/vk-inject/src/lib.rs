@@ -358,7 +358,7 @@ fn run(
             DenyStage::Annotations,
             "error adding default annotations",
         ))?;
-    let agent = agent::new(&pod, init)
+    let agent = agent::new(&pod, &init)
         .map_err(|e| e.to_string())
         .map_err(at(
             DenyStage::AgentConfig,
