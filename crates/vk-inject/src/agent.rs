@@ -56,8 +56,9 @@ pub(crate) struct Agent<'p> {
     pub(crate) enable_quit: bool,
     pub(crate) auto_auth_exit_on_err: bool,
     /// The containers start `vault-k8s agent` without a shell: the resolved command style
-    /// (the pod's own `agent-command-style`, else the injector's) applied to `agent-image`. Decided once here because the image test (trim, parse the
-    /// reference, compare) cost ~4k instructions per admission when each of its 7 users ran it.
+    /// (the pod's own `agent-command-style`, else the injector's) applied to `agent-image`.
+    /// Decided once here: the image test (trim, parse the reference, compare) cost ~4k
+    /// instructions per admission when each of its 7 users ran it.
     pub(crate) native_command: bool,
     /// The init agent hands its token and leases to the sidecar through the in-memory cache
     /// volume (`agent-credential-handoff`, resolved: our agent, both agents, no cache persist).
