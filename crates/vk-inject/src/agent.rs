@@ -27,7 +27,9 @@ pub(crate) enum DefaultTemplate {
 #[derive(Debug)]
 pub(crate) struct Agent<'p> {
     pub(crate) pod: &'p Pod<'p>,
-    pub(crate) annotations: Annotations<'p>,
+    /// Borrowed, not moved: the resolved annotations are a few KiB, and each move of them was
+    /// a ~230-instruction `memcpy` (webapp bench).
+    pub(crate) annotations: &'p Annotations<'p>,
     pub(crate) sidecar_patch: Option<Vec<Operation>>,
     pub(crate) init_patch: Option<Vec<Operation>>,
     pub(crate) service_account: ServiceAccount,
@@ -53,8 +55,11 @@ pub(crate) struct Agent<'p> {
     pub(crate) lease_renewal_threshold: f64,
     pub(crate) enable_quit: bool,
     pub(crate) auto_auth_exit_on_err: bool,
-    /// The pod's own `agent-command-style`, if any (the injector setting applies otherwise).
-    pub(crate) command_style: Option<AgentCommandStyle>,
+    /// The containers start `vault-k8s agent` without a shell: the resolved command style
+    /// (the pod's own `agent-command-style`, else the injector's) applied to `agent-image`.
+    /// Decided once here: the image test (trim, parse the reference, compare) cost ~4k
+    /// instructions per admission when each of its 7 users ran it.
+    pub(crate) native_command: bool,
     /// The init agent hands its token and leases to the sidecar through the in-memory cache
     /// volume (`agent-credential-handoff`, resolved: our agent, both agents, no cache persist).
     pub(crate) credential_handoff: bool,
@@ -137,12 +142,10 @@ fn otel_forward(ann: &Annotations<'_>) -> Result<bool, String> {
 }
 
 /// New: the error is the inner message of `error creating new agent sidecar: …`.
-pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'p>, String> {
-    let Initialized {
-        annotations: ann,
-        sidecar_patch,
-        init_patch,
-    } = init;
+pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: &'p Initialized<'p>) -> Result<Agent<'p>, String> {
+    let ann = &init.annotations;
+    // Copies only when the pod carries an `agent-json-patch` annotation (rare).
+    let (sidecar_patch, init_patch) = (init.sidecar_patch.clone(), init.init_patch.clone());
     let s = |key: Known| ann.get(key).unwrap_or("");
 
     let service_account = service_account(pod, s(known::AGENT_SERVICE_ACCOUNT_TOKEN_VOLUME_NAME))?;
@@ -155,21 +158,21 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
     } else {
         None
     };
-    let secrets = secrets::discover(&ann)?;
+    let secrets = secrets::discover(ann)?;
     // `agent-inject` is parsed again here, as upstream does; ShouldInject already accepted it.
-    bool_of(&ann, known::AGENT_INJECT)?;
-    let init_first = bool_of(&ann, known::AGENT_INIT_FIRST)?;
+    bool_of(ann, known::AGENT_INJECT)?;
+    let init_first = bool_of(ann, known::AGENT_INIT_FIRST)?;
     let pre_populate = match ann.get(known::AGENT_PRE_POPULATE) {
         Some(v) => parse_bool(v).map_err(|e| e.to_string())?,
         None => true,
     };
-    let pre_populate_only = bool_of(&ann, known::AGENT_PRE_POPULATE_ONLY)?;
-    let revoke_on_shutdown = bool_of(&ann, known::AGENT_REVOKE_ON_SHUTDOWN)?;
+    let pre_populate_only = bool_of(ann, known::AGENT_PRE_POPULATE_ONLY)?;
+    let revoke_on_shutdown = bool_of(ann, known::AGENT_REVOKE_ON_SHUTDOWN)?;
     let revoke_grace = parse_uint(s(known::AGENT_REVOKE_GRACE)).map_err(|e| e.to_string())?;
-    let tls_skip_verify = bool_of(&ann, known::TLS_SKIP_VERIFY)?;
+    let tls_skip_verify = bool_of(ann, known::TLS_SKIP_VERIFY)?;
     let mut run_as_user = parse_int(s(known::AGENT_RUN_AS_USER)).map_err(|e| e.to_string())?;
     let run_as_group = parse_int(s(known::AGENT_RUN_AS_GROUP)).map_err(|e| e.to_string())?;
-    if bool_of(&ann, known::AGENT_RUN_AS_SAME_USER)? {
+    if bool_of(ann, known::AGENT_RUN_AS_SAME_USER)? {
         let first = pod
             .containers
             .first()
@@ -201,9 +204,9 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             Some(v)
         }
     };
-    let set_security_context = bool_of(&ann, known::AGENT_SET_SECURITY_CONTEXT)?;
-    let cache_enable = bool_of(&ann, known::AGENT_CACHE_ENABLE)?;
-    let cache_exit_on_err = bool_of(&ann, known::AGENT_CACHE_EXIT_ON_ERR)?;
+    let set_security_context = bool_of(ann, known::AGENT_SET_SECURITY_CONTEXT)?;
+    let cache_enable = bool_of(ann, known::AGENT_CACHE_ENABLE)?;
+    let cache_exit_on_err = bool_of(ann, known::AGENT_CACHE_EXIT_ON_ERR)?;
     let default_template = match s(known::AGENT_INJECT_DEFAULT_TEMPLATE)
         .to_lowercase()
         .as_str()
@@ -212,16 +215,16 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         "json" => DefaultTemplate::Json,
         other => return Err(format!("invalid default template type: {other}")),
     };
-    let inject_token = bool_of(&ann, known::AGENT_INJECT_TOKEN)?;
-    let exit_on_retry_failure = bool_of(&ann, known::TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE)?;
+    let inject_token = bool_of(ann, known::AGENT_INJECT_TOKEN)?;
+    let exit_on_retry_failure = bool_of(ann, known::TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE)?;
     let max_connections_per_host =
         parse_int(s(known::TEMPLATE_MAX_CONNECTIONS_PER_HOST)).map_err(|e| e.to_string())?;
     let lease_renewal_threshold = match ann.get(known::TEMPLATE_LEASE_RENEWAL_THRESHOLD) {
         Some(v) => parse_float(v).map_err(|e| e.to_string())?,
         None => 0.0,
     };
-    let enable_quit = bool_of(&ann, known::AGENT_ENABLE_QUIT)?;
-    let auto_auth_exit_on_err = bool_of(&ann, known::AGENT_AUTO_AUTH_EXIT_ON_ERR)?;
+    let enable_quit = bool_of(ann, known::AGENT_ENABLE_QUIT)?;
+    let auto_auth_exit_on_err = bool_of(ann, known::AGENT_AUTO_AUTH_EXIT_ON_ERR)?;
     // Only the pod's own annotation: Init has no default for this key.
     let command_style = match ann.pod().get(k::AGENT_COMMAND_STYLE) {
         None => None,
@@ -232,11 +235,19 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             )
         })?),
     };
+    let settings = ann.settings();
+    let image = s(known::AGENT_IMAGE);
+    let own_image = crate::command::is_own_image(image);
+    let native_command = match command_style.unwrap_or(settings.agent_command_style) {
+        AgentCommandStyle::Auto => own_image,
+        AgentCommandStyle::Native => true,
+        AgentCommandStyle::Shell => false,
+    };
     let reloads = reloads(
         pod,
-        &ann,
         &secrets,
-        command_style,
+        image,
+        native_command,
         pre_populate_only,
         share_process_namespace,
     )?;
@@ -253,7 +264,6 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         })?,
     };
 
-    let settings = ann.settings();
     let own_bool = |key: &str| -> Result<Option<bool>, String> {
         ann.pod()
             .get(key)
@@ -263,15 +273,12 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
             })
             .transpose()
     };
-    let image = s(known::AGENT_IMAGE);
-    let style = command_style.unwrap_or(settings.agent_command_style);
-    let own_command = style.is_native_for(image);
     let mut notes = Vec::new();
     let native = crate::native::decide(
         own_bool(k::AGENT_NATIVE_SIDECAR)?,
         settings.native_sidecar,
         pre_populate_only,
-        own_command,
+        native_command,
         !s(known::AGENT_CONFIGMAP).is_empty(),
         &mut notes,
     )?;
@@ -284,8 +291,9 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
     }
     // A native sidecar is one agent: there is nothing to hand over.
     let credential_handoff = handoff(
-        &ann,
-        command_style,
+        ann,
+        image,
+        native_command,
         pre_populate && !pre_populate_only && !cache_enable && !native,
     )?;
     let (deny_template_errors, deny_template_errors_annotated) =
@@ -295,9 +303,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         };
     let restricted = match own_bool(k::AGENT_RESTRICTED_PROFILE)? {
         Some(v) => v,
-        None => settings
-            .restricted_profile
-            .unwrap_or_else(|| crate::command::is_own_image(image)),
+        None => settings.restricted_profile.unwrap_or(own_image),
     };
     if restricted && set_security_context && run_as_user == 0 {
         notes.push(format!(
@@ -323,7 +329,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         })?),
     };
 
-    let otel_forward = otel_forward(&ann)?;
+    let otel_forward = otel_forward(ann)?;
 
     Ok(Agent {
         pod,
@@ -352,7 +358,7 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
         lease_renewal_threshold,
         enable_quit,
         auto_auth_exit_on_err,
-        command_style,
+        native_command,
         credential_handoff,
         reloads,
         metrics,
@@ -370,9 +376,9 @@ pub(crate) fn new<'p>(pod: &'p Pod<'p>, init: Initialized<'p>) -> Result<Agent<'
 /// sidecar, or a signal with the process namespace explicitly not shared.
 fn reloads(
     pod: &Pod<'_>,
-    ann: &Annotations<'_>,
     secrets: &[Secret<'_>],
-    command_style: Option<AgentCommandStyle>,
+    image: &str,
+    native_command: bool,
     pre_populate_only: bool,
     share_process_namespace: Option<bool>,
 ) -> Result<crate::reload::Reloads, String> {
@@ -380,11 +386,7 @@ fn reloads(
     if reloads.env.is_empty() {
         return Ok(reloads);
     }
-    let image = ann.get(known::AGENT_IMAGE).unwrap_or("");
-    if !command_style
-        .unwrap_or(ann.settings().agent_command_style)
-        .is_native_for(image)
-    {
+    if !native_command {
         return Err(format!(
             "the agent-inject-reload-* annotations are implemented by vault-k8s agent only, and agent image {image:?} runs upstream's agent; remove them or use the vault-k8s agent image"
         ));
@@ -412,7 +414,8 @@ fn reloads(
 /// do it, it is refused rather than ignored.
 fn handoff(
     ann: &Annotations<'_>,
-    command_style: Option<AgentCommandStyle>,
+    image: &str,
+    native: bool,
     applicable: bool,
 ) -> Result<bool, String> {
     let handle = known::AGENT_CREDENTIAL_HANDOFF;
@@ -420,11 +423,6 @@ fn handoff(
     let raw = ann.get(handle).unwrap_or("");
     let on = parse_bool(raw)
         .map_err(|e| format!("invalid value {raw:?} for annotation \"{key}\": {e}"))?;
-    let settings = ann.settings();
-    let image = ann.get(known::AGENT_IMAGE).unwrap_or("");
-    let native = command_style
-        .unwrap_or(settings.agent_command_style)
-        .is_native_for(image);
     if on && !native && ann.pod().get(key).is_some() {
         return Err(format!(
             "annotation \"{key}\" is implemented by vault-k8s agent only, and agent image {image:?} runs upstream's agent; remove the annotation or use the vault-k8s agent image"

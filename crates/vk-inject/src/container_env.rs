@@ -10,18 +10,36 @@ use crate::containers::{CACHE_PATH, HANDOFF_DIR_ENV};
 use crate::jsonw::Arr;
 
 /// `{"name": …, "value": …}`, the value omitted when empty (Go's `omitempty`).
-fn value(a: &mut Arr<'_>, name: &str, value: &str) {
+fn value(a: &mut Arr<'_>, name: &'static str, value: &str) {
+    a.obj(|o| {
+        o.str_static("name", name);
+        o.str_nonempty("value", value);
+    });
+}
+
+/// [`value`] for a variable named by the injector's environment.
+fn named_value(a: &mut Arr<'_>, name: &str, value: &str) {
     a.obj(|o| {
         o.str("name", name);
         o.str_nonempty("value", value);
     });
 }
 
-fn field_ref(a: &mut Arr<'_>, name: &str, path: &str) {
+/// The three `fieldRef` variables every agent gets (`NAMESPACE`, `HOST_IP`, `POD_IP`), as the
+/// text [`field_ref`] writes for them (a test pins it): one copy instead of 15 members written
+/// one by one, ~2.9k instructions per admission (webapp bench).
+const FIELD_REFS: &str = concat!(
+    r#"{"name":"NAMESPACE","valueFrom":{"fieldRef":{"fieldPath":"metadata.namespace"}}},"#,
+    r#"{"name":"HOST_IP","valueFrom":{"fieldRef":{"fieldPath":"status.hostIP"}}},"#,
+    r#"{"name":"POD_IP","valueFrom":{"fieldRef":{"fieldPath":"status.podIP"}}}"#,
+);
+
+#[cfg(test)]
+fn field_ref(a: &mut Arr<'_>, name: &'static str, path: &'static str) {
     a.obj(|o| {
-        o.str("name", name);
+        o.str_static("name", name);
         o.obj("valueFrom", |v| {
-            v.obj("fieldRef", |f| f.str("fieldPath", path))
+            v.obj("fieldRef", |f| f.str_static("fieldPath", path))
         });
     });
 }
@@ -49,10 +67,8 @@ pub(crate) fn write(
     config: &str,
     reload: &str,
 ) {
-    field_ref(a, "NAMESPACE", "metadata.namespace");
-    field_ref(a, "HOST_IP", "status.hostIP");
-    field_ref(a, "POD_IP", "status.podIP");
-    let opt = |a: &mut Arr<'_>, name: &str, key: Known| {
+    a.raw_static(FIELD_REFS);
+    let opt = |a: &mut Arr<'_>, name: &'static str, key: Known| {
         let v = agent.get(key);
         if !v.is_empty() {
             value(a, name, v);
@@ -66,12 +82,12 @@ pub(crate) fn write(
     opt(a, "HTTPS_PROXY", known::PROXY_ADDRESS);
     if agent.otel_forward {
         for (name, v) in &settings.agent_otel_env {
-            value(a, name, v);
+            named_value(a, name, v);
         }
     }
     if agent.configmap().is_empty() {
         a.obj(|o| {
-            o.str("name", "VAULT_CONFIG");
+            o.str_static("name", "VAULT_CONFIG");
             // Base64 text never needs JSON escaping, and it is the longest string here.
             if !config.is_empty() {
                 o.str_plain("value", config);
@@ -151,6 +167,22 @@ mod tests {
             cacert_bytes("Zm9"),
             "Zm9",
             "unpadded is not valid standard base64"
+        );
+    }
+
+    #[test]
+    fn field_refs_text_is_what_field_ref_writes() {
+        let mut constant = Vec::new();
+        Arr::write(&mut constant, |a| a.raw_static(FIELD_REFS));
+        let mut written = Vec::new();
+        Arr::write(&mut written, |a| {
+            field_ref(a, "NAMESPACE", "metadata.namespace");
+            field_ref(a, "HOST_IP", "status.hostIP");
+            field_ref(a, "POD_IP", "status.podIP");
+        });
+        assert_eq!(
+            String::from_utf8(constant).unwrap_or_default(),
+            String::from_utf8(written).unwrap_or_default()
         );
     }
 

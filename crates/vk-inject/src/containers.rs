@@ -1,6 +1,8 @@
 //! The injected `vault-agent-init` and `vault-agent` containers (spec §3.5–§3.11), written
 //! straight to JSON text in Go's `core/v1` field order (`container_env.rs` writes their `env`).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::InjectorSettings;
@@ -9,7 +11,7 @@ use crate::annotations::known;
 use crate::jsontree::Json;
 use crate::jsonw::{Arr, Obj};
 use crate::pod::{self, Mount};
-use crate::quantity::canonical_quantity;
+use crate::quantity::canonical_quantity_cow;
 use crate::{command, config, jsonpatch};
 
 pub(crate) const INIT_NAME: &str = "vault-agent-init";
@@ -43,19 +45,32 @@ pub(crate) fn mount(o: &mut Obj<'_>, name: &str, mount_path: &str, read_only: bo
     o.str("mountPath", mount_path);
 }
 
-/// The secrets mounts M (§3.4) as (volume name, mount path): the main secrets volume, then one
-/// per distinct custom path.
-pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(String, &'a str)> {
+/// [`mount`] of a volume this crate names at a path it chooses (no escaping scan, see
+/// `jsonw::push_static`).
+fn static_mount(o: &mut Obj<'_>, name: &'static str, mount_path: &'static str, read_only: bool) {
+    o.str_static("name", name);
+    if read_only {
+        o.bool("readOnly", true);
+    }
+    o.str_static("mountPath", mount_path);
+}
+
+/// The secrets mounts M (§3.4) as (volume name, mount path).
+pub(crate) type SecretsMounts<'a> = [(Cow<'static, str>, &'a str)];
+
+/// The secrets mounts M: the main secrets volume, then one per distinct custom path. Listed
+/// once per admission and shared by the volumes, the app's mounts and both agents.
+pub(crate) fn secrets_mounts<'a>(agent: &'a Agent<'_>) -> Vec<(Cow<'static, str>, &'a str)> {
     let global = agent.get(known::SECRET_VOLUME_PATH);
-    let mut out = vec![(VOL_SECRETS.to_owned(), global)];
+    let mut out = vec![(Cow::Borrowed(VOL_SECRETS), global)];
     for (i, path) in custom_paths(agent).into_iter().enumerate() {
-        out.push((format!("{VOL_SECRETS}-custom-{i}"), path));
+        out.push((Cow::Owned(format!("{VOL_SECRETS}-custom-{i}")), path));
     }
     out
 }
 
 /// Distinct per-secret mount paths that differ from the global one, first occurrence wins.
-pub(crate) fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
+fn custom_paths<'a>(agent: &'a Agent<'_>) -> Vec<&'a str> {
     let global = agent.get(known::SECRET_VOLUME_PATH);
     let mut out: Vec<&str> = Vec::new();
     for s in &agent.secrets {
@@ -82,15 +97,15 @@ fn copy_mount(o: &mut Obj<'_>, m: &Mount<'_>) {
 }
 
 /// Mounts after the home/SA pair: IRSA, M, extra secret, copied, config map, TLS, cache.
-fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
+fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>, secrets: &SecretsMounts<'_>) {
     if let Some((name, path)) = &agent.irsa {
         a.obj(|o| mount(o, name, path, true));
     }
-    for (name, path) in secrets_mounts(agent) {
-        a.obj(|o| mount(o, &name, path, false));
+    for (name, path) in secrets {
+        a.obj(|o| mount(o, name, path, false));
     }
     if !agent.get(known::AGENT_EXTRA_SECRET).is_empty() {
-        a.obj(|o| mount(o, VOL_EXTRA, "/vault/custom", true));
+        a.obj(|o| static_mount(o, VOL_EXTRA, "/vault/custom", true));
     }
     let copy_from = agent.get(known::AGENT_COPY_VOLUME_MOUNTS);
     if !copy_from.is_empty() {
@@ -109,23 +124,23 @@ fn shared_mounts(a: &mut Arr<'_>, agent: &Agent<'_>) {
         }
     }
     if !agent.configmap().is_empty() {
-        a.obj(|o| mount(o, VOL_CONFIG, "/vault/configs", true));
+        a.obj(|o| static_mount(o, VOL_CONFIG, "/vault/configs", true));
     }
     if !agent.get(known::TLS_SECRET).is_empty() {
-        a.obj(|o| mount(o, VOL_TLS, "/vault/tls", true));
+        a.obj(|o| static_mount(o, VOL_TLS, "/vault/tls", true));
     }
     if agent.cache_volume() {
-        a.obj(|o| mount(o, VOL_CACHE, CACHE_PATH, false));
+        a.obj(|o| static_mount(o, VOL_CACHE, CACHE_PATH, false));
     }
 }
 
 /// The canonical quantities of `resources`: limits then requests, each cpu, memory, ephemeral
 /// storage (`None` when not set). Both agents get the same ones, so they are parsed once.
-pub(crate) type Resources = [[Option<String>; 3]; 2];
+pub(crate) type Resources<'a> = [[Option<Cow<'a, str>>; 3]; 2];
 
 /// `resources` (§3.9): quantities checked in upstream's order (limits, then requests; cpu,
 /// memory, ephemeral storage), written as maps in sorted key order.
-pub(crate) fn resources(agent: &Agent<'_>) -> Result<Resources, String> {
+pub(crate) fn resources<'a>(agent: &'a Agent<'_>) -> Result<Resources<'a>, String> {
     let groups = [
         [
             known::AGENT_LIMITS_CPU,
@@ -138,19 +153,19 @@ pub(crate) fn resources(agent: &Agent<'_>) -> Result<Resources, String> {
             known::AGENT_REQUESTS_EPHEMERAL,
         ],
     ];
-    let mut out: Resources = Default::default();
+    let mut out: Resources<'_> = Default::default();
     for (slots, keys) in out.iter_mut().zip(groups) {
         for (slot, key) in slots.iter_mut().zip(keys) {
             let raw = agent.get(key);
             if !raw.is_empty() {
-                *slot = Some(canonical_quantity(raw).map_err(|e| e.to_string())?);
+                *slot = Some(canonical_quantity_cow(raw).map_err(|e| e.to_string())?);
             }
         }
     }
     Ok(out)
 }
 
-fn write_resources(o: &mut Obj<'_>, parsed: &Resources) {
+fn write_resources(o: &mut Obj<'_>, parsed: &Resources<'_>) {
     for (group, [cpu, mem, eph]) in ["limits", "requests"].into_iter().zip(parsed) {
         if cpu.is_none() && mem.is_none() && eph.is_none() {
             continue;
@@ -197,8 +212,12 @@ fn shell_command(o: &mut Obj<'_>, plain: bool, init: bool) {
         (false, true) => ARG_CM_INIT,
         (false, false) => ARG_CM_SIDE,
     };
-    o.strs("command", &["/bin/sh", "-ec"]);
-    o.strs("args", &[arg]);
+    o.arr("command", |a| {
+        a.str_static("/bin/sh");
+        a.str_static("-ec");
+    });
+    // Not `str_static`: the commands hold `>` and `&`, which Go escapes.
+    o.arr("args", |a| a.str(arg));
 }
 
 /// `vault-k8s agent` without a shell (for this project's image). The agent decodes
@@ -215,16 +234,16 @@ fn native_command(
     revoke_grace: Option<u64>,
     ready_file: bool,
 ) {
-    o.strs("command", &[command::AGENT_BINARY]);
+    o.arr("command", |a| a.str_static(command::AGENT_BINARY));
     o.arr("args", |a| {
-        a.str("agent");
+        a.str_static("agent");
         match (plain, init) {
             (true, _) => {}
-            (false, true) => a.str("-config=/vault/configs/config-init.hcl"),
-            (false, false) => a.str("-config=/vault/configs/config.hcl"),
+            (false, true) => a.str_static("-config=/vault/configs/config-init.hcl"),
+            (false, false) => a.str_static("-config=/vault/configs/config.hcl"),
         }
         if let Some(grace) = revoke_grace {
-            a.str("-revoke-on-exit");
+            a.str_static("-revoke-on-exit");
             a.str(&format!("-revoke-grace={grace}"));
         }
         if ready_file {
@@ -258,14 +277,14 @@ pub(crate) fn build(
     agent: &Agent<'_>,
     settings: &InjectorSettings,
     configs: &config::Rendered,
-    resources: &Resources,
+    resources: &Resources<'_>,
+    secrets: &SecretsMounts<'_>,
     role: Role,
 ) -> Result<Built, String> {
     let init = role == Role::Init;
     let name = if init { INIT_NAME } else { SIDECAR_NAME };
     let image = agent.get(known::AGENT_IMAGE);
-    let style = agent.command_style.unwrap_or(settings.agent_command_style);
-    let native = style.is_native_for(image);
+    let native = agent.native_command;
     let plain = agent.configmap().is_empty();
     // The base64 `VAULT_CONFIG` is most of the container: size for it, so the buffer is not
     // regrown (and copied) while the container is written.
@@ -276,7 +295,7 @@ pub(crate) fn build(
     };
     let mut out = Vec::with_capacity(4096 + config_len);
     Obj::write(&mut out, |c| {
-        c.str("name", name);
+        c.str_static("name", name);
         c.str("image", image);
         if native {
             native_command(
@@ -292,9 +311,9 @@ pub(crate) fn build(
         if agent.metrics && !init {
             c.arr("ports", |a| {
                 a.obj(|p| {
-                    p.str("name", crate::AGENT_METRICS_PORT_NAME);
+                    p.str_static("name", crate::AGENT_METRICS_PORT_NAME);
                     p.int("containerPort", i64::from(crate::AGENT_METRICS_PORT));
-                    p.str("protocol", "TCP");
+                    p.str_static("protocol", "TCP");
                 });
             });
         }
@@ -309,18 +328,18 @@ pub(crate) fn build(
         });
         c.obj("resources", |o| write_resources(o, resources));
         if role == Role::NativeSidecar {
-            c.str("restartPolicy", "Always");
+            c.str_static("restartPolicy", "Always");
         }
         c.arr("volumeMounts", |a| {
             let sa = &agent.service_account;
             if init {
-                a.obj(|o| mount(o, VOL_HOME_INIT, "/home/vault", false));
+                a.obj(|o| static_mount(o, VOL_HOME_INIT, "/home/vault", false));
                 a.obj(|o| mount(o, &sa.name, &sa.mount_path, true));
             } else {
                 a.obj(|o| mount(o, &sa.name, &sa.mount_path, true));
-                a.obj(|o| mount(o, VOL_HOME_SIDECAR, "/home/vault", false));
+                a.obj(|o| static_mount(o, VOL_HOME_SIDECAR, "/home/vault", false));
             }
-            shared_mounts(a, agent);
+            shared_mounts(a, agent, secrets);
         });
         if role == Role::NativeSidecar && agent.pre_populate {
             let destinations: Vec<String> = agent.secrets.iter().map(config::destination).collect();

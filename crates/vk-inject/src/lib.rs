@@ -358,7 +358,7 @@ fn run(
             DenyStage::Annotations,
             "error adding default annotations",
         ))?;
-    let agent = agent::new(&pod, init)
+    let agent = agent::new(&pod, &init)
         .map_err(|e| e.to_string())
         .map_err(at(
             DenyStage::AgentConfig,
@@ -392,7 +392,7 @@ fn run(
         (false, false, false) => InjectionType::SidecarOnly,
         (false, false, true) => InjectionType::Nothing,
     };
-    let mut warnings = support::warnings(&agent, settings);
+    let mut warnings = support::warnings(&agent);
     warnings.extend(agent.notes.iter().cloned());
     warnings.extend(template_problems.iter().map(ToString::to_string));
     Ok(Decision::Inject {

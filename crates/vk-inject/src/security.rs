@@ -28,7 +28,9 @@ pub(crate) fn context(c: &mut Obj<'_>, agent: &Agent<'_>) {
         (false, false) => return,
     };
     c.obj("securityContext", |o| {
-        o.obj("capabilities", |cap| cap.strs("drop", &["ALL"]));
+        o.obj("capabilities", |cap| {
+            cap.arr("drop", |a| a.str_static("ALL"))
+        });
         if ids {
             o.int("runAsUser", uid);
             o.int("runAsGroup", gid);
@@ -37,7 +39,7 @@ pub(crate) fn context(c: &mut Obj<'_>, agent: &Agent<'_>) {
         o.bool("readOnlyRootFilesystem", true);
         o.bool("allowPrivilegeEscalation", false);
         if agent.restricted {
-            o.obj("seccompProfile", |p| p.str("type", "RuntimeDefault"));
+            o.obj("seccompProfile", |p| p.str_static("type", "RuntimeDefault"));
         }
     });
 }

@@ -3,7 +3,6 @@
 //! admission (AdmissionReview `warnings`, shown by kubectl) and `agent-inject render` prints
 //! the same text. Upstream's agent image has no such limits, so nothing is said for it.
 
-use crate::InjectorSettings;
 use crate::agent::Agent;
 use crate::annotations::{self as k, known};
 
@@ -15,10 +14,8 @@ pub const USE_UPSTREAM: &str = "annotate the pod with vault.hashicorp.com/agent-
 
 /// The warnings for one pod; empty when the pod runs upstream's agent image or needs
 /// nothing vault-k8s agent lacks.
-pub(crate) fn warnings(agent: &Agent<'_>, settings: &InjectorSettings) -> Vec<String> {
-    let image = agent.get(known::AGENT_IMAGE);
-    let style = agent.command_style.unwrap_or(settings.agent_command_style);
-    if !style.is_native_for(image) {
+pub(crate) fn warnings(agent: &Agent<'_>) -> Vec<String> {
+    if !agent.native_command {
         return Vec::new();
     }
     let mut out = Vec::new();
