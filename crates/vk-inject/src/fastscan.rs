@@ -30,8 +30,8 @@ pub struct Scanner<'a> {
     pos: usize,
     depth: u32,
     arena: &'a Bump,
-    /// Where an escaped string is unescaped (kept across strings, so it allocates once).
-    scratch: String,
+    /// The last escaped string, unescaped into the arena.
+    unescaped: &'a str,
 }
 
 impl<'a> Scanner<'a> {
@@ -42,7 +42,7 @@ impl<'a> Scanner<'a> {
             pos: 0,
             depth: 0,
             arena,
-            scratch: String::new(),
+            unescaped: "",
         }
     }
 
@@ -111,7 +111,7 @@ impl<'a> Scanner<'a> {
         self.pos += 1;
         Some(match self.string_body()? {
             Some(text) => Cow::Borrowed(text),
-            None => Cow::Owned(self.scratch.clone()),
+            None => Cow::Owned(self.unescaped.to_owned()),
         })
     }
 
@@ -146,54 +146,61 @@ impl<'a> Scanner<'a> {
         self.eat(b'"')?;
         let key = match self.string_body()? {
             Some(text) => text,
-            None => self.arena.alloc_str(&self.scratch),
+            None => self.unescaped,
         };
         self.eat(b':')?;
         Some(key)
     }
 
     /// The rest of a string whose opening quote is consumed: borrowed from the text when it
-    /// has no escapes (`Some`), else unescaped into `scratch` (`None` inside).
+    /// has no escapes (`Some`), else unescaped into the arena (`None` inside: see
+    /// [`Self::unescape`]).
     fn string_body(&mut self) -> Option<Option<&'a str>> {
-        let bytes = self.bytes();
         let start = self.pos;
-        let mut i = start;
+        let stop = plain_run(self.bytes(), start);
+        match *self.bytes().get(stop)? {
+            b'"' => {
+                self.pos = stop + 1;
+                Some(Some(self.text.get(start..stop)?))
+            }
+            b'\\' => {
+                self.pos = start;
+                self.unescaped = self.unescape()?;
+                Some(None)
+            }
+            _ => None,
+        }
+    }
+
+    /// A string with escapes, from its first character to past its closing quote, unescaped
+    /// into the arena. Its raw length bounds the unescaped one, so the arena string is sized
+    /// once and never grows (a grown one would leave its old copy behind in the arena).
+    fn unescape(&mut self) -> Option<&'a str> {
+        let bytes = self.bytes();
+        let mut end = self.pos;
         loop {
-            match *bytes.get(i)? {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Some(Some(self.text.get(start..i)?));
-                }
-                b'\\' => break,
-                0..0x20 => return None,
-                _ => i += 1,
+            end = plain_run(bytes, end);
+            match *bytes.get(end)? {
+                b'"' => break,
+                b'\\' => end += 2,
+                _ => return None,
             }
         }
-        self.scratch.clear();
-        self.scratch.push_str(self.text.get(start..i)?);
-        self.pos = i;
+        let mut out = bumpalo::collections::String::with_capacity_in(end - self.pos, self.arena);
         loop {
+            let run = self.pos;
+            self.pos = plain_run(bytes, run);
+            out.push_str(self.text.get(run..self.pos)?);
             match *bytes.get(self.pos)? {
                 b'"' => {
                     self.pos += 1;
-                    return Some(None);
+                    return Some(out.into_bump_str());
                 }
                 b'\\' => {
                     self.pos += 1;
-                    let ch = self.escape()?;
-                    self.scratch.push(ch);
+                    out.push(self.escape()?);
                 }
-                0..0x20 => return None,
-                _ => {
-                    let run = self.pos;
-                    while let Some(&b) = bytes.get(self.pos) {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
-                    self.scratch.push_str(self.text.get(run..self.pos)?);
-                }
+                _ => return None,
             }
         }
     }
@@ -409,7 +416,7 @@ impl<'a> Scanner<'a> {
                 self.pos += 1;
                 match self.string_body()? {
                     Some(text) => Json::String(text),
-                    None => Json::String(self.arena.alloc_str(&self.scratch)),
+                    None => Json::String(self.unescaped),
                 }
             }
             b't' => {
@@ -432,6 +439,36 @@ impl<'a> Scanner<'a> {
             }
         })
     }
+}
+
+/// The index of the first byte from `from` on that ends a plain run of string text: a quote,
+/// a backslash or a control character (or the end of `bytes`). Eight bytes at a time: a word's
+/// lowest flagged byte is exact (a borrow only ever runs upwards, from a flagged byte).
+fn plain_run(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let mut i = from;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let mut chunk = [0; 8];
+        chunk.copy_from_slice(word);
+        let w = u64::from_le_bytes(chunk);
+        let found = ((w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES)
+            | (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES)
+            | w.wrapping_sub(ONES * 0x20))
+            & !w
+            & HIGH;
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
