@@ -51,15 +51,33 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next byte after whitespace (as serde_json skips it: space, tab, CR, LF).
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
-        let bytes = self.bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
-                return Some(b);
-            }
-            self.pos += 1;
+        match *self.bytes().get(self.pos)? {
+            b' ' | b'\n' | b'\t' | b'\r' => self.skip_whitespace(),
+            b => Some(b),
         }
-        None
+    }
+
+    /// Passes over whitespace; the indentation of pretty-printed JSON (runs of spaces) eight
+    /// bytes at a time.
+    fn skip_whitespace(&mut self) -> Option<u8> {
+        const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+        let bytes = self.bytes();
+        loop {
+            match *bytes.get(self.pos)? {
+                b' ' | b'\n' | b'\t' | b'\r' => self.pos += 1,
+                b => return Some(b),
+            }
+            while let Some(word) = bytes.get(self.pos..self.pos + 8) {
+                let other = word_at(word) ^ SPACES;
+                if other != 0 {
+                    self.pos += (other.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.pos += 8;
+            }
+        }
     }
 
     /// Consumes `b` after whitespace.
@@ -155,6 +173,7 @@ impl<'a> Scanner<'a> {
     /// The rest of a string whose opening quote is consumed: borrowed from the text when it
     /// has no escapes (`Some`), else unescaped into the arena (`None` inside: see
     /// [`Self::unescape`]).
+    #[inline]
     fn string_body(&mut self) -> Option<Option<&'a str>> {
         let start = self.pos;
         let stop = plain_run(self.bytes(), start);
@@ -175,6 +194,7 @@ impl<'a> Scanner<'a> {
     /// A string with escapes, from its first character to past its closing quote, unescaped
     /// into the arena. Its raw length bounds the unescaped one, so the arena string is sized
     /// once and never grows (a grown one would leave its old copy behind in the arena).
+    #[inline(never)]
     fn unescape(&mut self) -> Option<&'a str> {
         let bytes = self.bytes();
         let mut end = self.pos;
@@ -231,7 +251,8 @@ impl<'a> Scanner<'a> {
                         if !(0xDC00..=0xDFFF).contains(&low) {
                             return None;
                         }
-                        let code = 0x10000 + ((u32::from(unit) - 0xD800) << 10)
+                        let code = 0x10000
+                            + ((u32::from(unit) - 0xD800) << 10)
                             + (u32::from(low) - 0xDC00);
                         char::from_u32(code)?
                     }
@@ -444,14 +465,13 @@ impl<'a> Scanner<'a> {
 /// The index of the first byte from `from` on that ends a plain run of string text: a quote,
 /// a backslash or a control character (or the end of `bytes`). Eight bytes at a time: a word's
 /// lowest flagged byte is exact (a borrow only ever runs upwards, from a flagged byte).
+#[inline(always)]
 fn plain_run(bytes: &[u8], from: usize) -> usize {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
     let mut i = from;
     while let Some(word) = bytes.get(i..i + 8) {
-        let mut chunk = [0; 8];
-        chunk.copy_from_slice(word);
-        let w = u64::from_le_bytes(chunk);
+        let w = word_at(word);
         let found = ((w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES)
             | (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES)
             | w.wrapping_sub(ONES * 0x20))
@@ -469,6 +489,14 @@ fn plain_run(bytes: &[u8], from: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Eight bytes as a word, the first in its lowest byte.
+#[inline(always)]
+fn word_at(bytes: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(bytes);
+    u64::from_le_bytes(word)
 }
 
 #[cfg(test)]

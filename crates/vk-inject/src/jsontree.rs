@@ -171,9 +171,8 @@ impl<'a> Json<'a> {
 /// in both or in neither (tests of the fast path, `fastscan.rs`).
 pub(crate) fn same_origin(a: &Json<'_>, b: &Json<'_>, text: &str) -> bool {
     let range = text.as_bytes().as_ptr_range();
-    let same_str = |x: &str, y: &str| {
-        x == y && range.contains(&x.as_ptr()) == range.contains(&y.as_ptr())
-    };
+    let same_str =
+        |x: &str, y: &str| x == y && range.contains(&x.as_ptr()) == range.contains(&y.as_ptr());
     match (a, b) {
         (Json::String(x), Json::String(y)) => same_str(x, y),
         // `-0.0 == 0.0`: the text tells them apart.

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::{ReviewIn, fast};
 
-const FIXTURE_POD: &str = include_str!("../../../../vk-test-utils/fixtures/webapp-pod-admitted.json");
+const FIXTURE_POD: &str =
+    include_str!("../../../../vk-test-utils/fixtures/webapp-pod-admitted.json");
 
 /// Checks both paths on `body`; returns whether the fast path handled it.
 fn agree(body: &[u8]) -> bool {
@@ -119,7 +120,15 @@ fn both_paths_agree_on_truncated_and_mutated_bodies() {
         assert!(!agree(&bytes[..end]), "a truncated body was accepted");
     }
     let replacements: [&[u8]; 9] = [
-        b"\"", b"\\", b"}", b"]", b",", b"0", b"\x01", "é".as_bytes(), b"\xc3",
+        b"\"",
+        b"\\",
+        b"}",
+        b"]",
+        b",",
+        b"0",
+        b"\x01",
+        "é".as_bytes(),
+        b"\xc3",
     ];
     let mut handled = 0;
     for at in 0..bytes.len() {
@@ -174,11 +183,40 @@ fn both_paths_agree_on_escapes_and_numbers() {
         r#""\u0000""#,
     ];
     let numbers = [
-        "0", "-0", "1e5", "1.0", "1E+2", "-1.5e-3", "2.5e-400", "18446744073709551615",
-        "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
-        "123456789012345678901234567890", "1e400", "-1e400", "01", "1.", ".5", "-", "1e", "+1",
-        "-01", "1.5E", "0.000001", "true", "false", "null", "nul", "tru", "[]", "{}",
-        r#"{"a":1,"a":2}"#, r#"[1,]"#, r#"{"a":1,}"#, "[1 2]",
+        "0",
+        "-0",
+        "1e5",
+        "1.0",
+        "1E+2",
+        "-1.5e-3",
+        "2.5e-400",
+        "18446744073709551615",
+        "18446744073709551616",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "123456789012345678901234567890",
+        "1e400",
+        "-1e400",
+        "01",
+        "1.",
+        ".5",
+        "-",
+        "1e",
+        "+1",
+        "-01",
+        "1.5E",
+        "0.000001",
+        "true",
+        "false",
+        "null",
+        "nul",
+        "tru",
+        "[]",
+        "{}",
+        r#"{"a":1,"a":2}"#,
+        r#"[1,]"#,
+        r#"{"a":1,}"#,
+        "[1 2]",
     ];
     let mut handled = 0;
     for value in strings.iter().chain(&numbers) {
@@ -187,7 +225,12 @@ fn both_paths_agree_on_escapes_and_numbers() {
         }
     }
     // Escaped keys, kept and skipped.
-    for key in [r#""n\u0061me""#, r#""\ud83d\ude00""#, r#""\ud83d""#, r#""a\nb""#] {
+    for key in [
+        r#""n\u0061me""#,
+        r#""\ud83d\ude00""#,
+        r#""\ud83d""#,
+        r#""a\nb""#,
+    ] {
         for pod in [
             format!(r#"{{"metadata":{{{key}:"x","annotations":{{{key}:"y"}}}}}}"#),
             format!(r#"{{"spec":{{{key}:"x"}}}}"#),
@@ -201,12 +244,19 @@ fn both_paths_agree_on_escapes_and_numbers() {
 #[test]
 fn both_paths_agree_on_repeated_keys() {
     for body in [
-        review(r#"{"metadata":{"annotations":{"a":"1","b":"2","a":"3"},"name":"x"},"metadata":{"name":"p","name":"q"}}"#),
-        review(r#"{"spec":{"containers":[{"name":"a","image":"x","name":"b"}]},"Spec":{"volumes":[]}}"#),
+        review(
+            r#"{"metadata":{"annotations":{"a":"1","b":"2","a":"3"},"name":"x"},"metadata":{"name":"p","name":"q"}}"#,
+        ),
+        review(
+            r#"{"spec":{"containers":[{"name":"a","image":"x","name":"b"}]},"Spec":{"volumes":[]}}"#,
+        ),
         review(r#"{"metadata":{"annotations":{"a":1,"\u0061":2}}}"#),
         review(&format!(
             r#"{{"metadata":{{"annotations":{{{}}}}}}}"#,
-            (0..80).map(|i| format!(r#""k{}":{i}"#, i % 50)).collect::<Vec<_>>().join(",")
+            (0..80)
+                .map(|i| format!(r#""k{}":{i}"#, i % 50))
+                .collect::<Vec<_>>()
+                .join(",")
         )),
         r#"{"kind":"a","kind":"b"}"#.to_owned(),
         r#"{"x":1,"x":2,"request":{"y":1,"y":2}}"#.to_owned(),
@@ -221,7 +271,9 @@ fn both_paths_agree_on_repeated_keys() {
 #[test]
 fn both_paths_agree_on_deep_nesting() {
     let mut handled = Vec::new();
-    for depth in [1, 50, 95, 96, 97, 98, 120, 124, 125, 126, 127, 128, 200, 3000] {
+    for depth in [
+        1, 50, 95, 96, 97, 98, 120, 124, 125, 126, 127, 128, 200, 3000,
+    ] {
         let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
         let objects = format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
         for value in [&nested, &objects] {
@@ -232,5 +284,8 @@ fn both_paths_agree_on_deep_nesting() {
             }
         }
     }
-    assert!(handled.contains(&50) && !handled.contains(&200), "{handled:?}");
+    assert!(
+        handled.contains(&50) && !handled.contains(&200),
+        "{handled:?}"
+    );
 }
