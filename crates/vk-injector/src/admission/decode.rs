@@ -48,7 +48,10 @@ impl<'a> ReviewIn<'a> {
     /// Whether `other` is the same decode of `body`: equal fields, each string borrowed from
     /// the body in both or in neither (for the tests and the fuzz target of the fast path).
     pub fn same_as(&self, other: &ReviewIn<'_>, body: &str) -> bool {
-        #[expect(clippy::ptr_arg, reason = "whether the string is borrowed is compared too")]
+        #[expect(
+            clippy::ptr_arg,
+            reason = "whether the string is borrowed is compared too"
+        )]
         fn same(a: &Cow<'_, str>, b: &Cow<'_, str>) -> bool {
             a == b && matches!(a, Cow::Borrowed(_)) == matches!(b, Cow::Borrowed(_))
         }
