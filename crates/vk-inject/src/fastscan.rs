@@ -30,8 +30,6 @@ pub struct Scanner<'a> {
     pos: usize,
     depth: u32,
     arena: &'a Bump,
-    /// The last escaped string, unescaped into the arena.
-    unescaped: &'a str,
 }
 
 impl<'a> Scanner<'a> {
@@ -42,7 +40,6 @@ impl<'a> Scanner<'a> {
             pos: 0,
             depth: 0,
             arena,
-            unescaped: "",
         }
     }
 
@@ -127,9 +124,14 @@ impl<'a> Scanner<'a> {
             return None;
         }
         self.pos += 1;
-        Some(match self.string_body()? {
-            Some(text) => Cow::Borrowed(text),
-            None => Cow::Owned(self.unescaped.to_owned()),
+        let start = self.pos;
+        let text = self.string_body()?;
+        // Unescaping shortens a string: it was borrowed when its text (and closing quote) is
+        // exactly as long as it.
+        Some(if self.pos - start == text.len() + 1 {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(text.to_owned())
         })
     }
 
@@ -162,32 +164,48 @@ impl<'a> Scanner<'a> {
     /// A member's key and its colon; an escaped key is unescaped into the arena.
     fn key(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        let key = match self.string_body()? {
-            Some(text) => text,
-            None => self.unescaped,
-        };
-        self.eat(b':')?;
+        let key = self.string_body()?;
+        if self.bytes().get(self.pos) == Some(&b':') {
+            self.pos += 1;
+        } else {
+            self.eat(b':')?;
+        }
         Some(key)
     }
 
     /// The rest of a string whose opening quote is consumed: borrowed from the text when it
-    /// has no escapes (`Some`), else unescaped into the arena (`None` inside: see
-    /// [`Self::unescape`]).
+    /// has no escapes, else unescaped into the arena ([`Self::unescape`]).
     #[inline]
-    fn string_body(&mut self) -> Option<Option<&'a str>> {
+    fn string_body(&mut self) -> Option<&'a str> {
         let start = self.pos;
         let stop = plain_run(self.bytes(), start);
         match *self.bytes().get(stop)? {
             b'"' => {
                 self.pos = stop + 1;
-                Some(Some(self.text.get(start..stop)?))
+                self.text.get(start..stop)
             }
-            b'\\' => {
-                self.pos = start;
-                self.unescaped = self.unescape()?;
-                Some(None)
-            }
+            b'\\' => self.unescape(),
             _ => None,
+        }
+    }
+
+    /// Checks and passes over the rest of a string whose opening quote is consumed (escapes
+    /// checked as for a kept string, nothing unescaped).
+    fn skip_string(&mut self) -> Option<()> {
+        let bytes = self.bytes();
+        loop {
+            self.pos = plain_run(bytes, self.pos);
+            match *bytes.get(self.pos)? {
+                b'"' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    self.escape()?;
+                }
+                _ => return None,
+            }
         }
     }
 
@@ -338,7 +356,7 @@ impl<'a> Scanner<'a> {
                 } else {
                     loop {
                         self.eat(b'"')?;
-                        self.string_body()?;
+                        self.skip_string()?;
                         self.eat(b':')?;
                         self.skip_value()?;
                         if !self.next_or_close(b'}')? {
@@ -364,7 +382,7 @@ impl<'a> Scanner<'a> {
             }
             b'"' => {
                 self.pos += 1;
-                self.string_body()?;
+                self.skip_string()?;
             }
             b't' => self.literal("true")?,
             b'f' => self.literal("false")?,
@@ -435,10 +453,7 @@ impl<'a> Scanner<'a> {
             }
             b'"' => {
                 self.pos += 1;
-                match self.string_body()? {
-                    Some(text) => Json::String(text),
-                    None => Json::String(self.unescaped),
-                }
+                Json::String(self.string_body()?)
             }
             b't' => {
                 self.literal("true")?;
