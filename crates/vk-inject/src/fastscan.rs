@@ -78,6 +78,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Consumes `b` after whitespace.
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> Option<()> {
         (self.peek()? == b).then(|| self.pos += 1)
     }
@@ -151,6 +152,7 @@ impl<'a> Scanner<'a> {
 
     /// After a member or item: `true` at a comma (another one follows), `false` at `close`
     /// (consumed, the container left to the caller to account for).
+    #[inline(always)]
     fn next_or_close(&mut self, close: u8) -> Option<bool> {
         let b = self.peek()?;
         self.pos += 1;
@@ -162,6 +164,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A member's key and its colon; an escaped key is unescaped into the arena.
+    #[inline(always)]
     fn key(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let key = self.string_body()?;
@@ -191,6 +194,7 @@ impl<'a> Scanner<'a> {
 
     /// Checks and passes over the rest of a string whose opening quote is consumed (escapes
     /// checked as for a kept string, nothing unescaped).
+    #[inline(always)]
     fn skip_string(&mut self) -> Option<()> {
         let bytes = self.bytes();
         loop {
@@ -245,6 +249,7 @@ impl<'a> Scanner<'a> {
 
     /// The character of an escape whose backslash is consumed. A `\u` escape of a surrogate
     /// is handled only as a well-formed pair.
+    #[inline(never)]
     fn escape(&mut self) -> Option<char> {
         let b = *self.bytes().get(self.pos)?;
         self.pos += 1;
