@@ -114,6 +114,7 @@ fn both_paths_agree_on_the_derive_bodies_and_the_cases() {
 
 #[test]
 fn both_paths_agree_on_truncated_and_mutated_bodies() {
+    // Every byte replaced by, or preceded by, each of these bytes, and deleted.
     let body = review(&fixture_pod());
     let bytes = body.as_bytes();
     for end in 0..bytes.len() {
@@ -137,7 +138,16 @@ fn both_paths_agree_on_truncated_and_mutated_bodies() {
             mutated.extend_from_slice(with);
             mutated.extend_from_slice(&bytes[at + 1..]);
             handled += usize::from(agree(&mutated));
+            // The same bytes inserted before the offset.
+            let mut inserted = bytes[..at].to_vec();
+            inserted.extend_from_slice(with);
+            inserted.extend_from_slice(&bytes[at..]);
+            agree(&inserted);
         }
+        // And the byte deleted.
+        let mut deleted = bytes[..at].to_vec();
+        deleted.extend_from_slice(&bytes[at + 1..]);
+        agree(&deleted);
     }
     // Many mutations land in strings (an `é` or `0` there is harmless): the fast path takes them.
     assert!(handled > bytes.len(), "{handled} mutated bodies handled");
