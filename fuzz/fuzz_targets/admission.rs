@@ -7,7 +7,8 @@
 //! upstream), while the API server re-encodes every pod with canonical keys before sending it.
 //! So the patch is checked only against pods whose keys are canonical for the fields the engine
 //! reads (a key spelt `volumeMounTs` cannot come from an API server; see
-//! `crates/vk-inject/tests/fuzz_regressions.rs`).
+//! `crates/vk-inject/tests/fuzz_regressions.rs`). The decode must also agree with serde's
+//! alone (`ReviewIn::decode_by_serde`): its fast path gives exactly serde's result or error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -38,7 +39,23 @@ fn canonical(v: &serde_json::Value) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let arena = bumpalo::Bump::with_capacity(vk_inject::AdmittedPod::arena_capacity(data.len()));
-    let Ok(review) = ReviewIn::decode(data, &arena) else {
+    let decoded = ReviewIn::decode(data, &arena);
+    // The decode's fast path must give exactly serde's result or error.
+    let serde_arena = bumpalo::Bump::new();
+    let by_serde = ReviewIn::decode_by_serde(data, &serde_arena);
+    match (&decoded, &by_serde) {
+        (Ok(fast), Ok(serde)) => assert!(
+            fast.same_as(serde, std::str::from_utf8(data).unwrap_or_default()),
+            "the decode differs from serde's"
+        ),
+        (Err(fast), Err(serde)) => assert_eq!(fast.to_string(), serde.to_string()),
+        _ => panic!(
+            "the decode and serde disagree: {:?} / {:?}",
+            decoded.as_ref().err(),
+            by_serde.as_ref().err()
+        ),
+    }
+    let Ok(review) = decoded else {
         return;
     };
     let Some(request) = &review.request else {

@@ -3,7 +3,9 @@
 //! response). The `webhook` scenarios start from the AdmissionReview body bytes, as `/mutate`
 //! does: `webhook` decodes it as the handler does (only the pod's read members, borrowed from the
 //! body), `webhook-whole` decodes the whole review into a `serde_json::Value` first; both then
-//! run `mutate` and `patch_to_json`. `webhook-decode` is the handler's decode alone. Plain std::time loop (no criterion); prints `mutate <scenario>: <µs>/call (<N>
+//! run `mutate` and `patch_to_json`. `webhook-decode` is the handler's decode alone
+//! (its fast path), `webhook-serde-decode` the same by serde alone (the fallback), and the
+//! `webhook-compact-…` pair the same on the compact text an API server sends. Plain std::time loop (no criterion); prints `mutate <scenario>: <µs>/call (<N>
 //! calls)`. Arguments that are not flags select scenarios by substring (`cargo bench -p vk-inject
 //! --bench mutate -- webapp`).
 //!
@@ -22,6 +24,7 @@ use bumpalo::Bump;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+use vk_inject::fastscan::Scanner;
 use vk_inject::{AdmittedPod, Decision, InjectorSettings, mutate, mutate_admitted, patch_to_json};
 
 const FIXTURE: &str = concat!(
@@ -159,9 +162,57 @@ fn arena_use(name: &str, body: &[u8]) {
     );
 }
 
-/// Decodes the review body as the handler does.
+/// Decodes the review body as the handler does: the fast path (`vk_inject::fastscan`, the
+/// envelope walked as `vk_injector`'s `admission/decode/fast.rs` walks it), serde when it
+/// does not handle the body.
 fn decode_review<'a>(body: &'a [u8], arena: &'a Bump) -> Review<'a> {
-    let mut de = serde_json::Deserializer::from_slice(body);
+    if let Ok(text) = std::str::from_utf8(body)
+        && let Some(review) = fast_review(text, arena)
+    {
+        return review;
+    }
+    decode_review_by_serde(body, arena)
+}
+
+/// The handler's fast path (each field taken once; anything else left to serde).
+fn fast_review<'a>(text: &'a str, arena: &'a Bump) -> Option<Review<'a>> {
+    let mut scan = Scanner::new(text, arena);
+    let mut review = Review::default();
+    scan.object(|scan, key| {
+        match key {
+            "kind" => review.kind = scan.string()?,
+            "apiVersion" => review.api_version = scan.string()?,
+            "request" if !scan.null()? => {
+                let mut req = Request::default();
+                scan.object(|scan, key| {
+                    match key {
+                        "uid" => req.uid = scan.string()?,
+                        "kind" => scan.object(|scan, key| match key {
+                            "kind" => scan.string().map(|kind| drop(black_box(kind))),
+                            _ => scan.skip_value(),
+                        })?,
+                        "namespace" => req.namespace = scan.string()?,
+                        "operation" => req.operation = scan.string()?,
+                        "object" => req.object = scan.pod()?,
+                        _ => scan.skip_value()?,
+                    }
+                    Some(())
+                })?;
+                review.request = Some(req);
+            }
+            _ => scan.skip_value()?,
+        }
+        Some(())
+    })?;
+    scan.end()?;
+    Some(review)
+}
+
+/// Decodes the review body by serde alone, as the handler's fallback does (the body checked
+/// as UTF-8 once, then decoded from the `str`).
+fn decode_review_by_serde<'a>(body: &'a [u8], arena: &'a Bump) -> Review<'a> {
+    let text = std::str::from_utf8(body).unwrap_or_else(|e| panic!("{e}"));
+    let mut de = serde_json::Deserializer::from_str(text);
     ReviewSeed(arena)
         .deserialize(&mut de)
         .and_then(|r| de.end().map(|()| r))
@@ -192,6 +243,14 @@ fn webhook_once(body: &[u8], settings: &InjectorSettings, run: bool) -> usize {
         Decision::Inject { patch, .. } => black_box(patch_to_json(&patch)).len(),
         other => panic!("did not inject: {other:?}"),
     }
+}
+
+/// The handler's decode of `body` by serde alone.
+fn serde_decode_once(body: &[u8]) -> usize {
+    let arena = arena_for(body);
+    let review = decode_review_by_serde(black_box(body), &arena);
+    black_box(&review.request.as_ref().map(|r| &r.object));
+    review.kind.len()
 }
 
 /// The same from a whole `serde_json::Value` of the review.
@@ -269,8 +328,31 @@ fn main() {
 
     let body = review_body(&text);
     arena_use("arena-webhook", &body);
+    // The timed decode must be the fast path, not its fallback.
+    let arena = Bump::new();
+    let text = std::str::from_utf8(&body).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        fast_review(text, &arena).is_some(),
+        "the fast path does not handle the bench's review"
+    );
     if selected("webhook-decode") {
         time("webhook-decode", || webhook_once(&body, &settings, false));
+    }
+    // The same decode by serde alone (the fast path's fallback), and both on the compact
+    // text an API server sends (the fixture is pretty-printed).
+    if selected("webhook-serde-decode") {
+        time("webhook-serde-decode", || serde_decode_once(&body));
+    }
+    let compact = review_body(&webapp.to_string());
+    if selected("webhook-compact-decode") {
+        time("webhook-compact-decode", || {
+            webhook_once(&compact, &settings, false)
+        });
+    }
+    if selected("webhook-compact-serde-decode") {
+        time("webhook-compact-serde-decode", || {
+            serde_decode_once(&compact)
+        });
     }
     if selected("webhook+json") {
         time("webhook+json", || webhook_once(&body, &settings, true));

@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use crate::jsontree::{Builder, Json, JsonSeed, KeySeed};
 
-/// Which parts of a JSON value to keep.
-enum Keep {
+/// Which parts of a JSON value to keep (also the rules of the fast path, `fastscan.rs`).
+pub(crate) enum Keep {
     /// The whole value.
     All,
     /// Of an object, only these members (each with its own rule).
@@ -39,7 +39,7 @@ static CONTAINER: Keep = Keep::Fields(&[
 ]);
 
 /// What `pod::Pod::decode` reads of a pod.
-static POD: Keep = Keep::Fields(&[
+pub(crate) static POD: Keep = Keep::Fields(&[
     (
         "metadata",
         Keep::Fields(&[("name", Keep::All), ("annotations", Keep::All)]),
@@ -92,6 +92,21 @@ impl<'a> AdmittedPod<'a> {
     /// does not reserve its size twice over; a tree larger than the cap grows the arena.
     pub fn arena_capacity(body_len: usize) -> usize {
         body_len.saturating_mul(2).min(ARENA_START_MAX)
+    }
+
+    /// The pod built by the fast path (`fastscan.rs`) into its arena.
+    pub(crate) fn from_tree(tree: Json<'a>) -> Self {
+        Self(Kept::InArena(tree))
+    }
+
+    /// Whether `other` holds the same tree, each string borrowed from `text` in both or in
+    /// neither: for tests and fuzzing that compare the fast path with serde's.
+    pub fn same_as(&self, other: &AdmittedPod<'_>, text: &str) -> bool {
+        match (&self.0, &other.0) {
+            (Kept::InArena(a), Kept::InArena(b)) => crate::jsontree::same_origin(a, b, text),
+            (Kept::Owned(a), Kept::Owned(b)) => a == b,
+            _ => false,
+        }
     }
 
     /// Runs `f` on the kept tree.

@@ -167,6 +167,29 @@ impl<'a> Json<'a> {
     }
 }
 
+/// Whether `a` and `b` are the same tree with each string (key or value) borrowed from `text`
+/// in both or in neither (tests of the fast path, `fastscan.rs`).
+pub(crate) fn same_origin(a: &Json<'_>, b: &Json<'_>, text: &str) -> bool {
+    let range = text.as_bytes().as_ptr_range();
+    let same_str =
+        |x: &str, y: &str| x == y && range.contains(&x.as_ptr()) == range.contains(&y.as_ptr());
+    match (a, b) {
+        (Json::String(x), Json::String(y)) => same_str(x, y),
+        // `-0.0 == 0.0`: the text tells them apart.
+        (Json::Number(x), Json::Number(y)) => x == y && x.to_string() == y.to_string(),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(*y).all(|(x, y)| same_origin(x, y, text))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(*y)
+                    .all(|((kx, vx), (ky, vy))| same_str(kx, ky) && same_origin(vx, vy, text))
+        }
+        _ => a == b,
+    }
+}
+
 /// Objects up to this size are deduplicated by comparing each key with the kept ones; larger
 /// ones by one sort of their keys, so a body's worth of keys costs O(n log n), not O(n²).
 const LINEAR_DEDUPE_MAX: usize = 32;

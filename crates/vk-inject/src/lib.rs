@@ -19,6 +19,7 @@ pub mod command;
 mod config;
 mod container_env;
 mod containers;
+pub mod fastscan;
 pub mod gojson;
 mod goscan;
 mod jsonpatch;

@@ -13,10 +13,27 @@ use vk_inject::AdmittedPod;
 
 use super::{Request, ReviewIn};
 
+mod fast;
+
 impl<'a> ReviewIn<'a> {
     /// Decodes the whole of `body` as `serde_json::from_slice` does (trailing text refused),
     /// strings borrowed from it, the pod's tree built in `arena`.
+    ///
+    /// Most bodies take a hand-written single-pass scan ([`fast`]); any body it is not sure
+    /// about is decoded by serde ([`Self::decode_by_serde`]), whose result and errors are the
+    /// authority.
     pub fn decode(body: &'a [u8], arena: &'a Bump) -> serde_json::Result<Self> {
+        if let Ok(text) = std::str::from_utf8(body)
+            && let Some(review) = fast::review(text, arena)
+        {
+            return Ok(review);
+        }
+        Self::decode_by_serde(body, arena)
+    }
+
+    /// [`Self::decode`] by serde alone (also for the tests and the fuzz target that compare
+    /// the fast path with it).
+    pub fn decode_by_serde(body: &'a [u8], arena: &'a Bump) -> serde_json::Result<Self> {
         // Checking the whole body as UTF-8 once is a word-at-a-time pass over ASCII; decoding
         // from the `str` then skips serde_json's check of every string (about 8k instructions
         // per admission of the bench's pod, mostly the per-call cost on short strings). A body
@@ -26,6 +43,31 @@ impl<'a> ReviewIn<'a> {
             Ok(text) => Self::decode_from(serde_json::Deserializer::from_str(text), arena),
             Err(_) => Self::decode_from(serde_json::Deserializer::from_slice(body), arena),
         }
+    }
+
+    /// Whether `other` is the same decode of `body`: equal fields, each string borrowed from
+    /// the body in both or in neither (for the tests and the fuzz target of the fast path).
+    pub fn same_as(&self, other: &ReviewIn<'_>, body: &str) -> bool {
+        #[expect(
+            clippy::ptr_arg,
+            reason = "whether the string is borrowed is compared too"
+        )]
+        fn same(a: &Cow<'_, str>, b: &Cow<'_, str>) -> bool {
+            a == b && matches!(a, Cow::Borrowed(_)) == matches!(b, Cow::Borrowed(_))
+        }
+        same(&self.kind, &other.kind)
+            && same(&self.api_version, &other.api_version)
+            && match (&self.request, &other.request) {
+                (None, None) => true,
+                (Some(a), Some(b)) => {
+                    same(&a.uid, &b.uid)
+                        && same(&a.kind.kind, &b.kind.kind)
+                        && same(&a.namespace, &b.namespace)
+                        && same(&a.operation, &b.operation)
+                        && a.object.same_as(&b.object, body)
+                }
+                _ => false,
+            }
     }
 
     fn decode_from<R: serde_json::de::Read<'a>>(
@@ -256,3 +298,6 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptionSeed<S> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod differential;

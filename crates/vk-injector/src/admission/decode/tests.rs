@@ -69,11 +69,12 @@ fn seen_by_derive(body: &[u8]) -> Result<Value, String> {
     ]))
 }
 
-#[test]
-fn decodes_as_the_derive_did() {
+/// Bodies with every shape the derive's rules cover, accepted and refused (shared with the
+/// fast path's differential test).
+pub(super) fn derive_bodies() -> Vec<String> {
     let pod = r#"{"kind":"Pod","metadata":{"name":"p","annotations":{"a":"b","a":"c"}},
         "spec":{"containers":[{"name":"c","image":"i"}]},"status":{"phase":"Pending"}}"#;
-    let bodies = [
+    [
         format!(
             r#"{{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{{
             "uid":"u-1","kind":{{"group":"","kind":"Pod"}},"namespace":"ns","operation":"CREATE",
@@ -109,7 +110,13 @@ fn decodes_as_the_derive_did() {
         r#"{"request":{}} {}"#.to_owned(),
         r#"{"request":{}"#.to_owned(),
         String::new(),
-    ];
+    ]
+    .into()
+}
+
+#[test]
+fn decodes_as_the_derive_did() {
+    let bodies = derive_bodies();
     for body in &bodies {
         assert_eq!(
             seen(body.as_bytes()),
