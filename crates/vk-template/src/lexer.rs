@@ -112,7 +112,41 @@ fn is_space(c: char) -> bool {
 }
 
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric()
+    if c.is_ascii() {
+        // The only ASCII letters and digits Unicode knows are these.
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        c.is_alphabetic() || c.is_numeric()
+    }
+}
+
+/// Byte offset of the first `needle` in `hay` (`str::find`, without building a two-way
+/// searcher per call: the delimiters are short and a template is lexed in a few calls).
+fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let Some(first) = needle.chars().next() else {
+        return Some(0);
+    };
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(first) {
+        let at = from + i;
+        if starts_with(&hay.as_bytes()[at..], needle.as_bytes()) {
+            return Some(at);
+        }
+        from = at + first.len_utf8();
+    }
+    None
+}
+
+/// `hay.starts_with(needle)` for short needles (delimiters), without a `memcmp` call.
+#[inline]
+fn starts_with(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay.iter().zip(needle).all(|(a, b)| a == b)
+}
+
+/// Items a text of `len` bytes is likely to lex into (a delimiter pair and a few tokens every
+/// dozen bytes), so the list rarely grows; bounded so a huge text does not reserve far ahead.
+fn items_capacity(len: usize) -> usize {
+    (len / 6).clamp(8, 4096)
 }
 
 /// Lex the whole input. The last item is `Eof` or `Error`.
@@ -123,7 +157,7 @@ pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Vec<Item<'a>> 
         right,
         pos: 0,
         start: 0,
-        items: Vec::new(),
+        items: Vec::with_capacity(items_capacity(input.len())),
         paren_depth: 0,
         start_line: 1,
         line: 1,
@@ -155,10 +189,15 @@ impl<'a> Lexer<'a, '_> {
         &self.input[self.pos..]
     }
 
+    #[inline]
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        match *self.input.as_bytes().get(self.pos)? {
+            b if b.is_ascii() => Some(char::from(b)),
+            _ => self.rest().chars().next(),
+        }
     }
 
+    #[inline]
     fn next(&mut self) -> Option<char> {
         let c = self.peek()?;
         self.pos += c.len_utf8();
@@ -177,7 +216,7 @@ impl<'a> Lexer<'a, '_> {
 
     fn advance(&mut self, n: usize) {
         let n = n.min(self.input.len() - self.pos);
-        self.line += self.input[self.pos..self.pos + n].matches('\n').count();
+        self.line += count_newlines(&self.input[self.pos..self.pos + n]);
         self.pos += n;
     }
 
@@ -233,7 +272,7 @@ impl<'a> Lexer<'a, '_> {
     }
 
     fn lex_text(&mut self) -> State {
-        if let Some(x) = self.rest().find(self.left) {
+        if let Some(x) = find_str(self.rest(), self.left) {
             if x > 0 {
                 let after = &self.input[self.pos + x + self.left.len()..];
                 let mut end = self.pos + x;
@@ -259,7 +298,7 @@ impl<'a> Lexer<'a, '_> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..].matches('\n').count();
+            self.line += count_newlines(&self.input[self.start..]);
             self.emit(Tok::Text);
         }
         self.items.push(Item {
@@ -272,11 +311,13 @@ impl<'a> Lexer<'a, '_> {
     }
 
     fn at_right_delim(&self) -> (bool, bool) {
-        let r = self.rest();
-        if Self::has_right_trim(r) && r[2..].starts_with(self.right) {
+        let r = self.rest().as_bytes();
+        let right = self.right.as_bytes();
+        if r.len() >= 2 && is_space(char::from(r[0])) && r[1] == b'-' && starts_with(&r[2..], right)
+        {
             return (true, true);
         }
-        (r.starts_with(self.right), false)
+        (starts_with(r, right), false)
     }
 
     fn lex_left_delim(&mut self) -> State {
@@ -297,7 +338,7 @@ impl<'a> Lexer<'a, '_> {
 
     fn lex_comment(&mut self) -> State {
         self.advance(2);
-        let Some(x) = self.rest().find("*/") else {
+        let Some(x) = find_str(self.rest(), "*/") else {
             return self.error("unclosed comment".into());
         };
         self.advance(x + 2);
@@ -427,13 +468,25 @@ impl<'a> Lexer<'a, '_> {
         }
     }
 
-    fn lex_identifier(&mut self) -> State {
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
+    /// Skips identifier characters (never a newline, so the line stays).
+    fn skip_alnum(&mut self) {
+        let bytes = self.input.as_bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                self.pos += 1;
+            } else if b.is_ascii() {
                 break;
+            } else {
+                match self.peek() {
+                    Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+                    _ => break,
+                }
             }
-            self.next();
         }
+    }
+
+    fn lex_identifier(&mut self) -> State {
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or(' ');
             return self.error(format!("bad character {}", crate::gofmt::go_unicode(c)));
@@ -459,12 +512,7 @@ impl<'a> Lexer<'a, '_> {
             });
             return State::Inside;
         }
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
-            }
-            self.next();
-        }
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or(' ');
             return self.error(format!("bad character {}", crate::gofmt::go_unicode(c)));
@@ -566,6 +614,10 @@ impl<'a> Lexer<'a, '_> {
         self.emit(Tok::Number);
         State::Inside
     }
+}
+
+fn count_newlines(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'\n').count()
 }
 
 #[cfg(test)]
