@@ -62,6 +62,10 @@ pub(crate) fn unquote(lit: &str) -> Result<String, String> {
         return Err(BAD.into());
     }
     let mut s = &lit[1..lit.len() - 1];
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        // Nothing to decode (the usual secret path): the text is the value.
+        return Ok(s.to_owned());
+    }
     let mut out = String::with_capacity(s.len());
     while let Some(c) = s.chars().next() {
         s = &s[c.len_utf8()..];

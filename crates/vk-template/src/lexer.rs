@@ -53,7 +53,15 @@ pub(crate) struct Item<'a> {
     pub(crate) line: usize,
 }
 
-impl Item<'_> {
+impl<'a> Item<'a> {
+    /// The item's source text (an error item's message is not source text: `""`).
+    pub(crate) fn text(&self) -> &'a str {
+        match self.val {
+            Cow::Borrowed(s) => s,
+            Cow::Owned(_) => "",
+        }
+    }
+
     /// Go's `item.String()` used in "unexpected …" parse errors.
     pub(crate) fn describe(&self) -> String {
         match self.tok {
@@ -122,17 +130,21 @@ fn is_alnum(c: char) -> bool {
 
 /// Byte offset of the first `needle` in `hay` (`str::find`, without building a two-way
 /// searcher per call: the delimiters are short and a template is lexed in a few calls).
+/// The needle's first byte is ASCII or a UTF-8 lead byte, so it only matches where a character
+/// starts, and the offset returned is a character boundary.
 fn find_str(hay: &str, needle: &str) -> Option<usize> {
-    let Some(first) = needle.chars().next() else {
+    let hay = hay.as_bytes();
+    let needle = needle.as_bytes();
+    let Some(&first) = needle.first() else {
         return Some(0);
     };
     let mut from = 0;
-    while let Some(i) = hay[from..].find(first) {
+    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
         let at = from + i;
-        if starts_with(&hay.as_bytes()[at..], needle.as_bytes()) {
+        if starts_with(&hay[at..], needle) {
             return Some(at);
         }
-        from = at + first.len_utf8();
+        from = at + 1;
     }
     None
 }
@@ -143,10 +155,10 @@ fn starts_with(hay: &[u8], needle: &[u8]) -> bool {
     hay.len() >= needle.len() && hay.iter().zip(needle).all(|(a, b)| a == b)
 }
 
-/// Items a text of `len` bytes is likely to lex into (a delimiter pair and a few tokens every
-/// dozen bytes), so the list rarely grows; bounded so a huge text does not reserve far ahead.
+/// Items a text of `len` bytes is likely to lex into (an agent template makes about one per
+/// five bytes), so the list rarely grows; bounded so a huge text does not reserve far ahead.
 fn items_capacity(len: usize) -> usize {
-    (len / 6).clamp(8, 4096)
+    (len / 4).clamp(8, 4096)
 }
 
 /// Lex the whole input. The last item is `Eof` or `Error`.

@@ -27,7 +27,7 @@ pub(crate) fn parse(text: &str, left: &str, right: &str) -> PResult<TreeSet> {
     let mut p = Parser {
         items,
         i: 0,
-        vars: vec!["$".into()],
+        vars: Vec::new(),
         range_depth: 0,
         depth: 0,
         action_line: 0,
@@ -67,7 +67,8 @@ fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PR
 struct Parser<'a> {
     items: Vec<Item<'a>>,
     i: usize,
-    vars: Vec<String>,
+    /// Variables in scope besides `$`, which every scope has (so a fresh scope allocates nothing).
+    vars: Vec<&'a str>,
     range_depth: usize,
     depth: usize,
     action_line: usize,
@@ -203,7 +204,7 @@ impl<'a> Parser<'a> {
             reason: e,
         })?;
         self.expect(Tok::RightDelim, CONTEXT)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::take(&mut self.vars);
         let (list, stop) = self.item_list()?;
         self.vars = saved_vars;
         if !matches!(stop, Stop::End) {
@@ -361,7 +362,7 @@ impl<'a> Parser<'a> {
         self.enter()?;
         let (t, name) = self.template_name(CONTEXT)?;
         let pipe = self.pipeline(CONTEXT, Tok::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::take(&mut self.vars);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, stop) = self.item_list()?;
         self.vars = saved_vars;
@@ -401,13 +402,13 @@ impl<'a> Parser<'a> {
                     pipe.is_assign = next.tok == Tok::Assign;
                     self.next_non_space();
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    self.vars.push(v.text());
                     break;
                 }
                 Tok::Char if &*next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    self.vars.push(v.text());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().tok {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -501,38 +502,47 @@ impl<'a> Parser<'a> {
             return Ok(Some(node));
         }
         let chain_pos = self.items.get(self.i).map_or(0, |t| t.pos);
-        let mut fields = Vec::new();
-        while self.peek() == Tok::Field {
-            let f = self.next();
-            fields.push(f.val[1..].to_string());
-        }
         Ok(Some(match node {
             Arg::Field { mut idents, .. } => {
-                idents.extend(fields);
+                self.push_fields(&mut idents);
                 Arg::Field {
                     pos: chain_pos,
                     idents,
                 }
             }
             Arg::Variable { mut idents, .. } => {
-                idents.extend(fields);
+                self.push_fields(&mut idents);
                 Arg::Variable {
                     pos: chain_pos,
                     idents,
                 }
             }
             Arg::Bool(..) | Arg::String { .. } | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
+                // Go reads the whole chain first: the error points at its last field.
+                self.push_fields(&mut Vec::new());
                 return self.err(format!(
                     "unexpected . after term {}",
                     vk_go::quote(&node.to_string())
                 ));
             }
-            other => Arg::Chain {
-                pos: chain_pos,
-                node: Box::new(other),
-                fields,
-            },
+            other => {
+                let mut fields = Vec::new();
+                self.push_fields(&mut fields);
+                Arg::Chain {
+                    pos: chain_pos,
+                    node: Box::new(other),
+                    fields,
+                }
+            }
         }))
+    }
+
+    /// Consumes a run of `.Field` items, appending their names (without the dot).
+    fn push_fields(&mut self, out: &mut Vec<String>) {
+        while self.peek() == Tok::Field {
+            let f = self.next();
+            out.push(f.val[1..].to_string());
+        }
     }
 
     fn term(&mut self) -> PResult<Option<Arg>> {
@@ -552,7 +562,7 @@ impl<'a> Parser<'a> {
             Tok::Variable => {
                 let mut parts = t.val.split('.');
                 let name = parts.next().unwrap_or("$").to_string();
-                if !self.vars.contains(&name) {
+                if name != "$" && !self.vars.contains(&name.as_str()) {
                     return self.err(format!("undefined variable {}", vk_go::quote(&name)));
                 }
                 let mut idents = vec![name];
