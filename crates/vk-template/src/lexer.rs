@@ -483,18 +483,21 @@ impl<'a> Lexer<'a, '_> {
     /// Skips identifier characters (never a newline, so the line stays).
     fn skip_alnum(&mut self) {
         let bytes = self.input.as_bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            if b.is_ascii_alphanumeric() || b == b'_' {
-                self.pos += 1;
-            } else if b.is_ascii() {
-                break;
+        let mut i = self.pos;
+        while let Some(&b) = bytes.get(i) {
+            if b.is_ascii() {
+                if !IS_ASCII_ALNUM[usize::from(b)] {
+                    break;
+                }
+                i += 1;
             } else {
-                match self.peek() {
-                    Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+                match self.input[i..].chars().next() {
+                    Some(c) if is_alnum(c) => i += c.len_utf8(),
                     _ => break,
                 }
             }
         }
+        self.pos = i;
     }
 
     fn lex_identifier(&mut self) -> State {
@@ -552,17 +555,22 @@ impl<'a> Lexer<'a, '_> {
     }
 
     fn lex_quote(&mut self) -> State {
+        // By byte: what ends or escapes a string is ASCII, and no byte of a multibyte
+        // character is ASCII. A string never spans a newline, so the line stays.
+        let bytes = self.input.as_bytes();
+        let mut i = self.pos;
         loop {
-            match self.next() {
-                Some('\\') => match self.next() {
-                    Some('\n') | None => return self.error("unterminated quoted string".into()),
-                    _ => {}
-                },
-                Some('\n') | None => return self.error("unterminated quoted string".into()),
-                Some('"') => break,
-                _ => {}
+            match bytes.get(i) {
+                Some(b'\\') if !matches!(bytes.get(i + 1), Some(b'\n') | None) => i += 2,
+                Some(b'\\' | b'\n') | None => {
+                    self.pos = i;
+                    return self.error("unterminated quoted string".into());
+                }
+                Some(b'"') => break,
+                Some(_) => i += 1,
             }
         }
+        self.pos = i + 1;
         self.emit(Tok::String);
         State::Inside
     }
@@ -627,6 +635,17 @@ impl<'a> Lexer<'a, '_> {
         State::Inside
     }
 }
+
+/// ASCII letters, digits and `_` (identifier characters), by byte value.
+static IS_ASCII_ALNUM: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
 
 fn count_newlines(s: &str) -> usize {
     s.bytes().filter(|&b| b == b'\n').count()
