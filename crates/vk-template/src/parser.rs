@@ -23,19 +23,18 @@ pub(crate) struct ParseError {
 type PResult<T> = Result<T, ParseError>;
 
 pub(crate) fn parse(text: &str, left: &str, right: &str) -> PResult<TreeSet> {
-    let items = lexer::lex(text, left, right);
-    let mut p = Parser {
-        items,
-        i: 0,
-        vars: Vec::new(),
-        range_depth: 0,
-        depth: 0,
-        action_line: 0,
-        trees: TreeSet::new(),
-    };
+    let mut p = Parser::new(text, left, right);
     let root = p.parse_top()?;
     add_tree(&mut p.trees, "", root, 1)?;
     Ok(p.trees)
+}
+
+/// [`parse`] for its verdict alone: the same parser, but the main body is not stored (only its
+/// clash with a `define ""` matters), which spares the admission check the tree map.
+pub(crate) fn check(text: &str, left: &str, right: &str) -> PResult<()> {
+    let mut p = Parser::new(text, left, right);
+    let root = p.parse_top()?;
+    may_define(&p.trees, "", &root, 1).map(drop)
 }
 
 fn is_empty_tree(list: &[Node]) -> bool {
@@ -43,10 +42,12 @@ fn is_empty_tree(list: &[Node]) -> bool {
         .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
 }
 
-fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PResult<()> {
+/// Whether `list` becomes template `name`: not when a definition with content exists and `list`
+/// has none (the existing one stays); an error when both have content.
+fn may_define(trees: &TreeSet, name: &str, list: &[Node], line: usize) -> PResult<bool> {
     match trees.get(name) {
         Some(existing) if !is_empty_tree(existing) => {
-            if !is_empty_tree(&list) {
+            if !is_empty_tree(list) {
                 return Err(ParseError {
                     line,
                     pos: None,
@@ -56,10 +57,15 @@ fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PR
                     ),
                 });
             }
+            Ok(false)
         }
-        _ => {
-            trees.insert(name.to_string(), list);
-        }
+        _ => Ok(true),
+    }
+}
+
+fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PResult<()> {
+    if may_define(trees, name, &list, line)? {
+        trees.insert(name.to_string(), list);
     }
     Ok(())
 }
@@ -81,6 +87,18 @@ enum Stop {
 }
 
 impl<'a> Parser<'a> {
+    fn new(text: &'a str, left: &str, right: &str) -> Self {
+        Parser {
+            items: lexer::lex(text, left, right),
+            i: 0,
+            vars: Vec::new(),
+            range_depth: 0,
+            depth: 0,
+            action_line: 0,
+            trees: TreeSet::new(),
+        }
+    }
+
     fn cur_line(&self) -> usize {
         self.items
             .get(self.i.saturating_sub(1))
@@ -96,18 +114,16 @@ impl<'a> Parser<'a> {
     }
 
     fn next(&mut self) -> Item<'a> {
-        let it = self.items.get(self.i).cloned().unwrap_or_else(|| {
-            self.items.last().cloned().unwrap_or(Item {
-                tok: Tok::Eof,
-                pos: 0,
-                val: "".into(),
-                line: 1,
-            })
-        });
-        if self.i < self.items.len() {
+        if let Some(it) = self.items.get(self.i) {
             self.i += 1;
+            return it.clone();
         }
-        it
+        self.items.last().cloned().unwrap_or(Item {
+            tok: Tok::Eof,
+            pos: 0,
+            val: "".into(),
+            line: 1,
+        })
     }
 
     fn backup(&mut self) {
@@ -386,7 +402,8 @@ impl<'a> Parser<'a> {
             pos: start.pos,
             is_assign: false,
             decl: Vec::new(),
-            cmds: Vec::new(),
+            // What a first push would reserve, without the growth path.
+            cmds: Vec::with_capacity(4),
         };
         // Declarations: `$x :=`, `$x =`, `$i, $v :=` (range only).
         loop {
@@ -472,7 +489,7 @@ impl<'a> Parser<'a> {
         let pos = self.peek_non_space().pos;
         let mut cmd = Cmd {
             pos,
-            args: Vec::new(),
+            args: Vec::with_capacity(4),
         };
         loop {
             self.peek_non_space();
