@@ -699,6 +699,23 @@ mod tests {
     }
 
     #[test]
+    fn find_str_matches_str_find() {
+        for (hay, needle) in [
+            ("a{b{{c", "{{"),
+            ("¢«x«", "«"),
+            ("abc", "{{"),
+            ("", "{{"),
+            ("x{", "{{"),
+            ("ab", ""),
+            ("{{{", "{{"),
+            ("日本日本", "本日"),
+            ("a*/b", "*/"),
+        ] {
+            assert_eq!(find_str(hay, needle), hay.find(needle), "{hay:?} {needle:?}");
+        }
+    }
+
+    #[test]
     fn custom_delims() {
         let t = lex("[[ .a ]]{{x}}", "[[", "]]");
         assert_eq!(t[2].tok, Tok::Field);

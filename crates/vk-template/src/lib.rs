@@ -26,7 +26,6 @@ mod toml_emit;
 mod value;
 mod yaml_emit;
 mod yaml_parse;
-mod zz_diffdump;
 
 pub use error::TemplateError;
 
