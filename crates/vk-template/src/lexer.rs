@@ -1,8 +1,6 @@
 //! Tokeniser following Go `text/template/parse` lexing rules (delimiters, trim markers,
 //! comments, literals) and its error texts.
 
-use std::borrow::Cow;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tok {
     Error,
@@ -41,32 +39,32 @@ pub(crate) enum Tok {
     Eof,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Item<'a> {
     pub(crate) tok: Tok,
     /// Byte offset in the source.
     pub(crate) pos: usize,
-    /// Borrowed from the source (only error messages are owned), so lexing allocates nothing
-    /// per token and the parser's look-ahead clones are copies.
-    pub(crate) val: Cow<'a, str>,
+    /// Borrowed from the source, so lexing allocates nothing per token and the parser's
+    /// look-ahead copies are cheap. Empty for `Error`: the message is [`Lexed::error`].
+    pub(crate) val: &'a str,
     /// 1-based line where the item starts.
     pub(crate) line: usize,
 }
 
-impl<'a> Item<'a> {
-    /// The item's source text (an error item's message is not source text: `""`).
-    pub(crate) fn text(&self) -> &'a str {
-        match self.val {
-            Cow::Borrowed(s) => s,
-            Cow::Owned(_) => "",
-        }
-    }
+/// What [`lex`] makes of a text.
+pub(crate) struct Lexed<'a> {
+    /// The last item is `Eof` or `Error`.
+    pub(crate) items: Vec<Item<'a>>,
+    /// The message of the `Error` item (empty without one).
+    pub(crate) error: String,
+}
 
-    /// Go's `item.String()` used in "unexpected …" parse errors.
+impl Item<'_> {
+    /// Go's `item.String()` used in "unexpected …" parse errors (not for `Error` items, which
+    /// are reported by their message).
     pub(crate) fn describe(&self) -> String {
         match self.tok {
             Tok::Eof => "EOF".into(),
-            Tok::Error => self.val.to_string(),
             t if is_keyword(t) => format!("<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
@@ -162,7 +160,7 @@ fn items_capacity(len: usize) -> usize {
 }
 
 /// Lex the whole input. The last item is `Eof` or `Error`.
-pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Vec<Item<'a>> {
+pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Lexed<'a> {
     let mut l = Lexer {
         input,
         left,
@@ -173,9 +171,13 @@ pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Vec<Item<'a>> 
         paren_depth: 0,
         start_line: 1,
         line: 1,
+        error: String::new(),
     };
     l.run();
-    l.items
+    Lexed {
+        items: l.items,
+        error: l.error,
+    }
 }
 
 struct Lexer<'a, 'd> {
@@ -188,6 +190,7 @@ struct Lexer<'a, 'd> {
     paren_depth: i32,
     start_line: usize,
     line: usize,
+    error: String,
 }
 
 enum State {
@@ -237,7 +240,7 @@ impl<'a> Lexer<'a, '_> {
         self.items.push(Item {
             tok,
             pos: self.start,
-            val: Cow::Borrowed(val),
+            val,
             line: self.start_line,
         });
         self.ignore();
@@ -252,9 +255,10 @@ impl<'a> Lexer<'a, '_> {
         self.items.push(Item {
             tok: Tok::Error,
             pos: self.start,
-            val: Cow::Owned(msg),
+            val: "",
             line: self.start_line,
         });
+        self.error = msg;
         State::Done
     }
 
@@ -296,7 +300,7 @@ impl<'a> Lexer<'a, '_> {
                 }
                 self.advance(x);
                 if end > self.start {
-                    let val = Cow::Borrowed(&self.input[self.start..end]);
+                    let val = &self.input[self.start..end];
                     self.items.push(Item {
                         tok: Tok::Text,
                         pos: self.start,
@@ -316,7 +320,7 @@ impl<'a> Lexer<'a, '_> {
         self.items.push(Item {
             tok: Tok::Eof,
             pos: self.pos,
-            val: Cow::Borrowed(""),
+            val: "",
             line: self.line,
         });
         State::Done
@@ -656,9 +660,18 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<(Tok, String)> {
-        lex(s, "{{", "}}")
+        let lexed = lex(s, "{{", "}}");
+        lexed
+            .items
             .into_iter()
-            .map(|i| (i.tok, i.val.to_string()))
+            .map(|i| {
+                let val = if i.tok == Tok::Error {
+                    &lexed.error
+                } else {
+                    i.val
+                };
+                (i.tok, val.to_string())
+            })
             .collect()
     }
 
@@ -717,9 +730,9 @@ mod tests {
 
     #[test]
     fn custom_delims() {
-        let t = lex("[[ .a ]]{{x}}", "[[", "]]");
+        let t = lex("[[ .a ]]{{x}}", "[[", "]]").items;
         assert_eq!(t[2].tok, Tok::Field);
-        assert_eq!(&*t[5].val, "{{x}}");
+        assert_eq!(t[5].val, "{{x}}");
     }
 
     #[test]

@@ -72,6 +72,8 @@ fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PR
 
 struct Parser<'a> {
     items: Vec<Item<'a>>,
+    /// The message of the lexer's `Error` item.
+    lex_error: String,
     i: usize,
     /// Variables in scope besides `$`, which every scope has (so a fresh scope allocates nothing).
     vars: Vec<&'a str>,
@@ -88,8 +90,10 @@ enum Stop {
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str, left: &str, right: &str) -> Self {
+        let lexed = lexer::lex(text, left, right);
         Parser {
-            items: lexer::lex(text, left, right),
+            items: lexed.items,
+            lex_error: lexed.error,
             i: 0,
             vars: Vec::new(),
             range_depth: 0,
@@ -114,14 +118,14 @@ impl<'a> Parser<'a> {
     }
 
     fn next(&mut self) -> Item<'a> {
-        if let Some(it) = self.items.get(self.i) {
+        if let Some(&it) = self.items.get(self.i) {
             self.i += 1;
-            return it.clone();
+            return it;
         }
-        self.items.last().cloned().unwrap_or(Item {
+        self.items.last().copied().unwrap_or(Item {
             tok: Tok::Eof,
             pos: 0,
-            val: "".into(),
+            val: "",
             line: 1,
         })
     }
@@ -154,14 +158,14 @@ impl<'a> Parser<'a> {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != item.line {
                 extra = format!(" in action started at :{}", self.action_line);
-                if item.val.ends_with(" action") {
+                if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
             return Err(ParseError {
                 line: item.line,
                 pos: Some(item.pos),
-                reason: format!("{}{extra}", item.val),
+                reason: format!("{}{extra}", self.lex_error),
             });
         }
         Err(ParseError {
@@ -419,13 +423,13 @@ impl<'a> Parser<'a> {
                     pipe.is_assign = next.tok == Tok::Assign;
                     self.next_non_space();
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.text());
+                    self.vars.push(v.val);
                     break;
                 }
-                Tok::Char if &*next.val == "," => {
+                Tok::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.text());
+                    self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().tok {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -590,7 +594,7 @@ impl<'a> Parser<'a> {
                 pos: t.pos,
                 idents: t.val[1..].split('.').map(str::to_string).collect(),
             },
-            Tok::Bool => Arg::Bool(t.pos, &*t.val == "true"),
+            Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
             Tok::CharConstant | Tok::Number => {
                 let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| {
                     ParseError {
