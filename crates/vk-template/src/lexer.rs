@@ -47,8 +47,15 @@ pub(crate) struct Item<'a> {
     /// Borrowed from the source, so lexing allocates nothing per token and the parser's
     /// look-ahead copies are cheap. Empty for `Error`: the message is [`Lexed::error`].
     pub(crate) val: &'a str,
-    /// 1-based line where the item starts.
-    pub(crate) line: usize,
+    // No line: only errors need one, and [`line_at`] its position gives it (32-byte items).
+}
+
+/// The 1-based line of byte offset `pos` in `text` (the line an item starting there is on).
+pub(crate) fn line_at(text: &str, pos: usize) -> usize {
+    1 + text
+        .as_bytes()
+        .get(..pos)
+        .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
 }
 
 /// What [`lex`] makes of a text.
@@ -169,8 +176,6 @@ pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Lexed<'a> {
         start: 0,
         items: Vec::with_capacity(items_capacity(input.len())),
         paren_depth: 0,
-        start_line: 1,
-        line: 1,
         error: String::new(),
     };
     l.run();
@@ -188,8 +193,6 @@ struct Lexer<'a, 'd> {
     start: usize,
     items: Vec<Item<'a>>,
     paren_depth: i32,
-    start_line: usize,
-    line: usize,
     error: String,
 }
 
@@ -216,23 +219,15 @@ impl<'a> Lexer<'a, '_> {
     fn next(&mut self) -> Option<char> {
         let c = self.peek()?;
         self.pos += c.len_utf8();
-        if c == '\n' {
-            self.line += 1;
-        }
         Some(c)
     }
 
     fn backup(&mut self, c: char) {
         self.pos -= c.len_utf8();
-        if c == '\n' {
-            self.line -= 1;
-        }
     }
 
     fn advance(&mut self, n: usize) {
-        let n = n.min(self.input.len() - self.pos);
-        self.line += count_newlines(&self.input[self.pos..self.pos + n]);
-        self.pos += n;
+        self.pos += n.min(self.input.len() - self.pos);
     }
 
     fn emit(&mut self, tok: Tok) {
@@ -241,13 +236,11 @@ impl<'a> Lexer<'a, '_> {
             tok,
             pos: self.start,
             val,
-            line: self.start_line,
         });
         self.ignore();
     }
 
     fn ignore(&mut self) {
-        self.start_line = self.line;
         self.start = self.pos;
     }
 
@@ -256,7 +249,6 @@ impl<'a> Lexer<'a, '_> {
             tok: Tok::Error,
             pos: self.start,
             val: "",
-            line: self.start_line,
         });
         self.error = msg;
         State::Done
@@ -305,7 +297,6 @@ impl<'a> Lexer<'a, '_> {
                         tok: Tok::Text,
                         pos: self.start,
                         val,
-                        line: self.start_line,
                     });
                 }
                 self.ignore();
@@ -314,14 +305,12 @@ impl<'a> Lexer<'a, '_> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += count_newlines(&self.input[self.start..]);
             self.emit(Tok::Text);
         }
         self.items.push(Item {
             tok: Tok::Eof,
             pos: self.pos,
             val: "",
-            line: self.line,
         });
         State::Done
     }
@@ -484,7 +473,7 @@ impl<'a> Lexer<'a, '_> {
         }
     }
 
-    /// Skips identifier characters (never a newline, so the line stays).
+    /// Skips identifier characters.
     fn skip_alnum(&mut self) {
         let bytes = self.input.as_bytes();
         let mut i = self.pos;
@@ -560,7 +549,7 @@ impl<'a> Lexer<'a, '_> {
 
     fn lex_quote(&mut self) -> State {
         // By byte: what ends or escapes a string is ASCII, and no byte of a multibyte
-        // character is ASCII. A string never spans a newline, so the line stays.
+        // character is ASCII.
         let bytes = self.input.as_bytes();
         let mut i = self.pos;
         loop {
@@ -650,10 +639,6 @@ static IS_ASCII_ALNUM: [bool; 128] = {
     }
     t
 };
-
-fn count_newlines(s: &str) -> usize {
-    s.bytes().filter(|&b| b == b'\n').count()
-}
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::ast::{Arg, Cmd, Control, Node, Number, Pipe};
 use crate::gofmt;
-use crate::lexer::{self, Item, Tok};
+use crate::lexer::{self, Item, Tok, line_at};
 
 /// Nesting bound (parenthesised pipelines, control structures): keeps recursion off the stack limit.
 const MAX_DEPTH: usize = 100;
@@ -25,7 +25,7 @@ type PResult<T> = Result<T, ParseError>;
 pub(crate) fn parse(text: &str, left: &str, right: &str) -> PResult<TreeSet> {
     let mut p = Parser::new(text, left, right);
     let root = p.parse_top()?;
-    add_tree(&mut p.trees, "", root, 1)?;
+    add_tree(&mut p.trees, "", root, || 1)?;
     Ok(p.trees)
 }
 
@@ -34,7 +34,7 @@ pub(crate) fn parse(text: &str, left: &str, right: &str) -> PResult<TreeSet> {
 pub(crate) fn check(text: &str, left: &str, right: &str) -> PResult<()> {
     let mut p = Parser::new(text, left, right);
     let root = p.parse_top()?;
-    may_define(&p.trees, "", &root, 1).map(drop)
+    may_define(&p.trees, "", &root, || 1).map(drop)
 }
 
 fn is_empty_tree(list: &[Node]) -> bool {
@@ -44,12 +44,18 @@ fn is_empty_tree(list: &[Node]) -> bool {
 
 /// Whether `list` becomes template `name`: not when a definition with content exists and `list`
 /// has none (the existing one stays); an error when both have content.
-fn may_define(trees: &TreeSet, name: &str, list: &[Node], line: usize) -> PResult<bool> {
+/// `line` gives the error's line (worked out only when there is an error).
+fn may_define(
+    trees: &TreeSet,
+    name: &str,
+    list: &[Node],
+    line: impl FnOnce() -> usize,
+) -> PResult<bool> {
     match trees.get(name) {
         Some(existing) if !is_empty_tree(existing) => {
             if !is_empty_tree(list) {
                 return Err(ParseError {
-                    line,
+                    line: line(),
                     pos: None,
                     reason: format!(
                         "template: multiple definition of template {}",
@@ -63,7 +69,12 @@ fn may_define(trees: &TreeSet, name: &str, list: &[Node], line: usize) -> PResul
     }
 }
 
-fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PResult<()> {
+fn add_tree(
+    trees: &mut TreeSet,
+    name: &str,
+    list: Vec<Node>,
+    line: impl FnOnce() -> usize,
+) -> PResult<()> {
     if may_define(trees, name, &list, line)? {
         trees.insert(name.to_string(), list);
     }
@@ -79,7 +90,9 @@ struct Parser<'a> {
     vars: Vec<&'a str>,
     range_depth: usize,
     depth: usize,
-    action_line: usize,
+    /// Where the action being parsed starts (its line is in "… started at" errors).
+    action_pos: Option<usize>,
+    text: &'a str,
     trees: TreeSet,
 }
 
@@ -98,7 +111,8 @@ impl<'a> Parser<'a> {
             vars: Vec::new(),
             range_depth: 0,
             depth: 0,
-            action_line: 0,
+            action_pos: None,
+            text,
             trees: TreeSet::new(),
         }
     }
@@ -106,7 +120,11 @@ impl<'a> Parser<'a> {
     fn cur_line(&self) -> usize {
         self.items
             .get(self.i.saturating_sub(1))
-            .map_or(1, |t| t.line)
+            .map_or(1, |t| self.line_of(t))
+    }
+
+    fn line_of(&self, item: &Item<'_>) -> usize {
+        line_at(self.text, item.pos)
     }
 
     fn err<T>(&self, reason: String) -> PResult<T> {
@@ -126,7 +144,6 @@ impl<'a> Parser<'a> {
             tok: Tok::Eof,
             pos: 0,
             val: "",
-            line: 1,
         })
     }
 
@@ -156,20 +173,22 @@ impl<'a> Parser<'a> {
     fn unexpected<T>(&self, item: &Item<'_>, context: &str) -> PResult<T> {
         if item.tok == Tok::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != item.line {
-                extra = format!(" in action started at :{}", self.action_line);
+            let line = self.line_of(item);
+            let action_line = self.action_pos.map(|p| line_at(self.text, p));
+            if let Some(action_line) = action_line.filter(|l| *l != line) {
+                extra = format!(" in action started at :{action_line}");
                 if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
             return Err(ParseError {
-                line: item.line,
+                line,
                 pos: Some(item.pos),
                 reason: format!("{}{extra}", self.lex_error),
             });
         }
         Err(ParseError {
-            line: item.line,
+            line: self.line_of(item),
             pos: Some(item.pos),
             reason: format!("unexpected {} in {context}", item.describe()),
         })
@@ -219,7 +238,7 @@ impl<'a> Parser<'a> {
             return self.unexpected(&name_tok, CONTEXT);
         }
         let name = gofmt::unquote(&name_tok.val).map_err(|e| ParseError {
-            line: name_tok.line,
+            line: self.line_of(&name_tok),
             pos: Some(name_tok.pos),
             reason: e,
         })?;
@@ -230,7 +249,8 @@ impl<'a> Parser<'a> {
         if !matches!(stop, Stop::End) {
             return self.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
         }
-        add_tree(&mut self.trees, &name, list, name_tok.line)
+        let text = self.text;
+        add_tree(&mut self.trees, &name, list, || line_at(text, name_tok.pos))
     }
 
     /// Nodes up to `{{end}}` or `{{else}}`.
@@ -250,9 +270,9 @@ impl<'a> Parser<'a> {
         match t.tok {
             Tok::Text => Ok(Ok(Node::Text(t.val.to_string()))),
             Tok::LeftDelim => {
-                self.action_line = t.line;
+                self.action_pos = Some(t.pos);
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             Tok::Comment => Ok(Ok(Node::Text(String::new()))),
@@ -351,7 +371,7 @@ impl<'a> Parser<'a> {
         match t.tok {
             Tok::String | Tok::RawString => {
                 let name = gofmt::unquote(&t.val).map_err(|e| ParseError {
-                    line: t.line,
+                    line: self.line_of(&t),
                     pos: Some(t.pos),
                     reason: e,
                 })?;
@@ -390,7 +410,8 @@ impl<'a> Parser<'a> {
         if !matches!(stop, Stop::End) {
             return self.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
         }
-        add_tree(&mut self.trees, &name, list, t.line)?;
+        let text = self.text;
+        add_tree(&mut self.trees, &name, list, || line_at(text, t.pos))?;
         self.depth -= 1;
         Ok(Node::Template {
             pos: t.pos,
@@ -598,7 +619,7 @@ impl<'a> Parser<'a> {
             Tok::CharConstant | Tok::Number => {
                 let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| {
                     ParseError {
-                        line: t.line,
+                        line: self.line_of(&t),
                         pos: Some(t.pos),
                         reason,
                     }
@@ -611,7 +632,7 @@ impl<'a> Parser<'a> {
             }
             Tok::String | Tok::RawString => {
                 let text = gofmt::unquote(&t.val).map_err(|reason| ParseError {
-                    line: t.line,
+                    line: self.line_of(&t),
                     pos: Some(t.pos),
                     reason,
                 })?;
