@@ -316,7 +316,7 @@ impl<'a> Lexer<'a, '_> {
     }
 
     fn at_right_delim(&self) -> (bool, bool) {
-        let r = self.rest().as_bytes();
+        let r = &self.input.as_bytes()[self.pos..];
         let right = self.right.as_bytes();
         if r.len() >= 2 && is_space(char::from(r[0])) && r[1] == b'-' && starts_with(&r[2..], right)
         {
@@ -469,6 +469,8 @@ impl<'a> Lexer<'a, '_> {
             None => true,
             Some(c) if is_space(c) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            // An ASCII character starts the delimiter when its first byte is that character.
+            Some(c) if c.is_ascii() => self.right.as_bytes().first() == Some(&(c as u8)),
             Some(c) => self.right.starts_with(c),
         }
     }
