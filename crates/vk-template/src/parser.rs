@@ -255,7 +255,8 @@ impl<'a> Parser<'a> {
 
     /// Nodes up to `{{end}}` or `{{else}}`.
     fn item_list(&mut self) -> PResult<(Vec<Node>, Stop)> {
-        let mut list = Vec::new();
+        // A body alternates text and actions: room for a few of each without regrowing.
+        let mut list = Vec::with_capacity(8);
         while self.peek_non_space().tok != Tok::Eof {
             match self.text_or_action()? {
                 Ok(n) => list.push(n),
