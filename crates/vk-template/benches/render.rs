@@ -103,15 +103,18 @@ const CHECK_RUNS: u32 = 10_000;
 
 fn bench_check() {
     let t = time(|| {
-        black_box(check_syntax(black_box(WEBHOOK_TEMPLATE), "", "").unwrap());
+        black_box(check_syntax(black_box(WEBHOOK_TEMPLATE), "", "")).unwrap();
     });
-    println!("check_syntax (webhook template): {:.2} µs", t.as_secs_f64() * 1e6);
+    println!(
+        "check_syntax (webhook template): {:.2} µs",
+        t.as_secs_f64() * 1e6
+    );
 }
 
 fn main() {
     if std::env::args().skip(1).any(|a| a == "check") {
         for _ in 0..CHECK_RUNS {
-            black_box(check_syntax(black_box(WEBHOOK_TEMPLATE), "", "").unwrap());
+            black_box(check_syntax(black_box(WEBHOOK_TEMPLATE), "", "")).unwrap();
         }
         return;
     }

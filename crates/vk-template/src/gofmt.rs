@@ -112,7 +112,10 @@ mod tests {
         assert!(unquote("\"\\q\"").is_err());
         assert!(unquote("\"\\'\"").is_err());
         // Without a backslash the text is the value; a bare quote or newline is still invalid.
-        assert_eq!(unquote("\"secret/data/é 日本\"").unwrap(), "secret/data/é 日本");
+        assert_eq!(
+            unquote("\"secret/data/é 日本\"").unwrap(),
+            "secret/data/é 日本"
+        );
         assert_eq!(unquote("\"\"").unwrap(), "");
         assert!(unquote("\"a\"b\"").is_err());
         assert!(unquote("\"a\nb\"").is_err());

@@ -78,7 +78,7 @@ impl Item<'_> {
                     let head: String = self.val.chars().take(10).collect();
                     format!("{}...", vk_go::quote(&head))
                 } else {
-                    vk_go::quote(&self.val)
+                    vk_go::quote(self.val)
                 }
             }
         }
@@ -711,7 +711,11 @@ mod tests {
             ("日本日本", "本日"),
             ("a*/b", "*/"),
         ] {
-            assert_eq!(find_str(hay, needle), hay.find(needle), "{hay:?} {needle:?}");
+            assert_eq!(
+                find_str(hay, needle),
+                hay.find(needle),
+                "{hay:?} {needle:?}"
+            );
         }
     }
 

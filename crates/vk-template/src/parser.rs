@@ -237,7 +237,7 @@ impl<'a> Parser<'a> {
         if name_tok.tok != Tok::String && name_tok.tok != Tok::RawString {
             return self.unexpected(&name_tok, CONTEXT);
         }
-        let name = gofmt::unquote(&name_tok.val).map_err(|e| ParseError {
+        let name = gofmt::unquote(name_tok.val).map_err(|e| ParseError {
             line: self.line_of(&name_tok),
             pos: Some(name_tok.pos),
             reason: e,
@@ -371,7 +371,7 @@ impl<'a> Parser<'a> {
         let t = self.next_non_space();
         match t.tok {
             Tok::String | Tok::RawString => {
-                let name = gofmt::unquote(&t.val).map_err(|e| ParseError {
+                let name = gofmt::unquote(t.val).map_err(|e| ParseError {
                     line: self.line_of(&t),
                     pos: Some(t.pos),
                     reason: e,
@@ -592,8 +592,8 @@ impl<'a> Parser<'a> {
         let t = self.next_non_space();
         Ok(Some(match t.tok {
             Tok::Identifier => {
-                if !crate::funcs::exists(&t.val) {
-                    return self.err(format!("function {} not defined", vk_go::quote(&t.val)));
+                if !crate::funcs::exists(t.val) {
+                    return self.err(format!("function {} not defined", vk_go::quote(t.val)));
                 }
                 Arg::Identifier {
                     pos: t.pos,
@@ -618,7 +618,7 @@ impl<'a> Parser<'a> {
             },
             Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
             Tok::CharConstant | Tok::Number => {
-                let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| {
+                let n = parse_number(t.val, t.tok == Tok::CharConstant).map_err(|reason| {
                     ParseError {
                         line: self.line_of(&t),
                         pos: Some(t.pos),
@@ -632,7 +632,7 @@ impl<'a> Parser<'a> {
                 Arg::Pipe(Box::new(p))
             }
             Tok::String | Tok::RawString => {
-                let text = gofmt::unquote(&t.val).map_err(|reason| ParseError {
+                let text = gofmt::unquote(t.val).map_err(|reason| ParseError {
                     line: self.line_of(&t),
                     pos: Some(t.pos),
                     reason,

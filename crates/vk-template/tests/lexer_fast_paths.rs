@@ -69,14 +69,20 @@ fn multibyte_text_next_to_delimiters() {
     assert_eq!(render("é{{ 1 }}ü"), "é1ü");
     assert_eq!(render("日本 \n{{- 1 -}}\t 𝔘"), "日本1𝔘");
     // Only ASCII white space is trimmed.
-    assert_eq!(render("日本\u{3000}{{- 1 -}}\u{3000}x"), "日本\u{3000}1\u{3000}x");
+    assert_eq!(
+        render("日本\u{3000}{{- 1 -}}\u{3000}x"),
+        "日本\u{3000}1\u{3000}x"
+    );
     assert_eq!(render("a{b}{{\"é\\\"x\"}}}c"), "a{b}é\"x}c");
     assert_eq!(render("é{{- /* ü */ -}} ö"), "éö");
 }
 
 #[test]
 fn custom_single_char_and_multibyte_delimiters() {
-    assert_eq!(render_with("a [ b [[ 1 ]] c ] {{ x }}", "[[", "]]"), "a [ b 1 c ] {{ x }}");
+    assert_eq!(
+        render_with("a [ b [[ 1 ]] c ] {{ x }}", "[[", "]]"),
+        "a [ b 1 c ] {{ x }}"
+    );
     assert_eq!(render_with("a<1>b<- 2 ->  c", "<", ">"), "a1b2c");
     assert_eq!(render_with("é«- 1 -» ü", "«", "»"), "é1ü");
     // `¢` and `«` share their first byte (0xC2): only the whole delimiter opens an action.
@@ -85,7 +91,10 @@ fn custom_single_char_and_multibyte_delimiters() {
     assert_eq!(render_with("x[", "[[", "]]"), "x[");
     // Half a right delimiter is an ordinary character.
     let e = check_syntax("a\n[[ 1 ]", "[[", "]]").unwrap_err();
-    assert_eq!((e.line, e.reason.as_str()), (2, "unexpected \"]\" in operand"));
+    assert_eq!(
+        (e.line, e.reason.as_str()),
+        (2, "unexpected \"]\" in operand")
+    );
     let e = check_syntax("a\n[[ 1 ", "[[", "]]").unwrap_err();
     assert_eq!((e.line, e.reason.as_str()), (2, "unclosed action"));
     let e = check_syntax("a < 1", "<", ">").unwrap_err();
