@@ -1,11 +1,15 @@
 //! Parse and render timings for the injector's default templates and a 50-line config.
-//! Run: `cargo bench -p vk-template --bench render`. Prints `<name>: parse X µs, render Y µs`.
+//! Run: `cargo bench -p vk-template --bench render`. Prints `<name>: parse X µs, render Y µs`,
+//! and the admission syntax check (`check_syntax`) of the injector's bench template.
+//! `-- check` runs only that check, a fixed number of times (for callgrind: instructions / 10 000).
 #![allow(clippy::disallowed_methods)] // Test code, not the pure library: benchmarks time themselves.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use vk_template::{DataSource, Dependency, Lookup, ParseOptions, RenderOptions, parse};
+use vk_template::{
+    DataSource, Dependency, Lookup, ParseOptions, RenderOptions, check_syntax, parse,
+};
 
 const BODY: &str = r#"{"request_id":"0b0e5a8e-1111-2222-3333-444455556666","lease_id":"","renewable":false,"lease_duration":0,"data":{"data":{"username":"admin","password":"s3cr3t","host":"db.internal","port":5432,"ratio":0.75,"enabled":true,"replicas":["a.example.com","b.example.com","c.example.com"],"nested":{"z":1,"a":{"y":"deep"}},"html":"<a&b>","token":"abcdefghijklmnopqrstuvwxyz0123456789"},"metadata":{"created_time":"2026-11-22T06:00:00.123456789Z","custom_metadata":null,"deletion_time":"","destroyed":false,"version":3}},"wrap_info":null,"warnings":null,"auth":null}"#;
 
@@ -92,7 +96,29 @@ fn bench(name: &str, text: &str) {
     );
 }
 
+/// The template of the injector's `mutate` bench pod (vk-inject `benches/mutate.rs`).
+const WEBHOOK_TEMPLATE: &str = "{{- with secret \"secret/data/database/config\" -}}\npostgresql://{{ .Data.data.username }}:{{ .Data.data.password }}@postgres:5432/mydb\n{{- end }}\n";
+
+const CHECK_RUNS: u32 = 10_000;
+
+fn bench_check() {
+    let t = time(|| {
+        black_box(check_syntax(black_box(WEBHOOK_TEMPLATE), "", "")).unwrap();
+    });
+    println!(
+        "check_syntax (webhook template): {:.2} µs",
+        t.as_secs_f64() * 1e6
+    );
+}
+
 fn main() {
+    if std::env::args().skip(1).any(|a| a == "check") {
+        for _ in 0..CHECK_RUNS {
+            black_box(check_syntax(black_box(WEBHOOK_TEMPLATE), "", "")).unwrap();
+        }
+        return;
+    }
+    bench_check();
     bench(
         "map",
         "{{ with secret \"secret/data/app\" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n{{ end }}{{ end }}",

@@ -62,6 +62,10 @@ pub(crate) fn unquote(lit: &str) -> Result<String, String> {
         return Err(BAD.into());
     }
     let mut s = &lit[1..lit.len() - 1];
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        // Nothing to decode (the usual secret path): the text is the value.
+        return Ok(s.to_owned());
+    }
     let mut out = String::with_capacity(s.len());
     while let Some(c) = s.chars().next() {
         s = &s[c.len_utf8()..];
@@ -107,6 +111,14 @@ mod tests {
         assert_eq!(unquote("`a\\n`").unwrap(), "a\\n");
         assert!(unquote("\"\\q\"").is_err());
         assert!(unquote("\"\\'\"").is_err());
+        // Without a backslash the text is the value; a bare quote or newline is still invalid.
+        assert_eq!(
+            unquote("\"secret/data/é 日本\"").unwrap(),
+            "secret/data/é 日本"
+        );
+        assert_eq!(unquote("\"\"").unwrap(), "");
+        assert!(unquote("\"a\"b\"").is_err());
+        assert!(unquote("\"a\nb\"").is_err());
         assert_eq!(unquote_char("'a'").unwrap(), 'a');
         assert_eq!(unquote_char("'\\n'").unwrap(), '\n');
         assert!(unquote_char("'ab'").is_err());

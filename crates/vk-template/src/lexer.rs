@@ -1,8 +1,6 @@
 //! Tokeniser following Go `text/template/parse` lexing rules (delimiters, trim markers,
 //! comments, literals) and its error texts.
 
-use std::borrow::Cow;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tok {
     Error,
@@ -41,31 +39,46 @@ pub(crate) enum Tok {
     Eof,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Item<'a> {
     pub(crate) tok: Tok,
     /// Byte offset in the source.
     pub(crate) pos: usize,
-    /// Borrowed from the source (only error messages are owned), so lexing allocates nothing
-    /// per token and the parser's look-ahead clones are copies.
-    pub(crate) val: Cow<'a, str>,
-    /// 1-based line where the item starts.
-    pub(crate) line: usize,
+    /// Borrowed from the source, so lexing allocates nothing per token and the parser's
+    /// look-ahead copies are cheap. Empty for `Error`: the message is [`Lexed::error`].
+    pub(crate) val: &'a str,
+    // No line: only errors need one, and [`line_at`] its position gives it (32-byte items).
+}
+
+/// The 1-based line of byte offset `pos` in `text` (the line an item starting there is on).
+pub(crate) fn line_at(text: &str, pos: usize) -> usize {
+    1 + text
+        .as_bytes()
+        .get(..pos)
+        .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+}
+
+/// What [`lex`] makes of a text.
+pub(crate) struct Lexed<'a> {
+    /// The last item is `Eof` or `Error`.
+    pub(crate) items: Vec<Item<'a>>,
+    /// The message of the `Error` item (empty without one).
+    pub(crate) error: String,
 }
 
 impl Item<'_> {
-    /// Go's `item.String()` used in "unexpected …" parse errors.
+    /// Go's `item.String()` used in "unexpected …" parse errors (not for `Error` items, which
+    /// are reported by their message).
     pub(crate) fn describe(&self) -> String {
         match self.tok {
             Tok::Eof => "EOF".into(),
-            Tok::Error => self.val.to_string(),
             t if is_keyword(t) => format!("<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
                     let head: String = self.val.chars().take(10).collect();
                     format!("{}...", vk_go::quote(&head))
                 } else {
-                    vk_go::quote(&self.val)
+                    vk_go::quote(self.val)
                 }
             }
         }
@@ -112,24 +125,64 @@ fn is_space(c: char) -> bool {
 }
 
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric()
+    if c.is_ascii() {
+        // The only ASCII letters and digits Unicode knows are these.
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        c.is_alphabetic() || c.is_numeric()
+    }
+}
+
+/// Byte offset of the first `needle` in `hay` (`str::find`, without building a two-way
+/// searcher per call: the delimiters are short and a template is lexed in a few calls).
+/// The needle's first byte is ASCII or a UTF-8 lead byte, so it only matches where a character
+/// starts, and the offset returned is a character boundary.
+fn find_str(hay: &str, needle: &str) -> Option<usize> {
+    let hay = hay.as_bytes();
+    let needle = needle.as_bytes();
+    let Some(&first) = needle.first() else {
+        return Some(0);
+    };
+    let mut from = 0;
+    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + i;
+        if starts_with(&hay[at..], needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// `hay.starts_with(needle)` for short needles (delimiters), without a `memcmp` call.
+#[inline]
+fn starts_with(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay.iter().zip(needle).all(|(a, b)| a == b)
+}
+
+/// Items a text of `len` bytes is likely to lex into (an agent template makes about one per
+/// five bytes), so the list rarely grows; bounded so a huge text does not reserve far ahead.
+fn items_capacity(len: usize) -> usize {
+    (len / 4).clamp(8, 4096)
 }
 
 /// Lex the whole input. The last item is `Eof` or `Error`.
-pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Vec<Item<'a>> {
+pub(crate) fn lex<'a>(input: &'a str, left: &str, right: &str) -> Lexed<'a> {
     let mut l = Lexer {
         input,
         left,
         right,
         pos: 0,
         start: 0,
-        items: Vec::new(),
+        items: Vec::with_capacity(items_capacity(input.len())),
         paren_depth: 0,
-        start_line: 1,
-        line: 1,
+        error: String::new(),
     };
     l.run();
-    l.items
+    Lexed {
+        items: l.items,
+        error: l.error,
+    }
 }
 
 struct Lexer<'a, 'd> {
@@ -140,8 +193,7 @@ struct Lexer<'a, 'd> {
     start: usize,
     items: Vec<Item<'a>>,
     paren_depth: i32,
-    start_line: usize,
-    line: usize,
+    error: String,
 }
 
 enum State {
@@ -155,30 +207,27 @@ impl<'a> Lexer<'a, '_> {
         &self.input[self.pos..]
     }
 
+    #[inline]
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        match *self.input.as_bytes().get(self.pos)? {
+            b if b.is_ascii() => Some(char::from(b)),
+            _ => self.rest().chars().next(),
+        }
     }
 
+    #[inline]
     fn next(&mut self) -> Option<char> {
         let c = self.peek()?;
         self.pos += c.len_utf8();
-        if c == '\n' {
-            self.line += 1;
-        }
         Some(c)
     }
 
     fn backup(&mut self, c: char) {
         self.pos -= c.len_utf8();
-        if c == '\n' {
-            self.line -= 1;
-        }
     }
 
     fn advance(&mut self, n: usize) {
-        let n = n.min(self.input.len() - self.pos);
-        self.line += self.input[self.pos..self.pos + n].matches('\n').count();
-        self.pos += n;
+        self.pos += n.min(self.input.len() - self.pos);
     }
 
     fn emit(&mut self, tok: Tok) {
@@ -186,14 +235,12 @@ impl<'a> Lexer<'a, '_> {
         self.items.push(Item {
             tok,
             pos: self.start,
-            val: Cow::Borrowed(val),
-            line: self.start_line,
+            val,
         });
         self.ignore();
     }
 
     fn ignore(&mut self) {
-        self.start_line = self.line;
         self.start = self.pos;
     }
 
@@ -201,9 +248,9 @@ impl<'a> Lexer<'a, '_> {
         self.items.push(Item {
             tok: Tok::Error,
             pos: self.start,
-            val: Cow::Owned(msg),
-            line: self.start_line,
+            val: "",
         });
+        self.error = msg;
         State::Done
     }
 
@@ -233,7 +280,7 @@ impl<'a> Lexer<'a, '_> {
     }
 
     fn lex_text(&mut self) -> State {
-        if let Some(x) = self.rest().find(self.left) {
+        if let Some(x) = find_str(self.rest(), self.left) {
             if x > 0 {
                 let after = &self.input[self.pos + x + self.left.len()..];
                 let mut end = self.pos + x;
@@ -245,12 +292,11 @@ impl<'a> Lexer<'a, '_> {
                 }
                 self.advance(x);
                 if end > self.start {
-                    let val = Cow::Borrowed(&self.input[self.start..end]);
+                    let val = &self.input[self.start..end];
                     self.items.push(Item {
                         tok: Tok::Text,
                         pos: self.start,
                         val,
-                        line: self.start_line,
                     });
                 }
                 self.ignore();
@@ -259,24 +305,24 @@ impl<'a> Lexer<'a, '_> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..].matches('\n').count();
             self.emit(Tok::Text);
         }
         self.items.push(Item {
             tok: Tok::Eof,
             pos: self.pos,
-            val: Cow::Borrowed(""),
-            line: self.line,
+            val: "",
         });
         State::Done
     }
 
     fn at_right_delim(&self) -> (bool, bool) {
-        let r = self.rest();
-        if Self::has_right_trim(r) && r[2..].starts_with(self.right) {
+        let r = &self.input.as_bytes()[self.pos..];
+        let right = self.right.as_bytes();
+        if r.len() >= 2 && is_space(char::from(r[0])) && r[1] == b'-' && starts_with(&r[2..], right)
+        {
             return (true, true);
         }
-        (r.starts_with(self.right), false)
+        (starts_with(r, right), false)
     }
 
     fn lex_left_delim(&mut self) -> State {
@@ -297,7 +343,7 @@ impl<'a> Lexer<'a, '_> {
 
     fn lex_comment(&mut self) -> State {
         self.advance(2);
-        let Some(x) = self.rest().find("*/") else {
+        let Some(x) = find_str(self.rest(), "*/") else {
             return self.error("unclosed comment".into());
         };
         self.advance(x + 2);
@@ -423,17 +469,34 @@ impl<'a> Lexer<'a, '_> {
             None => true,
             Some(c) if is_space(c) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            // An ASCII character starts the delimiter when its first byte is that character.
+            Some(c) if c.is_ascii() => self.right.as_bytes().first() == Some(&(c as u8)),
             Some(c) => self.right.starts_with(c),
         }
     }
 
-    fn lex_identifier(&mut self) -> State {
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
+    /// Skips identifier characters.
+    fn skip_alnum(&mut self) {
+        let bytes = self.input.as_bytes();
+        let mut i = self.pos;
+        while let Some(&b) = bytes.get(i) {
+            if b.is_ascii() {
+                if !IS_ASCII_ALNUM[usize::from(b)] {
+                    break;
+                }
+                i += 1;
+            } else {
+                match self.input[i..].chars().next() {
+                    Some(c) if is_alnum(c) => i += c.len_utf8(),
+                    _ => break,
+                }
             }
-            self.next();
         }
+        self.pos = i;
+    }
+
+    fn lex_identifier(&mut self) -> State {
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or(' ');
             return self.error(format!("bad character {}", crate::gofmt::go_unicode(c)));
@@ -459,12 +522,7 @@ impl<'a> Lexer<'a, '_> {
             });
             return State::Inside;
         }
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
-            }
-            self.next();
-        }
+        self.skip_alnum();
         if !self.at_terminator() {
             let c = self.peek().unwrap_or(' ');
             return self.error(format!("bad character {}", crate::gofmt::go_unicode(c)));
@@ -492,17 +550,22 @@ impl<'a> Lexer<'a, '_> {
     }
 
     fn lex_quote(&mut self) -> State {
+        // By byte: what ends or escapes a string is ASCII, and no byte of a multibyte
+        // character is ASCII.
+        let bytes = self.input.as_bytes();
+        let mut i = self.pos;
         loop {
-            match self.next() {
-                Some('\\') => match self.next() {
-                    Some('\n') | None => return self.error("unterminated quoted string".into()),
-                    _ => {}
-                },
-                Some('\n') | None => return self.error("unterminated quoted string".into()),
-                Some('"') => break,
-                _ => {}
+            match bytes.get(i) {
+                Some(b'\\') if !matches!(bytes.get(i + 1), Some(b'\n') | None) => i += 2,
+                Some(b'\\' | b'\n') | None => {
+                    self.pos = i;
+                    return self.error("unterminated quoted string".into());
+                }
+                Some(b'"') => break,
+                Some(_) => i += 1,
             }
         }
+        self.pos = i + 1;
         self.emit(Tok::String);
         State::Inside
     }
@@ -568,14 +631,34 @@ impl<'a> Lexer<'a, '_> {
     }
 }
 
+/// ASCII letters, digits and `_` (identifier characters), by byte value.
+static IS_ASCII_ALNUM: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<(Tok, String)> {
-        lex(s, "{{", "}}")
+        let lexed = lex(s, "{{", "}}");
+        lexed
+            .items
             .into_iter()
-            .map(|i| (i.tok, i.val.to_string()))
+            .map(|i| {
+                let val = if i.tok == Tok::Error {
+                    &lexed.error
+                } else {
+                    i.val
+                };
+                (i.tok, val.to_string())
+            })
             .collect()
     }
 
@@ -616,10 +699,31 @@ mod tests {
     }
 
     #[test]
+    fn find_str_matches_str_find() {
+        for (hay, needle) in [
+            ("a{b{{c", "{{"),
+            ("¢«x«", "«"),
+            ("abc", "{{"),
+            ("", "{{"),
+            ("x{", "{{"),
+            ("ab", ""),
+            ("{{{", "{{"),
+            ("日本日本", "本日"),
+            ("a*/b", "*/"),
+        ] {
+            assert_eq!(
+                find_str(hay, needle),
+                hay.find(needle),
+                "{hay:?} {needle:?}"
+            );
+        }
+    }
+
+    #[test]
     fn custom_delims() {
-        let t = lex("[[ .a ]]{{x}}", "[[", "]]");
+        let t = lex("[[ .a ]]{{x}}", "[[", "]]").items;
         assert_eq!(t[2].tok, Tok::Field);
-        assert_eq!(&*t[5].val, "{{x}}");
+        assert_eq!(t[5].val, "{{x}}");
     }
 
     #[test]

@@ -174,8 +174,8 @@ pub fn check_syntax(text: &str, left_delim: &str, right_delim: &str) -> Result<(
     } else {
         right_delim
     };
-    match parser::parse(text, left, right) {
-        Ok(_) => Ok(()),
+    match parser::check(text, left, right) {
+        Ok(()) => Ok(()),
         Err(e) => Err(SyntaxError {
             line: e.line,
             col: e.pos.filter(|p| *p <= text.len()).map(|p| {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::ast::{Arg, Cmd, Control, Node, Number, Pipe};
 use crate::gofmt;
-use crate::lexer::{self, Item, Tok};
+use crate::lexer::{self, Item, Tok, line_at};
 
 /// Nesting bound (parenthesised pipelines, control structures): keeps recursion off the stack limit.
 const MAX_DEPTH: usize = 100;
@@ -23,19 +23,18 @@ pub(crate) struct ParseError {
 type PResult<T> = Result<T, ParseError>;
 
 pub(crate) fn parse(text: &str, left: &str, right: &str) -> PResult<TreeSet> {
-    let items = lexer::lex(text, left, right);
-    let mut p = Parser {
-        items,
-        i: 0,
-        vars: vec!["$".into()],
-        range_depth: 0,
-        depth: 0,
-        action_line: 0,
-        trees: TreeSet::new(),
-    };
+    let mut p = Parser::new(text, left, right);
     let root = p.parse_top()?;
-    add_tree(&mut p.trees, "", root, 1)?;
+    add_tree(&mut p.trees, "", root, || 1)?;
     Ok(p.trees)
+}
+
+/// [`parse`] for its verdict alone: the same parser, but the main body is not stored (only its
+/// clash with a `define ""` matters), which spares the admission check the tree map.
+pub(crate) fn check(text: &str, left: &str, right: &str) -> PResult<()> {
+    let mut p = Parser::new(text, left, right);
+    let root = p.parse_top()?;
+    may_define(&p.trees, "", &root, || 1).map(drop)
 }
 
 fn is_empty_tree(list: &[Node]) -> bool {
@@ -43,12 +42,20 @@ fn is_empty_tree(list: &[Node]) -> bool {
         .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
 }
 
-fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PResult<()> {
+/// Whether `list` becomes template `name`: not when a definition with content exists and `list`
+/// has none (the existing one stays); an error when both have content.
+/// `line` gives the error's line (worked out only when there is an error).
+fn may_define(
+    trees: &TreeSet,
+    name: &str,
+    list: &[Node],
+    line: impl FnOnce() -> usize,
+) -> PResult<bool> {
     match trees.get(name) {
         Some(existing) if !is_empty_tree(existing) => {
-            if !is_empty_tree(&list) {
+            if !is_empty_tree(list) {
                 return Err(ParseError {
-                    line,
+                    line: line(),
                     pos: None,
                     reason: format!(
                         "template: multiple definition of template {}",
@@ -56,21 +63,36 @@ fn add_tree(trees: &mut TreeSet, name: &str, list: Vec<Node>, line: usize) -> PR
                     ),
                 });
             }
+            Ok(false)
         }
-        _ => {
-            trees.insert(name.to_string(), list);
-        }
+        _ => Ok(true),
+    }
+}
+
+fn add_tree(
+    trees: &mut TreeSet,
+    name: &str,
+    list: Vec<Node>,
+    line: impl FnOnce() -> usize,
+) -> PResult<()> {
+    if may_define(trees, name, &list, line)? {
+        trees.insert(name.to_string(), list);
     }
     Ok(())
 }
 
 struct Parser<'a> {
     items: Vec<Item<'a>>,
+    /// The message of the lexer's `Error` item.
+    lex_error: String,
     i: usize,
-    vars: Vec<String>,
+    /// Variables in scope besides `$`, which every scope has (so a fresh scope allocates nothing).
+    vars: Vec<&'a str>,
     range_depth: usize,
     depth: usize,
-    action_line: usize,
+    /// Where the action being parsed starts (its line is in "… started at" errors).
+    action_pos: Option<usize>,
+    text: &'a str,
     trees: TreeSet,
 }
 
@@ -80,10 +102,29 @@ enum Stop {
 }
 
 impl<'a> Parser<'a> {
+    fn new(text: &'a str, left: &str, right: &str) -> Self {
+        let lexed = lexer::lex(text, left, right);
+        Parser {
+            items: lexed.items,
+            lex_error: lexed.error,
+            i: 0,
+            vars: Vec::new(),
+            range_depth: 0,
+            depth: 0,
+            action_pos: None,
+            text,
+            trees: TreeSet::new(),
+        }
+    }
+
     fn cur_line(&self) -> usize {
         self.items
             .get(self.i.saturating_sub(1))
-            .map_or(1, |t| t.line)
+            .map_or(1, |t| self.line_of(t))
+    }
+
+    fn line_of(&self, item: &Item<'_>) -> usize {
+        line_at(self.text, item.pos)
     }
 
     fn err<T>(&self, reason: String) -> PResult<T> {
@@ -95,18 +136,15 @@ impl<'a> Parser<'a> {
     }
 
     fn next(&mut self) -> Item<'a> {
-        let it = self.items.get(self.i).cloned().unwrap_or_else(|| {
-            self.items.last().cloned().unwrap_or(Item {
-                tok: Tok::Eof,
-                pos: 0,
-                val: "".into(),
-                line: 1,
-            })
-        });
-        if self.i < self.items.len() {
+        if let Some(&it) = self.items.get(self.i) {
             self.i += 1;
+            return it;
         }
-        it
+        self.items.last().copied().unwrap_or(Item {
+            tok: Tok::Eof,
+            pos: 0,
+            val: "",
+        })
     }
 
     fn backup(&mut self) {
@@ -135,20 +173,22 @@ impl<'a> Parser<'a> {
     fn unexpected<T>(&self, item: &Item<'_>, context: &str) -> PResult<T> {
         if item.tok == Tok::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != item.line {
-                extra = format!(" in action started at :{}", self.action_line);
-                if item.val.ends_with(" action") {
+            let line = self.line_of(item);
+            let action_line = self.action_pos.map(|p| line_at(self.text, p));
+            if let Some(action_line) = action_line.filter(|l| *l != line) {
+                extra = format!(" in action started at :{action_line}");
+                if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
             return Err(ParseError {
-                line: item.line,
+                line,
                 pos: Some(item.pos),
-                reason: format!("{}{extra}", item.val),
+                reason: format!("{}{extra}", self.lex_error),
             });
         }
         Err(ParseError {
-            line: item.line,
+            line: self.line_of(item),
             pos: Some(item.pos),
             reason: format!("unexpected {} in {context}", item.describe()),
         })
@@ -197,24 +237,26 @@ impl<'a> Parser<'a> {
         if name_tok.tok != Tok::String && name_tok.tok != Tok::RawString {
             return self.unexpected(&name_tok, CONTEXT);
         }
-        let name = gofmt::unquote(&name_tok.val).map_err(|e| ParseError {
-            line: name_tok.line,
+        let name = gofmt::unquote(name_tok.val).map_err(|e| ParseError {
+            line: self.line_of(&name_tok),
             pos: Some(name_tok.pos),
             reason: e,
         })?;
         self.expect(Tok::RightDelim, CONTEXT)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::take(&mut self.vars);
         let (list, stop) = self.item_list()?;
         self.vars = saved_vars;
         if !matches!(stop, Stop::End) {
             return self.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
         }
-        add_tree(&mut self.trees, &name, list, name_tok.line)
+        let text = self.text;
+        add_tree(&mut self.trees, &name, list, || line_at(text, name_tok.pos))
     }
 
     /// Nodes up to `{{end}}` or `{{else}}`.
     fn item_list(&mut self) -> PResult<(Vec<Node>, Stop)> {
-        let mut list = Vec::new();
+        // A body alternates text and actions: room for a few of each without regrowing.
+        let mut list = Vec::with_capacity(8);
         while self.peek_non_space().tok != Tok::Eof {
             match self.text_or_action()? {
                 Ok(n) => list.push(n),
@@ -229,9 +271,9 @@ impl<'a> Parser<'a> {
         match t.tok {
             Tok::Text => Ok(Ok(Node::Text(t.val.to_string()))),
             Tok::LeftDelim => {
-                self.action_line = t.line;
+                self.action_pos = Some(t.pos);
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             Tok::Comment => Ok(Ok(Node::Text(String::new()))),
@@ -329,8 +371,8 @@ impl<'a> Parser<'a> {
         let t = self.next_non_space();
         match t.tok {
             Tok::String | Tok::RawString => {
-                let name = gofmt::unquote(&t.val).map_err(|e| ParseError {
-                    line: t.line,
+                let name = gofmt::unquote(t.val).map_err(|e| ParseError {
+                    line: self.line_of(&t),
                     pos: Some(t.pos),
                     reason: e,
                 })?;
@@ -361,7 +403,7 @@ impl<'a> Parser<'a> {
         self.enter()?;
         let (t, name) = self.template_name(CONTEXT)?;
         let pipe = self.pipeline(CONTEXT, Tok::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::take(&mut self.vars);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, stop) = self.item_list()?;
         self.vars = saved_vars;
@@ -369,7 +411,8 @@ impl<'a> Parser<'a> {
         if !matches!(stop, Stop::End) {
             return self.err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
         }
-        add_tree(&mut self.trees, &name, list, t.line)?;
+        let text = self.text;
+        add_tree(&mut self.trees, &name, list, || line_at(text, t.pos))?;
         self.depth -= 1;
         Ok(Node::Template {
             pos: t.pos,
@@ -385,7 +428,8 @@ impl<'a> Parser<'a> {
             pos: start.pos,
             is_assign: false,
             decl: Vec::new(),
-            cmds: Vec::new(),
+            // What a first push would reserve, without the growth path.
+            cmds: Vec::with_capacity(4),
         };
         // Declarations: `$x :=`, `$x =`, `$i, $v :=` (range only).
         loop {
@@ -401,13 +445,13 @@ impl<'a> Parser<'a> {
                     pipe.is_assign = next.tok == Tok::Assign;
                     self.next_non_space();
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    self.vars.push(v.val);
                     break;
                 }
-                Tok::Char if &*next.val == "," => {
+                Tok::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.to_string());
+                    self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().tok {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue,
@@ -471,7 +515,7 @@ impl<'a> Parser<'a> {
         let pos = self.peek_non_space().pos;
         let mut cmd = Cmd {
             pos,
-            args: Vec::new(),
+            args: Vec::with_capacity(4),
         };
         loop {
             self.peek_non_space();
@@ -501,46 +545,55 @@ impl<'a> Parser<'a> {
             return Ok(Some(node));
         }
         let chain_pos = self.items.get(self.i).map_or(0, |t| t.pos);
-        let mut fields = Vec::new();
-        while self.peek() == Tok::Field {
-            let f = self.next();
-            fields.push(f.val[1..].to_string());
-        }
         Ok(Some(match node {
             Arg::Field { mut idents, .. } => {
-                idents.extend(fields);
+                self.push_fields(&mut idents);
                 Arg::Field {
                     pos: chain_pos,
                     idents,
                 }
             }
             Arg::Variable { mut idents, .. } => {
-                idents.extend(fields);
+                self.push_fields(&mut idents);
                 Arg::Variable {
                     pos: chain_pos,
                     idents,
                 }
             }
             Arg::Bool(..) | Arg::String { .. } | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
+                // Go reads the whole chain first: the error points at its last field.
+                self.push_fields(&mut Vec::new());
                 return self.err(format!(
                     "unexpected . after term {}",
                     vk_go::quote(&node.to_string())
                 ));
             }
-            other => Arg::Chain {
-                pos: chain_pos,
-                node: Box::new(other),
-                fields,
-            },
+            other => {
+                let mut fields = Vec::new();
+                self.push_fields(&mut fields);
+                Arg::Chain {
+                    pos: chain_pos,
+                    node: Box::new(other),
+                    fields,
+                }
+            }
         }))
+    }
+
+    /// Consumes a run of `.Field` items, appending their names (without the dot).
+    fn push_fields(&mut self, out: &mut Vec<String>) {
+        while self.peek() == Tok::Field {
+            let f = self.next();
+            out.push(f.val[1..].to_string());
+        }
     }
 
     fn term(&mut self) -> PResult<Option<Arg>> {
         let t = self.next_non_space();
         Ok(Some(match t.tok {
             Tok::Identifier => {
-                if !crate::funcs::exists(&t.val) {
-                    return self.err(format!("function {} not defined", vk_go::quote(&t.val)));
+                if !crate::funcs::exists(t.val) {
+                    return self.err(format!("function {} not defined", vk_go::quote(t.val)));
                 }
                 Arg::Identifier {
                     pos: t.pos,
@@ -552,7 +605,7 @@ impl<'a> Parser<'a> {
             Tok::Variable => {
                 let mut parts = t.val.split('.');
                 let name = parts.next().unwrap_or("$").to_string();
-                if !self.vars.contains(&name) {
+                if name != "$" && !self.vars.contains(&name.as_str()) {
                     return self.err(format!("undefined variable {}", vk_go::quote(&name)));
                 }
                 let mut idents = vec![name];
@@ -563,11 +616,11 @@ impl<'a> Parser<'a> {
                 pos: t.pos,
                 idents: t.val[1..].split('.').map(str::to_string).collect(),
             },
-            Tok::Bool => Arg::Bool(t.pos, &*t.val == "true"),
+            Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
             Tok::CharConstant | Tok::Number => {
-                let n = parse_number(&t.val, t.tok == Tok::CharConstant).map_err(|reason| {
+                let n = parse_number(t.val, t.tok == Tok::CharConstant).map_err(|reason| {
                     ParseError {
-                        line: t.line,
+                        line: self.line_of(&t),
                         pos: Some(t.pos),
                         reason,
                     }
@@ -579,8 +632,8 @@ impl<'a> Parser<'a> {
                 Arg::Pipe(Box::new(p))
             }
             Tok::String | Tok::RawString => {
-                let text = gofmt::unquote(&t.val).map_err(|reason| ParseError {
-                    line: t.line,
+                let text = gofmt::unquote(t.val).map_err(|reason| ParseError {
+                    line: self.line_of(&t),
                     pos: Some(t.pos),
                     reason,
                 })?;

@@ -3,6 +3,7 @@
 //! and the parameter-type model used for Go's argument conversion rules.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use crate::TemplateError;
@@ -86,12 +87,34 @@ pub(crate) struct Func {
     pub(crate) call: Impl,
 }
 
-pub(crate) type Registry = HashMap<&'static str, Func>;
+pub(crate) type Registry = HashMap<&'static str, Func, BuildHasherDefault<NameHasher>>;
+
+/// FNV-1a for the registry: its keys are the fixed function names, so a lookup (every function
+/// name at parse, every call at render) needs no flooding-resistant hash, only a cheap one.
+pub(crate) struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        NameHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
 
 fn registry() -> &'static Registry {
     static REG: OnceLock<Registry> = OnceLock::new();
     REG.get_or_init(|| {
-        let mut r = Registry::new();
+        let mut r = Registry::default();
         builtin::register(&mut r);
         data::register(&mut r);
         strings::register(&mut r);
