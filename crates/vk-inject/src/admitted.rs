@@ -29,6 +29,21 @@ pub(crate) enum Keep {
     Each(&'static Keep),
 }
 
+impl Keep {
+    /// The rule for the member `key` of an object kept by this rule (`None`: skip it). Names
+    /// match ASCII-case-insensitively, as `pod::field` looks them up; an object where the rule
+    /// expects something else is kept whole.
+    pub(crate) fn member(&self, key: &str) -> Option<&Keep> {
+        match self {
+            Keep::Fields(fields) => fields
+                .iter()
+                .find(|(name, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, rule)| rule),
+            Keep::All | Keep::Each(_) => Some(&Keep::All),
+        }
+    }
+}
+
 /// What `pod::Container` reads of an app container. (Init containers are kept whole: with
 /// `agent-init-first` the patch writes them back in full.)
 static CONTAINER: Keep = Keep::Fields(&[
@@ -177,14 +192,7 @@ impl<'de: 'a, 'a> Visitor<'de> for Pruned<'_, '_, 'a> {
         let Pruned(keep, builder) = self;
         let start = builder.object_start();
         while let Some(key) = map.next_key_seed(KeySeed(builder.arena()))? {
-            let rule = match keep {
-                Keep::Fields(fields) => fields
-                    .iter()
-                    .find(|(name, _)| key.eq_ignore_ascii_case(name))
-                    .map(|(_, rule)| rule),
-                Keep::All | Keep::Each(_) => Some(&Keep::All),
-            };
-            match rule {
+            match keep.member(key) {
                 Some(rule) => {
                     let value = map.next_value_seed(Pruned(rule, &mut *builder))?;
                     builder.push_member(key, value);

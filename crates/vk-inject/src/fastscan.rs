@@ -413,14 +413,7 @@ impl<'a> Scanner<'a> {
                 } else {
                     loop {
                         let key = self.key()?;
-                        let rule = match keep {
-                            Keep::Fields(fields) => fields
-                                .iter()
-                                .find(|(name, _)| key.eq_ignore_ascii_case(name))
-                                .map(|(_, rule)| rule),
-                            Keep::All | Keep::Each(_) => Some(&Keep::All),
-                        };
-                        match rule {
+                        match keep.member(key) {
                             Some(rule) => {
                                 let value = self.value(rule, builder)?;
                                 builder.push_member(key, value);
