@@ -190,7 +190,7 @@ pub fn push_json_string_bytes(out: &mut Vec<u8>, s: &str, escape_html: bool) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     json_escape(s, escape_html, |piece| {
-        out.extend_from_slice(piece.as_bytes())
+        crate::push_bytes(out, piece.as_bytes())
     });
     out.push(b'"');
 }

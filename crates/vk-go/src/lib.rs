@@ -17,6 +17,7 @@ mod json;
 mod parseutil;
 mod path;
 mod quote;
+mod short_copy;
 mod strconv;
 
 pub use base64::{base64_std, push_base64_std};
@@ -30,4 +31,5 @@ pub use json::{json_escape, push_json_string, push_json_string_bytes};
 pub use parseutil::{WeakBoolError, parseutil_bool, parseutil_int};
 pub use path::path_clean;
 pub use quote::{is_print, quote, quote_bytes, quote_to_ascii};
+pub use short_copy::push_bytes;
 pub use strconv::{NumError, NumErrorKind, parse_bool, parse_int, parse_uint};

@@ -44,7 +44,7 @@ impl<'w> Obj<'w> {
         self.out.reserve(key.len() + 4);
         self.sep();
         self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
+        vk_go::push_bytes(self.out, key.as_bytes());
         self.out.extend_from_slice(b"\":");
         self.out
     }
@@ -189,7 +189,7 @@ fn push_static(out: &mut Vec<u8>, v: &'static str) {
     );
     out.reserve(v.len() + 2);
     out.push(b'"');
-    out.extend_from_slice(v.as_bytes());
+    vk_go::push_bytes(out, v.as_bytes());
     out.push(b'"');
 }
 
